@@ -1,0 +1,5 @@
+import sys
+
+from monai_spine.cli import main
+
+sys.exit(main())

@@ -1,0 +1,69 @@
+"""Commands of the contract whose pipelines come in later parts: they parse their arguments and say so."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from types import SimpleNamespace
+
+__all__ = ["infer", "align", "phantom", "batch"]
+
+
+def _not_available(part: str):
+    def run(args: argparse.Namespace) -> int:
+        print(f"monai-spine {args.command}: error: not available yet ({part}).", file=sys.stderr)
+        return 2
+
+    return run
+
+
+def _command(name: str, help: str, part: str, arguments):
+    def add_parser(sub):
+        parser = sub.add_parser(name, help=help, description=f"{help} Not available yet: {part}.")
+        for flags, kwargs in arguments:
+            parser.add_argument(*flags, **kwargs)
+        parser.set_defaults(run=_not_available(part))
+        return parser
+
+    return SimpleNamespace(add_parser=add_parser)
+
+
+_OUT = (("--out",), {"required": True, "metavar": "DIR", "help": "output folder"})
+
+infer = _command(
+    "infer",
+    "One coronal DXA, or AP + lateral radiographs, to a 3D spine curve.",
+    "the DXA regressor and the bi-planar pipeline come with parts 5 and 6",
+    [
+        (("--dxa",), {"metavar": "FILE", "help": "coronal DXA (DICOM or 2D NIfTI)"}),
+        (("--ap",), {"metavar": "FILE", "help": "AP radiograph"}),
+        (("--lateral",), {"metavar": "FILE", "help": "lateral radiograph"}),
+        _OUT,
+    ],
+)
+align = _command(
+    "align",
+    "Two-stage rigid alignment of an MRI to a DXA, with an IoU check.",
+    "alignment comes with part 4",
+    [
+        (("--dxa",), {"required": True, "metavar": "FILE", "help": "coronal DXA"}),
+        (("--mri",), {"required": True, "metavar": "FILE", "help": "MRI volume (NIfTI or DICOM series folder)"}),
+        _OUT,
+    ],
+)
+phantom = _command(
+    "phantom",
+    "Synthetic paired studies (CT, MRI, DXA, bi-planar) with exact truth.",
+    "the phantom comes with part 2",
+    [
+        (("--n",), {"type": int, "default": 1, "help": "number of studies"}),
+        (("--seed",), {"type": int, "default": 0, "help": "random seed"}),
+        _OUT,
+    ],
+)
+batch = _command(
+    "batch",
+    "Every study under a folder, resumable; failures are listed in manifest.csv.",
+    "batch processing comes with part 7",
+    [(("--input",), {"required": True, "metavar": "DIR", "help": "folder of studies"}), _OUT],
+)

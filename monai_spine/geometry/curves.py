@@ -1,0 +1,80 @@
+"""The container for one spine's six curves and its 3D centre line."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+__all__ = ["N_POINTS", "CURVE_NAMES", "SpineCurves"]
+
+N_POINTS = 209
+"""Points per curve, evenly spaced in height from the top to the bottom of the spine."""
+
+CURVE_NAMES = (
+    "coronal_centre",
+    "coronal_right",
+    "coronal_left",
+    "sagittal_centre",
+    "sagittal_posterior",
+    "sagittal_anterior",
+)
+"""Order of the curves wherever they are stacked, e.g. the regressor's ``(6, 209)`` output."""
+
+
+@dataclass
+class SpineCurves:
+    """The six curves of one spine, each ``(N, 2)`` in millimetres (``docs/frames.md``).
+
+    Coronal curves hold ``(x, z)`` pairs (x toward the patient's left, z toward the feet); sagittal curves
+    hold ``(y, z)`` pairs (y toward anterior). Points run from the top of the spine to the bottom, evenly
+    spaced in z. ``right`` is the boundary on the patient's right (smaller x), ``posterior`` the one with
+    smaller y.
+    """
+
+    coronal_centre: np.ndarray
+    coronal_right: np.ndarray
+    coronal_left: np.ndarray
+    sagittal_centre: np.ndarray
+    sagittal_posterior: np.ndarray
+    sagittal_anterior: np.ndarray
+
+    def __post_init__(self):
+        shape = None
+        for f in fields(self):
+            value = np.asarray(getattr(self, f.name), dtype=np.float64)
+            if value.ndim != 2 or value.shape[1] != 2:
+                raise ValueError(f"{f.name} must have shape (N, 2), got {value.shape}.")
+            if shape is not None and value.shape != shape:
+                raise ValueError(f"{f.name} has shape {value.shape}, the other curves {shape}.")
+            if not np.all(np.isfinite(value)):
+                raise ValueError(f"{f.name} has non-finite values.")
+            shape = value.shape
+            setattr(self, f.name, value)
+
+    @property
+    def n_points(self) -> int:
+        return self.coronal_centre.shape[0]
+
+    def curve3d(self) -> np.ndarray:
+        """The 3D centre line ``(N, 3)`` of ``(x, y, z)`` mm at the coronal centre line's heights.
+
+        ``y`` is the sagittal centre line interpolated at those heights (held constant beyond its ends).
+        """
+        x, z = self.coronal_centre[:, 0], self.coronal_centre[:, 1]
+        sz, sy = self.sagittal_centre[:, 1], self.sagittal_centre[:, 0]
+        order = np.argsort(sz)
+        y = np.interp(z, sz[order], sy[order])
+        return np.stack([x, y, z], axis=1)
+
+    def to_array(self) -> np.ndarray:
+        """Stack as ``(6, N, 2)`` in :data:`CURVE_NAMES` order."""
+        return np.stack([getattr(self, name) for name in CURVE_NAMES])
+
+    @classmethod
+    def from_array(cls, array) -> SpineCurves:
+        """Inverse of :meth:`to_array`."""
+        array = np.asarray(array)
+        if array.shape[0] != len(CURVE_NAMES):
+            raise ValueError(f"expected {len(CURVE_NAMES)} curves, got array of shape {array.shape}.")
+        return cls(*array)
