@@ -1,3 +1,15 @@
 """Spine-curve geometry: the curve container, curves from masks, frame mappings and writers."""
 
 from .curves import CURVE_NAMES, N_POINTS, SpineCurves
+from .extract import (
+    BoundaryCurves,
+    VolumeCurves,
+    curves_from_mask,
+    curves_from_volume,
+    mask_from_curves,
+    row_extents,
+    spine_component,
+    spine_curves_from_views,
+)
+from .frames import CROP_SIZE, CropFrame, HeightFrame, crop_centre
+from .writers import CURVES_SCHEMA, read_curves_json, write_curve3d_csv, write_curves_json

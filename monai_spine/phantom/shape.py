@@ -1,7 +1,7 @@
 """Spine centre lines from clinical parameters (coronal Cobb angle, thoracic kyphosis, lumbar lordosis).
 
 The centre line is built from tangent-angle profiles in z: in each plane the tangent angle (from the z axis)
-changes linearly over a curve's extent and stays constant elsewhere, so the angle between the end tangents of
+turns smoothly (a raised cosine) over a curve's extent and stays constant elsewhere, so the angle between the end tangents of
 that curve, its Cobb angle measured by the tangent method, is exactly the requested value.
 """
 
@@ -49,10 +49,13 @@ class SpineShape:
 
 
 def _tangent_angle(t: np.ndarray, change_deg: float, span: tuple[float, float]) -> np.ndarray:
-    """Tangent angle (radians) rising linearly by ``change_deg`` over ``span``, centred on zero there."""
+    """Tangent angle (radians) turning by ``change_deg`` over ``span`` along a raised cosine, centred on zero.
+
+    The curvature is then zero at both ends of the curve and largest at its apex, as in a real spine.
+    """
     start, end = span
-    ramp = np.clip((t - start) / (end - start), 0.0, 1.0) - 0.5
-    return np.deg2rad(change_deg) * ramp
+    ramp = 0.5 - 0.5 * np.cos(np.pi * np.clip((t - start) / (end - start), 0.0, 1.0))
+    return np.deg2rad(change_deg) * (ramp - 0.5)
 
 
 def _balanced(angle: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -64,8 +67,8 @@ def _balanced(angle: np.ndarray, z: np.ndarray) -> np.ndarray:
     def drift(tilt: float) -> float:
         return _integrate(np.tan(angle + tilt), z)[-1]
 
-    limit = np.deg2rad(89.0) - np.abs(angle).max()
-    return angle + brentq(drift, -limit, limit, xtol=1e-12)
+    limit = np.deg2rad(89.0)
+    return angle + brentq(drift, -limit - angle.min(), limit - angle.max(), xtol=1e-12)
 
 
 def _integrate(slope: np.ndarray, z: np.ndarray) -> np.ndarray:

@@ -1,0 +1,1 @@
+"""The MONAI Deploy application (part 7): DICOM in, spine curve out."""

@@ -1,0 +1,3 @@
+"""Pictures a clinician can read: the curves over the input image, and a one-page report."""
+
+from .figures import save_overlay, save_report

@@ -1,0 +1,118 @@
+"""``overlay.png`` and ``report.png`` (matplotlib, no display needed).
+
+Images are ``(W, H)`` arrays in the coronal or lateral image frame of ``docs/frames.md``; they are drawn in
+standard radiological display (patient's right on the viewer's left, head up) with axes in mm, so curves in
+mm are drawn as they are.
+"""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import matplotlib.ticker
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from monai_spine.geometry.curves import SpineCurves  # noqa: E402
+
+__all__ = ["save_overlay", "save_report"]
+
+_CENTRE = dict(color="#ffd400", lw=1.6)
+_BOUNDARY = dict(color="#00c8ff", lw=1.0, ls="--")
+_DPI = 110
+
+
+def _show_image(ax, image: np.ndarray, spacing_mm) -> None:
+    """Draw a ``(W, H)`` image with mm axes, row 0 at the top, windowed at the 1st-99th percentiles."""
+    image = np.asarray(image, dtype=np.float32)
+    sx, sz = spacing_mm
+    w, h = image.shape
+    lo, hi = np.percentile(image, [1, 99])
+    extent = (-0.5 * sx, (w - 0.5) * sx, (h - 0.5) * sz, -0.5 * sz)
+    ax.imshow(image.T, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, extent=extent, interpolation="bilinear")
+
+
+def _draw_curves(ax, centre, first, second, labels) -> None:
+    ax.plot(centre[:, 0], centre[:, 1], label=labels[0], **_CENTRE)
+    ax.plot(first[:, 0], first[:, 1], label=labels[1], **_BOUNDARY)
+    ax.plot(second[:, 0], second[:, 1], **_BOUNDARY)
+
+
+def _finish(fig, path: str | os.PathLike) -> None:
+    fig.savefig(path, dpi=_DPI, bbox_inches="tight")
+    plt.close(fig)
+
+
+def save_overlay(path, image: np.ndarray, spacing_mm, curves: SpineCurves, title: str = "") -> None:
+    """The coronal curves over the input image (coronal image frame), saved as a PNG at ``path``."""
+    fig, ax = plt.subplots(figsize=(5, 8))
+    _show_image(ax, image, spacing_mm)
+    _draw_curves(ax, curves.coronal_centre, curves.coronal_right, curves.coronal_left, ("centre line", "boundaries"))
+    ax.set_xlabel("x (mm, toward patient's left)")
+    ax.set_ylabel("z (mm, toward feet)")
+    ax.text(0.02, 0.5, "R", transform=ax.transAxes, color="w", fontsize=14, weight="bold", va="center")
+    ax.text(0.95, 0.5, "L", transform=ax.transAxes, color="w", fontsize=14, weight="bold", va="center")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.set_title(title or "Spine curves")
+    _finish(fig, path)
+
+
+def _measure_lines(measures: dict) -> list[str]:
+    names = (
+        ("coronal_cobb_deg", "Coronal Cobb"),
+        ("thoracic_kyphosis_deg", "Thoracic kyphosis"),
+        ("lumbar_lordosis_deg", "Lumbar lordosis"),
+        ("plane_of_max_curvature_deg", "Plane of max. curvature"),
+    )
+    return [f"{label}: {measures[key]:.1f}°" for key, label in names if isinstance(measures.get(key), (int, float))]
+
+
+def _mark_segment(ax, segment: dict | None, label: str, colour: str) -> None:
+    """Mark where a curve's angle is measured: its two end points (tangent points) and its apex."""
+    if not segment:
+        return
+    ends = np.array([segment["upper_mm"], segment["lower_mm"]])
+    ax.plot(ends[:, 0], ends[:, 1], ls="none", marker="_", ms=22, mew=2.5, color=colour)
+    apex = segment["apex_mm"]
+    ax.plot(*apex, marker="o", ms=5, color=colour)
+    ax.annotate(f"{label} {segment['angle_deg']:.0f}°", apex, xytext=(6, 0), textcoords="offset points",
+                color=colour, fontsize=9, va="center", weight="bold")
+
+
+def save_report(path, curves: SpineCurves, measures: dict, title: str = "", warnings=()) -> None:
+    """One page: coronal and sagittal curves to scale, a 3D view of the centre line and the measures."""
+    fig = plt.figure(figsize=(11, 7.5))
+    coronal = fig.add_subplot(1, 3, 1)
+    _draw_curves(coronal, curves.coronal_centre, curves.coronal_right, curves.coronal_left, ("centre", "boundaries"))
+    coronal.set(title="Coronal (viewed from the front)", xlabel="x (mm, patient's left →)", ylabel="z (mm, feet ↓)")
+    sagittal = fig.add_subplot(1, 3, 2, sharey=coronal)
+    _draw_curves(
+        sagittal, curves.sagittal_centre, curves.sagittal_posterior, curves.sagittal_anterior, ("centre", "boundaries")
+    )
+    sagittal.set(title="Sagittal (viewed from the left)", xlabel="y (mm, anterior →)")
+    for ax in (coronal, sagittal):
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(alpha=0.3)
+    for segment in measures.get("coronal_curves") or []:
+        _mark_segment(coronal, segment, "Cobb", "#d62728")
+    _mark_segment(sagittal, measures.get("kyphosis"), "Kyphosis", "#9467bd")
+    _mark_segment(sagittal, measures.get("lordosis"), "Lordosis", "#2ca02c")
+    coronal.invert_yaxis()
+    coronal.legend(loc="lower right", fontsize=8)
+    view = fig.add_subplot(2, 3, 3, projection="3d")
+    c3 = curves.curve3d()
+    view.plot(c3[:, 0], c3[:, 1], -c3[:, 2], color="#d62728")
+    view.set(xlabel="x (L)", ylabel="y (A)", zlabel="−z (head)", title="3D centre line (mm)")
+    view.set_aspect("equal")
+    for axis in (view.xaxis, view.yaxis):
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(2))
+    view.tick_params(labelsize=7)
+    text = fig.add_subplot(2, 3, 6)
+    text.axis("off")
+    lines = _measure_lines(measures) + [f"⚠ {w}" for w in warnings]
+    text.text(0.0, 1.0, "\n".join(lines) or "no measures", va="top", fontsize=11, family="DejaVu Sans")
+    fig.suptitle(title or "monai-spine report")
+    _finish(fig, path)

@@ -1,0 +1,93 @@
+"""The command-line surface of shared/CONTRACT.md: every command, --help, exit codes, nothing half-written."""
+
+import configparser
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from monai_spine.cli import main
+from monai_spine.cli.output import staged_output
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMANDS = ("demo", "infer", "align", "phantom", "batch", "convert")
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "--help"])
+    assert exit_info.value.code == 0
+    assert command in capsys.readouterr().out
+
+
+def test_console_script_is_installed():
+    result = subprocess.run(["monai-spine", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in COMMANDS)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["infer", "--dxa", "x.dcm", "--out", "OUT"],
+        ["align", "--dxa", "x.dcm", "--mri", "m.nii.gz", "--out", "OUT"],
+        ["batch", "--input", "in", "--out", "OUT"],
+    ],
+)
+def test_later_parts_say_not_available(argv, tmp_path, capsys):
+    argv = [str(tmp_path / a) if a == "OUT" else a for a in argv]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not available yet" in err
+    assert not (tmp_path / "OUT").exists()
+
+
+def test_deploy_module_help_and_pending(tmp_path):
+    help_run = subprocess.run([sys.executable, "-m", "monai_spine.deploy", "--help"], capture_output=True, text=True)
+    assert help_run.returncode == 0 and "DICOM_DIR" in help_run.stdout
+    run = subprocess.run(
+        [sys.executable, "-m", "monai_spine.deploy", "-i", str(tmp_path), "-o", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
+    assert run.returncode == 2 and "not available yet" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_staged_output_leaves_nothing_on_failure(tmp_path):
+    out = tmp_path / "new"
+    with pytest.raises(RuntimeError):
+        with staged_output(out) as stage:
+            (stage / "curves.json").write_text("{")
+            raise RuntimeError("boom")
+    assert not out.exists()
+
+    existing = tmp_path / "existing"
+    existing.mkdir()
+    (existing / "keep.txt").write_text("kept")
+    with pytest.raises(RuntimeError):
+        with staged_output(existing) as stage:
+            (stage / "keep.txt").write_text("half")
+            raise RuntimeError("boom")
+    assert [p.name for p in existing.iterdir()] == ["keep.txt"]
+    assert (existing / "keep.txt").read_text() == "kept"
+
+
+def test_staged_output_moves_everything_on_success(tmp_path):
+    out = tmp_path / "out"
+    with staged_output(out) as stage:
+        (stage / "dxa").mkdir()
+        (stage / "dxa" / "curves.json").write_text("{}")
+        (stage / "manifest.csv").write_text("id")
+    assert sorted(p.name for p in out.iterdir()) == ["dxa", "manifest.csv"]
+    assert (out / "dxa" / "curves.json").read_text() == "{}"
+
+
+def test_setup_cfg_lists_every_package():
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "setup.cfg")
+    listed = set(cfg["options"]["packages"].split())
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "monai_spine").rglob("__init__.py")}
+    found.add("monai_spine.transforms")
+    assert listed == found
