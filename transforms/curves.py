@@ -71,19 +71,12 @@ class MaskToCurves(Transform):
         return torch.as_tensor(curves, dtype=torch.float32)
 
 
-class MaskToCentreLine(Transform):
+class MaskToCentreLine(MaskToCurves):
     """A 3D spine mask ``(1, X, Y, Z)`` → its centroid line ``(n_points, 3)`` of ``(x, y, z)`` mm, ``float32``.
 
     Per axial slice the centroid of the spine's voxels, at the heights of :class:`MaskToCurves`'s curves
     (:func:`~monai_spine.geometry.extract.curves_from_volume`). Arguments as :class:`MaskToCurves`.
     """
-
-    backend = [TransformBackends.NUMPY]
-
-    def __init__(self, n_points: int = N_POINTS, max_gap_mm: float = 10.0, spacing: Sequence[float] | None = None):
-        self.n_points = n_points
-        self.max_gap_mm = max_gap_mm
-        self.spacing = spacing
 
     def __call__(self, mask) -> torch.Tensor:
         array, spacing = _mask_and_spacing(mask, self.spacing)
@@ -104,6 +97,7 @@ class MaskToCurvesd(MapTransform):
     """
 
     backend = MaskToCurves.backend
+    converter_class = MaskToCurves
 
     def __init__(
         self,
@@ -116,7 +110,7 @@ class MaskToCurvesd(MapTransform):
     ):
         super().__init__(keys, allow_missing_keys)
         self.output_postfix = output_postfix
-        self.converter = MaskToCurves(n_points, max_gap_mm, spacing)
+        self.converter = self.converter_class(n_points, max_gap_mm, spacing)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict[Hashable, object]:
         d = dict(data)
@@ -125,7 +119,7 @@ class MaskToCurvesd(MapTransform):
         return d
 
 
-class MaskToCentreLined(MapTransform):
+class MaskToCentreLined(MaskToCurvesd):
     """Dictionary wrapper of :class:`MaskToCentreLine`: output in ``data[f"{key}_{output_postfix}"]``.
 
     Args:
@@ -135,7 +129,7 @@ class MaskToCentreLined(MapTransform):
         allow_missing_keys: don't raise if a key is missing.
     """
 
-    backend = MaskToCentreLine.backend
+    converter_class = MaskToCentreLine
 
     def __init__(
         self,
@@ -146,12 +140,4 @@ class MaskToCentreLined(MapTransform):
         spacing: Sequence[float] | None = None,
         allow_missing_keys: bool = False,
     ):
-        super().__init__(keys, allow_missing_keys)
-        self.output_postfix = output_postfix
-        self.converter = MaskToCentreLine(n_points, max_gap_mm, spacing)
-
-    def __call__(self, data: Mapping[Hashable, object]) -> dict[Hashable, object]:
-        d = dict(data)
-        for key in self.key_iterator(d):
-            d[f"{key}_{self.output_postfix}"] = self.converter(d[key])
-        return d
+        super().__init__(keys, output_postfix, n_points, max_gap_mm, spacing, allow_missing_keys)
