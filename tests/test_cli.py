@@ -23,7 +23,8 @@ def test_every_command_has_help(command, capsys):
 
 
 def test_console_script_is_installed():
-    result = subprocess.run(["monai-spine", "--help"], capture_output=True, text=True)
+    script = Path(sys.executable).parent / "monai-spine"  # installed beside the interpreter, in its bin folder
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert all(command in result.stdout for command in COMMANDS)
 
