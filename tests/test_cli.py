@@ -92,3 +92,19 @@ def test_setup_cfg_lists_every_package():
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "monai_spine").rglob("__init__.py")}
     found.add("monai_spine.transforms")
     assert listed == found
+
+
+def test_input_warnings_are_one_line(tmp_path, capsys):
+    import numpy as np
+    import pydicom
+
+    from monai_spine.phantom.dicom import write_radiograph
+
+    source = tmp_path / "no_orientation.dcm"
+    write_radiograph(source, np.arange(12.0).reshape(3, 4), (1.0, 1.0), uid_seed="warn")
+    ds = pydicom.dcmread(source)
+    del ds.PatientOrientation
+    ds.save_as(source)
+    assert main(["convert", str(source), str(tmp_path / "out.nii.gz")]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("monai-spine: warning: ") and "PatientOrientation" in lines[0]

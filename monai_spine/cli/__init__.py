@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from monai_spine import __version__
 from monai_spine.errors import SpineInputError
@@ -27,11 +28,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _warning_line(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"monai-spine: warning: {message}", file=sys.stderr if file is None else file)
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Run one sub-command; bad input prints ``error: <file>: <problem>`` on stderr and returns 2."""
+    """Run one sub-command; bad input prints ``error: <file>: <problem>`` on stderr and returns 2.
+
+    Warnings about the inputs (e.g. a missing PatientOrientation) are printed as one line each.
+    """
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args) or 0
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            return args.run(args) or 0
     except SpineInputError as err:
         print(f"monai-spine {args.command}: error: {err}", file=sys.stderr)
         return 2
