@@ -4,13 +4,22 @@ import numpy as np
 import pytest
 
 from monai_spine.measures import coronal_cobb, sagittal_profile
-from monai_spine.phantom import SpineShape, centre_line
+from monai_spine.phantom import PATTERNS, CoronalCurve, SpineShape, axial_rotation_deg, centre_line, sample_shape
+
+# Level spans as fractions of the C7–S1 height, evenly spread, enough for sampling tests.
+LEVELS = ["C7"] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
+SPANS = {name: (i / len(LEVELS), (i + 1) / len(LEVELS)) for i, name in enumerate(LEVELS)}
+
+
+def _shape(cobb, kyphosis=40.0, lordosis=50.0, **kwargs):
+    coronal = (CoronalCurve(cobb, (0.15, 0.6)),) if cobb else ()
+    return SpineShape(length_mm=480.0, coronal=coronal, kyphosis_deg=kyphosis, lordosis_deg=lordosis, **kwargs)
 
 
 @pytest.mark.parametrize("cobb", [0.0, 12.0, -35.0, 80.0])
 @pytest.mark.parametrize("kyphosis, lordosis", [(10.0, 20.0), (42.0, 55.0), (70.0, 80.0)])
 def test_measures_reproduce_requested_angles(cobb, kyphosis, lordosis):
-    line = centre_line(SpineShape(length_mm=480.0, cobb_deg=cobb, kyphosis_deg=kyphosis, lordosis_deg=lordosis))
+    line = centre_line(_shape(cobb, kyphosis, lordosis))
     coronal = coronal_cobb(line[:, [0, 2]])
     profile = sagittal_profile(line[:, [1, 2]])
     assert coronal.main.angle_deg == pytest.approx(abs(cobb), abs=0.3)
@@ -20,10 +29,17 @@ def test_measures_reproduce_requested_angles(cobb, kyphosis, lordosis):
     assert profile.lordosis_deg == pytest.approx(lordosis, abs=0.3)
 
 
+def test_double_major_gives_two_curves_of_requested_angles():
+    shape = SpineShape(coronal=(CoronalCurve(45.0, (0.2, 0.55)), CoronalCurve(-30.0, (0.55, 0.9))))
+    curves = coronal_cobb(centre_line(shape)[:, [0, 2]]).curves
+    assert [round(c.angle_deg, 1) for c in curves] == pytest.approx([45.0, 30.0], abs=0.3)
+    assert [c.convexity for c in curves] == ["right", "left"]
+
+
 def test_centre_line_frame_and_balance():
-    line = centre_line(SpineShape(length_mm=500.0, cobb_deg=30.0))
+    line = centre_line(_shape(30.0))
     assert line.shape == (209, 3)
-    np.testing.assert_allclose(np.diff(line[:, 2]), 500.0 / 208)
+    np.testing.assert_allclose(np.diff(line[:, 2]), 480.0 / 208)
     np.testing.assert_allclose(line[:, :2].mean(axis=0), 0.0, atol=1e-9)
     np.testing.assert_allclose(line[0, :2], line[-1, :2], atol=1e-6)  # C7 plumb line over the sacrum
     upper = line[: 209 * 6 // 10]
@@ -31,9 +47,39 @@ def test_centre_line_frame_and_balance():
     assert upper[:, 1].argmin() not in (0, len(upper) - 1)  # kyphosis apex posterior, inside the thoracic part
 
 
+def test_axial_rotation_toward_convexity_largest_at_apex():
+    shape = _shape(40.0, rotation_per_cobb=0.5)
+    t = np.linspace(0.0, 1.0, 1001)
+    rotation = axial_rotation_deg(shape, t)
+    assert rotation.min() == pytest.approx(-20.0, abs=1e-3)  # convex right: bodies turned to the right (-)
+    assert t[rotation.argmin()] == pytest.approx(0.375, abs=1e-3)  # middle of the curve's span
+    assert np.abs(rotation[(t < 0.15) | (t > 0.6)]).max() < 1e-9
+
+
+def test_sampling_is_population_like_and_deterministic():
+    shapes = [sample_shape(np.random.default_rng(seed), 470.0, SPANS) for seed in range(400)]
+    scoliotic = [s for s in shapes if s.pattern != "none"]
+    assert 0.25 < len(scoliotic) / len(shapes) < 0.45
+    assert all(10.0 <= s.cobb_deg <= 80.0 for s in scoliotic)
+    assert all(s.cobb_deg < 10.0 for s in shapes if s.pattern == "none")
+    assert {s.pattern for s in scoliotic} == set(PATTERNS)
+    kyphosis = np.array([s.kyphosis_deg for s in shapes])
+    assert 36.0 < kyphosis.mean() < 44.0 and kyphosis.min() >= 10.0 and kyphosis.max() <= 70.0
+    again = sample_shape(np.random.default_rng(7), 470.0, SPANS)
+    assert again == shapes[7]
+    forced = sample_shape(np.random.default_rng(0), 470.0, SPANS, scoliotic=True)
+    assert forced.pattern != "none" and forced.cobb_deg >= 10.0
+
+
 @pytest.mark.parametrize(
-    "kwargs", [{"length_mm": 50.0}, {"cobb_deg": 130.0}, {"kyphosis_range": (0.5, 0.4)}, {"cobb_range": (0.2, 1.2)}]
+    "kwargs",
+    [{"length_mm": 50.0}, {"kyphosis_deg": 130.0}, {"kyphosis_range": (0.5, 0.4)}, {"rotation_per_cobb": 2.0}],
 )
 def test_bad_parameters_are_rejected(kwargs):
     with pytest.raises(ValueError, match=next(iter(kwargs))):
         SpineShape(**kwargs)
+
+
+def test_bad_coronal_curve_is_rejected():
+    with pytest.raises(ValueError, match="span"):
+        CoronalCurve(20.0, (0.2, 1.2))

@@ -18,14 +18,16 @@ from monai_spine.cli.output import staged_output
 from monai_spine.geometry import SpineCurves, curves_from_mask, curves_from_volume
 from monai_spine.geometry.writers import write_curve3d_csv, write_curves_json
 from monai_spine.measures import measure_spine
-from monai_spine.phantom import SpineShape, centre_line
+from monai_spine.phantom import CoronalCurve, SpineShape, centre_line
 from monai_spine.phantom.dicom import write_radiograph
 from monai_spine.report import save_overlay, save_report
 from monai_spine.transforms import LoadRadiographd, LoadVolumed
 
 __all__ = ["add_parser", "run"]
 
-DEMO_SHAPE = SpineShape(length_mm=480.0, cobb_deg=28.0, kyphosis_deg=42.0, lordosis_deg=55.0)
+DEMO_SHAPE = SpineShape(
+    length_mm=480.0, coronal=(CoronalCurve(28.0, (0.15, 0.6)),), kyphosis_deg=42.0, lordosis_deg=55.0
+)
 VOXEL_MM = 1.5
 BODY_HALF_AXES_MM = (22.0, 17.0)  # vertebral column cross-section, x and y half-axes
 MARGIN_MM = 60.0
@@ -108,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
             inputs={"dxa": "input/dxa.dcm", "modality": "DX", "pixel_spacing_mm": list(image.meta["spacing_mm"])},
             measures=measures,
             qc={"warnings": ["part-1 demo: coronal curves from a threshold, sagittal from the known 3D mask"]},
-            provenance={"monai_spine": __version__, "bundles": {}, "demo_shape": DEMO_SHAPE.__dict__},
+            provenance={"monai_spine": __version__, "bundles": {}, "demo_shape": DEMO_SHAPE.to_dict()},
         )
         write_curve3d_csv(dxa_dir / "curve3d.csv", curves.curve3d())
         save_overlay(dxa_dir / "overlay.png", image[0].numpy(), image.meta["spacing_mm"], curves, "Demo DXA")

@@ -1,3 +1,3 @@
 """The digital spine phantom: shapes, anatomy and renderers with exact truth."""
 
-from .shape import SpineShape, centre_line
+from .shape import PATTERNS, CoronalCurve, PopulationModel, SpineShape, axial_rotation_deg, centre_line, sample_shape

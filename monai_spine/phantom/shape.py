@@ -1,18 +1,55 @@
-"""Spine centre lines from clinical parameters (coronal Cobb angle, thoracic kyphosis, lumbar lordosis).
+"""Spine centre lines from clinical parameters (coronal Cobb angles, thoracic kyphosis, lumbar lordosis).
 
 The centre line is built from tangent-angle profiles in z: in each plane the tangent angle (from the z axis)
-turns smoothly (a raised cosine) over a curve's extent and stays constant elsewhere, so the angle between the end tangents of
-that curve, its Cobb angle measured by the tangent method, is exactly the requested value.
+turns smoothly (a raised cosine) over a curve's extent and stays constant elsewhere, so the angle between
+the end tangents of that curve, its Cobb angle measured by the tangent method, is exactly the requested
+value. Heights are fractions ``t`` of the spine's length, 0 at the top of C7 and 1 at the top of S1.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import brentq
 
-__all__ = ["SpineShape", "centre_line"]
+__all__ = [
+    "CoronalCurve",
+    "SpineShape",
+    "PATTERNS",
+    "PopulationModel",
+    "centre_line",
+    "axial_rotation_deg",
+    "sample_shape",
+]
+
+PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "thoracic": (("T5", "T12"),),
+    "thoracolumbar": (("T10", "L2"),),
+    "lumbar": (("L1", "L4"),),
+    "double_major": (("T5", "T11"), ("T11", "L4")),
+}
+"""Scoliosis patterns (Lenke/King-like, simplified): the end vertebrae of each structural coronal curve."""
+
+
+@dataclass(frozen=True)
+class CoronalCurve:
+    """One coronal curve: ``cobb_deg`` > 0 is convex to the patient's right; ``span`` is (start, end) in t."""
+
+    cobb_deg: float
+    span: tuple[float, float]
+
+    def __post_init__(self):
+        if abs(self.cobb_deg) > 120.0:
+            raise ValueError(f"cobb_deg must be within ±120°, got {self.cobb_deg}.")
+        _check_span("span", self.span)
+
+
+def _check_span(name: str, span: tuple[float, float]) -> None:
+    start, end = span
+    if not 0.0 <= start < end <= 1.0:
+        raise ValueError(f"{name} must satisfy 0 <= start < end <= 1, got {(start, end)}.")
 
 
 @dataclass(frozen=True)
@@ -20,42 +57,58 @@ class SpineShape:
     """Clinical parameters of one spine's centre line. Angles in degrees, lengths in mm.
 
     Args:
-        length_mm: height (z extent) from the top to the bottom of the spine.
-        cobb_deg: coronal Cobb angle of the main curve; its sign gives the convexity (positive: convex to the
-            patient's right, the common right thoracic curve).
-        cobb_range: (start, end) of the main coronal curve as fractions of the height, 0 at the top.
+        length_mm: height (z extent) from the top of C7 to the top of S1.
+        coronal: the coronal curves, top to bottom (none for a straight spine).
         kyphosis_deg: thoracic kyphosis, over ``kyphosis_range``.
         lordosis_deg: lumbar lordosis, over ``lordosis_range``.
+        rotation_per_cobb: axial rotation of a curve's apical vertebra per degree of its Cobb angle
+            (about 0.3–0.5 in adolescent idiopathic scoliosis, e.g. Stokes et al., Spine 1986).
+        pattern: name of the scoliosis pattern the curves came from, for the record.
     """
 
     length_mm: float = 500.0
-    cobb_deg: float = 0.0
-    cobb_range: tuple[float, float] = (0.15, 0.6)
+    coronal: tuple[CoronalCurve, ...] = ()
     kyphosis_deg: float = 40.0
     kyphosis_range: tuple[float, float] = (0.05, 0.6)
     lordosis_deg: float = 50.0
     lordosis_range: tuple[float, float] = (0.6, 1.0)
+    rotation_per_cobb: float = 0.4
+    pattern: str = "none"
 
     def __post_init__(self):
         if not 100.0 <= self.length_mm <= 1000.0:
             raise ValueError(f"length_mm must be in [100, 1000], got {self.length_mm}.")
-        for name in ("cobb_deg", "kyphosis_deg", "lordosis_deg"):
+        for name in ("kyphosis_deg", "lordosis_deg"):
             if abs(getattr(self, name)) > 120.0:
                 raise ValueError(f"{name} must be within ±120°, got {getattr(self, name)}.")
-        for name in ("cobb_range", "kyphosis_range", "lordosis_range"):
-            start, end = getattr(self, name)
-            if not 0.0 <= start < end <= 1.0:
-                raise ValueError(f"{name} must satisfy 0 <= start < end <= 1, got {(start, end)}.")
+        for name in ("kyphosis_range", "lordosis_range"):
+            _check_span(name, getattr(self, name))
+        if not 0.0 <= self.rotation_per_cobb <= 1.0:
+            raise ValueError(f"rotation_per_cobb must be in [0, 1], got {self.rotation_per_cobb}.")
+
+    @property
+    def cobb_deg(self) -> float:
+        """The largest coronal Cobb angle (unsigned), 0 for a straight spine."""
+        return max((abs(c.cobb_deg) for c in self.coronal), default=0.0)
+
+    def to_dict(self) -> dict:
+        """Plain JSON values, for a study's truth."""
+        return {
+            "length_mm": self.length_mm,
+            "pattern": self.pattern,
+            "coronal": [{"cobb_deg": c.cobb_deg, "span": list(c.span)} for c in self.coronal],
+            "kyphosis_deg": self.kyphosis_deg,
+            "kyphosis_range": list(self.kyphosis_range),
+            "lordosis_deg": self.lordosis_deg,
+            "lordosis_range": list(self.lordosis_range),
+            "rotation_per_cobb": self.rotation_per_cobb,
+        }
 
 
-def _tangent_angle(t: np.ndarray, change_deg: float, span: tuple[float, float]) -> np.ndarray:
-    """Tangent angle (radians) turning by ``change_deg`` over ``span`` along a raised cosine, centred on zero.
-
-    The curvature is then zero at both ends of the curve and largest at its apex, as in a real spine.
-    """
+def _ramp(t: np.ndarray, span: tuple[float, float]) -> np.ndarray:
+    """0 before ``span``, 1 after it, a raised cosine in between (so curvature vanishes at both ends)."""
     start, end = span
-    ramp = 0.5 - 0.5 * np.cos(np.pi * np.clip((t - start) / (end - start), 0.0, 1.0))
-    return np.deg2rad(change_deg) * (ramp - 0.5)
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip((t - start) / (end - start), 0.0, 1.0))
 
 
 def _balanced(angle: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -80,20 +133,110 @@ def _integrate(slope: np.ndarray, z: np.ndarray) -> np.ndarray:
 def centre_line(shape: SpineShape, n_points: int = 209, n_fine: int = 4001) -> np.ndarray:
     """The 3D centre line ``(n_points, 3)`` of ``(x, y, z)`` mm, evenly spaced in z from 0 to ``length_mm``.
 
-    x (toward the left) and y (toward anterior) have mean 0; the top and bottom points lie on one vertical line. Kyphosis is convex posterior, lordosis convex
-    anterior, a positive Cobb convex to the patient's right (toward -x).
+    x (toward the left) and y (toward anterior) have mean 0; the top and bottom points lie on one vertical line.
+    Kyphosis is convex posterior, lordosis convex anterior, a positive Cobb convex to the patient's right.
     """
     z = np.linspace(0.0, shape.length_mm, n_fine)
     t = z / shape.length_mm
-    coronal = _tangent_angle(t, shape.cobb_deg, shape.cobb_range)
+    # A convex-right curve runs toward the right (-x) then back: its tangent angle rises by the Cobb angle.
+    coronal = sum((np.deg2rad(c.cobb_deg) * _ramp(t, c.span) for c in shape.coronal), np.zeros_like(t))
     # Moving toward the feet, a kyphotic (convex posterior) curve turns the tangent from posterior to
     # anterior, a lordotic (convex anterior) one from anterior to posterior.
-    sagittal = _tangent_angle(t, shape.kyphosis_deg, shape.kyphosis_range) + _tangent_angle(
-        t, -shape.lordosis_deg, shape.lordosis_range
-    )
+    sagittal = np.deg2rad(shape.kyphosis_deg) * _ramp(t, shape.kyphosis_range) - np.deg2rad(
+        shape.lordosis_deg
+    ) * _ramp(t, shape.lordosis_range)
     x = _integrate(np.tan(_balanced(coronal, z)), z)
     y = _integrate(np.tan(_balanced(sagittal, z)), z)
     z_out = np.linspace(0.0, shape.length_mm, n_points)
     curve = np.stack([np.interp(z_out, z, x), np.interp(z_out, z, y), z_out], axis=1)
     curve[:, :2] -= curve[:, :2].mean(axis=0)
     return curve
+
+
+def axial_rotation_deg(shape: SpineShape, t) -> np.ndarray:
+    """Axial rotation of the vertebrae at heights ``t`` (fractions), degrees; positive turns the vertebral body
+    toward the patient's left (anterior face toward +x).
+
+    Each coronal curve rotates its vertebrae toward its convexity, most at the apex (a half-sine over the
+    curve), by ``rotation_per_cobb × Cobb`` there.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    rotation = np.zeros_like(t)
+    for curve in shape.coronal:
+        start, end = curve.span
+        inside = np.clip((t - start) / (end - start), 0.0, 1.0)
+        rotation -= shape.rotation_per_cobb * curve.cobb_deg * np.sin(np.pi * inside)  # convex right → right
+    return rotation
+
+
+@dataclass(frozen=True)
+class PopulationModel:
+    """Population-like sampling of spine shapes; angles in degrees, following adult/adolescent norms.
+
+    Kyphosis T4–T12 about 40 ± 10° and lordosis L1–S1 about 50 ± 11° in asymptomatic adults (e.g. Bernhardt &
+    Bridwell, Spine 1989; Roussouly et al., Spine 2005). A ``scoliosis_share`` of spines carry a structural
+    curve of 10–80° in one of :data:`PATTERNS`; the others keep a minor asymmetry (< 10°).
+    """
+
+    kyphosis_mean_sd: tuple[float, float] = (40.0, 10.0)
+    lordosis_mean_sd: tuple[float, float] = (50.0, 11.0)
+    scoliosis_share: float = 0.35
+    major_cobb_range: tuple[float, float] = (10.0, 80.0)
+    right_thoracic_share: float = 0.85
+    pattern_weights: Mapping[str, float] = field(
+        default_factory=lambda: {"thoracic": 0.4, "thoracolumbar": 0.2, "lumbar": 0.15, "double_major": 0.25}
+    )
+
+
+def _clipped_normal(rng: np.random.Generator, mean_sd: tuple[float, float], low: float, high: float) -> float:
+    return float(np.clip(rng.normal(*mean_sd), low, high))
+
+
+def sample_shape(
+    rng: np.random.Generator,
+    length_mm: float,
+    level_spans: Mapping[str, tuple[float, float]],
+    model: PopulationModel = PopulationModel(),
+    scoliotic: bool | None = None,
+) -> SpineShape:
+    """Draw one spine shape.
+
+    Args:
+        rng: random generator (the only source of randomness).
+        length_mm: height from the top of C7 to the top of S1 (from the anatomy).
+        level_spans: for each vertebra level (``"T5"``...), its (top, bottom) as fractions t of the length.
+        model: the population's distributions.
+        scoliotic: force a structural curve (True) or none (False); drawn with ``model.scoliosis_share`` if None.
+    """
+    if scoliotic is None:
+        scoliotic = bool(rng.random() < model.scoliosis_share)
+    kyphosis = _clipped_normal(rng, model.kyphosis_mean_sd, 10.0, 70.0)
+    lordosis = _clipped_normal(rng, model.lordosis_mean_sd, 20.0, 80.0)
+    junction = level_spans["T12"][1] + rng.uniform(-0.04, 0.04)  # thoracolumbar inflection, about T12–L1
+    kyphosis_range = (level_spans["T2"][0] + rng.uniform(-0.02, 0.02), junction)
+    lordosis_range = (junction, 1.0)
+    if scoliotic:
+        names, weights = zip(*model.pattern_weights.items())
+        pattern = str(rng.choice(names, p=np.asarray(weights) / sum(weights)))
+        major = rng.uniform(*model.major_cobb_range)
+        sign = 1.0 if rng.random() < model.right_thoracic_share else -1.0
+        cobbs = [sign * major]
+        if pattern == "double_major":
+            cobbs.append(-sign * major * rng.uniform(0.6, 1.0))  # the compensating lumbar curve
+    else:
+        pattern = str(rng.choice(list(PATTERNS)))
+        cobbs = [rng.uniform(-8.0, 8.0)]
+    coronal = tuple(
+        CoronalCurve(cobb, (level_spans[top][0], level_spans[bottom][1]))
+        for cobb, (top, bottom) in zip(cobbs, PATTERNS[pattern])
+    )
+    return SpineShape(
+        length_mm=length_mm,
+        coronal=coronal,
+        kyphosis_deg=kyphosis,
+        kyphosis_range=kyphosis_range,
+        lordosis_deg=lordosis,
+        lordosis_range=lordosis_range,
+        rotation_per_cobb=rng.uniform(0.3, 0.5),
+        pattern=pattern if scoliotic else "none",
+    )
