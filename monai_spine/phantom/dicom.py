@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
@@ -27,13 +28,15 @@ def write_radiograph(
     frame: str = "coronal",
     modality: str = "DX",
     description: str = "",
+    tags: Mapping[str, object] | None = None,
 ) -> None:
     """Write a ``(W, H)`` image (coronal or lateral image frame) as a 16-bit MONOCHROME2 radiograph.
 
     Values are stored as unsigned integers through RescaleSlope/RescaleIntercept chosen to cover the image's
     range, so reading back gives ``image`` to within ``(max - min) / 65535``. ``spacing_mm`` is (column, row);
     DICOM ``PixelSpacing`` is written as (row, column) as the standard orders it. ``uid_seed`` makes the
-    UIDs (and so the file) reproducible.
+    UIDs (and so the file) reproducible. ``tags`` adds attributes by keyword, e.g. ``DistanceSourceToDetector``,
+    ``DistanceSourceToPatient`` and ``ViewPosition`` for a calibrated radiograph.
     """
     image = np.asarray(image, dtype=np.float64)
     lo, hi = float(image.min()), float(image.max())
@@ -65,4 +68,6 @@ def write_radiograph(
     ds.RescaleSlope = f"{slope:.10g}"
     ds.RescaleIntercept = f"{lo:.10g}"
     ds.PixelData = stored.tobytes()
+    for keyword, value in (tags or {}).items():
+        setattr(ds, keyword, value)
     ds.save_as(path, enforce_file_format=True)
