@@ -1,0 +1,245 @@
+"""The materials a phantom is made of, in the order of the material axis of every fraction volume, and their
+physical properties.
+
+A rasterised phantom is a tensor ``(len(MATERIALS), X, Y, Z)`` of volume fractions (each voxel sums to 1);
+renderers turn it into CT numbers, X-ray attenuation and MR signal with per-material properties.
+
+Each material is a mixture (by volume) of **components**, tissues with uniform properties (``COMPONENTS``).
+All materials are one component except ``cancellous``: trabecular bone tissue (the ``cortical_bone``
+component) with the bone volume fraction BV/TV, and marrow in the pores, a mixture of fat cells
+(``marrow_adipose``) and haematopoietic cells (``marrow_cells``) in the marrow fat fraction; both vary between
+people (``Tissue``). Quantities that add up by volume (CT number, density, linear attenuation, proton density,
+MR signal) mix exactly; ``docs/phantom_imaging.md`` gives the values' sources and the physics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+__all__ = [
+    "COMPONENTS",
+    "ENERGIES_KEV",
+    "FAT_T1_MS",
+    "LINEAR_PROPERTIES",
+    "MATERIALS",
+    "NIST_ENERGIES_KEV",
+    "Component",
+    "Tissue",
+    "attenuation",
+    "check_fractions",
+    "component_values",
+    "linear_attenuation",
+    "mass_attenuation",
+    "material_property",
+    "material_values",
+    "mix",
+]
+
+MATERIALS = ("air", "lung", "fat", "muscle", "disc", "cancellous", "cortical")
+"""Material names; ``muscle`` stands for all lean soft tissue (muscle, organs, blood)."""
+
+NIST_ENERGIES_KEV = (30.0, 40.0, 50.0, 60.0, 80.0, 100.0)
+"""Photon energies (keV) of the tabulated mass attenuation coefficients (NIST XCOM / Hubbell & Seltzer Table 4)."""
+
+ENERGIES_KEV = {"dxa_low": 40.0, "dxa_high": 70.0, "radiograph": 60.0}
+"""Named effective energies (keV): the two peaks of a K-edge-filtered DXA beam (GE Lunar: ~38 and ~70 keV) and the
+effective energy of a ~80–90 kVp radiograph behind a patient."""
+
+FAT_T1_MS = 343.0
+"""T1 (ms) of fat protons at 1.5 T (subcutaneous fat, de Bazelaire et al., Radiology 2004)."""
+
+LINEAR_PROPERTIES = ("hu", "density", "pd_water", "pd_fat")
+"""Component properties that mix linearly by volume, so ``material_property`` can give their volumes."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """A tissue with uniform physical properties.
+
+    Args:
+        hu: CT number at 120 kVp, HU.
+        hu_sd: spread of ``hu`` between people (one standard deviation), HU.
+        density: mass density, g/cm³.
+        mass_attenuation: mass attenuation coefficients μ/ρ (coherent scattering included), cm²/g, at
+            ``NIST_ENERGIES_KEV``.
+        pd_water: MR-visible water proton density, relative to pure water.
+        pd_fat: MR-visible fat proton density, relative to pure water.
+        t1_water_ms: T1 of the water protons at 1.5 T, ms (fat protons: ``FAT_T1_MS``).
+        t2star_ms: T2* at 1.5 T, ms (water and fat).
+    """
+
+    hu: float
+    hu_sd: float
+    density: float
+    mass_attenuation: tuple[float, float, float, float, float, float]
+    pd_water: float
+    pd_fat: float
+    t1_water_ms: float
+    t2star_ms: float
+
+
+# μ/ρ (cm²/g) at 30, 40, 50, 60, 80, 100 keV from NIST Table 4 (ICRU 44 compositions).
+_MU_AIR = (0.3538, 0.2485, 0.2080, 0.1875, 0.1662, 0.1541)  # Air, Dry (near sea level)
+_MU_LUNG = (0.3815, 0.2699, 0.2270, 0.2053, 0.1826, 0.1695)  # Lung Tissue (ICRU-44)
+_MU_ADIPOSE = (0.3063, 0.2396, 0.2123, 0.1974, 0.1800, 0.1688)  # Adipose Tissue (ICRU-44)
+_MU_MUSCLE = (0.3783, 0.2685, 0.2262, 0.2048, 0.1823, 0.1693)  # Muscle, Skeletal (ICRU-44)
+_MU_SOFT = (0.3790, 0.2688, 0.2264, 0.2048, 0.1823, 0.1693)  # Tissue, Soft (ICRU-44)
+_MU_CORTICAL = (1.331, 0.6655, 0.4242, 0.3148, 0.2229, 0.1855)  # Bone, Cortical (ICRU-44)
+
+_TRABECULAR_T2STAR_MS = 12.0
+"""T2* of marrow between trabeculae at 1.5 T (susceptibility of the trabecular lattice; Wehrli et al. 1991)."""
+
+COMPONENTS: dict[str, Component] = {
+    "air": Component(-1000.0, 0.0, 0.001205, _MU_AIR, 0.0, 0.0, 1000.0, 1.0),
+    "lung": Component(-750.0, 60.0, 0.26, _MU_LUNG, 0.20, 0.0, 1200.0, 2.0),
+    "adipose": Component(-100.0, 15.0, 0.95, _MU_ADIPOSE, 0.10, 0.90, 1000.0, 30.0),
+    "muscle": Component(45.0, 10.0, 1.05, _MU_MUSCLE, 0.75, 0.03, 1008.0, 30.0),
+    "disc": Component(80.0, 15.0, 1.08, _MU_SOFT, 0.80, 0.0, 1100.0, 40.0),
+    "cortical_bone": Component(1700.0, 150.0, 1.92, _MU_CORTICAL, 0.20, 0.0, 250.0, 0.4),
+    "marrow_adipose": Component(-100.0, 15.0, 0.95, _MU_ADIPOSE, 0.10, 0.90, 1000.0, _TRABECULAR_T2STAR_MS),
+    "marrow_cells": Component(45.0, 10.0, 1.05, _MU_MUSCLE, 0.80, 0.0, 750.0, _TRABECULAR_T2STAR_MS),
+}
+"""The components, keyed by name (the order of the component axis); values and sources: docs/phantom_imaging.md."""
+
+_PURE = dict(air="air", lung="lung", fat="adipose", muscle="muscle", disc="disc", cortical="cortical_bone")
+"""The component of each one-component material."""
+
+
+@dataclass(frozen=True)
+class Tissue:
+    """The per-person composition of cancellous bone.
+
+    Args:
+        bone_volume_fraction: BV/TV, the volume fraction of bone tissue in vertebral cancellous bone
+            (~0.15 young, ~0.07 osteoporotic).
+        marrow_fat_fraction: volume fraction of fat cells in the marrow (~0.3 young, ~0.6 old; rises with age).
+    """
+
+    bone_volume_fraction: float = 0.12
+    marrow_fat_fraction: float = 0.45
+
+    def __post_init__(self):
+        for name in ("bone_volume_fraction", "marrow_fat_fraction"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
+
+    @classmethod
+    def sample(cls, generator: torch.Generator) -> Tissue:
+        """A random person: an age-like draw raises the marrow fat (0.30 → 0.60) while BV/TV falls (0.16 → 0.08)."""
+        age, fat_noise, bone_noise = torch.rand(3, generator=generator, device=generator.device, dtype=torch.float64)
+        fat = 0.30 + 0.30 * float(age) + 0.08 * (float(fat_noise) - 0.5)
+        bone = 0.16 - 0.08 * float(age) + 0.03 * (float(bone_noise) - 0.5)
+        return cls(float(np.clip(bone, 0.04, 0.20)), float(np.clip(fat, 0.2, 0.7)))
+
+    def composition(self) -> np.ndarray:
+        """Volume fractions of the components in each material, ``(len(MATERIALS), len(COMPONENTS))``."""
+        names = list(COMPONENTS)
+        table = np.zeros((len(MATERIALS), len(names)))
+        for m, material in enumerate(MATERIALS):
+            if material in _PURE:
+                table[m, names.index(_PURE[material])] = 1.0
+        bone, fat = self.bone_volume_fraction, self.marrow_fat_fraction
+        row = MATERIALS.index("cancellous")
+        table[row, names.index("cortical_bone")] = bone
+        table[row, names.index("marrow_adipose")] = (1.0 - bone) * fat
+        table[row, names.index("marrow_cells")] = (1.0 - bone) * (1.0 - fat)
+        return table
+
+
+def _energy_kev(energy: float | str) -> float:
+    """An energy in keV from a number or a key of ``ENERGIES_KEV``, checked against the tabulated range."""
+    if isinstance(energy, str):
+        if energy not in ENERGIES_KEV:
+            raise ValueError(f"energy must be a number (keV) or one of {sorted(ENERGIES_KEV)}, got {energy!r}.")
+        return ENERGIES_KEV[energy]
+    low, high = NIST_ENERGIES_KEV[0], NIST_ENERGIES_KEV[-1]
+    if not low <= float(energy) <= high:
+        raise ValueError(f"energy must be in [{low}, {high}] keV, got {energy}.")
+    return float(energy)
+
+
+def mass_attenuation(component: str, energy: float | str) -> float:
+    """μ/ρ (cm²/g) of a component at ``energy`` (keV or a key of ``ENERGIES_KEV``), log-log interpolated."""
+    table = np.log(COMPONENTS[component].mass_attenuation)
+    return float(np.exp(np.interp(np.log(_energy_kev(energy)), np.log(NIST_ENERGIES_KEV), table)))
+
+
+def component_values(name: str) -> np.ndarray:
+    """One property of every component, ``(len(COMPONENTS),)`` float64; ``name`` is a ``Component`` field."""
+    return np.array([getattr(c, name) for c in COMPONENTS.values()], dtype=np.float64)
+
+
+def linear_attenuation(energy: float | str) -> np.ndarray:
+    """Linear attenuation coefficients μ (1/mm) of the components at ``energy``, ``(len(COMPONENTS),)``."""
+    mass = np.array([mass_attenuation(name, energy) for name in COMPONENTS])
+    return mass * component_values("density") / 10.0  # cm²/g × g/cm³ = 1/cm; /10 → 1/mm
+
+
+def material_values(name: str, tissue: Tissue | None = None) -> np.ndarray:
+    """A linearly mixing property (``LINEAR_PROPERTIES``) of every material, ``(len(MATERIALS),)`` float64."""
+    if name not in LINEAR_PROPERTIES:
+        raise ValueError(f"name must be one of {LINEAR_PROPERTIES} (properties that mix by volume), got {name!r}.")
+    return (tissue or Tissue()).composition() @ component_values(name)
+
+
+def check_fractions(fractions: torch.Tensor, shape: tuple[int, int, int] | None = None) -> None:
+    """Raise ``ValueError`` unless ``fractions`` is a float ``(..., len(MATERIALS), X, Y, Z)`` tensor; with ``shape``
+    (a grid's), unless it is one study ``(len(MATERIALS), *shape)``."""
+    if not isinstance(fractions, torch.Tensor) or not fractions.is_floating_point() or fractions.ndim < 4:
+        raise ValueError("fractions must be a float tensor (..., len(MATERIALS), X, Y, Z).")
+    if fractions.shape[-4] != len(MATERIALS):
+        raise ValueError(f"fractions must have {len(MATERIALS)} materials {MATERIALS}, got {fractions.shape[-4]}.")
+    if shape is not None and fractions.ndim != 4:
+        raise ValueError(f"fractions must be one study (len(MATERIALS), X, Y, Z), got shape {tuple(fractions.shape)}.")
+    if shape is not None and tuple(fractions.shape[-3:]) != tuple(shape):
+        spatial = tuple(fractions.shape[-3:])
+        raise ValueError(f"fractions spatial shape {spatial} does not match the grid {tuple(shape)}.")
+
+
+def mix(fractions: torch.Tensor, values) -> torch.Tensor:
+    """``Σ_m f_m · v_m`` over the material axis.
+
+    Args:
+        fractions: ``(..., M, X, Y, Z)`` volume fractions (any device).
+        values: ``(M,)`` per-material values, or ``(C, M)`` for ``C`` properties at once.
+
+    Returns:
+        ``(..., X, Y, Z)``, or ``(..., C, X, Y, Z)`` for 2D ``values``, in ``fractions``' dtype and device.
+    """
+    values = torch.as_tensor(values, dtype=fractions.dtype, device=fractions.device)
+    if values.ndim == 1:
+        return torch.einsum("...mxyz,m->...xyz", fractions, values)
+    return torch.einsum("...mxyz,cm->...cxyz", fractions, values)
+
+
+def material_property(fractions: torch.Tensor, name: str, tissue: Tissue | None = None) -> torch.Tensor:
+    """The volume of a property that mixes by volume (``LINEAR_PROPERTIES``): ``Σ_m f_m · value_m``.
+
+    Args:
+        fractions: ``(..., len(MATERIALS), X, Y, Z)`` volume fractions.
+        name: ``"hu"`` (HU), ``"density"`` (g/cm³), ``"pd_water"`` or ``"pd_fat"`` (relative to water).
+        tissue: the cancellous bone composition; ``Tissue()`` when omitted.
+
+    Returns:
+        ``(..., X, Y, Z)`` on ``fractions``' device.
+    """
+    check_fractions(fractions)
+    return mix(fractions, material_values(name, tissue))
+
+
+def attenuation(fractions: torch.Tensor, energy: float | str, tissue: Tissue | None = None) -> torch.Tensor:
+    """Linear attenuation coefficient volume μ (1/mm) at ``energy`` (keV in [30, 100] or a key of ``ENERGIES_KEV``).
+
+    Args:
+        fractions: ``(..., len(MATERIALS), X, Y, Z)`` volume fractions.
+        energy: photon energy.
+        tissue: the cancellous bone composition; ``Tissue()`` when omitted.
+
+    Returns:
+        ``(..., X, Y, Z)`` on ``fractions``' device.
+    """
+    check_fractions(fractions)
+    return mix(fractions, (tissue or Tissue()).composition() @ linear_attenuation(energy))
