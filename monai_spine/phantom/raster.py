@@ -1,0 +1,667 @@
+"""Rasterise an :class:`~monai_spine.phantom.anatomy.Anatomy` into material volume fractions and label maps.
+
+Every part is a signed-distance-like function (mm, negative inside) built from a few primitives (ellipses and
+superellipses swept along an axis, ellipsoids, rods, elliptic arcs, plates), evaluated only inside the part's
+bounding box (curved parts: in disjoint slabs hugging their skeleton). A voxel's occupancy of a part is the soft
+step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order partial-volume estimate; with
+``supersample = k`` it is averaged over ``k³`` sub-voxel positions with ``h / k``. Parts are composited in painter's
+order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
+cancellous interior, the torso a fat layer over lean tissue.
+
+Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → hip bones, femurs → intervertebral
+discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell, cancellous interior).
+
+The **spine column** (``spine_mask``), the object of every curve truth (the DXA/MRI centre line and the
+left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C7…L5 and the
+intervertebral **discs** C7/T1…L5/S1: no posterior elements, no sacrum. It runs along the centre line from the top
+of C7 (the line's first point) to the top of S1 (its last), and its axial cross-sections are centred on the line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .anatomy import (
+    POSTERIOR_CORTICAL_MM,
+    Anatomy,
+    ArcTube,
+    Disc,
+    Ellipsoid,
+    IliacWing,
+    Lung,
+    Rod,
+    Sacrum,
+    Thorax,
+    Torso,
+    Vertebra,
+    posterior_elements,
+)
+from .grid import Grid
+from .materials import MATERIALS
+
+__all__ = ["Raster", "rasterise"]
+
+AIR, LUNG, FAT, MUSCLE, DISC, CANCELLOUS, CORTICAL = (
+    MATERIALS.index(m) for m in ("air", "lung", "fat", "muscle", "disc", "cancellous", "cortical")
+)
+BODY_WAIST = 0.04
+"""Concavity of the vertebral body's side walls at mid-height (fraction of the endplate radius; a few %)."""
+DISC_BULGE = 0.02
+"""Outward bulge of a disc at mid-height (fraction of its radius)."""
+_FAR = 1.0e4
+_EPS = 1.0e-6
+_SLAB_VOXELS = 10
+"""Thickness of the slabs curved parts are evaluated in, voxels."""
+_WING_SAMPLE_MM = 4.0
+"""Spacing of the iliac wing's mid-surface samples that its slabs are cut to, mm."""
+
+
+@dataclass
+class Raster:
+    """A rasterised phantom on a :class:`~monai_spine.phantom.grid.Grid`.
+
+    Args:
+        fractions: float32 ``(len(MATERIALS), X, Y, Z)`` volume fractions, each voxel summing to 1.
+        vertebra_labels: uint8 ``(X, Y, Z)``: each vertebra's label (``VERTEBRA_LABELS``) where its bone (body and
+            processes) occupies at least half the voxel, else 0.
+        spine_mask: bool ``(X, Y, Z)``: the spine column (bodies C7…L5 and discs C7/T1…L5/S1) occupying at least
+            half the voxel; see the module docstring.
+    """
+
+    fractions: torch.Tensor
+    vertebra_labels: torch.Tensor
+    spine_mask: torch.Tensor
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Regions: sub-blocks of the grid with their voxel-centre coordinates.
+
+
+@dataclass
+class _Region:
+    """A block of the grid: its index slices and coordinates (mm) ``x (n,1,1)``, ``y (1,m,1)``, ``z (1,1,l)``.
+
+    ``first`` (3,) is the coordinate of the block's first voxel (with any sub-voxel offset), mm.
+    """
+
+    index: tuple[slice, slice, slice]
+    x: torch.Tensor
+    y: torch.Tensor
+    z: torch.Tensor
+    first: np.ndarray
+    spacing: np.ndarray
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.x.shape[0], self.y.shape[1], self.z.shape[2])
+
+    def z_mm(self) -> np.ndarray:
+        """The block's z coordinates as a NumPy array ``(l,)``, mm."""
+        return self.first[2] + np.arange(self.shape[2]) * self.spacing[2]
+
+    def crop(self, low, high) -> tuple[tuple[slice, slice, slice], _Region] | None:
+        """The part of this region inside the box ``[low, high]`` mm: (slices into this region, the sub-region)."""
+        lo = np.maximum(np.ceil((np.asarray(low) - self.first) / self.spacing - 1e-6).astype(int), 0)
+        hi = np.minimum(np.floor((np.asarray(high) - self.first) / self.spacing + 1e-6).astype(int) + 1, self.shape)
+        if (hi <= lo).any():
+            return None
+        sx, sy, sz = slices = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+        sub_index = tuple(slice(outer.start + s.start, outer.start + s.stop) for outer, s in zip(self.index, slices))
+        first = self.first + lo * self.spacing
+        return slices, _Region(sub_index, self.x[sx], self.y[:, sy], self.z[:, :, sz], first, self.spacing)
+
+    def point(self, p) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Coordinates relative to ``p`` (3,) mm, each broadcastable to the region's shape."""
+        return self.x - float(p[0]), self.y - float(p[1]), self.z - float(p[2])
+
+    def local(self, origin, axes) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Coordinates ``(3 × region shape)`` in the frame with ``origin`` and ``axes`` columns (mm)."""
+        dx, dy, dz = self.point(origin)
+        return tuple(dx * float(axes[0, k]) + dy * float(axes[1, k]) + dz * float(axes[2, k]) for k in range(3))
+
+
+class _Canvas:
+    """The volumes being painted, the grid's coordinates and the occupancy rule."""
+
+    def __init__(self, grid: Grid, device, supersample: int):
+        self.device = torch.device(device)
+        self.spacing = np.asarray(grid.spacing, dtype=np.float64)
+        self.origin = np.asarray(grid.origin, dtype=np.float64)
+        self.shape = tuple(grid.shape)
+        self.axes = [grid.axis(d, device=self.device) for d in range(3)]
+        voxel = float(np.prod(self.spacing) ** (1.0 / 3.0))
+        self.ramp = voxel / supersample
+        self.margin = float(self.spacing.max())
+        sub = (np.arange(supersample) + 0.5) / supersample - 0.5
+        self.offsets = [np.array([i, j, k]) * self.spacing for i in sub for j in sub for k in sub]
+        self.fractions = torch.zeros((len(MATERIALS),) + self.shape, dtype=torch.float32, device=self.device)
+        self.fractions[AIR] = 1.0
+        self.labels = torch.zeros(self.shape, dtype=torch.uint8, device=self.device)
+        self.column = torch.zeros(self.shape, dtype=torch.float32, device=self.device)
+
+    def index(self, low, high) -> tuple[slice, slice, slice] | None:
+        """Index slices of the voxels within ``margin`` of the box ``[low, high]`` mm, or None if outside."""
+        lo = np.ceil((np.asarray(low) - self.margin - self.origin) / self.spacing).astype(int)
+        hi = np.floor((np.asarray(high) + self.margin - self.origin) / self.spacing).astype(int) + 1
+        lo, hi = np.maximum(lo, 0), np.minimum(hi, self.shape)
+        if (hi <= lo).any():
+            return None
+        return tuple(slice(int(a), int(b)) for a, b in zip(lo, hi))
+
+    def region(self, index: tuple[slice, slice, slice], offset) -> _Region:
+        x, y, z = (self.axes[d][index[d]] + float(offset[d]) for d in range(3))
+        first = self.origin + np.array([s.start for s in index]) * self.spacing + offset
+        return _Region(index, x.view(-1, 1, 1), y.view(1, -1, 1), z.view(1, 1, -1), first, self.spacing)
+
+    def occupancy(self, sdf: torch.Tensor) -> torch.Tensor:
+        return (0.5 - sdf / self.ramp).clamp_(0.0, 1.0)
+
+    def evaluate(self, index, fn: Callable[[_Region], dict[str, torch.Tensor]]) -> dict[str, torch.Tensor]:
+        """Occupancies of the named signed distances ``fn`` returns, averaged over the sub-voxel offsets."""
+        total: dict[str, torch.Tensor] = {}
+        for offset in self.offsets:
+            for name, sdf in fn(self.region(index, offset)).items():
+                occ = self.occupancy(sdf)
+                total[name] = occ if name not in total else total[name] + occ
+        n = len(self.offsets)
+        return {name: occ / n for name, occ in total.items()} if n > 1 else total
+
+    def paint(self, index, layers: list[tuple[int, torch.Tensor]]) -> None:
+        """Composite disjoint material occupancies ``[(material, occ)]`` over the volume in ``index``."""
+        total = layers[0][1] if len(layers) == 1 else sum(occ for _, occ in layers)
+        view = self.fractions[(slice(None),) + tuple(index)]
+        view.mul_(1.0 - total)
+        for material, occ in layers:
+            view[material].add_(occ)
+
+
+def _shell(outer: torch.Tensor, inner: torch.Tensor, outer_material: int, inner_material: int):
+    """Layers of a part with an outer shell over an inner core: ``[(outer material, shell), (inner, core)]``."""
+    inner = torch.minimum(inner, outer)
+    return [(outer_material, outer - inner), (inner_material, inner)]
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Signed-distance estimates (mm, negative inside). Shapes broadcast; parameters are floats or tensors.
+
+
+def _ellipse(u, v, a, b):
+    """Distance estimate to the ellipse ``(u/a)² + (v/b)² = 1`` (the level set divided by its gradient)."""
+    ua, vb = u / a, v / b
+    r = torch.sqrt(ua * ua + vb * vb)
+    g = torch.sqrt((ua / a) ** 2 + (vb / b) ** 2)
+    return (r - 1.0) * (r + _EPS) / (g + _EPS / (a + b))
+
+
+def _superellipse(u, v, a, b, n: float):
+    """Distance estimate to the superellipse ``|u/a|ⁿ + |v/b|ⁿ = 1``."""
+    ua, vb = u.abs() / a + _EPS, v.abs() / b + _EPS
+    pu, pv = ua**n, vb**n
+    s = pu + pv
+    r = s ** (1.0 / n)
+    grad = torch.sqrt((pu / (ua * a)) ** 2 + (pv / (vb * b)) ** 2)
+    return (r - 1.0) * s / (r * grad)
+
+
+def _ellipsoid(px, py, pz, rx, ry, rz):
+    """Distance estimate to the ellipsoid with semi-axes ``(rx, ry, rz)`` centred at the origin."""
+    k0 = torch.sqrt((px / rx) ** 2 + (py / ry) ** 2 + (pz / rz) ** 2)
+    k1 = torch.sqrt((px / rx**2) ** 2 + (py / ry**2) ** 2 + (pz / rz**2) ** 2)
+    return (k0 - 1.0) * (k0 + _EPS) / (k1 + _EPS / (rx + ry + rz))
+
+
+def _plane(region: _Region, point, normal):
+    """Signed distance to the plane through ``point``: positive on the side ``normal`` points to."""
+    dx, dy, dz = region.point(point)
+    return dx * float(normal[0]) + dy * float(normal[1]) + dz * float(normal[2])
+
+
+def _rod_sdf(rod: Rod, region: _Region):
+    """Distance estimate to a :class:`Rod`: elliptic cross-section swept along the segment, ellipsoidal ends."""
+    axis = rod.end - rod.start
+    length = float(np.linalg.norm(axis))
+    d = axis / max(length, _EPS)
+    up = rod.up - (rod.up @ d) * d
+    height = up / np.linalg.norm(up)
+    thick = np.cross(d, height)
+    frame = np.stack([thick, height, d], axis=1)
+    ct, ch, along = region.local(rod.start, frame)
+    beyond = along - along.clamp(0.0, length)
+    r_end = min(rod.half_thickness, rod.half_height)
+    return _ellipsoid(ct, ch, beyond, rod.half_thickness, rod.half_height, r_end)
+
+
+def _rod_box(rod: Rod):
+    r = max(rod.half_thickness, rod.half_height)
+    return np.minimum(rod.start, rod.end) - r, np.maximum(rod.start, rod.end) + r
+
+
+def _rod_points(rod: Rod, step: float = 2.0) -> np.ndarray:
+    n = max(int(np.ceil(np.linalg.norm(rod.end - rod.start) / step)), 1) + 1
+    return rod.start + np.linspace(0.0, 1.0, n)[:, None] * (rod.end - rod.start)
+
+
+def _arc_sdf(arc: ArcTube, region: _Region):
+    """Distance estimate to an :class:`ArcTube` (radial offset from the ellipse along the ray from its centre)."""
+    a, b, n = region.local(arc.centre, arc.axes)
+    a = a * arc.side
+    big_a, big_b = arc.semi_axes
+    rho = torch.sqrt((a / big_a) ** 2 + (b / big_b) ** 2) + _EPS
+    r = torch.sqrt(a * a + b * b)
+    radius = r / rho
+    phi = torch.atan2(b / big_b, a / big_a)
+    cap = torch.maximum(arc.angles[0] - phi, phi - arc.angles[1]) * radius
+    return torch.maximum(_ellipse(r - radius, n, arc.half_thickness, arc.half_height), cap)
+
+
+def _arc_points(arc: ArcTube, step: float = 2.0) -> np.ndarray:
+    span = (arc.angles[1] - arc.angles[0]) * max(arc.semi_axes)
+    phis = np.linspace(arc.angles[0], arc.angles[1], max(int(np.ceil(span / step)), 2))
+    return np.array([arc.point(p) for p in phis])
+
+
+def _wing_sdf(wing: IliacWing, region: _Region):
+    """Distance estimate to an :class:`IliacWing` plate."""
+    u, v, w = region.local(wing.centre, wing.axes)
+    u = u * wing.side - wing.offset[0]
+    v = v - wing.offset[1]
+    t = ((w - wing.crest_w) / wing.depth).clamp(0.0, 1.0)
+    a = wing.top_semi_axes[0] + t * (wing.bottom_semi_axes[0] - wing.top_semi_axes[0])
+    b = wing.top_semi_axes[1] + t * (wing.bottom_semi_axes[1] - wing.top_semi_axes[1])
+    plate = _ellipse(u, v, a, b).abs() - wing.half_thickness
+    theta = torch.atan2(v / b, u / a)
+    radius = torch.sqrt(u * u + v * v) / (torch.sqrt((u / a) ** 2 + (v / b) ** 2) + _EPS)
+    start, end = wing.angles
+    cap = torch.maximum(start - theta, theta - end) * radius
+    middle, half = 0.5 * (start + end), 0.5 * (end - start)
+    crest = wing.crest_w + wing.crest_drop * ((theta - middle) / half) ** 2
+    return torch.maximum(torch.maximum(plate, cap), torch.maximum(crest - w, w - (wing.crest_w + wing.depth)))
+
+
+def _wing_points(wing: IliacWing, step: float = _WING_SAMPLE_MM) -> np.ndarray:
+    """Mid-surface samples of the plate (over-covering the crest)."""
+    a_max = max(wing.top_semi_axes)
+    thetas = np.linspace(*wing.angles, max(int((wing.angles[1] - wing.angles[0]) * a_max / step), 2))
+    ws = np.linspace(0.0, 1.0, max(int(wing.depth / step), 2))
+    points = []
+    for t in ws:
+        a = wing.top_semi_axes[0] + t * (wing.bottom_semi_axes[0] - wing.top_semi_axes[0])
+        b = wing.top_semi_axes[1] + t * (wing.bottom_semi_axes[1] - wing.top_semi_axes[1])
+        for theta in thetas:
+            local = np.array([wing.side * (wing.offset[0] + a * np.cos(theta)), wing.offset[1] + b * np.sin(theta),
+                              wing.crest_w + t * wing.depth])
+            points.append(wing.centre + wing.axes @ local)
+    return np.array(points)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Parts: a bone (or organ) as a union of components, each with a bounding box and a cortical thickness.
+
+
+@dataclass
+class _Component:
+    """One primitive of a part: its sdf, bounding box (mm), cortical thickness and skeleton samples for slabs."""
+
+    sdf: Callable[[_Region], torch.Tensor]
+    low: np.ndarray
+    high: np.ndarray
+    cortical: float = 0.0
+    points: np.ndarray | None = None
+    radius: float = 0.0
+
+
+def _rod(rod: Rod, cortical: float = POSTERIOR_CORTICAL_MM) -> _Component:
+    low, high = _rod_box(rod)
+    return _Component(lambda r: _rod_sdf(rod, r), low, high, cortical, _rod_points(rod),
+                      max(rod.half_thickness, rod.half_height))
+
+
+def _arc(arc: ArcTube) -> _Component:
+    points = _arc_points(arc)
+    radius = max(arc.half_thickness, arc.half_height)
+    return _Component(lambda r: _arc_sdf(arc, r), points.min(0) - radius, points.max(0) + radius, arc.cortical,
+                      points, radius)
+
+
+def _wing(wing: IliacWing) -> _Component:
+    points = _wing_points(wing)
+    radius = wing.half_thickness + _WING_SAMPLE_MM
+    return _Component(lambda r: _wing_sdf(wing, r), points.min(0) - radius, points.max(0) + radius, wing.cortical,
+                      points, radius)
+
+
+def _ball(ball: Ellipsoid, cortical: float) -> _Component:
+    def sdf(r: _Region):
+        return _ellipsoid(*r.point(ball.centre), *(float(s) for s in ball.semi_axes))
+
+    return _Component(sdf, ball.centre - ball.semi_axes, ball.centre + ball.semi_axes, cortical)
+
+
+def _union(region: _Region, components: list[_Component]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The union of the components (each evaluated in its own box) and of their cores (inset by their cortical):
+    ``(min sdf, min (sdf + cortical))``."""
+    outer = torch.full(region.shape, _FAR, dtype=torch.float32, device=region.x.device)
+    inner = outer.clone()
+    for c in components:
+        crop = region.crop(c.low - 1.5 * region.spacing.max(), c.high + 1.5 * region.spacing.max())
+        if crop is None:
+            continue
+        sl, sub = crop
+        sdf = c.sdf(sub)
+        outer[sl] = torch.minimum(outer[sl], sdf)
+        if c.cortical:
+            inner[sl] = torch.minimum(inner[sl], sdf + c.cortical)
+    return outer, inner
+
+
+def _bone(region: _Region, components: list[_Component]) -> dict[str, torch.Tensor]:
+    outer, inner = _union(region, components)
+    return {"outer": outer, "inner": inner}
+
+
+def _slabs(canvas: _Canvas, components: list[_Component]) -> list[tuple[slice, slice, slice]]:
+    """Disjoint index boxes covering the components: slabs along the longest axis, each cut to its content."""
+    low = np.min([c.low for c in components], axis=0)
+    high = np.max([c.high for c in components], axis=0)
+    whole = canvas.index(low, high)
+    if whole is None:
+        return []
+    axis = int(np.argmax([s.stop - s.start for s in whole]))
+    boxes = []
+    for start in range(whole[axis].start, whole[axis].stop, _SLAB_VOXELS):
+        stop = min(start + _SLAB_VOXELS, whole[axis].stop)
+        lo_mm = canvas.origin[axis] + (start - 0.5) * canvas.spacing[axis] - canvas.margin
+        hi_mm = canvas.origin[axis] + (stop - 0.5) * canvas.spacing[axis] + canvas.margin
+        lows, highs = [], []
+        for c in components:
+            if c.points is None:
+                if c.high[axis] >= lo_mm and c.low[axis] <= hi_mm:
+                    lows.append(c.low), highs.append(c.high)
+                continue
+            near = c.points[(c.points[:, axis] >= lo_mm - c.radius) & (c.points[:, axis] <= hi_mm + c.radius)]
+            if len(near):
+                lows.append(near.min(0) - c.radius), highs.append(near.max(0) + c.radius)
+        if not lows:
+            continue
+        box = canvas.index(np.min(lows, axis=0), np.max(highs, axis=0))
+        if box is None:
+            continue
+        box = list(box)
+        box[axis] = slice(start, stop)
+        boxes.append(tuple(box))
+    return boxes
+
+
+def _paint_bone(canvas: _Canvas, components: list[_Component], slabs: bool = True) -> None:
+    """Paint a bone (union of components): cortical shell over cancellous interior."""
+    if slabs:
+        boxes = _slabs(canvas, components)
+    else:
+        box = canvas.index(np.min([c.low for c in components], 0), np.max([c.high for c in components], 0))
+        boxes = [] if box is None else [box]
+    for index in boxes:
+        occ = canvas.evaluate(index, lambda r: _bone(r, components))
+        canvas.paint(index, _shell(occ["outer"], occ["inner"], CORTICAL, CANCELLOUS))
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Soft tissue.
+
+
+def _profile(region: _Region, z_table: np.ndarray, values: np.ndarray) -> torch.Tensor:
+    """A z-profile tabulated at ``z_table`` at the region's heights, ``(1, 1, l)`` (constant beyond the ends)."""
+    sampled = np.interp(region.z_mm(), z_table, values)
+    return torch.as_tensor(sampled, dtype=torch.float32, device=region.z.device).view(1, 1, -1)
+
+
+def _paint_torso(canvas: _Canvas, torso: Torso) -> None:
+    def fn(r: _Region):
+        cx, cy, hw, hd, fat = (
+            _profile(r, torso.z, values)
+            for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
+        )
+        skin = _superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent)
+        return {"outer": skin, "inner": skin + fat}
+
+    index = tuple(slice(0, n) for n in canvas.shape)
+    occ = canvas.evaluate(index, fn)
+    canvas.paint(index, _shell(occ["outer"], occ["inner"], FAT, MUSCLE))
+
+
+def _lung_sdf(lung: Lung, thorax: Thorax, heart: Ellipsoid, r: _Region):
+    cx, cy, hw, hd, spine_x = (
+        _profile(r, thorax.z, values)
+        for values in (thorax.centre_x, thorax.centre_y, thorax.half_width, thorax.half_depth, thorax.spine_x)
+    )
+    inside_cage = _ellipse(r.x - cx, r.y - cy, hw, hd)
+    beside_spine = lung.side * (spine_x - r.x) + lung.medial_gap
+    envelope = _ellipsoid(*r.point(lung.envelope.centre), *(float(s) for s in lung.envelope.semi_axes))
+    off_heart = -_ellipsoid(*r.point(heart.centre), *(float(s) for s in heart.semi_axes))
+    return torch.maximum(torch.maximum(inside_cage, beside_spine), torch.maximum(envelope, off_heart))
+
+
+def _paint_lungs(canvas: _Canvas, anatomy: Anatomy) -> None:
+    for lung in anatomy.lungs:
+        env = lung.envelope
+        index = canvas.index(env.centre - env.semi_axes, env.centre + env.semi_axes)
+        if index is None:
+            continue
+        occ = canvas.evaluate(index, lambda r: {"lung": _lung_sdf(lung, anatomy.thorax, anatomy.heart, r)})
+        canvas.paint(index, [(LUNG, occ["lung"])])
+
+
+def _paint_trachea(canvas: _Canvas, trachea: Rod) -> None:
+    component = _rod(trachea, 0.0)
+    index = canvas.index(component.low, component.high)
+    if index is not None:
+        occ = canvas.evaluate(index, lambda r: {"air": _union(r, [component])[0]})
+        canvas.paint(index, [(AIR, occ["air"])])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Spine.
+
+
+def _body_sdf(v: Vertebra, r: _Region) -> torch.Tensor:
+    """The vertebral body: an elliptic prism along the local inferior axis with a slight waist, cut by the
+    endplate planes (so that bodies wedge with the curve)."""
+    u, a, w = r.local(v.centre, v.axes)
+    h = v.dims.body_height
+    t = (w / h + 0.5).clamp(0.0, 1.0)
+    waist = 1.0 - BODY_WAIST * 4.0 * t * (1.0 - t)
+    side = _ellipse(u, a, 0.5 * v.dims.endplate_width * waist, 0.5 * v.dims.endplate_depth * waist)
+    above = -_plane(r, v.superior_endplate, v.superior_normal)
+    below = _plane(r, v.inferior_endplate, v.inferior_normal)
+    return torch.maximum(side, torch.maximum(above, below))
+
+
+def _body_box(v: Vertebra) -> tuple[np.ndarray, np.ndarray]:
+    d = v.dims
+    extent = np.array([d.endplate_width / 2, d.endplate_depth / 2, d.body_height / 2 + 0.15 * d.endplate_width])
+    corners = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)]) * extent
+    world = v.to_world(corners)
+    return world.min(0), world.max(0)
+
+
+def _local_box(v: Vertebra, low_local, high_local) -> tuple[np.ndarray, np.ndarray]:
+    corners = np.array([[x, y, z] for x in (low_local[0], high_local[0]) for y in (low_local[1], high_local[1])
+                        for z in (low_local[2], high_local[2])])
+    world = v.to_world(corners)
+    return world.min(0), world.max(0)
+
+
+def _vertebra_components(v: Vertebra) -> tuple[_Component, list[_Component], _Component]:
+    """(body, the posterior elements' components, spinal canal) of a mobile vertebra."""
+    elements = posterior_elements(v.dims)
+    v_c, _ = elements.canal_centre
+    cu, cv = elements.canal_semi_axes
+    au, av = elements.arch_semi_axes
+    top, bottom = elements.arch_w
+
+    def arch(r: _Region):
+        u, a, w = r.local(v.centre, v.axes)
+        a = a - v_c
+        ring = torch.maximum(_ellipse(u, a, au, av), -_ellipse(u, a, cu, cv))
+        half = 0.5 * (bottom - top)
+        return torch.maximum(torch.maximum(ring, a), (w - 0.5 * (top + bottom)).abs() - half)
+
+    reach = 0.5 * (v.dims.body_height + v.dims.disc_height)  # to mid-disc below, and about as far above
+
+    def canal(r: _Region):
+        u, a, w = r.local(v.centre, v.axes)
+        return torch.maximum(_ellipse(u, a - v_c, cu, cv), w.abs() - reach)
+
+    body = _Component(lambda r: _body_sdf(v, r), *_body_box(v), v.dims.cortical)
+    parts = [_Component(arch, *_local_box(v, (-au, v_c - av, top), (au, v_c, bottom)), POSTERIOR_CORTICAL_MM)]
+    parts += [_rod(rod.transformed(v.centre, v.axes)) for rod in elements.rods]
+    canal_part = _Component(canal, *_local_box(v, (-cu, v_c - cv, -reach), (cu, v_c + cv, reach)))
+    return body, parts, canal_part
+
+
+def _paint_vertebra(canvas: _Canvas, v: Vertebra) -> None:
+    body, parts, canal = _vertebra_components(v)
+    index = canvas.index(np.min([c.low for c in parts + [body]], 0), np.max([c.high for c in parts + [body]], 0))
+    if index is None:
+        return
+
+    def fn(r: _Region):
+        body_outer, body_inner = _union(r, [body])
+        outer, inner = _union(r, parts)
+        return {
+            "outer": torch.minimum(outer, body_outer),
+            "inner": torch.minimum(inner, body_inner),
+            "body": body_outer,
+            "canal": _union(r, [canal])[0],
+        }
+
+    occ = canvas.evaluate(index, fn)
+    canvas.paint(index, [(MUSCLE, occ["canal"])])
+    canvas.paint(index, _shell(occ["outer"], occ["inner"], CORTICAL, CANCELLOUS))
+    canvas.labels[index][occ["outer"] >= 0.5] = v.label
+    canvas.column[index] += occ["body"]
+
+
+def _disc_sdf(disc: Disc, r: _Region, extension: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """(sdf extended by ``extension`` mm into both neighbouring bodies, sdf between the endplate planes)."""
+    u, a, w = r.local(disc.centre, disc.axes)
+    top = float((disc.superior_point - disc.centre) @ disc.axes[:, 2])
+    bottom = float((disc.inferior_point - disc.centre) @ disc.axes[:, 2])
+    t = ((w - top) / (bottom - top)).clamp(0.0, 1.0)
+    bulge = 1.0 + DISC_BULGE * 4.0 * t * (1.0 - t)
+    width = 0.5 * (disc.width[0] + t * (disc.width[1] - disc.width[0])) * bulge
+    depth = 0.5 * (disc.depth[0] + t * (disc.depth[1] - disc.depth[0])) * bulge
+    side = _ellipse(u, a, width, depth)
+    planes = torch.maximum(-_plane(r, disc.superior_point, disc.superior_normal),
+                           _plane(r, disc.inferior_point, disc.inferior_normal))
+    return torch.maximum(side, planes - extension), torch.maximum(side, planes)
+
+
+def _paint_disc(canvas: _Canvas, disc: Disc) -> None:
+    radius = 0.5 * max(disc.width + disc.depth) * (1.0 + DISC_BULGE) + canvas.margin
+    ends = np.stack([disc.superior_point, disc.inferior_point])
+    index = canvas.index(ends.min(0) - radius, ends.max(0) + radius)
+    if index is None:
+        return
+    extension = canvas.margin  # painted one voxel into the bodies, which are painted over it
+
+    def fn(r: _Region):
+        painted, column = _disc_sdf(disc, r, extension)
+        return {"painted": painted, "column": column}
+
+    occ = canvas.evaluate(index, fn)
+    canvas.paint(index, [(DISC, occ["painted"])])
+    canvas.column[index] += occ["column"]
+
+
+def _sacrum_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
+    """The sacrum: fused bodies and lateral masses swept along its arc, minus the sacral canal, cut at both ends."""
+    u, a, w = r.local(sacrum.top, sacrum.axes)
+    radius = sacrum.radius
+    along = radius * torch.atan2(w, radius - a)
+    off = radius - torch.sqrt((radius - a) ** 2 + w * w)  # toward anterior (the centre of curvature)
+    t = (along / sacrum.length).clamp(0.0, 1.0)
+    t_ala = (along / (sacrum.ala_end * sacrum.length)).clamp(0.0, 1.0)
+
+    def lerp(pair, s):
+        return pair[0] + s * (pair[1] - pair[0])
+
+    body_depth = lerp(sacrum.body_depth, t)
+    canal_depth = lerp(sacrum.canal_depth, t)
+    body = _ellipse(u, off, 0.5 * lerp(sacrum.body_width, t), 0.5 * body_depth)
+    ala = _ellipse(u, off + sacrum.ala_shift * (1.0 - t), 0.5 * lerp(sacrum.ala_width, t_ala),
+                   0.5 * lerp(sacrum.ala_depth, t))
+    canal = _ellipse(u, off + 0.5 * (body_depth + canal_depth), 0.5 * lerp(sacrum.canal_width, t), 0.5 * canal_depth)
+    ends = torch.maximum(-along, along - sacrum.length)
+    return torch.maximum(torch.maximum(torch.minimum(body, ala), -canal), ends)
+
+
+def _paint_sacrum(canvas: _Canvas, sacrum: Sacrum) -> None:
+    s = np.linspace(0.0, sacrum.length, 12)
+    points = np.array([sacrum.point(x) for x in s])
+    half = 0.5 * max(sacrum.ala_width[0], sacrum.ala_depth[0] + 2 * sacrum.ala_shift, sacrum.body_width[0])
+    component = _Component(lambda r: _sacrum_sdf(sacrum, r), points.min(0) - half, points.max(0) + half,
+                           sacrum.cortical)
+    index = canvas.index(component.low, component.high)
+    if index is None:
+        return
+    occ = canvas.evaluate(index, lambda r: _bone(r, [component]))
+    canvas.paint(index, _shell(occ["outer"], occ["inner"], CORTICAL, CANCELLOUS))
+    canvas.labels[index][occ["outer"] >= 0.5] = sacrum.vertebra.label
+
+
+# --------------------------------------------------------------------------------------------------------------
+
+
+def _check(anatomy: Anatomy, grid: Grid, supersample: int) -> None:
+    if not isinstance(anatomy, Anatomy):
+        raise ValueError(f"anatomy must be an Anatomy (build_anatomy), got {type(anatomy).__name__}.")
+    if not isinstance(supersample, (int, np.integer)) or not 1 <= supersample <= 4:
+        raise ValueError(f"supersample must be an integer in [1, 4], got {supersample!r}.")
+    if len(grid.shape) != 3 or min(grid.shape) < 1 or min(grid.spacing) <= 0:
+        raise ValueError(f"grid must have 3 positive sizes and spacings, got {grid}.")
+
+
+def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) -> Raster:
+    """Material volume fractions, vertebra labels and the spine-column mask of ``anatomy`` on ``grid``.
+
+    Args:
+        anatomy: a placed phantom (:func:`~monai_spine.phantom.anatomy.build_anatomy`), phantom frame, mm.
+        grid: the voxel grid (phantom frame).
+        device: torch device for the volumes (``"cpu"``, ``"cuda"``).
+        supersample: sub-voxel samples per axis for the partial-volume estimate (1: the soft-step estimate alone).
+
+    Returns:
+        :class:`Raster`: fractions ``(len(MATERIALS), X, Y, Z)`` float32 summing to 1 per voxel (air where nothing
+        else is), ``vertebra_labels (X, Y, Z)`` uint8, ``spine_mask (X, Y, Z)`` bool.
+    """
+    _check(anatomy, grid, supersample)
+    canvas = _Canvas(grid, device, int(supersample))
+    _paint_torso(canvas, anatomy.torso)
+    _paint_lungs(canvas, anatomy)
+    _paint_trachea(canvas, anatomy.trachea)
+    for rib in anatomy.ribs:
+        _paint_bone(canvas, [_arc(rib), _rod(rib.neck, rib.cortical)])
+    _paint_bone(canvas, [_rod(anatomy.sternum)], slabs=False)
+    _paint_pelvis(canvas, anatomy)
+    for disc in anatomy.discs:
+        _paint_disc(canvas, disc)
+    for vertebra in anatomy.vertebrae[:-1]:
+        _paint_vertebra(canvas, vertebra)
+    _paint_sacrum(canvas, anatomy.sacrum)
+    return Raster(
+        fractions=canvas.fractions,
+        vertebra_labels=canvas.labels,
+        spine_mask=canvas.column >= 0.5,
+    )
+
+
+def _paint_pelvis(canvas: _Canvas, anatomy: Anatomy) -> None:
+    """Each hip bone (iliac wing, brim, rami) and each upper femur (head, neck, shaft) as one bone."""
+    for hip in anatomy.hips:
+        _paint_bone(canvas, [_wing(hip.wing), _arc(hip.brim)] + [_rod(r, hip.wing.cortical) for r in hip.rami])
+    for femur in anatomy.femurs:
+        _paint_bone(canvas, [_ball(femur.head, femur.cortical)] + [_rod(r, femur.cortical) for r in femur.rods])
