@@ -224,3 +224,16 @@ def test_cuda_matches_cpu():
         geometry = _source_geometry(cls, "lateral", None)
         on_gpu = render_drr(mu.cuda(), GRID, geometry)
         assert on_gpu.is_cuda and torch.allclose(on_gpu.cpu(), render_drr(mu, GRID, geometry), atol=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["slot_scan", "parallel"])
+def test_rows_outside_the_volume_see_nothing(kind):
+    """Horizontal rays above or below the volume miss it (a detector taller than the CT)."""
+    grid = Grid((10, 10, 10), (1.0, 1.0, 1.0), (-4.5, -4.5, 0.0))
+    if kind == "slot_scan":
+        geometry = SlotScanProjection(view="ap", pixel_mm=(1, 1), shape=(20, 30), source_to_detector_mm=1300,
+                                      source_to_isocentre_mm=1000, isocentre=(0, 0, 4.5))
+    else:
+        geometry = ParallelProjection(view="ap", pixel_mm=(1, 1), shape=(20, 30), origin=(-9.5, -10.0))
+    rows = torch.nonzero(render_drr(torch.ones(10, 10, 10), grid, geometry).sum(0) > 0).flatten()
+    assert (int(rows.min()), int(rows.max())) == (10, 19)  # z from -0.5 to 9.5 mm: rows 10 to 19

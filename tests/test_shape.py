@@ -83,3 +83,23 @@ def test_bad_parameters_are_rejected(kwargs):
 def test_bad_coronal_curve_is_rejected():
     with pytest.raises(ValueError, match="span"):
         CoronalCurve(20.0, (0.2, 1.2))
+
+
+def test_sampled_shapes_reproduce_their_angles_within_one_degree():
+    from monai_spine.measures import measure_spine
+    from monai_spine.geometry import SpineCurves
+    from monai_spine.phantom.anatomy import level_spans, spine_length_mm
+
+    worst = 0.0
+    for seed in range(40):
+        shape = sample_shape(np.random.default_rng(seed), spine_length_mm(), level_spans(), scoliotic=seed % 2 == 0)
+        line = centre_line(shape)
+        coronal, sagittal = line[:, [0, 2]], line[:, [1, 2]]
+        measures = measure_spine(SpineCurves(coronal, coronal, coronal, sagittal, sagittal, sagittal))
+        found = sorted(c["angle_deg"] for c in measures["coronal_curves"])
+        requested = sorted(abs(c.cobb_deg) for c in shape.coronal if abs(c.cobb_deg) >= 5.0)
+        assert len(found) == len(requested), (seed, found, requested)
+        errors = [np.subtract(found, requested), measures["thoracic_kyphosis_deg"] - shape.kyphosis_deg,
+                  measures["lumbar_lordosis_deg"] - shape.lordosis_deg]
+        worst = max(worst, max(np.abs(np.hstack(errors))))
+    assert worst < 1.0

@@ -6,7 +6,7 @@ import argparse
 import sys
 from types import SimpleNamespace
 
-__all__ = ["infer", "align", "phantom", "batch"]
+__all__ = ["infer", "align", "batch"]
 
 
 def _not_available(part: str):
@@ -48,16 +48,6 @@ align = _command(
     [
         (("--dxa",), {"required": True, "metavar": "FILE", "help": "coronal DXA"}),
         (("--mri",), {"required": True, "metavar": "FILE", "help": "MRI volume (NIfTI or DICOM series folder)"}),
-        _OUT,
-    ],
-)
-phantom = _command(
-    "phantom",
-    "Synthetic paired studies (CT, MRI, DXA, bi-planar) with exact truth.",
-    "the phantom comes with part 2",
-    [
-        (("--n",), {"type": int, "default": 1, "help": "number of studies"}),
-        (("--seed",), {"type": int, "default": 0, "help": "random seed"}),
         _OUT,
     ],
 )

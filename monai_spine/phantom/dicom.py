@@ -9,7 +9,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-__all__ = ["write_radiograph"]
+__all__ = ["write_radiograph", "write_ct_series"]
 
 _SOP_CLASS = {
     "DX": "1.2.840.10008.5.1.4.1.1.1.1",  # Digital X-Ray Image Storage - For Presentation
@@ -71,3 +71,46 @@ def write_radiograph(
     for keyword, value in (tags or {}).items():
         setattr(ds, keyword, value)
     ds.save_as(path, enforce_file_format=True)
+
+
+def write_ct_series(folder: str | os.PathLike, hu: np.ndarray, spacing_mm, origin_lps_mm, *, uid_seed: str) -> None:
+    """Write an ``(X, Y, Z)`` HU volume in the patient volume frame (``LAI``) as an axial CT series.
+
+    Slices are shown in the standard axial display (columns toward the patient's left, rows toward posterior),
+    so each slice's pixels are the volume's ``[:, ::-1, k]`` and ``ImageOrientationPatient`` is ``1\\0\\0\\0\\1\\0``.
+    ``origin_lps_mm`` is the DICOM (LPS) position of voxel ``(0, 0, 0)``; ``uid_seed`` makes the series reproducible.
+    """
+    os.makedirs(folder, exist_ok=True)
+    sx, sy, sz = (float(s) for s in spacing_mm)
+    ny = hu.shape[1]
+    first = np.asarray(origin_lps_mm, dtype=np.float64) + [0.0, -(ny - 1) * sy, 0.0]  # LPS of row 0: most anterior
+    study, series = (generate_uid(entropy_srcs=[uid_seed, part]) for part in ("study", "ct-series"))
+    frame_of_reference = generate_uid(entropy_srcs=[uid_seed, "frame"])
+    for k in range(hu.shape[2]):
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"  # CT Image Storage
+        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[uid_seed, "ct", str(k)])
+        meta.TransferSyntaxUID = ExplicitVRLittleEndian
+        ds = Dataset()
+        ds.file_meta = meta
+        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame_of_reference
+        ds.Modality = "CT"
+        ds.PatientName = "Phantom^Spine"
+        ds.PatientID = uid_seed[:64]
+        ds.SeriesDescription = "monai-spine phantom CT"
+        ds.InstanceNumber = k + 1
+        ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
+        ds.ImagePositionPatient = [f"{v:.4f}" for v in first + [0.0, 0.0, -k * sz]]  # toward the feet: -z in LPS
+        ds.PixelSpacing = [f"{sy:.6g}", f"{sx:.6g}"]
+        ds.SliceThickness = f"{sz:.6g}"
+        pixels = np.round(hu[:, ::-1, k]).astype(np.int16).T  # (rows = posterior, columns = left)
+        ds.Rows, ds.Columns = pixels.shape
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME2"
+        ds.BitsAllocated = ds.BitsStored = 16
+        ds.HighBit = 15
+        ds.PixelRepresentation = 1
+        ds.RescaleSlope, ds.RescaleIntercept = "1", "0"
+        ds.PixelData = pixels.tobytes()
+        ds.save_as(os.path.join(folder, f"ct_{k:04d}.dcm"), enforce_file_format=True)

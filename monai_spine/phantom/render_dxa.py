@@ -114,8 +114,12 @@ def dxa_geometry(grid: Grid, pixel_mm=DEFAULT_PIXEL_MM) -> tuple[tuple[int, int]
     return (shape[0], shape[1]), (origin[0], origin[1])
 
 
-def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm) -> torch.Tensor:
-    """Bilinear values of ``(C, X, Z)`` images on ``grid``'s ``(x, z)`` at the DXA pixel centres → ``(C, W, H)``."""
+def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, padding: str = "border") -> torch.Tensor:
+    """Bilinear values of ``(C, X, Z)`` images on ``grid``'s ``(x, z)`` at the DXA pixel centres → ``(C, W, H)``.
+
+    ``padding`` is ``grid_sample``'s: ``"border"`` for images (edge pixels within the outer half voxel), ``"zeros"``
+    for masks on a grid smaller than the image (nothing outside it).
+    """
     coords = []
     for dim, n, o, p in zip((0, 2), shape, origin_mm, pixel_mm):
         index = (o + p * torch.arange(n, dtype=torch.float64) - grid.origin[dim]) / grid.spacing[dim]
@@ -123,7 +127,7 @@ def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_m
         coords.append(2.0 * index / (size - 1) - 1.0 if size > 1 else torch.zeros_like(index))
     cx, cz = torch.meshgrid(*coords, indexing="ij")
     sample_grid = torch.stack([cz, cx], dim=-1)[None].to(image.device, image.dtype)  # grid_sample: (W-axis, H-axis)
-    return F.grid_sample(image[None], sample_grid, mode="bilinear", padding_mode="border", align_corners=True)[0]
+    return F.grid_sample(image[None], sample_grid, mode="bilinear", padding_mode=padding, align_corners=True)[0]
 
 
 def _detector(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, blur_mm: float) -> torch.Tensor:
@@ -235,4 +239,4 @@ def project_mask_parallel(mask: torch.Tensor, grid: Grid, dxa: DxaImage) -> torc
     if tuple(mask.shape) != tuple(grid.shape):
         raise ValueError(f"mask shape {tuple(mask.shape)} does not match the grid {tuple(grid.shape)}.")
     column = mask.bool().any(dim=1).float()[None]
-    return _sample_at_pixels(column, grid, dxa.shape, dxa.origin_mm, dxa.pixel_mm)[0] >= 0.5
+    return _sample_at_pixels(column, grid, dxa.shape, dxa.origin_mm, dxa.pixel_mm, padding="zeros")[0] >= 0.5

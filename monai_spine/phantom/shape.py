@@ -226,9 +226,11 @@ def sample_shape(
     else:
         pattern = str(rng.choice(list(PATTERNS)))
         cobbs = [rng.uniform(-8.0, 8.0)]
+    # A curve turns between the centres of its end vertebrae, so adjacent curves of a double major meet in the
+    # middle of their shared end vertebra.
+    middle = {level: 0.5 * (top + bottom) for level, (top, bottom) in level_spans.items()}
     coronal = tuple(
-        CoronalCurve(cobb, (level_spans[top][0], level_spans[bottom][1]))
-        for cobb, (top, bottom) in zip(cobbs, PATTERNS[pattern])
+        CoronalCurve(cobb, (middle[top], middle[bottom])) for cobb, (top, bottom) in zip(cobbs, PATTERNS[pattern])
     )
     return SpineShape(
         length_mm=length_mm,

@@ -36,8 +36,9 @@ def _box_intersection(origins, directions, low, high, half_line: bool):
     inverse = 1.0 / torch.where(parallel, torch.ones_like(directions), directions)
     t_low, t_high = (low - origins) * inverse, (high - origins) * inverse
     inside = (origins >= low) & (origins <= high)
+    # A ray parallel to a slab: no constraint from it when inside, an empty interval (both +inf) when outside.
     t_low = torch.where(parallel, torch.where(inside, -math.inf, math.inf), t_low)
-    t_high = torch.where(parallel, torch.where(inside, math.inf, -math.inf), t_high)
+    t_high = torch.where(parallel, math.inf, t_high)
     near = torch.minimum(t_low, t_high).amax(dim=1)
     far = torch.maximum(t_low, t_high).amin(dim=1)
     if half_line:
