@@ -114,11 +114,11 @@ def dxa_geometry(grid: Grid, pixel_mm=DEFAULT_PIXEL_MM) -> tuple[tuple[int, int]
     return (shape[0], shape[1]), (origin[0], origin[1])
 
 
-def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, padding: str = "border") -> torch.Tensor:
-    """Bilinear values of ``(C, X, Z)`` images on ``grid``'s ``(x, z)`` at the DXA pixel centres → ``(C, W, H)``.
+def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, mode="bilinear") -> torch.Tensor:
+    """Values of ``(C, X, Z)`` images on ``grid``'s ``(x, z)`` at the DXA pixel centres → ``(C, W, H)``.
 
-    ``padding`` is ``grid_sample``'s: ``"border"`` for images (edge pixels within the outer half voxel), ``"zeros"``
-    for masks on a grid smaller than the image (nothing outside it).
+    ``mode`` is ``grid_sample``'s: ``"bilinear"`` for images, ``"nearest"`` for masks (the voxel cell a pixel
+    centre falls in).
     """
     coords = []
     for dim, n, o, p in zip((0, 2), shape, origin_mm, pixel_mm):
@@ -127,7 +127,7 @@ def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_m
         coords.append(2.0 * index / (size - 1) - 1.0 if size > 1 else torch.zeros_like(index))
     cx, cz = torch.meshgrid(*coords, indexing="ij")
     sample_grid = torch.stack([cz, cx], dim=-1)[None].to(image.device, image.dtype)  # grid_sample: (W-axis, H-axis)
-    return F.grid_sample(image[None], sample_grid, mode="bilinear", padding_mode=padding, align_corners=True)[0]
+    return F.grid_sample(image[None], sample_grid, mode=mode, padding_mode="border", align_corners=True)[0]
 
 
 def _detector(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, blur_mm: float) -> torch.Tensor:
@@ -225,8 +225,8 @@ def render_dxa(
 def project_mask_parallel(mask: torch.Tensor, grid: Grid, dxa: DxaImage) -> torch.Tensor:
     """The DXA truth of a 3D mask: pixels whose column along y through ``mask`` is non-empty.
 
-    The ``(x, z)`` max-projection is interpolated bilinearly at the DXA pixel centres and thresholded at 0.5, so
-    its edges lie where the projected voxels' edges are (within half a pixel).
+    A pixel is in the mask when its centre falls in a voxel cell of the ``(x, z)`` max-projection, so the
+    mask's edges lie where the projected voxels' edges are (within half a pixel).
 
     Args:
         mask: ``(X, Y, Z)`` bool on ``grid`` (e.g. the spine mask).
@@ -238,5 +238,12 @@ def project_mask_parallel(mask: torch.Tensor, grid: Grid, dxa: DxaImage) -> torc
     """
     if tuple(mask.shape) != tuple(grid.shape):
         raise ValueError(f"mask shape {tuple(mask.shape)} does not match the grid {tuple(grid.shape)}.")
-    column = mask.bool().any(dim=1).float()[None]
-    return _sample_at_pixels(column, grid, dxa.shape, dxa.origin_mm, dxa.pixel_mm, padding="zeros")[0] >= 0.5
+    # Each voxel fills its cell and nothing lies outside the grid (a mask grid may be smaller than the image): a
+    # ring of empty voxels, sampled by nearest cell, puts the mask's edges on the cells' edges.
+    column = F.pad(mask.bool().any(dim=1).float()[None], (1, 1, 1, 1))
+    ring = Grid(
+        (grid.shape[0] + 2, grid.shape[1], grid.shape[2] + 2),
+        grid.spacing,
+        (grid.origin[0] - grid.spacing[0], grid.origin[1], grid.origin[2] - grid.spacing[2]),
+    )
+    return _sample_at_pixels(column, ring, dxa.shape, dxa.origin_mm, dxa.pixel_mm, mode="nearest")[0] >= 0.5
