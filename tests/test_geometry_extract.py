@@ -286,3 +286,20 @@ def test_mask_to_curves_transforms_3d():
     assert out["seg_centre_line"].shape == (N_POINTS, 3)
     with pytest.raises(ValueError, match="3D"):
         MaskToCentreLine(spacing=(1.0, 1.0))(torch.ones(1, 4, 4))
+
+
+def test_partial_end_rows_are_trimmed_on_request():
+    """A band whose first and last 4 rows are cut short (a tilted end plate) starts at the first full row."""
+    mask = np.zeros((40, 60), dtype=bool)
+    mask[10:30, 5:55] = True
+    for k in range(4):  # narrowing wedges at both ends, shifted to one side
+        mask[10 : 10 + 4 * (k + 1), 5 + k] = False
+        mask[:, 5 + k][mask[:, 5 + k].nonzero()[0]] = False
+        mask[10 : 12 + 4 * k, 54 - k] = False
+    rows = np.nonzero(mask.any(0))[0]
+    widths = mask.sum(0)[rows]
+    full = rows[widths >= 0.7 * np.median(widths)]
+    trimmed = curves_from_mask(mask, (1.0, 1.0), min_width_fraction=0.7)
+    assert trimmed.centre[0, 1] == full[0] and trimmed.centre[-1, 1] == full[-1]
+    untrimmed = curves_from_mask(mask, (1.0, 1.0))
+    assert untrimmed.centre[0, 1] == rows[0] and untrimmed.centre[-1, 1] == rows[-1]

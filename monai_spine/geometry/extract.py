@@ -108,11 +108,22 @@ def _gap_rows(max_gap_mm: float, row_spacing: float) -> int:
     return int(np.floor(max_gap_mm / row_spacing + 1e-9))
 
 
-def _view_curves(mask: np.ndarray, spacing, n_points: int) -> BoundaryCurves:
+def _trim_partial_ends(rows, first, last, min_width_fraction: float):
+    """Drop the leading and trailing rows narrower than ``min_width_fraction`` × the median row width: the
+    partial cuts through a tilted end plate, whose midpoints bend the centre line."""
+    if min_width_fraction <= 0:
+        return rows, first, last
+    wide = np.nonzero(last - first + 1 >= min_width_fraction * np.median(last - first + 1))[0]
+    keep = slice(wide[0], wide[-1] + 1)
+    return rows[keep], first[keep], last[keep]
+
+
+def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: float = 0.0) -> BoundaryCurves:
     """:func:`curves_from_mask` on a mask that is already the spine component."""
     rows, first, last = row_extents(mask)
     if rows.size == 0:
         raise ValueError("the mask has no foreground.")
+    rows, first, last = _trim_partial_ends(rows, first, last, min_width_fraction)
     col_spacing, row_spacing = (float(s) for s in spacing)
     z_rows = rows * row_spacing
     z = np.linspace(z_rows[0], z_rows[-1], n_points)
@@ -125,7 +136,9 @@ def _view_curves(mask: np.ndarray, spacing, n_points: int) -> BoundaryCurves:
     )
 
 
-def curves_from_mask(mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0) -> BoundaryCurves:
+def curves_from_mask(
+    mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0, min_width_fraction: float = 0.0
+) -> BoundaryCurves:
     """The centre and boundary curves of a 2D spine mask (coronal or lateral).
 
     The mask is first reduced to its spine component (:func:`spine_component`, bridging gaps of up to
@@ -138,6 +151,9 @@ def curves_from_mask(mask, spacing, n_points: int = N_POINTS, max_gap_mm: float 
         spacing: ``(column spacing, row spacing)`` mm.
         n_points: points per curve.
         max_gap_mm: the longest empty stretch along z, in mm, that does not split the spine.
+        min_width_fraction: if > 0, the curves start and end at the first and last rows at least this fraction
+            of the median row width wide (e.g. 0.7 drops the partial cuts through tilted end plates); 0 keeps
+            every row, so that masks round-trip exactly.
 
     Returns:
         :class:`BoundaryCurves`, each ``(n_points, 2)`` of ``(x, z)`` mm for a coronal mask (``low`` = right,
@@ -150,7 +166,7 @@ def curves_from_mask(mask, spacing, n_points: int = N_POINTS, max_gap_mm: float 
     if mask.ndim != 2:
         raise ValueError(f"expected a 2D (W, H) mask, got shape {mask.shape}.")
     component = spine_component(mask, _gap_rows(max_gap_mm, float(spacing[1])))
-    return _view_curves(component, spacing, n_points)
+    return _view_curves(component, spacing, n_points, min_width_fraction)
 
 
 def mask_from_curves(low, high, shape, spacing) -> np.ndarray:
@@ -192,7 +208,9 @@ def spine_curves_from_views(coronal: BoundaryCurves, lateral: BoundaryCurves) ->
     )
 
 
-def curves_from_volume(mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0) -> VolumeCurves:
+def curves_from_volume(
+    mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0, min_width_fraction: float = 0.0
+) -> VolumeCurves:
     """The six spine curves and the centroid line of a 3D spine mask in the patient volume frame.
 
     After reducing the mask to its spine component (:func:`spine_component`, in 3D), the coronal curves are
@@ -208,6 +226,7 @@ def curves_from_volume(mask, spacing, n_points: int = N_POINTS, max_gap_mm: floa
         spacing: ``(sx, sy, sz)`` mm.
         n_points: points per curve.
         max_gap_mm: the longest empty stretch along z, in mm, that does not split the spine.
+        min_width_fraction: trims partial end slices in each projection, as in :func:`curves_from_mask`.
 
     Returns:
         :class:`VolumeCurves`: :class:`SpineCurves` (each ``(n_points, 2)`` mm) and the centre line
@@ -221,8 +240,8 @@ def curves_from_volume(mask, spacing, n_points: int = N_POINTS, max_gap_mm: floa
         raise ValueError(f"expected a 3D (X, Y, Z) mask, got shape {mask.shape}.")
     sx, sy, sz = (float(s) for s in spacing)
     component = spine_component(mask, _gap_rows(max_gap_mm, sz))
-    coronal = _view_curves(component.any(axis=1), (sx, sz), n_points)
-    lateral = _view_curves(component.any(axis=0), (sy, sz), n_points)
+    coronal = _view_curves(component.any(axis=1), (sx, sz), n_points, min_width_fraction)
+    lateral = _view_curves(component.any(axis=0), (sy, sz), n_points, min_width_fraction)
 
     count = component.sum(axis=(0, 1))
     slices = np.flatnonzero(count)

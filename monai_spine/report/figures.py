@@ -8,6 +8,7 @@ mm are drawn as they are.
 from __future__ import annotations
 
 import os
+import textwrap
 
 import matplotlib
 import matplotlib.ticker
@@ -112,7 +113,7 @@ def save_report(path, curves: SpineCurves, measures: dict, title: str = "", warn
     view.tick_params(labelsize=7)
     text = fig.add_subplot(2, 3, 6)
     text.axis("off")
-    lines = _measure_lines(measures) + [f"⚠ {w}" for w in warnings]
+    lines = _measure_lines(measures) + [textwrap.fill(f"⚠ {w}", 60, subsequent_indent="   ") for w in warnings]
     text.text(0.0, 1.0, "\n".join(lines) or "no measures", va="top", fontsize=11, family="DejaVu Sans")
     fig.suptitle(title or "monai-spine report")
     _finish(fig, path)
