@@ -44,8 +44,8 @@ def make_cohort(
 ) -> dict:
     """Render ``n`` studies into ``out/study_NNNN/`` and write ``out/dataset.json``; return the datalist.
 
-    Studies are rendered by ``workers`` processes (default: one per CPU core, each single-threaded) on CPU,
-    or in this process on a GPU ``device``. Files depend only on ``seed`` and ``config``, not on ``workers``.
+    Studies are rendered by ``workers`` processes (default: one per CPU core, each single-threaded), on CPU or
+    all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the device, not on ``workers``.
     The splits (80/10/10 training/validation/test) keep the scoliotic share equal in each.
     """
     if n < 1:
@@ -54,7 +54,7 @@ def make_cohort(
     job = partial(_one, seed=seed, out=out, config=config, ct_dicom=ct_dicom, device=device)
     workers = (os.cpu_count() or 1) if workers is None else workers
     bar = partial(tqdm, total=n, desc="phantom studies", unit="study", disable=not progress)
-    if workers <= 1 or device != "cpu":
+    if workers <= 1:
         entries = [job(i) for i in bar(range(n))]
     else:
         with multiprocessing.get_context("spawn").Pool(workers, initializer=_single_thread) as pool:
