@@ -19,6 +19,36 @@ _SOP_CLASS = {
 _ORIENTATION = {"coronal": ["L", "F"], "lateral": ["A", "F"]}
 
 
+def _dataset(sop_class: str, instance_seed: list[str], uid_seed: str, modality: str, description: str) -> Dataset:
+    """A new dataset with its file meta, SOP, study and patient attributes; UIDs derived from the seeds."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = sop_class
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=instance_seed)
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.StudyInstanceUID = generate_uid(entropy_srcs=[uid_seed, "study"])
+    ds.Modality = modality
+    ds.PatientName = "Phantom^Spine"
+    ds.PatientID = uid_seed[:64]
+    ds.SeriesDescription = description
+    return ds
+
+
+def _set_pixels(ds: Dataset, pixels: np.ndarray, slope: str, intercept: str) -> None:
+    """16-bit MONOCHROME2 pixels ``(rows, columns)`` (signed if ``pixels`` is) with their rescale."""
+    ds.Rows, ds.Columns = pixels.shape
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated = ds.BitsStored = 16
+    ds.HighBit = 15
+    ds.PixelRepresentation = int(pixels.dtype.kind == "i")
+    ds.RescaleSlope, ds.RescaleIntercept = slope, intercept
+    ds.PixelData = pixels.tobytes()
+
+
 def write_radiograph(
     path: str | os.PathLike,
     image: np.ndarray,
@@ -43,31 +73,12 @@ def write_radiograph(
     slope = (hi - lo) / 65535.0 if hi > lo else 1.0
     stored = np.round((image - lo) / slope).astype(np.uint16).T  # (rows, columns)
 
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = _SOP_CLASS[modality]
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[uid_seed, "sop"])
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID = generate_uid(entropy_srcs=[uid_seed, "study"])
+    ds = _dataset(_SOP_CLASS[modality], [uid_seed, "sop"], uid_seed, modality,
+                  description or f"monai-spine phantom {frame}")
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=[uid_seed, "series", frame])
-    ds.Modality = modality
-    ds.PatientName = "Phantom^Spine"
-    ds.PatientID = uid_seed[:64]
-    ds.SeriesDescription = description or f"monai-spine phantom {frame}"
     ds.PatientOrientation = _ORIENTATION[frame]
     ds.PixelSpacing = [f"{spacing_mm[1]:.6g}", f"{spacing_mm[0]:.6g}"]
-    ds.Rows, ds.Columns = stored.shape
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated = ds.BitsStored = 16
-    ds.HighBit = 15
-    ds.PixelRepresentation = 0
-    ds.RescaleSlope = f"{slope:.10g}"
-    ds.RescaleIntercept = f"{lo:.10g}"
-    ds.PixelData = stored.tobytes()
+    _set_pixels(ds, stored, f"{slope:.10g}", f"{lo:.10g}")
     for keyword, value in (tags or {}).items():
         setattr(ds, keyword, value)
     ds.save_as(path, enforce_file_format=True)
@@ -84,33 +95,15 @@ def write_ct_series(folder: str | os.PathLike, hu: np.ndarray, spacing_mm, origi
     sx, sy, sz = (float(s) for s in spacing_mm)
     ny = hu.shape[1]
     first = np.asarray(origin_lps_mm, dtype=np.float64) + [0.0, -(ny - 1) * sy, 0.0]  # LPS of row 0: most anterior
-    study, series = (generate_uid(entropy_srcs=[uid_seed, part]) for part in ("study", "ct-series"))
+    series = generate_uid(entropy_srcs=[uid_seed, "ct-series"])
     frame_of_reference = generate_uid(entropy_srcs=[uid_seed, "frame"])
     for k in range(hu.shape[2]):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"  # CT Image Storage
-        meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[uid_seed, "ct", str(k)])
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID, ds.SeriesInstanceUID, ds.FrameOfReferenceUID = study, series, frame_of_reference
-        ds.Modality = "CT"
-        ds.PatientName = "Phantom^Spine"
-        ds.PatientID = uid_seed[:64]
-        ds.SeriesDescription = "monai-spine phantom CT"
+        ds = _dataset("1.2.840.10008.5.1.4.1.1.2", [uid_seed, "ct", str(k)], uid_seed, "CT", "monai-spine phantom CT")
+        ds.SeriesInstanceUID, ds.FrameOfReferenceUID = series, frame_of_reference
         ds.InstanceNumber = k + 1
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]
         ds.ImagePositionPatient = [f"{v:.4f}" for v in first + [0.0, 0.0, -k * sz]]  # toward the feet: -z in LPS
         ds.PixelSpacing = [f"{sy:.6g}", f"{sx:.6g}"]
         ds.SliceThickness = f"{sz:.6g}"
-        pixels = np.round(hu[:, ::-1, k]).astype(np.int16).T  # (rows = posterior, columns = left)
-        ds.Rows, ds.Columns = pixels.shape
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = ds.BitsStored = 16
-        ds.HighBit = 15
-        ds.PixelRepresentation = 1
-        ds.RescaleSlope, ds.RescaleIntercept = "1", "0"
-        ds.PixelData = pixels.tobytes()
+        _set_pixels(ds, np.round(hu[:, ::-1, k]).astype(np.int16).T, "1", "0")  # rows: posterior, columns: left
         ds.save_as(os.path.join(folder, f"ct_{k:04d}.dcm"), enforce_file_format=True)
