@@ -23,8 +23,12 @@ def study():
 
 def _mask_vs_truth_px(mask, spacing, truth):
     """Per-point lateral differences (pixels) of the mask's curves from the truth, at the truth's heights."""
+    return _mask_vs_truth_px_from(curves_from_mask(mask.cpu().numpy(), spacing), truth, spacing)
+
+
+def _mask_vs_truth_px_from(curves, truth, spacing):
     errors = []
-    for found, true in zip(curves_from_mask(mask.cpu().numpy(), spacing), truth):
+    for found, true in zip(curves, truth):
         z = true[:, 1]
         keep = (z > max(found[0, 1], z[0]) + spacing[1]) & (z < min(found[-1, 1], z[-1]) - spacing[1])
         errors.append(np.abs(np.interp(z[keep], found[:, 1], found[:, 0]) - true[keep, 0]) / spacing[0])
@@ -89,6 +93,18 @@ def test_mri_centre_line_follows_the_pose(study):
     assert np.abs(lateral).mean() < 0.5 * mri.grid.spacing[0]
 
 
+def test_mri_mask_matches_the_mri_truth_curves(study):
+    """The MRI mask (resampled from the CT-grid column) against the six truth curves in the MRI frame."""
+    mri = study.mri
+    found = curves_from_volume(mri.spine_mask.cpu().numpy(), mri.grid.spacing).curves
+    truth = study.truth_curves["mri"]
+    spacing = mri.grid.spacing
+    coronal = _mask_vs_truth_px_from(found.to_array()[:3], truth.to_array()[:3], (spacing[0], spacing[2]))
+    sagittal = _mask_vs_truth_px_from(found.to_array()[3:], truth.to_array()[3:], (spacing[1], spacing[2]))
+    for errors in (coronal, sagittal):  # in MRI voxels; the mask comes from a 2.5 mm grid
+        assert errors.mean() < 0.5 and np.percentile(errors, 95) < 1.0
+
+
 def test_files_are_readable_and_deterministic(study, tmp_path):
     entry = write_study(study, tmp_path / "a" / "s", ct_dicom=True)
     write_study(make_study(11, scoliotic=True), tmp_path / "b" / "s", ct_dicom=True)  # rendered again from the seed
@@ -129,7 +145,13 @@ def test_cohort_datalist(tmp_path):
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["--n", "0"], "--n"), (["--dxa-pixel", "5"], "--dxa-pixel"), (["--scoliosis-share", "2"], "--scoliosis-share")],
+    [
+        (["--n", "0"], "--n"),
+        (["--dxa-pixel", "5"], "--dxa-pixel"),
+        (["--scoliosis-share", "2"], "--scoliosis-share"),
+        (["--kyphosis", "95"], "--kyphosis"),
+        (["--cobb", "-100"], "--cobb"),
+    ],
 )
 def test_bad_parameters_rejected(tmp_path, capsys, argv, message):
     out = tmp_path / "out"

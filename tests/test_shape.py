@@ -103,3 +103,17 @@ def test_sampled_shapes_reproduce_their_angles_within_one_degree():
                   measures["lumbar_lordosis_deg"] - shape.lordosis_deg]
         worst = max(worst, max(np.abs(np.hstack(errors))))
     assert worst < 1.0
+
+
+def test_fixed_parameters_replace_the_draws():
+    from monai_spine.phantom import PopulationModel
+
+    model = PopulationModel(fixed_pattern="double_major", fixed_cobb_deg=-40.0, fixed_kyphosis_deg=55.0,
+                            fixed_lordosis_deg=30.0)
+    shape = sample_shape(np.random.default_rng(1), 470.0, SPANS, model)
+    assert shape.pattern == "double_major" and shape.coronal[0].cobb_deg == -40.0 and shape.coronal[1].cobb_deg > 0
+    assert (shape.kyphosis_deg, shape.lordosis_deg) == (55.0, 30.0)
+    straight = sample_shape(np.random.default_rng(1), 470.0, SPANS, PopulationModel(fixed_pattern="none"))
+    assert straight.pattern == "none" and straight.cobb_deg < 10.0
+    with pytest.raises(ValueError, match="fixed_pattern"):
+        PopulationModel(fixed_pattern="S-shaped")

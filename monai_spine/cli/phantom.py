@@ -25,10 +25,20 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--scoliosis-share", type=float, default=0.35, help="share of scoliotic spines (0-1)")
     parser.add_argument("--posture-share", type=float, default=0.0,
                         help="share of studies whose MRI has a non-rigid posture change (0-1)")
+    parser.add_argument("--pattern", choices=("none", "thoracic", "thoracolumbar", "lumbar", "double_major"),
+                        help="fix the scoliosis pattern instead of drawing it")
+    parser.add_argument("--cobb", type=float, metavar="DEG", help="fix the main Cobb angle (> 0: convex right)")
+    parser.add_argument("--kyphosis", type=float, metavar="DEG", help="fix the thoracic kyphosis (10-70)")
+    parser.add_argument("--lordosis", type=float, metavar="DEG", help="fix the lumbar lordosis (20-80)")
     parser.add_argument("--ct-spacing", type=float, default=2.5, metavar="MM", help="phantom/CT voxel size, mm")
     parser.add_argument("--dxa-pixel", type=float, default=1.0, metavar="MM", help="DXA pixel size, 0.5-2.5 mm")
     parser.set_defaults(run=run)
     return parser
+
+
+def _check_range(flag: str, value: float | None, low: float, high: float) -> None:
+    if value is not None and not low <= value <= high:
+        raise ValueError(f"{flag} must be in [{low:g}, {high:g}], got {value:g}.")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,15 +48,23 @@ def run(args: argparse.Namespace) -> int:
     from monai_spine.phantom.study import StudyConfig
 
     try:
-        if not 0.0 <= args.scoliosis_share <= 1.0:
-            raise ValueError(f"--scoliosis-share must be in [0, 1], got {args.scoliosis_share}.")
+        _check_range("--scoliosis-share", args.scoliosis_share, 0.0, 1.0)
+        _check_range("--cobb", args.cobb, -80.0, 80.0)
+        _check_range("--kyphosis", args.kyphosis, 10.0, 70.0)
+        _check_range("--lordosis", args.lordosis, 20.0, 80.0)
         if not 0.5 <= args.dxa_pixel <= 2.5:
             raise ValueError(f"--dxa-pixel must be in [0.5, 2.5] mm, got {args.dxa_pixel}.")
         config = StudyConfig(
             ct_spacing_mm=args.ct_spacing,
             dxa_pixel_mm=args.dxa_pixel,
             posture_share=args.posture_share,
-            population=PopulationModel(scoliosis_share=args.scoliosis_share),
+            population=PopulationModel(
+                scoliosis_share=args.scoliosis_share,
+                fixed_pattern=args.pattern,
+                fixed_cobb_deg=args.cobb,
+                fixed_kyphosis_deg=args.kyphosis,
+                fixed_lordosis_deg=args.lordosis,
+            ),
         )
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")

@@ -176,6 +176,10 @@ class PopulationModel:
     Kyphosis T4–T12 about 40 ± 10° and lordosis L1–S1 about 50 ± 11° in asymptomatic adults (e.g. Bernhardt &
     Bridwell, Spine 1989; Roussouly et al., Spine 2005). A ``scoliosis_share`` of spines carry a structural
     curve of 10–80° in one of :data:`PATTERNS`; the others keep a minor asymmetry (< 10°).
+
+    The ``fixed_*`` values, when set, replace the draws: ``fixed_pattern`` (a key of :data:`PATTERNS`, or
+    ``"none"``), ``fixed_cobb_deg`` (the main curve, signed: > 0 convex right), ``fixed_kyphosis_deg``,
+    ``fixed_lordosis_deg``.
     """
 
     kyphosis_mean_sd: tuple[float, float] = (40.0, 10.0)
@@ -186,6 +190,16 @@ class PopulationModel:
     pattern_weights: Mapping[str, float] = field(
         default_factory=lambda: {"thoracic": 0.4, "thoracolumbar": 0.2, "lumbar": 0.15, "double_major": 0.25}
     )
+    fixed_pattern: str | None = None
+    fixed_cobb_deg: float | None = None
+    fixed_kyphosis_deg: float | None = None
+    fixed_lordosis_deg: float | None = None
+
+    def __post_init__(self):
+        if self.fixed_pattern not in (None, "none", *PATTERNS):
+            raise ValueError(f"fixed_pattern must be one of {('none', *PATTERNS)}, got {self.fixed_pattern!r}.")
+        if not 0.0 <= self.scoliosis_share <= 1.0:
+            raise ValueError(f"scoliosis_share must be in [0, 1], got {self.scoliosis_share}.")
 
 
 def _clipped_normal(rng: np.random.Generator, mean_sd: tuple[float, float], low: float, high: float) -> float:
@@ -208,10 +222,14 @@ def sample_shape(
         model: the population's distributions.
         scoliotic: force a structural curve (True) or none (False); drawn with ``model.scoliosis_share`` if None.
     """
-    if scoliotic is None:
+    if model.fixed_pattern is not None:
+        scoliotic = model.fixed_pattern != "none"
+    elif scoliotic is None:
         scoliotic = bool(rng.random() < model.scoliosis_share)
     kyphosis = _clipped_normal(rng, model.kyphosis_mean_sd, 10.0, 70.0)
     lordosis = _clipped_normal(rng, model.lordosis_mean_sd, 20.0, 80.0)
+    kyphosis = kyphosis if model.fixed_kyphosis_deg is None else model.fixed_kyphosis_deg
+    lordosis = lordosis if model.fixed_lordosis_deg is None else model.fixed_lordosis_deg
     junction = level_spans["T12"][1] + rng.uniform(-0.04, 0.04)  # thoracolumbar inflection, about T12–L1
     kyphosis_range = (level_spans["T2"][0] + rng.uniform(-0.02, 0.02), junction)
     lordosis_range = (junction, 1.0)
@@ -220,12 +238,15 @@ def sample_shape(
         pattern = str(rng.choice(names, p=np.asarray(weights) / sum(weights)))
         major = rng.uniform(*model.major_cobb_range)
         sign = 1.0 if rng.random() < model.right_thoracic_share else -1.0
+        pattern = model.fixed_pattern or pattern
+        if model.fixed_cobb_deg is not None:
+            major, sign = abs(model.fixed_cobb_deg), (1.0 if model.fixed_cobb_deg >= 0 else -1.0)
         cobbs = [sign * major]
         if pattern == "double_major":
             cobbs.append(-sign * major * rng.uniform(0.6, 1.0))  # the compensating lumbar curve
     else:
         pattern = str(rng.choice(list(PATTERNS)))
-        cobbs = [rng.uniform(-8.0, 8.0)]
+        cobbs = [rng.uniform(-8.0, 8.0) if model.fixed_cobb_deg is None else model.fixed_cobb_deg]
     # A curve turns between the centres of its end vertebrae, so adjacent curves of a double major meet in the
     # middle of their shared end vertebra.
     middle = {level: 0.5 * (top + bottom) for level, (top, bottom) in level_spans.items()}

@@ -191,11 +191,17 @@ def make_study(
     dxa_coronal = projected_curves(column, fine, lambda p: p[:, [0, 2]] - np.asarray(dxa.origin_mm))
     dxa_sagittal = projected_curves(column, fine, lambda p: p[:, [1, 2]] - (0.0, dxa.origin_mm[1]))
     ap_geometry, lateral_geometry = views["ap"][1], views["lateral"][1]
+    mri_origin = np.asarray(mri.grid.origin)
+    in_mri = lambda p: mri.phantom_to_mri(p) - mri_origin  # noqa: E731  (MRI volume frame, mm)
     truth_curves = {
         "dxa": _spine_curves(dxa_coronal, _relative_depth(dxa_sagittal)),
         "ap": projected_curves(column, fine, ap_geometry.project_mm),
         "lateral": projected_curves(column, fine, lateral_geometry.project_mm),
         "ct": curves_from_volume(raster.spine_mask.cpu().numpy(), grid.spacing).curves,
+        "mri": _spine_curves(
+            projected_curves(column, fine, lambda p: in_mri(p)[:, [0, 2]]),
+            projected_curves(column, fine, lambda p: in_mri(p)[:, [1, 2]]),
+        ),
     }
     phantom_curves = SpineCurves(line[:, [0, 2]], line[:, [0, 2]], line[:, [0, 2]], line[:, [1, 2]],
                                  line[:, [1, 2]], line[:, [1, 2]])

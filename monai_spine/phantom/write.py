@@ -83,6 +83,7 @@ def _truth(study: Study, files: dict) -> dict:
                 study.truth_curves["lateral"], ("sagittal_centre", "sagittal_posterior", "sagittal_anterior")
             ),
             "ct": _curves_dict(study.truth_curves["ct"], _SIX),
+            "mri": _curves_dict(study.truth_curves["mri"], _SIX),
         },
         "centre_line_in": {
             "ct": np.round(study.centre_line - ct_origin, 3).tolist(),
