@@ -23,7 +23,7 @@ from .render_ct import render_ct
 from .render_dxa import DxaImage, project_mask_parallel, render_dxa
 from .render_mri import MriPose, MriPosture, MriVolumes, render_mri
 from .shape import PopulationModel, SpineShape, axial_rotation_deg, centre_line, sample_shape
-from .truth import projected_curves
+from .truth import projected_curves, slice_points
 
 __all__ = ["StudyConfig", "Study", "make_study"]
 
@@ -188,19 +188,20 @@ def make_study(
         views[view] = (image, geometry, project_mask(column, fine, geometry))
 
     line = centre_line(shape)
-    dxa_coronal = projected_curves(column, fine, lambda p: p[:, [0, 2]] - np.asarray(dxa.origin_mm))
-    dxa_sagittal = projected_curves(column, fine, lambda p: p[:, [1, 2]] - (0.0, dxa.origin_mm[1]))
+    edge = slice_points(column, fine)
+    dxa_coronal = projected_curves(edge, lambda p: p[:, [0, 2]] - np.asarray(dxa.origin_mm))
+    dxa_sagittal = projected_curves(edge, lambda p: p[:, [1, 2]] - (0.0, dxa.origin_mm[1]))
     ap_geometry, lateral_geometry = views["ap"][1], views["lateral"][1]
     mri_origin = np.asarray(mri.grid.origin)
     in_mri = lambda p: mri.phantom_to_mri(p) - mri_origin  # noqa: E731  (MRI volume frame, mm)
     truth_curves = {
         "dxa": _spine_curves(dxa_coronal, _relative_depth(dxa_sagittal)),
-        "ap": projected_curves(column, fine, ap_geometry.project_mm),
-        "lateral": projected_curves(column, fine, lateral_geometry.project_mm),
+        "ap": projected_curves(edge, ap_geometry.project_mm),
+        "lateral": projected_curves(edge, lateral_geometry.project_mm),
         "ct": curves_from_volume(raster.spine_mask.cpu().numpy(), grid.spacing).curves,
         "mri": _spine_curves(
-            projected_curves(column, fine, lambda p: in_mri(p)[:, [0, 2]]),
-            projected_curves(column, fine, lambda p: in_mri(p)[:, [1, 2]]),
+            projected_curves(edge, lambda p: in_mri(p)[:, [0, 2]]),
+            projected_curves(edge, lambda p: in_mri(p)[:, [1, 2]]),
         ),
     }
     phantom_curves = SpineCurves(line[:, [0, 2]], line[:, [0, 2]], line[:, [0, 2]], line[:, [1, 2]],

@@ -9,6 +9,7 @@ checks the renderers against geometry.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -18,33 +19,41 @@ from monai_spine.geometry.extract import BoundaryCurves
 
 from .grid import Grid
 
-__all__ = ["slice_points", "projected_curves"]
+__all__ = ["SlicePoints", "slice_points", "projected_curves"]
 
 
-def slice_points(column: torch.Tensor, grid: Grid) -> tuple[np.ndarray, np.ndarray]:
-    """The in-plane corners of every foreground voxel of a ``(X, Y, Z)`` mask, on its slice's centre plane.
+class SlicePoints(NamedTuple):
+    """In-plane corners of a mask's boundary voxels: ``points (P, 3)`` phantom-frame mm on each voxel's slice
+    centre plane, and ``slices (P,)`` their z indices, in increasing order."""
 
-    Returns ``points (P, 3)`` phantom-frame mm and ``slices (P,)``, the z index of each point, in increasing
-    order. Corners
-    (not centres) make the extreme points the voxels' true edges.
+    points: np.ndarray
+    slices: np.ndarray
+
+
+def slice_points(column: torch.Tensor, grid: Grid) -> SlicePoints:
+    """The corners of every in-plane boundary voxel of a ``(X, Y, Z)`` mask, slice by slice.
+
+    Only voxels with an empty 4-neighbour in their slice can hold a slice's extreme point in any projection,
+    so interior voxels are left out; corners (not centres) make the extreme points the voxels' true edges.
     """
-    index = torch.nonzero(column.permute(2, 0, 1)).cpu().numpy()[:, [1, 2, 0]].astype(np.float64)  # sorted by z
+    padded = torch.nn.functional.pad(column[None].float(), (0, 0, 1, 1, 1, 1))[0] > 0
+    interior = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]
+    boundary = column & ~interior
+    index = torch.nonzero(boundary.permute(2, 0, 1)).cpu().numpy()[:, [1, 2, 0]].astype(np.float64)  # by z
     corners = np.array([[-0.5, -0.5, 0.0], [-0.5, 0.5, 0.0], [0.5, -0.5, 0.0], [0.5, 0.5, 0.0]])
     points = grid.to_mm((index[:, None, :] + corners).reshape(-1, 3))
-    return points, np.repeat(index[:, 2].astype(int), len(corners))
+    return SlicePoints(points, np.repeat(index[:, 2].astype(int), len(corners)))
 
 
 def projected_curves(
-    column: torch.Tensor,
-    grid: Grid,
+    column: SlicePoints,
     to_image_mm: Callable[[np.ndarray], np.ndarray],
     n_points: int = N_POINTS,
 ) -> BoundaryCurves:
     """The centre and boundary curves of a column mask as seen in an image.
 
     Args:
-        column: fine spine-column mask ``(X, Y, Z)`` on ``grid``.
-        grid: its grid (phantom frame).
+        column: :func:`slice_points` of the fine spine-column mask.
         to_image_mm: maps phantom-frame points ``(P, 3)`` to image-frame ``(lateral, height)`` mm ``(P, 2)``,
             e.g. a parallel projection or a projection geometry's ``project_mm``.
         n_points: points per curve, evenly spaced in height between the first and last slice's heights.
@@ -54,7 +63,7 @@ def projected_curves(
         of ``(lateral, height)`` mm in the image frame; per slice, low and high are the extreme lateral
         positions and the height is the slice's mean projected height.
     """
-    points, slices = slice_points(column, grid)
+    points, slices = column
     image = np.asarray(to_image_mm(points), dtype=np.float64)
     _, first = np.unique(slices, return_index=True)
     first = np.append(first, len(slices))
