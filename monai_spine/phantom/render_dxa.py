@@ -6,6 +6,9 @@ transmitted fraction ``exp(−A_E)``; the detector blurs it and integrates it ov
 (Poisson, per-study exposure) and takes ``−log`` again. The standard R-value decomposition then splits the two
 attenuation images into bone and soft-tissue areal densities (``docs/phantom_imaging.md``).
 
+The image covers the trunk grid or, given the phantom's anatomy, a whole-body scanner's field: the trunk grid's
+projection sits in it and the head, arms and legs (``extremities.py``) add their analytic line integrals.
+
 The **DXA image frame** is the coronal image frame of ``docs/frames.md``: pixel ``(column, row)`` lies at
 ``(column × pixel_mm[0], row × pixel_mm[1])`` mm, and at phantom-frame ``(x, z) = origin_mm + that``.
 """
@@ -18,6 +21,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .anatomy import Anatomy
+from .extremities import extremity_parts, material_paths, vertex_z
 from .filters import gaussian_blur
 from .grid import Grid
 from .materials import MATERIALS, Tissue, check_fractions, linear_attenuation, mass_attenuation
@@ -26,8 +31,10 @@ __all__ = [
     "DEFAULT_PIXEL_MM",
     "PHOTONS_PER_MM2_RANGE",
     "PIXEL_MM_RANGE",
+    "WHOLE_BODY_FIELD_MM",
     "DxaImage",
     "dxa_geometry",
+    "dxa_geometry_whole_body",
     "project_mask_parallel",
     "render_dxa",
 ]
@@ -38,6 +45,12 @@ DEFAULT_PIXEL_MM = 1.0
 PIXEL_MM_RANGE = (0.5, 2.5)
 """Allowed pixel sizes, mm."""
 
+WHOLE_BODY_FIELD_MM = (600.0, 1950.0)
+"""Width and height of a whole-body scan field, mm (whole-body scanners cover ~60–66 × 195–198 cm)."""
+
+HEAD_MARGIN_MM = 30.0
+"""The top of the head lies this far below the top of a whole-body field (positioning: a few cm), mm."""
+
 PHOTONS_PER_MM2_RANGE = (1.0e4, 1.0e5)
 """Per-study exposure (unattenuated photons per mm² at each energy), drawn log-uniformly: a 3–6 µGy whole-body scan
 at ~40 keV is ~2 × 10⁴ photons/mm² per µGy of air kerma."""
@@ -46,6 +59,10 @@ _R_SMOOTH_MM = (25.0, 5.0)
 """Standard deviations (x, z; mm) of the neighbourhood the soft-tissue R-value is measured in: wide along the
 scan line (from either side it reaches the middle of a lumbar vertebra), narrow across lines (tissue changes with
 height)."""
+
+_R_POOL_SIGMA_PX = 3.0
+"""The R-value's neighbourhood sums are blurred on pixels pooled (block means) along an axis until its σ spans
+at least this many of them, then interpolated back: the same Gaussian sums to ~1 % inside the body, ~5× faster."""
 
 _R_MIN_WEIGHT = 0.01
 """Smallest Gaussian weight of soft-tissue pixels for a local R-value."""
@@ -114,6 +131,34 @@ def dxa_geometry(grid: Grid, pixel_mm=DEFAULT_PIXEL_MM) -> tuple[tuple[int, int]
     return (shape[0], shape[1]), (origin[0], origin[1])
 
 
+def dxa_geometry_whole_body(
+    anatomy: Anatomy, grid: Grid, pixel_mm=DEFAULT_PIXEL_MM, field_mm=WHOLE_BODY_FIELD_MM
+) -> tuple[tuple[int, int], tuple[float, float]]:
+    """The pixel grid of a whole-body DXA: ``(W, H)`` and ``origin_mm`` (phantom ``(x, z)`` of pixel ``(0, 0)``).
+
+    As many pixels as fit in ``field_mm`` (width, height), centred in x on the body's midline, the field's top
+    :data:`HEAD_MARGIN_MM` above the head, then shifted by less than a pixel onto the pixels of
+    ``dxa_geometry(grid, pixel_mm)``: the trunk is sampled as in a DXA of the grid alone. A person taller than the
+    field loses the soles, one broader loses the arms' outer edges, as on a scanner.
+    """
+    pixel = _pixel_pair(pixel_mm)
+    field = tuple(float(f) for f in field_mm)
+    if len(field) != 2 or not all(f >= p for f, p in zip(field, pixel)):
+        raise ValueError(f"field_mm must be (width, height) of at least a pixel, got {field_mm}.")
+    shape = tuple(int(np.floor(f / p + 1e-9)) for f, p in zip(field, pixel))
+    x_mid = float(np.mean(anatomy.torso.centre_x))
+    nominal = (x_mid - 0.5 * (shape[0] - 1) * pixel[0], vertex_z(anatomy) - HEAD_MARGIN_MM + 0.5 * pixel[1])
+    _, trunk = dxa_geometry(grid, pixel)
+    origin = tuple(t + np.round((o - t) / p) * p for o, t, p in zip(nominal, trunk, pixel))
+    return (shape[0], shape[1]), (float(origin[0]), float(origin[1]))
+
+
+def _within(origin: float, pixel: float, n: int, low: float, high: float) -> slice:
+    """The pixels along one axis whose centres ``origin + i · pixel`` lie in ``[low, high)``."""
+    first = min(max(int(np.ceil((low - origin) / pixel - 1e-9)), 0), n)
+    return slice(first, min(max(int(np.ceil((high - origin) / pixel - 1e-9)), first), n))
+
+
 def _sample_at_pixels(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, mode="bilinear") -> torch.Tensor:
     """Values of ``(C, X, Z)`` images on ``grid``'s ``(x, z)`` at the DXA pixel centres → ``(C, W, H)``.
 
@@ -144,6 +189,45 @@ def _detector(image: torch.Tensor, grid: Grid, shape, origin_mm, pixel_mm, blur_
     return _sample_at_pixels(gaussian_blur(image, sigma), grid, shape, origin_mm, pixel_mm)
 
 
+def _pool(image: torch.Tensor, axis: int, k: int) -> torch.Tensor:
+    """Means of blocks of ``k`` pixels along ``axis`` of a 3D image (zero-padded at the end)."""
+    n = image.shape[axis]
+    padded = F.pad(image, (0, 0, 0, (-n) % k) if axis == 1 else (0, (-n) % k))
+    shape = list(padded.shape)
+    shape[axis : axis + 1] = [shape[axis] // k, k]
+    return padded.reshape(shape).mean(dim=axis + 1)
+
+
+def _unpool(image: torch.Tensor, axis: int, k: int, n: int) -> torch.Tensor:
+    """``n`` pixels along ``axis`` interpolated linearly from the centres of blocks of ``k`` (inverse of ``_pool``)."""
+    blocks = image.shape[axis]
+    position = ((torch.arange(n, dtype=torch.float64) + 0.5) / k - 0.5).clamp(0.0, blocks - 1)
+    below = position.floor().long()
+    above = (below + 1).clamp_max(blocks - 1)
+    shape = [1] * image.ndim
+    shape[axis] = n
+    w = (position - below).to(image.device, image.dtype).view(shape)
+    low, high = (image.index_select(axis, i.to(image.device)) for i in (below, above))
+    return low * (1 - w) + high * w
+
+
+def _smooth(image: torch.Tensor, sigma) -> torch.Tensor:
+    """Gaussian blur of the last two axes of ``(C, W, H)`` with ``sigma`` (pixels), through pooled pixels.
+
+    Along an axis with ``σ ≥ 2 × _R_POOL_SIGMA_PX`` the image is pooled into blocks of
+    ``k = ⌊σ / _R_POOL_SIGMA_PX⌋`` pixels, blurred by the rest of the variance, ``σ² − (k² − 1) / 12``, and
+    interpolated back from the block centres.
+    """
+    factors = [max(1, int(s // _R_POOL_SIGMA_PX)) for s in sigma]
+    out = image
+    for axis, k in enumerate(factors, start=1):
+        out = _pool(out, axis, k) if k > 1 else out
+    out = gaussian_blur(out, [np.sqrt(max(s * s - (k * k - 1) / 12.0, 0.0)) / k for s, k in zip(sigma, factors)])
+    for axis, k in enumerate(factors, start=1):
+        out = _unpool(out, axis, k, image.shape[axis]) if k > 1 else out
+    return out
+
+
 def _soft_r(a_low: torch.Tensor, a_high: torch.Tensor, soft: torch.Tensor, pixel_mm) -> torch.Tensor:
     """The soft-tissue R-value ``A_low / A_high`` at every pixel, ``(W, H)``, from the bone-free body pixels nearby.
 
@@ -153,13 +237,48 @@ def _soft_r(a_low: torch.Tensor, a_high: torch.Tensor, soft: torch.Tensor, pixel
     """
     weight = soft.to(a_low.dtype)
     sigma = [s / p for s, p in zip(_R_SMOOTH_MM, pixel_mm)]
-    low, high, near = gaussian_blur(torch.stack([a_low * weight, a_high * weight, weight]).float(), sigma).double()
+    low, high, near = _smooth(torch.stack([a_low * weight, a_high * weight, weight]).float(), sigma).double()
     if bool(soft.any()):
         overall = float((a_low * weight).sum() / (a_high * weight).sum())
     else:
         overall = mass_attenuation("muscle", "dxa_low") / mass_attenuation("muscle", "dxa_high")
     near = near > _R_MIN_WEIGHT
     return torch.where(near, low / high.clamp_min(1e-30), torch.full_like(low, overall))
+
+
+def _seen(lines: torch.Tensor) -> torch.Tensor:
+    """``(3, ...)`` line integrals at both energies and bone path → transmitted fractions and bone path."""
+    return torch.cat([torch.exp(-lines[:2]), lines[2:]])
+
+
+def _trunk(fractions: torch.Tensor, grid: Grid, weights: np.ndarray, shape, origin_mm, pixel_mm, blur_mm: float):
+    """The detector's view of the trunk grid, ``(3, W, H)`` float64: transmission at both energies, bone path (mm).
+
+    Pixels whose centres lie outside the grid's box see nothing of it (transmission 1, no bone).
+    """
+    paths = fractions.float().sum(dim=-2).double() * grid.spacing[1]  # (M, X, Z) path length per material, mm
+    lines = torch.einsum("cm,mxz->cxz", torch.as_tensor(weights, dtype=paths.dtype, device=paths.device), paths)
+    out = torch.zeros((3, *shape), dtype=torch.float64, device=paths.device)
+    out[:2] = 1.0
+    inside, first = [], []
+    for dim, n, o, p in zip((0, 2), shape, origin_mm, pixel_mm):
+        low = grid.origin[dim] - 0.5 * grid.spacing[dim]
+        inside.append(_within(o, p, n, low, low + grid.shape[dim] * grid.spacing[dim]))
+        first.append(o + inside[-1].start * p)
+    size = [s.stop - s.start for s in inside]
+    if min(size) > 0:
+        out[:, inside[0], inside[1]] = _detector(_seen(lines), grid, size, first, pixel_mm, blur_mm)
+    return out
+
+
+def _extremities(anatomy: Anatomy, grid: Grid, weights: np.ndarray, shape, origin_mm, pixel_mm):
+    """The detector's view of the head, arms and legs, ``(3, W, H)`` float64 (as :func:`_trunk`), on the CPU.
+
+    The analytic line integrals are taken at the pixel centres, unblurred: blurring them apart from the trunk's
+    would smear the joins at the grid's edges, and the PSF and the aperture are below a pixel.
+    """
+    lines = material_paths(extremity_parts(anatomy, grid), origin_mm, pixel_mm, shape, torch.as_tensor(weights))
+    return _seen(lines.double())
 
 
 def render_dxa(
@@ -170,8 +289,10 @@ def render_dxa(
     blur_mm: float = 0.4,
     photons_per_mm2: float | None = None,
     tissue: Tissue | None = None,
+    anatomy: Anatomy | None = None,
+    field_mm=None,
 ) -> DxaImage:
-    """A whole-body coronal DXA (bone and soft-tissue images) of the phantom, projected along y.
+    """A coronal DXA (bone and soft-tissue images) of the phantom, projected along y.
 
     Args:
         fractions: ``(len(MATERIALS), X, Y, Z)`` volume fractions on ``grid`` (CPU or CUDA).
@@ -182,14 +303,22 @@ def render_dxa(
         photons_per_mm2: unattenuated photons per mm² at each energy (> 0); drawn log-uniformly in
             ``PHOTONS_PER_MM2_RANGE`` when omitted.
         tissue: the person's cancellous bone composition; drawn with ``Tissue.sample(generator)`` when omitted.
+        anatomy: the phantom's anatomy, for a whole-body DXA: the trunk grid's projection in a scanner's field, with
+            the head, arms and legs of :func:`~monai_spine.phantom.extremities.extremity_parts`; ``None``: the trunk
+            grid alone.
+        field_mm: ``(width, height)`` of the whole-body field, mm (with ``anatomy``; default
+            :data:`WHOLE_BODY_FIELD_MM`).
 
     Returns:
-        a ``DxaImage`` whose pixel grid is ``dxa_geometry(grid, pixel_mm)``.
+        a ``DxaImage`` whose pixel grid is ``dxa_geometry(grid, pixel_mm)``, or with ``anatomy``
+        ``dxa_geometry_whole_body(anatomy, grid, pixel_mm, field_mm)``.
     """
     check_fractions(fractions, grid.shape)
     pixel = _pixel_pair(pixel_mm)
     if not blur_mm >= 0.0:
         raise ValueError(f"blur_mm must be >= 0 mm, got {blur_mm}.")
+    if field_mm is not None and anatomy is None:
+        raise ValueError("field_mm needs anatomy (a whole-body DXA).")
     if photons_per_mm2 is None:
         u = float(torch.rand((), generator=generator, device=generator.device, dtype=torch.float64))
         low, high = np.log(PHOTONS_PER_MM2_RANGE)
@@ -197,21 +326,27 @@ def render_dxa(
     if not photons_per_mm2 > 0.0:
         raise ValueError(f"photons_per_mm2 must be > 0, got {photons_per_mm2}.")
     tissue = tissue or Tissue.sample(generator)
-    shape, origin = dxa_geometry(grid, pixel)
+    if anatomy is None:
+        shape, origin = dxa_geometry(grid, pixel)
+    else:
+        field = WHOLE_BODY_FIELD_MM if field_mm is None else field_mm
+        shape, origin = dxa_geometry_whole_body(anatomy, grid, pixel, field)
 
-    paths = fractions.float().sum(dim=-2).double() * grid.spacing[1]  # (M, X, Z) path length per material, mm
     composition = tissue.composition()
     mu = np.stack([composition @ linear_attenuation(e) for e in ("dxa_low", "dxa_high")])  # (2, M), 1/mm
-    mu = torch.as_tensor(mu, dtype=paths.dtype, device=paths.device)
-    attenuations = torch.einsum("em,mxz->exz", mu, paths)
-    bone_path = paths[MATERIALS.index("cortical")] + paths[MATERIALS.index("cancellous")]
+    bone_rows = np.isin(MATERIALS, ("cortical", "cancellous")).astype(np.float64)
+    weights = np.vstack([mu, bone_rows])  # line integrals at both energies and the bone path
     # The detector sees the transmitted fraction (and, for the R-value's soft-tissue mask, the bone path).
-    seen = _detector(torch.cat([torch.exp(-attenuations), bone_path[None]]), grid, shape, origin, pixel, blur_mm)
+    seen = _trunk(fractions, grid, weights, shape, origin, pixel, blur_mm)
     transmitted, bone_path = seen[:2], seen[2]
+    if anatomy is not None:
+        limbs = _extremities(anatomy, grid, weights, shape, origin, pixel).to(seen.device)
+        transmitted, bone_path = transmitted * limbs[:2], bone_path + limbs[2]
 
     counts = photons_per_mm2 * pixel[0] * pixel[1]
-    noise = torch.randn(transmitted.shape, generator=generator, device=generator.device, dtype=torch.float64)
-    transmitted = transmitted + noise.to(transmitted.device) * (transmitted.clamp_min(0.0) / counts).sqrt()
+    noise = torch.randn(transmitted.shape, generator=generator, device=generator.device)
+    noise = noise.to(transmitted.device, transmitted.dtype)
+    transmitted = transmitted + noise * (transmitted.clamp_min(0.0) / counts).sqrt()
     a_low, a_high = -torch.log(transmitted.clamp_min(0.5 / counts))
 
     bone_low, bone_high = (mass_attenuation("cortical_bone", e) for e in ("dxa_low", "dxa_high"))

@@ -38,6 +38,8 @@ class StudyConfig:
         ct_spacing_mm: isotropic voxel of the CT and of the phantom the other images are rendered from.
         column_spacing_mm: voxel of the fine spine-column grid the masks and truth curves come from.
         dxa_pixel_mm: DXA pixel spacing (0.5–2.5).
+        dxa_whole_body: a whole-body DXA field (600 × 1950 mm, head, arms and legs added analytically) as a real
+            scanner's; False for the trunk grid's extent only.
         radiograph_pixel_mm: AP and lateral detector pixel spacing.
         source_to_detector_mm, source_to_isocentre_mm: EOS-like slot-scan geometry of both views (a source
             about 1.3 m from the detector and 1 m from the patient's centre).
@@ -49,6 +51,7 @@ class StudyConfig:
     ct_spacing_mm: float = 2.5
     column_spacing_mm: float = 1.0
     dxa_pixel_mm: float = 1.0
+    dxa_whole_body: bool = True
     radiograph_pixel_mm: float = 1.5
     source_to_detector_mm: float = 1300.0
     source_to_isocentre_mm: float = 1000.0
@@ -167,7 +170,8 @@ def make_study(
     column = rasterise_column(anatomy, fine, device)
 
     ct = render_ct(raster.fractions, grid, generator, tissue=tissue)
-    dxa = render_dxa(raster.fractions, grid, generator, pixel_mm=config.dxa_pixel_mm, tissue=tissue)
+    dxa = render_dxa(raster.fractions, grid, generator, pixel_mm=config.dxa_pixel_mm, tissue=tissue,
+                     anatomy=anatomy if config.dxa_whole_body else None)
     dxa_mask = project_mask_parallel(column, fine, dxa)
 
     with_posture = bool(rng.random() < config.posture_share) if posture is None else posture
