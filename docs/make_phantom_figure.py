@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from monai_spine.cli.demo import DEMO_SEED  # noqa: E402
+from monai_spine.demo import DEMO_SEED  # noqa: E402
 from monai_spine.phantom.study import make_study  # noqa: E402
 
 OUT = Path(__file__).parent / "images" / "phantom_study.png"

@@ -67,6 +67,13 @@ class SpineCurves:
         y = np.interp(z, sz[order], sy[order])
         return np.stack([x, y, z], axis=1)
 
+    def with_relative_depth(self) -> SpineCurves:
+        """These curves with y shifted so that the sagittal centre line has mean 0: the depth a single coronal
+        view reports (``docs/frames.md``)."""
+        arrays = self.to_array()
+        arrays[3:, :, 0] -= self.sagittal_centre[:, 0].mean()
+        return SpineCurves.from_array(arrays)
+
     def to_array(self) -> np.ndarray:
         """Stack as ``(6, N, 2)`` in :data:`CURVE_NAMES` order."""
         return np.stack([getattr(self, name) for name in CURVE_NAMES])

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from monai_spine.geometry import SpineCurves, curves_from_volume
+from monai_spine.geometry import SpineCurves, curves_from_volume, spine_curves_from_views
 from monai_spine.geometry.extract import BoundaryCurves
 from monai_spine.measures import measure_spine
 from monai_spine.projection import Projection, SlotScanProjection, project_mask, radiograph, render_drr
@@ -134,16 +134,6 @@ def _slot_scan(view: str, grid: Grid, config: StudyConfig, isocentre) -> SlotSca
     )
 
 
-def _spine_curves(coronal: BoundaryCurves, sagittal: BoundaryCurves) -> SpineCurves:
-    return SpineCurves(coronal.centre, coronal.low, coronal.high, sagittal.centre, sagittal.low, sagittal.high)
-
-
-def _relative_depth(curves: BoundaryCurves) -> BoundaryCurves:
-    """Sagittal curves with y relative to the centre line's mean (single-view DXA depth, ``docs/frames.md``)."""
-    shift = np.array([curves.centre[:, 0].mean(), 0.0])
-    return BoundaryCurves(*(c - shift for c in curves))
-
-
 def make_study(
     seed: int, config: StudyConfig = StudyConfig(), device="cpu", scoliotic: bool | None = None, posture: bool | None = None
 ) -> Study:
@@ -199,11 +189,11 @@ def make_study(
     mri_origin = np.asarray(mri.grid.origin)
     in_mri = lambda p: mri.phantom_to_mri(p) - mri_origin  # noqa: E731  (MRI volume frame, mm)
     truth_curves = {
-        "dxa": _spine_curves(dxa_coronal, _relative_depth(dxa_sagittal)),
+        "dxa": spine_curves_from_views(dxa_coronal, dxa_sagittal).with_relative_depth(),
         "ap": projected_curves(edge, ap_geometry.project_mm),
         "lateral": projected_curves(edge, lateral_geometry.project_mm),
         "ct": curves_from_volume(raster.spine_mask.cpu().numpy(), grid.spacing).curves,
-        "mri": _spine_curves(
+        "mri": spine_curves_from_views(
             projected_curves(edge, lambda p: in_mri(p)[:, [0, 2]]),
             projected_curves(edge, lambda p: in_mri(p)[:, [1, 2]]),
         ),
