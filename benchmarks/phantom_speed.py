@@ -6,7 +6,7 @@ minute on one H100.
     python benchmarks/phantom_speed.py --device cpu --workers 2 --n 12
     python benchmarks/phantom_speed.py --device cuda --workers 16 --n 96
 
-``make_cohort`` with single-threaded worker processes (sharing the GPU on ``cuda``), files written; the figure
+``iter_studies`` (the cohort renderer) with single-threaded worker processes (sharing the GPU on ``cuda``), files written; the figure
 counts from the first study finished, so process start-up is left out (it is printed too). On a GPU, studies
 are also rendered one after another in this process, without files, to show one process's rate.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import torch
 
-from monai_spine.phantom.cohort import make_cohort, study_seed
+from monai_spine.phantom.cohort import iter_studies, study_seed
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 
@@ -42,23 +42,9 @@ def _one_process(n: int, device: str) -> None:
 
 
 def _cohort(n: int, workers: int, device: str) -> None:
-    times = []
-
-    class Clock:
-        def __init__(self, iterable, **_):
-            self.iterable = iterable
-
-        def __iter__(self):
-            for item in self.iterable:
-                times.append(time.perf_counter())
-                yield item
-
-    import monai_spine.phantom.cohort as cohort
-
-    cohort.tqdm = Clock
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        make_cohort(n, 0, tmp, workers=workers, device=device)
+        times = [time.perf_counter() for _ in iter_studies(n, 0, tmp, workers=workers, device=device)]
     steady = (n - 1) / (times[-1] - times[0])
     print(f"{device}, {workers} worker processes: {60 * steady:.1f} studies/min after start-up "
           f"(first study after {times[0] - start:.1f} s; {60 * n / (times[-1] - start):.1f} studies/min overall)")

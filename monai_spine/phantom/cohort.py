@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from .datalist import split_balanced, write_datalist
 from .study import StudyConfig, make_study
 from .write import write_study
 
-__all__ = ["study_seed", "make_cohort"]
+__all__ = ["study_seed", "iter_studies", "make_cohort"]
 
 
 def study_seed(seed: int, index: int) -> int:
@@ -32,6 +33,31 @@ def _single_thread() -> None:
     torch.set_num_threads(1)
 
 
+def iter_studies(
+    n: int,
+    seed: int,
+    out: str | os.PathLike,
+    config: StudyConfig = StudyConfig(),
+    workers: int | None = None,
+    ct_dicom: bool = False,
+    device: str = "cpu",
+) -> Iterator[dict]:
+    """Render ``n`` studies into ``out/study_NNNN/``, yielding each one's datalist entry, in order, once written.
+
+    Studies are rendered by ``workers`` processes (default: one per CPU core, each single-threaded), on CPU or
+    all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the device, not on ``workers``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}.")
+    job = partial(_one, seed=seed, out=Path(out), config=config, ct_dicom=ct_dicom, device=device)
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers <= 1:
+        yield from map(job, range(n))
+        return
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_single_thread) as pool:
+        yield from pool.imap(job, range(n))
+
+
 def make_cohort(
     n: int,
     seed: int,
@@ -42,23 +68,12 @@ def make_cohort(
     device: str = "cpu",
     progress: bool = True,
 ) -> dict:
-    """Render ``n`` studies into ``out/study_NNNN/`` and write ``out/dataset.json``; return the datalist.
+    """Render ``n`` studies (:func:`iter_studies`) and write ``out/dataset.json``; return the datalist.
 
-    Studies are rendered by ``workers`` processes (default: one per CPU core, each single-threaded), on CPU or
-    all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the device, not on ``workers``.
     The splits (80/10/10 training/validation/test) keep the scoliotic share equal in each.
     """
-    if n < 1:
-        raise ValueError(f"n must be at least 1, got {n}.")
-    out = Path(out)
-    job = partial(_one, seed=seed, out=out, config=config, ct_dicom=ct_dicom, device=device)
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    bar = partial(tqdm, total=n, desc="phantom studies", unit="study", disable=not progress)
-    if workers <= 1:
-        entries = [job(i) for i in bar(range(n))]
-    else:
-        with multiprocessing.get_context("spawn").Pool(workers, initializer=_single_thread) as pool:
-            entries = list(bar(pool.imap(job, range(n))))
+    studies = iter_studies(n, seed, out, config, workers, ct_dicom, device)
+    entries = list(tqdm(studies, total=n, desc="phantom studies", unit="study", disable=not progress))
     datalist = split_balanced(entries, seed=seed)
-    write_datalist(out / "dataset.json", datalist, f"monai-spine phantom cohort: n={n}, seed={seed}")
+    write_datalist(Path(out) / "dataset.json", datalist, f"monai-spine phantom cohort: n={n}, seed={seed}")
     return datalist
