@@ -44,6 +44,7 @@ def _check_range(flag: str, value: float | None, low: float, high: float) -> Non
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli.output import staged_output
     from monai_spine.phantom.cohort import make_cohort
+    from monai_spine.phantom.render_dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
     from monai_spine.phantom.study import StudyConfig
 
@@ -52,8 +53,9 @@ def run(args: argparse.Namespace) -> int:
         _check_range("--cobb", args.cobb, -80.0, 80.0)
         _check_range("--kyphosis", args.kyphosis, 10.0, 70.0)
         _check_range("--lordosis", args.lordosis, 20.0, 80.0)
-        if not 0.5 <= args.dxa_pixel <= 2.5:
-            raise ValueError(f"--dxa-pixel must be in [0.5, 2.5] mm, got {args.dxa_pixel}.")
+        _check_range("--dxa-pixel", args.dxa_pixel, *PIXEL_MM_RANGE)
+        if args.n < 1:
+            raise ValueError(f"--n must be at least 1, got {args.n}.")
         config = StudyConfig(
             ct_spacing_mm=args.ct_spacing,
             dxa_pixel_mm=args.dxa_pixel,
@@ -66,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
                 fixed_lordosis_deg=args.lordosis,
             ),
         )
-        if args.n < 1:
-            raise ValueError(f"--n must be at least 1, got {args.n}.")
     except ValueError as err:
         print(f"monai-spine phantom: error: {err}", file=sys.stderr)
         return 2
