@@ -647,10 +647,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
         _paint_bone(canvas, [_arc(rib), _rod(rib.neck, rib.cortical)])
     _paint_bone(canvas, [_rod(anatomy.sternum)], slabs=False)
     _paint_pelvis(canvas, anatomy)
-    for disc in anatomy.discs:
-        _paint_disc(canvas, disc)
-    for vertebra in anatomy.vertebrae[:-1]:
-        _paint_vertebra(canvas, vertebra)
+    _paint_column(canvas, anatomy)
     _paint_sacrum(canvas, anatomy.sacrum)
     return Raster(
         fractions=canvas.fractions,
@@ -667,11 +664,16 @@ def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor
     """
     _check(anatomy, grid, 1)
     canvas = _Canvas(grid, device, 1)
+    _paint_column(canvas, anatomy)
+    return canvas.column >= 0.5
+
+
+def _paint_column(canvas: _Canvas, anatomy: Anatomy) -> None:
+    """The discs, then the vertebrae C7–L5 over them (bodies, posterior elements)."""
     for disc in anatomy.discs:
         _paint_disc(canvas, disc)
     for vertebra in anatomy.vertebrae[:-1]:
         _paint_vertebra(canvas, vertebra)
-    return canvas.column >= 0.5
 
 
 def _paint_pelvis(canvas: _Canvas, anatomy: Anatomy) -> None:
