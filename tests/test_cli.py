@@ -33,7 +33,6 @@ def test_console_script_is_installed():
     "argv",
     [
         ["infer", "--dxa", "x.dcm", "--out", "OUT"],
-        ["align", "--dxa", "x.dcm", "--mri", "m.nii.gz", "--out", "OUT"],
         ["batch", "--input", "in", "--out", "OUT"],
     ],
 )

@@ -2,3 +2,5 @@
 
 from .io import LoadRadiograph, LoadRadiographd, LoadVolume, LoadVolumed
 from .curves import MaskToCentreLine, MaskToCentreLined, MaskToCurves, MaskToCurvesd
+from .masks import CheckSpineMask, CheckSpineMaskd, FileOrientation, FileOrientationd
+from .slices import AdjacentSlices, AdjacentSlicesd

@@ -1,8 +1,8 @@
 """MONAI transforms from spine masks to spine curves (``docs/frames.md``; rules in ``monai_spine.geometry.extract``).
 
 Masks are channel-first with one channel: ``(1, W, H)`` for a coronal or lateral image, ``(1, X, Y, Z)`` for a
-volume in the patient volume frame. Spacing comes, in order, from the transform's ``spacing`` argument, the
-mask's ``meta["spacing_mm"]``, or (for a ``MetaTensor``) the column norms of its ``affine``.
+volume in the patient volume frame. Spacing comes from the transform's ``spacing`` argument or else from the
+column norms of a ``MetaTensor``'s ``affine`` (which stays true through resampling, unlike ``meta["spacing_mm"]``).
 """
 
 from __future__ import annotations
@@ -29,9 +29,7 @@ def _mask_and_spacing(mask, spacing: Sequence[float] | None) -> tuple[np.ndarray
         raise ValueError(f"expected a one-channel mask (1, W, H) or (1, X, Y, Z), got shape {tuple(mask.shape)}.")
     ndim = mask.ndim - 1
     if spacing is None and isinstance(mask, MetaTensor):
-        spacing = mask.meta.get("spacing_mm")
-        if spacing is None:
-            spacing = convert_to_numpy(affine_to_spacing(mask.affine, r=ndim))
+        spacing = convert_to_numpy(affine_to_spacing(mask.affine, r=ndim))
     if spacing is None:
         raise ValueError("the mask carries no spacing: pass a MetaTensor or give `spacing`.")
     spacing = tuple(float(s) for s in spacing)

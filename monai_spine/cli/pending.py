@@ -6,7 +6,7 @@ import argparse
 import sys
 from types import SimpleNamespace
 
-__all__ = ["infer", "align", "batch"]
+__all__ = ["infer", "batch"]
 
 
 def _not_available(part: str):
@@ -38,16 +38,6 @@ infer = _command(
         (("--dxa",), {"metavar": "FILE", "help": "coronal DXA (DICOM or 2D NIfTI)"}),
         (("--ap",), {"metavar": "FILE", "help": "AP radiograph"}),
         (("--lateral",), {"metavar": "FILE", "help": "lateral radiograph"}),
-        _OUT,
-    ],
-)
-align = _command(
-    "align",
-    "Two-stage rigid alignment of an MRI to a DXA, with an IoU check.",
-    "alignment comes with part 4",
-    [
-        (("--dxa",), {"required": True, "metavar": "FILE", "help": "coronal DXA"}),
-        (("--mri",), {"required": True, "metavar": "FILE", "help": "MRI volume (NIfTI or DICOM series folder)"}),
         _OUT,
     ],
 )

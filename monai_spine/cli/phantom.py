@@ -31,9 +31,35 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--kyphosis", type=float, metavar="DEG", help="fix the thoracic kyphosis (10-70)")
     parser.add_argument("--lordosis", type=float, metavar="DEG", help="fix the lumbar lordosis (20-80)")
     parser.add_argument("--ct-spacing", type=float, default=2.5, metavar="MM", help="phantom/CT voxel size, mm")
-    parser.add_argument("--dxa-pixel", type=float, default=1.0, metavar="MM", help="DXA pixel size, 0.5-2.5 mm")
+    parser.add_argument("--dxa-pixel", type=_pixel_range, default=(1.0, 1.0), metavar="MM[:MM]",
+                        help="DXA pixel size, 0.5-2.5 mm; LOW:HIGH draws each study's from that range (default 1)")
+    parser.add_argument("--modalities", type=_modalities, default=None, metavar="LIST",
+                        help="comma-separated groups to write, from ct, mri, dxa, biplanar (default all); "
+                        "e.g. dxa,mri for the segmentation bundles' training data")
     parser.set_defaults(run=run)
     return parser
+
+
+def _pixel_range(text: str) -> tuple[float, float]:
+    """``"1.0"`` or ``"0.5:2.5"`` → (low, high), mm."""
+    parts = text.split(":")
+    if len(parts) > 2:
+        raise argparse.ArgumentTypeError(f"expected MM or LOW:HIGH, got {text!r}")
+    try:
+        low, high = float(parts[0]), float(parts[-1])
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MM or LOW:HIGH, got {text!r}") from None
+    return low, high
+
+
+def _modalities(text: str) -> tuple[str, ...]:
+    from monai_spine.phantom.write import MODALITIES
+
+    groups = tuple(g.strip() for g in text.split(",") if g.strip())
+    unknown = [g for g in groups if g not in MODALITIES]
+    if unknown or not groups:
+        raise argparse.ArgumentTypeError(f"groups must come from {', '.join(MODALITIES)}, got {text!r}")
+    return groups
 
 
 def _check_range(flag: str, value: float | None, low: float, high: float) -> None:
@@ -53,12 +79,15 @@ def run(args: argparse.Namespace) -> int:
         _check_range("--cobb", args.cobb, -80.0, 80.0)
         _check_range("--kyphosis", args.kyphosis, 10.0, 70.0)
         _check_range("--lordosis", args.lordosis, 20.0, 80.0)
-        _check_range("--dxa-pixel", args.dxa_pixel, *PIXEL_MM_RANGE)
+        for value in args.dxa_pixel:
+            _check_range("--dxa-pixel", value, *PIXEL_MM_RANGE)
+        if args.dxa_pixel[0] > args.dxa_pixel[1]:
+            raise ValueError(f"--dxa-pixel LOW:HIGH needs LOW <= HIGH, got {args.dxa_pixel}.")
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")
         config = StudyConfig(
             ct_spacing_mm=args.ct_spacing,
-            dxa_pixel_mm=args.dxa_pixel,
+            dxa_pixel_mm=args.dxa_pixel[0] if args.dxa_pixel[0] == args.dxa_pixel[1] else args.dxa_pixel,
             posture_share=args.posture_share,
             population=PopulationModel(
                 scoliosis_share=args.scoliosis_share,
@@ -72,7 +101,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"monai-spine phantom: error: {err}", file=sys.stderr)
         return 2
     with staged_output(args.out) as stage:
-        datalist = make_cohort(args.n, args.seed, stage, config, args.workers, args.ct_dicom, args.device)
+        datalist = make_cohort(args.n, args.seed, stage, config, args.workers, args.ct_dicom, args.device,
+                               modalities=args.modalities)
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in datalist.items())
     print(f"monai-spine phantom: {args.n} studies in {args.out} ({counts}); datalist {args.out}/dataset.json")
     return 0

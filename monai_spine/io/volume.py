@@ -189,7 +189,12 @@ class DicomVolumeReader(ImageReader):
         else:
             datasets, files = [read_dicom(path)], [path]
             check_monochrome(datasets[0], path, what="a monochrome volume")
-        if len(datasets) == 1 and int(datasets[0].get("NumberOfFrames", 1) or 1) > 1:
+        frames = int(datasets[0].get("NumberOfFrames", 1) or 1) if len(datasets) == 1 else 0
+        if self.require_3d and not p.is_dir() and frames == 1:
+            raise SpineInputError(path, f"a single 2D DICOM image ({datasets[0].get('Rows')}×"
+                                        f"{datasets[0].get('Columns')} pixels); a 3D volume (a series folder or a "
+                                        "NIfTI) is expected")
+        if frames > 1:
             vol = self._multiframe(datasets[0], files[0], path)
         else:
             vol = self._series(datasets, files, path)

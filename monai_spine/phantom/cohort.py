@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from tqdm import tqdm
 
 from .datalist import split_balanced, write_datalist
 from .study import StudyConfig, make_study
-from .write import write_study
+from .write import MODALITIES, write_study
 
 __all__ = ["study_seed", "iter_studies", "make_cohort"]
 
@@ -24,9 +24,9 @@ def study_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def _one(index: int, seed: int, out: Path, config: StudyConfig, ct_dicom: bool, device: str) -> dict:
+def _one(index: int, seed: int, out: Path, config: StudyConfig, ct_dicom: bool, device: str, modalities) -> dict:
     study = make_study(study_seed(seed, index), config, device)
-    return write_study(study, out / f"study_{index:04d}", ct_dicom)
+    return write_study(study, out / f"study_{index:04d}", ct_dicom, modalities)
 
 
 def _single_thread() -> None:
@@ -41,15 +41,18 @@ def iter_studies(
     workers: int | None = None,
     ct_dicom: bool = False,
     device: str = "cpu",
+    modalities: Sequence[str] | None = None,
 ) -> Iterator[dict]:
     """Render ``n`` studies into ``out/study_NNNN/``, yielding each one's datalist entry, in order, once written.
 
     Studies are rendered by ``workers`` processes (default: one per CPU core, each single-threaded), on CPU or
     all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the device, not on ``workers``.
+    ``modalities`` picks the file groups of :func:`~monai_spine.phantom.write.write_study` (all if None).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")
-    job = partial(_one, seed=seed, out=Path(out), config=config, ct_dicom=ct_dicom, device=device)
+    job = partial(_one, seed=seed, out=Path(out), config=config, ct_dicom=ct_dicom, device=device,
+                  modalities=MODALITIES if modalities is None else tuple(modalities))
     workers = (os.cpu_count() or 1) if workers is None else workers
     if workers <= 1:
         yield from map(job, range(n))
@@ -67,12 +70,13 @@ def make_cohort(
     ct_dicom: bool = False,
     device: str = "cpu",
     progress: bool = True,
+    modalities: Sequence[str] | None = None,
 ) -> dict:
     """Render ``n`` studies (:func:`iter_studies`) and write ``out/dataset.json``; return the datalist.
 
     The splits (80/10/10 training/validation/test) keep the scoliotic share equal in each.
     """
-    studies = iter_studies(n, seed, out, config, workers, ct_dicom, device)
+    studies = iter_studies(n, seed, out, config, workers, ct_dicom, device, modalities)
     entries = list(tqdm(studies, total=n, desc="phantom studies", unit="study", disable=not progress))
     datalist = split_balanced(entries, seed=seed)
     write_datalist(Path(out) / "dataset.json", datalist, f"monai-spine phantom cohort: n={n}, seed={seed}")

@@ -20,7 +20,7 @@ from .grid import Grid
 from .materials import Tissue, attenuation
 from .raster import Raster, rasterise, rasterise_column
 from .render_ct import render_ct
-from .render_dxa import DxaImage, project_mask_parallel, render_dxa
+from .render_dxa import PIXEL_MM_RANGE, DxaImage, project_mask_parallel, render_dxa
 from .render_mri import MriPose, MriPosture, MriVolumes, render_mri
 from .shape import PopulationModel, SpineShape, axial_rotation_deg, centre_line, sample_shape
 from .truth import projected_curves, slice_points
@@ -37,7 +37,8 @@ class StudyConfig:
     Args:
         ct_spacing_mm: isotropic voxel of the CT and of the phantom the other images are rendered from.
         column_spacing_mm: voxel of the fine spine-column grid the masks and truth curves come from.
-        dxa_pixel_mm: DXA pixel spacing (0.5–2.5).
+        dxa_pixel_mm: DXA pixel spacing (0.5–2.5), or a ``(low, high)`` range to draw each study's spacing from
+            (uniformly, from the study's seed): the spread of real scanners, for training data.
         dxa_whole_body: a whole-body DXA field (600 × 1950 mm, head, arms and legs added analytically) as a real
             scanner's; False for the trunk grid's extent only.
         radiograph_pixel_mm: AP and lateral detector pixel spacing.
@@ -50,7 +51,7 @@ class StudyConfig:
 
     ct_spacing_mm: float = 2.5
     column_spacing_mm: float = 1.0
-    dxa_pixel_mm: float = 1.0
+    dxa_pixel_mm: float | tuple[float, float] = 1.0
     dxa_whole_body: bool = True
     radiograph_pixel_mm: float = 1.5
     source_to_detector_mm: float = 1300.0
@@ -64,10 +65,18 @@ class StudyConfig:
         for name in ("ct_spacing_mm", "column_spacing_mm", "radiograph_pixel_mm"):
             if not 0.2 <= getattr(self, name) <= 5.0:
                 raise ValueError(f"{name} must be in [0.2, 5] mm, got {getattr(self, name)}.")
+        low, high = np.broadcast_to(np.asarray(self.dxa_pixel_mm, dtype=float), (2,))
+        if not PIXEL_MM_RANGE[0] <= low <= high <= PIXEL_MM_RANGE[1]:
+            raise ValueError(f"dxa_pixel_mm must lie in {PIXEL_MM_RANGE} mm, got {self.dxa_pixel_mm}.")
         if not 0.0 <= self.posture_share <= 1.0:
             raise ValueError(f"posture_share must be in [0, 1], got {self.posture_share}.")
         if not 0.0 < self.source_to_isocentre_mm < self.source_to_detector_mm:
             raise ValueError("source_to_isocentre_mm must be positive and below source_to_detector_mm.")
+
+    def dxa_pixel_for(self, seed: int) -> float:
+        """Study ``seed``'s DXA pixel spacing, mm: drawn from its own stream, so other draws are unchanged."""
+        low, high = np.broadcast_to(np.asarray(self.dxa_pixel_mm, dtype=float), (2,))
+        return float(low) if low == high else float(np.random.default_rng([seed, 1]).uniform(low, high))
 
 
 @dataclass
@@ -160,7 +169,7 @@ def make_study(
     column = rasterise_column(anatomy, fine, device)
 
     ct = render_ct(raster.fractions, grid, generator, tissue=tissue)
-    dxa = render_dxa(raster.fractions, grid, generator, pixel_mm=config.dxa_pixel_mm, tissue=tissue,
+    dxa = render_dxa(raster.fractions, grid, generator, pixel_mm=config.dxa_pixel_for(seed), tissue=tissue,
                      anatomy=anatomy if config.dxa_whole_body else None)
     dxa_mask = project_mask_parallel(column, fine, dxa)
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 
 import nibabel as nib
@@ -18,7 +20,7 @@ from .dicom import write_ct_series, write_radiograph
 from .grid import Grid
 from .study import Study
 
-__all__ = ["TRUTH_SCHEMA", "write_study"]
+__all__ = ["MODALITIES", "TRUTH_SCHEMA", "write_study"]
 
 TRUTH_SCHEMA = "monai-spine/phantom-truth/v1"
 MRI_MAX_STORED = 4095.0  # 12-bit magnitude images, as scanners store them
@@ -93,31 +95,47 @@ def _truth(study: Study, files: dict) -> dict:
     }
 
 
-def write_study(study: Study, folder: str | os.PathLike, ct_dicom: bool = False) -> dict:
-    """Write ``study`` into ``folder`` (created) and return its datalist entry (paths relative to the parent).
+MODALITIES = ("ct", "mri", "dxa", "biplanar")
+"""Groups of files ``write_study`` can write; ``truth.json`` is always written."""
 
-    Files: ``ct.nii.gz`` (HU, int16), ``ct_vertebrae.nii.gz`` (TotalSegmentator labels), ``ct_spine.nii.gz``,
-    ``mri_in_phase/water/fat.nii.gz`` (uint16), ``mri_spine.nii.gz``, ``dxa.dcm`` (bone image), ``dxa_soft.dcm``,
-    ``dxa_spine.nii.gz``, ``ap.dcm``, ``ap_spine.nii.gz``, ``lateral.dcm``, ``lateral_spine.nii.gz``,
-    ``truth.json``; with ``ct_dicom`` also ``ct_dicom/`` (an axial series).
-    """
-    folder = Path(folder)
-    folder.mkdir(parents=True)
-    uid = f"monai-spine-phantom-{study.seed}"
-    grid, mri = study.grid, study.mri
+_FILES = {
+    "ct": {"ct": "ct.nii.gz", "ct_vertebrae": "ct_vertebrae.nii.gz", "ct_spine": "ct_spine.nii.gz"},
+    "mri": {"mri": "mri_in_phase.nii.gz", "mri_water": "mri_water.nii.gz", "mri_fat": "mri_fat.nii.gz",
+            "mri_spine": "mri_spine.nii.gz"},
+    "dxa": {"dxa": "dxa.dcm", "dxa_soft": "dxa_soft.dcm", "dxa_spine": "dxa_spine.nii.gz"},
+    "biplanar": {"ap": "ap.dcm", "ap_spine": "ap_spine.nii.gz", "lateral": "lateral.dcm",
+                 "lateral_spine": "lateral_spine.nii.gz"},
+}
+
+
+def _write_ct(study: Study, folder: Path, uid: str, ct_dicom: bool) -> None:
+    grid = study.grid
     _save_volume(folder / "ct.nii.gz", study.ct.round(), grid, np.int16)
     _save_volume(folder / "ct_vertebrae.nii.gz", study.raster.vertebra_labels, grid, np.uint8)
     _save_volume(folder / "ct_spine.nii.gz", study.raster.spine_mask, grid, np.uint8)
+    if ct_dicom:
+        origin_lps = np.asarray(grid.origin) * [1.0, -1.0, -1.0]
+        write_ct_series(folder / "ct_dicom", _numpy(study.ct), grid.spacing, origin_lps, uid_seed=uid)
+
+
+def _write_mri(study: Study, folder: Path, uid: str) -> None:
+    mri = study.mri
     scale = MRI_MAX_STORED / float(max(mri.in_phase.max(), mri.water.max(), mri.fat.max()))
     for name in ("in_phase", "water", "fat"):
         _save_volume(folder / f"mri_{name}.nii.gz", (getattr(mri, name) * scale).round(), mri.grid, np.uint16)
     _save_volume(folder / "mri_spine.nii.gz", mri.spine_mask, mri.grid, np.uint8)
+
+
+def _write_dxa(study: Study, folder: Path, uid: str) -> None:
     dxa = study.dxa
     write_radiograph(folder / "dxa.dcm", _numpy(dxa.bone), dxa.pixel_mm, uid_seed=uid, modality="OT",
                      description="monai-spine phantom DXA bone")
     write_radiograph(folder / "dxa_soft.dcm", _numpy(dxa.soft), dxa.pixel_mm, uid_seed=uid + "-soft", modality="OT",
                      description="monai-spine phantom DXA soft tissue")
     _save_mask_2d(folder / "dxa_spine.nii.gz", study.dxa_mask, dxa.pixel_mm)
+
+
+def _write_biplanar(study: Study, folder: Path, uid: str) -> None:
     for view, frame in (("ap", "coronal"), ("lateral", "lateral")):
         geometry = getattr(study, f"{view}_geometry")
         tags = {
@@ -128,21 +146,36 @@ def write_study(study: Study, folder: str | os.PathLike, ct_dicom: bool = False)
         write_radiograph(folder / f"{view}.dcm", _numpy(getattr(study, view)), geometry.pixel_mm, uid_seed=uid,
                          frame=frame, modality="DX", description=f"monai-spine phantom {view}", tags=tags)
         _save_mask_2d(folder / f"{view}_spine.nii.gz", getattr(study, f"{view}_mask"), geometry.pixel_mm)
-    if ct_dicom:
-        origin_lps = np.asarray(grid.origin) * [1.0, -1.0, -1.0]
-        write_ct_series(folder / "ct_dicom", _numpy(study.ct), grid.spacing, origin_lps, uid_seed=uid)
-    files = {
-        key: f"{folder.name}/{name}"
-        for key, name in {
-            "ct": "ct.nii.gz", "ct_vertebrae": "ct_vertebrae.nii.gz", "ct_spine": "ct_spine.nii.gz",
-            "mri": "mri_in_phase.nii.gz", "mri_water": "mri_water.nii.gz", "mri_fat": "mri_fat.nii.gz",
-            "mri_spine": "mri_spine.nii.gz", "dxa": "dxa.dcm", "dxa_soft": "dxa_soft.dcm",
-            "dxa_spine": "dxa_spine.nii.gz", "ap": "ap.dcm", "ap_spine": "ap_spine.nii.gz",
-            "lateral": "lateral.dcm", "lateral_spine": "lateral_spine.nii.gz", "truth": "truth.json",
-        }.items()
-    }
-    if ct_dicom:
+
+
+def write_study(
+    study: Study, folder: str | os.PathLike, ct_dicom: bool = False, modalities: Sequence[str] = MODALITIES
+) -> dict:
+    """Write ``study`` into ``folder`` (created) and return its datalist entry (paths relative to the parent).
+
+    Files, by modality group: ``ct``: ``ct.nii.gz`` (HU, int16), ``ct_vertebrae.nii.gz`` (TotalSegmentator
+    labels), ``ct_spine.nii.gz``, and with ``ct_dicom`` also ``ct_dicom/`` (an axial series); ``mri``:
+    ``mri_in_phase/water/fat.nii.gz`` (uint16), ``mri_spine.nii.gz``; ``dxa``: ``dxa.dcm`` (bone image),
+    ``dxa_soft.dcm``, ``dxa_spine.nii.gz``; ``biplanar``: ``ap.dcm``, ``ap_spine.nii.gz``, ``lateral.dcm``,
+    ``lateral_spine.nii.gz``; always ``truth.json``. ``modalities`` picks the groups (all by default): a
+    segmentation bundle's training data needs only its own.
+    """
+    unknown = set(modalities) - set(MODALITIES)
+    if unknown or not modalities:
+        raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {list(modalities)}.")
+    folder = Path(folder)
+    folder.mkdir(parents=True)
+    uid = f"monai-spine-phantom-{study.seed}"
+    writers = {"ct": partial(_write_ct, ct_dicom=ct_dicom), "mri": _write_mri, "dxa": _write_dxa,
+               "biplanar": _write_biplanar}
+    files = {}
+    for group in MODALITIES:
+        if group in modalities:
+            writers[group](study, folder, uid)
+            files.update({key: f"{folder.name}/{name}" for key, name in _FILES[group].items()})
+    if ct_dicom and "ct" in modalities:
         files["ct_dicom"] = f"{folder.name}/ct_dicom"
+    files["truth"] = f"{folder.name}/truth.json"
     with open(folder / "truth.json", "w") as f:
         json.dump(_truth(study, files), f, indent=1)
     return {"id": folder.name, "seed": study.seed, "scoliotic": study.scoliotic, **files}

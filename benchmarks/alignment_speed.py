@@ -1,0 +1,110 @@
+"""MRI → DXA alignment: seconds per pair on one CPU core, and errors against the phantom's truth.
+
+Targets (issue 5): at most 1 s per pair on one core, median rotation error at most 0.2°, median translation
+error at most 0.5 mm.
+
+    python benchmarks/alignment_speed.py --n 10 --posture 4
+
+Phantom studies (default ``StudyConfig``: whole-body DXA at 1 mm, UK Biobank-like MRI) are rendered first; the
+timing covers ``align_pair`` on the spine masks already in memory (no segmentation, no file loading), with torch
+and SimpleITK on one thread. Errors: the rotation difference, and the displacement difference at the centroid of
+the MRI's projected spine mask (a rotation error adds to it away from the spine; the difference of the matrices'
+translation columns, which sit at the MRI frame's origin, is printed too). Posture-changed pairs (``posture=True``)
+and unrelated pairs (the DXA of one study, the MRI of the next) should all be rejected; the posture bends are
+printed, as bends of a few millimetres are within what a rigid map leaves on the phantom's masks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+
+import numpy as np
+import SimpleITK as sitk
+import torch
+from monai.data import MetaTensor
+
+from monai_spine.phantom.study import StudyConfig, make_study
+from monai_spine.registration import align_pair, apply_matrix, coronal_masks, rotation_deg
+from monai_spine.registration.projection import to_array
+
+
+def _masks(study):
+    """The DXA mask ``(1, W, H)`` and the MRI mask ``(1, X, Y, Z)`` as the loaders give them."""
+    dxa = MetaTensor(study.dxa_mask.to(torch.uint8)[None], affine=torch.diag(torch.tensor([*study.dxa.pixel_mm, 1.0])))
+    mri = MetaTensor(study.mri.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(study.mri.grid.affine_ras()))
+    return dxa, mri
+
+
+def _timed(dxa_mask, mri_mask):
+    start = time.perf_counter()
+    alignment = align_pair(dxa_mask, mri_mask)
+    return alignment, time.perf_counter() - start
+
+
+def _errors(alignment, truth, dxa_mask, mri_mask) -> tuple[float, float, float]:
+    """Rotation error (deg), displacement error at the MRI spine's centroid (mm), translation-column error (mm)."""
+    matrix = alignment.matrix_mri_to_dxa
+    moving = to_array(coronal_masks(dxa_mask, mri_mask)[1])
+    centre = (np.argwhere(moving > 0) * float(dxa_mask.affine[0, 0])).mean(axis=0, keepdims=True)
+    at_spine = np.linalg.norm(apply_matrix(matrix, centre) - apply_matrix(truth, centre))
+    column = np.linalg.norm(matrix[:2, 2] - truth[:2, 2])
+    return abs(rotation_deg(matrix) - rotation_deg(truth)), float(at_spine), float(column)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=10, help="rigid pairs")
+    parser.add_argument("--posture", type=int, default=4, help="posture-changed pairs")
+    parser.add_argument("--seed", type=int, default=1000, help="first study seed")
+    parser.add_argument("--trunk", action="store_true", help="trunk-only DXA instead of whole-body")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    config = StudyConfig(dxa_whole_body=not args.trunk)
+
+    print(f"rendering {args.n} rigid and {args.posture} posture-changed studies ...", flush=True)
+    rigid = [make_study(args.seed + i, config, posture=False) for i in range(args.n)]
+    bent = [make_study(args.seed + args.n + i, config, posture=True) for i in range(args.posture)]
+    align_pair(*_masks(rigid[0]))  # warm-up: imports, caches
+
+    seconds, errors, accepted = [], [], []
+    print("rigid pairs: seconds, rotation error (deg), translation error at the spine / of the column (mm), IoU,\n"
+          "             outline RMS (mm), centre-line deviation (mm), accepted")
+    for study in rigid:
+        masks = _masks(study)
+        alignment, elapsed = _timed(*masks)
+        seconds.append(elapsed)
+        errors.append(_errors(alignment, study.mri.matrix_mri_to_dxa(study.dxa), *masks))
+        accepted.append(alignment.accepted)
+        print(f"  seed {study.seed}: {elapsed:5.2f}  {errors[-1][0]:6.3f}  {errors[-1][1]:5.2f} / {errors[-1][2]:5.2f}"
+              f"  {alignment.iou:.3f}  {alignment.spine_stage.rms_mm:.2f}  {alignment.centre_deviation_mm:.2f}"
+              f"  {alignment.accepted} {alignment.reason}")
+    print("posture-changed pairs:  bend at the lowest vertebra (mm), accepted, reason")
+    for study in bent:
+        alignment, elapsed = _timed(*_masks(study))
+        seconds.append(elapsed)
+        print(f"  seed {study.seed}: bend {study.mri.posture.bend_mm:6.1f}  {alignment.accepted}  {alignment.reason}")
+    print("unrelated pairs (DXA of one study, MRI of the next): IoU, outline RMS, centre-line deviation, accepted")
+    unrelated = []
+    for first, second in itertools.pairwise(rigid):
+        alignment, elapsed = _timed(_masks(first)[0], _masks(second)[1])
+        seconds.append(elapsed)
+        unrelated.append(alignment.accepted)
+        print(f"  seeds {first.seed}/{second.seed} (spines {first.shape.length_mm:.0f} / "
+              f"{second.shape.length_mm:.0f} mm, Cobb {first.shape.cobb_deg:.0f}° / {second.shape.cobb_deg:.0f}°): "
+              f"{alignment.iou:.3f}  {alignment.spine_stage.rms_mm:.1f}  {alignment.centre_deviation_mm:.1f}  "
+              f"{alignment.accepted}")
+    print(f"  {sum(unrelated)} of {len(unrelated)} accepted")
+
+    errors = np.asarray(errors)
+    print(f"\nseconds per pair (one core, masks given): median {np.median(seconds):.2f}, max {np.max(seconds):.2f}")
+    print(f"rotation error: median {np.median(errors[:, 0]):.3f}°, max {errors[:, 0].max():.3f}°")
+    print(f"translation error at the spine: median {np.median(errors[:, 1]):.2f} mm, max {errors[:, 1].max():.2f} mm "
+          f"(translation column: median {np.median(errors[:, 2]):.2f} mm)")
+    print(f"rigid pairs accepted: {sum(accepted)} of {len(rigid)}")
+
+
+if __name__ == "__main__":
+    main()

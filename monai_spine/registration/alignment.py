@@ -1,0 +1,253 @@
+"""Two-stage rigid 2D alignment of an MRI to a coronal DXA, with quality control (``docs/alignment.md``).
+
+Frames (``docs/frames.md``): the DXA frame is the DXA's coronal image frame; the **MRI coronal frame** is
+``(x, z)`` of the MRI volume in the patient volume frame (``LAI``), ``index × spacing`` mm. The result's matrix
+maps the MRI coronal frame to the DXA frame (``alignment.json``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+from monai.data.utils import affine_to_spacing
+
+from monai_spine.errors import SpineInputError
+
+from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
+from .projection import crop_to_mask, project_mask, to_image
+from .qc import centre_line_deviation, mask_iou, touches_edge
+from .rigid import rotation_deg
+from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
+
+__all__ = ["AlignmentConfig", "Alignment", "align_pair", "coronal_masks"]
+
+
+@dataclass(frozen=True)
+class AlignmentConfig:
+    """Settings of :func:`align_pair`. Lengths in mm, angles in degrees.
+
+    Args:
+        max_angle_deg: the rotation search covers ``[−max_angle_deg, max_angle_deg]``.
+        n_angles: angles sampled evenly in that range (both ends included).
+        iou_threshold: the least IoU of the masks for an accepted alignment.
+        max_rms_mm: the largest root-mean-square distance of the MRI spine outline to the DXA's after alignment
+            for an accepted one: the same spine, rigidly moved, superimposes within the masks' pixel noise
+            (0.8–1.7 mm on the phantom's 2.2 × 3 mm MRI masks), another person's spine does not (5–40 mm).
+        max_centre_deviation_mm: the largest distance between the aligned centre lines
+            (:func:`~monai_spine.registration.qc.centre_line_deviation`) for an accepted alignment: 1 mm or less
+            for the same spine rigidly moved on the phantom, more than 1.5 mm once a posture change bends the lower
+            spine by 5 mm or more (and for some bends of 3–5 mm).
+        search_pixel_mm: pixel size of the blurred masks in the rotation search (also the blur's σ).
+        search_margin_mm: margin around each mask's box kept for both stages (wider than the blurs).
+        mi_bins: histogram bins of the Mattes mutual information.
+        mi_levels_mm, mi_smoothing_mm: the refinement's levels: the pixel size each works at (the DXA's pixels
+            shrunk by a whole factor toward it) and its Gaussian smoothing σ, mm. Stage 2 does the finest work,
+            so the last level need not go below 1 mm however fine the DXA.
+        mi_iterations: the most optimiser iterations per level.
+        mi_sampling: share of the DXA map's pixels sampled by the metric.
+        mi_blur_mm: σ of the Gaussian blur of both masks for the refinement.
+        icp_iterations: the most ICP rounds.
+        icp_tolerance_mm: ICP stops when no key point moves more than this in a round.
+        icp_trim_mm: ICP pairs farther apart than this are left out of the fit.
+    """
+
+    max_angle_deg: float = 2.0
+    n_angles: int = 10
+    iou_threshold: float = 0.7
+    max_rms_mm: float = 2.5
+    max_centre_deviation_mm: float = 1.5
+    search_pixel_mm: float = 4.0
+    search_margin_mm: float = 30.0
+    mi_bins: int = 32
+    mi_levels_mm: tuple[float, ...] = (4.0, 2.0, 1.0)
+    mi_smoothing_mm: tuple[float, ...] = (2.0, 1.0, 0.0)
+    mi_iterations: int = 100
+    mi_sampling: float = 0.2
+    mi_blur_mm: float = 2.0
+    icp_iterations: int = 100
+    icp_tolerance_mm: float = 0.01
+    icp_trim_mm: float = 3.0
+
+    def __post_init__(self):
+        if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
+            raise ValueError(f"need max_angle_deg >= 0 and n_angles >= 1, got {self.max_angle_deg}, {self.n_angles}.")
+        if not 0.0 <= self.iou_threshold <= 1.0:
+            raise ValueError(f"iou_threshold must be in [0, 1], got {self.iou_threshold}.")
+        if self.mi_iterations < 1 or self.icp_iterations < 1:
+            raise ValueError(f"need at least one iteration, got {self.mi_iterations}, {self.icp_iterations}.")
+        if len(self.mi_levels_mm) != len(self.mi_smoothing_mm):
+            raise ValueError("mi_levels_mm and mi_smoothing_mm need one value per level.")
+
+    @property
+    def angles_deg(self) -> np.ndarray:
+        """The sampled angles, degrees."""
+        return np.linspace(-self.max_angle_deg, self.max_angle_deg, self.n_angles)
+
+    @property
+    def angle_step_deg(self) -> float:
+        """The spacing of the sampled angles (0 for one angle), degrees."""
+        return 2.0 * self.max_angle_deg / (self.n_angles - 1) if self.n_angles > 1 else 0.0
+
+
+@dataclass(frozen=True)
+class Alignment:
+    """An MRI ↔ DXA alignment and its verdict.
+
+    Args:
+        matrix_mri_to_dxa: 3×3 homogeneous, MRI coronal frame ``(x, z)`` mm → DXA frame ``(x, z)`` mm (stage 2's).
+        iou: IoU of the DXA spine mask and the aligned, projected MRI spine mask.
+        centre_deviation_mm: the largest distance between the aligned spine centre lines, mm.
+        accepted: whether every check passed.
+        iou_threshold: the IoU needed.
+        reason: why it was rejected, checks joined by ``"; "``; ``""`` when accepted.
+        image_stage: stage 1's result.
+        spine_stage: stage 2's result.
+    """
+
+    matrix_mri_to_dxa: np.ndarray
+    iou: float
+    centre_deviation_mm: float
+    accepted: bool
+    iou_threshold: float
+    reason: str
+    image_stage: ImageStage
+    spine_stage: SpineStage
+
+    @property
+    def rotation_deg(self) -> float:
+        """Rotation of the matrix, degrees (+x toward +z: clockwise on a standard coronal display)."""
+        return rotation_deg(self.matrix_mri_to_dxa)
+
+    @property
+    def translation_mm(self) -> tuple[float, float]:
+        """``(tx, tz)``: the matrix's translation column, mm (where the MRI frame's origin lands in the DXA)."""
+        return float(self.matrix_mri_to_dxa[0, 2]), float(self.matrix_mri_to_dxa[1, 2])
+
+    def to_dict(self) -> dict:
+        """``alignment.json`` (``shared/CONTRACT.md``)."""
+        return {
+            "matrix_mri_to_dxa": np.asarray(self.matrix_mri_to_dxa, dtype=float).tolist(),
+            "rotation_deg": self.rotation_deg,
+            "translation_mm": list(self.translation_mm),
+            "iou": self.iou,
+            "accepted": self.accepted,
+            "iou_threshold": self.iou_threshold,
+            "stages": {
+                "image": self.image_stage.to_dict(),
+                "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": _finite(self.centre_deviation_mm)},
+            },
+            "reason": self.reason,
+        }
+
+
+def _finite(value: float) -> float | None:
+    """JSON has no infinity: ``None`` stands for "not measurable"."""
+    return float(value) if np.isfinite(value) else None
+
+
+def _source(image) -> str:
+    return str(getattr(image, "meta", {}).get("filename_or_obj", "") or "mask")
+
+
+def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
+    """The two masks as 2D images on the DXA's pixel size: the DXA mask, and the MRI mask's coronal projection.
+
+    Args:
+        dxa_mask: ``MetaTensor`` ``(1, W, H)``, the DXA spine mask (``LoadRadiograph``), affine 3×3.
+        mri_mask: ``MetaTensor`` ``(1, X, Y, Z)``, the MRI spine mask in the patient volume frame (``LoadVolume``).
+
+    Returns:
+        uint8 images in the DXA frame and in the MRI coronal frame.
+
+    Raises:
+        SpineInputError: a mask of the wrong dimension, or empty.
+    """
+    for mask, ndim, what in ((dxa_mask, 3, "a 2D (1, W, H) DXA"), (mri_mask, 4, "a 3D (1, X, Y, Z) MRI")):
+        if mask.ndim != ndim or mask.shape[0] != 1:
+            raise SpineInputError(_source(mask), f"expected {what} spine mask, got shape {tuple(mask.shape)}")
+        if not bool((mask > 0).any()):
+            raise SpineInputError(_source(mask), "the spine mask is empty")
+    pixel_mm = affine_to_spacing(dxa_mask.affine, r=2).tolist()
+    fixed = to_image(np.asarray(dxa_mask[0]) > 0, pixel_mm)
+    moving = project_mask(np.asarray(mri_mask[0]), affine_to_spacing(mri_mask.affine, r=3).tolist(), pixel_mm)
+    return fixed, moving
+
+
+def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> ImageStage:
+    """Stage 1 on the two masks, each cropped to its box plus the margin (:mod:`.image_stage`): rotation search
+    on blurred maps, then Mattes MI on the masks blurred by ``config.mi_blur_mm``."""
+    search, angle, peak = rotation_search(
+        blurred_map(fixed, config.search_pixel_mm), blurred_map(moving, config.search_pixel_mm), config.angles_deg
+    )
+    blurred = [sitk.SmoothingRecursiveGaussian(sitk.Cast(mask, sitk.sitkFloat32), config.mi_blur_mm)
+               for mask in (fixed, moving)]
+    pixel_mm = min(fixed.GetSpacing())
+    shrink = [max(round(level / pixel_mm), 1) for level in config.mi_levels_mm]
+    refined, metric, iterations = refine_mutual_information(
+        *blurred, search, config.mi_bins, shrink, config.mi_smoothing_mm, config.mi_iterations, config.mi_sampling
+    )
+    return ImageStage(refined, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations)
+
+
+def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask, config: AlignmentConfig) -> list[str]:
+    """Reasons to reject stage 2's alignment, in the order a reader should look at them."""
+    reasons = []
+    if touches_edge(np.asarray(mri_mask[0])):
+        reasons.append("the MRI spine mask reaches the edge of the MRI field of view (spine cut off)")
+    if touches_edge(np.asarray(dxa_mask[0])):
+        reasons.append("the DXA spine mask reaches the edge of the DXA image (spine cut off)")
+    rotation = rotation_deg(spine.matrix_mri_to_dxa)
+    if abs(rotation) > config.max_angle_deg + config.angle_step_deg:
+        reasons.append(f"rotation {rotation:.2f}° is outside the searched ±{config.max_angle_deg:g}°")
+    if not spine.converged:
+        reasons.append(f"the spine-level fit did not converge in {spine.iterations} iterations")
+    if iou < config.iou_threshold:
+        reasons.append(f"IoU {iou:.3f} is below the threshold {config.iou_threshold:g}")
+    if spine.rms_mm > config.max_rms_mm:
+        reasons.append(f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
+                       f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)")
+    if deviation > config.max_centre_deviation_mm:
+        reasons.append(f"the aligned centre lines are up to {deviation:.2f} mm apart, more than "
+                       f"{config.max_centre_deviation_mm:g} mm: the spine bends differently (posture change?)")
+    return reasons
+
+
+def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) -> Alignment:
+    """Align an MRI to a coronal DXA through their spine masks, and check the result.
+
+    Stage 1 (image level) finds the rotation in ``±config.max_angle_deg`` and any translation by FFT
+    cross-correlation of the blurred masks and refines it with Mattes mutual information; stage 2 (spine level)
+    refines it by ICP between the mask outlines. The pair is rejected (a result, not an error) when the IoU is
+    below ``config.iou_threshold``, the outlines do not superimpose, the rotation leaves the searched range, the
+    fit does not converge, or a mask is cut by its image's edge.
+
+    Args:
+        dxa_mask: ``MetaTensor`` ``(1, W, H)``: the DXA's spine mask as ``LoadRadiograph`` loads it (coronal image
+            frame, affine ``diag(column spacing, row spacing, 1)``); foreground ``> 0``.
+        mri_mask: ``MetaTensor`` ``(1, X, Y, Z)``: the MRI's 3D spine mask as ``LoadVolume`` loads it (``LAI``).
+        config: settings.
+
+    Returns:
+        :class:`Alignment`.
+
+    Raises:
+        SpineInputError: a mask of the wrong dimension, or empty (named by its ``filename_or_obj``).
+    """
+    fixed, moving = coronal_masks(dxa_mask, mri_mask)
+    fixed_crop, moving_crop = (crop_to_mask(mask, config.search_margin_mm) for mask in (fixed, moving))
+    first = _image_stage(fixed_crop, moving_crop, config)
+    second = closest_point_fit(
+        MaskBoundary(fixed_crop),
+        boundary_points(moving_crop),
+        first.matrix_mri_to_dxa,
+        config.icp_iterations,
+        config.icp_tolerance_mm,
+        config.icp_trim_mm,
+    )
+    matrix = second.matrix_mri_to_dxa
+    iou = mask_iou(fixed, moving, matrix)
+    deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
+    reasons = _review(second, iou, deviation, dxa_mask, mri_mask, config)
+    return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second)

@@ -1,0 +1,156 @@
+"""Stage 2, spine level: iterative closest points (ICP) between the two spine masks' outlines.
+
+Key points are the MRI spine outline: the boundary pixels of the projected MRI mask (every one, so the sides,
+the top and the bottom all count). Each is paired with the closest point of the DXA mask's boundary, found with
+the DXA mask's signed distance map (``p − d(p) ∇d(p)``): a point on the continuous boundary, not the nearest
+boundary pixel, so that the fit can slide along the spine by less than a pixel instead of snapping to the pixel
+grid. The rigid least-squares fit of the pairs is SimpleITK's ``LandmarkBasedTransformInitializer`` with an
+``Euler2DTransform``; pairing and fitting repeat until the points move less than the tolerance.
+
+Pairs farther apart than the trimming distance are left out of the fit: where the masks end differently (a
+segmentation that stops one disc lower, the sacrum) those points would pull the whole spine along its length.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import SimpleITK as sitk
+from scipy import ndimage
+
+from .projection import to_array
+from .rigid import apply_matrix, from_sitk, rotation_deg
+
+__all__ = ["MaskBoundary", "SpineStage", "boundary_points", "fit_rigid", "closest_point_fit"]
+
+
+def boundary_points(mask: sitk.Image) -> np.ndarray:
+    """``(N, 2)`` centres ``(x, z)`` mm of a 2D mask's boundary pixels (foreground with a background 4-neighbour)."""
+    foreground = to_array(mask) > 0
+    edge = foreground & ~ndimage.binary_erosion(foreground)
+    return np.argwhere(edge) * np.asarray(mask.GetSpacing()) + np.asarray(mask.GetOrigin())
+
+
+class MaskBoundary:
+    """The boundary of a 2D mask as a distance field: signed distance and closest boundary point anywhere.
+
+    The field is SimpleITK's ``SignedMaurerDistanceMap`` (mm, negative inside), whose zero level runs through
+    the boundary pixels' centres, so that :func:`boundary_points` of another mask on the same pixel size lie on
+    it when the masks coincide. Values between pixels are linear; outside the image, the nearest pixel's.
+
+    Args:
+        mask: 2D mask image in its coronal frame.
+    """
+
+    def __init__(self, mask: sitk.Image) -> None:
+        distance = sitk.SignedMaurerDistanceMap(mask > 0, insideIsPositive=False, squaredDistance=False,
+                                                useImageSpacing=True)
+        self.origin = np.asarray(mask.GetOrigin())
+        self.spacing = np.asarray(mask.GetSpacing())
+        self.distance = to_array(distance).astype(np.float64)
+        self.gradient = np.stack(np.gradient(self.distance, *self.spacing))
+
+    def closest(self, points) -> tuple[np.ndarray, np.ndarray]:
+        """``(N, 2)`` points mm → their closest boundary points ``(N, 2)`` mm and signed distances ``(N,)`` mm."""
+        points = np.asarray(points, dtype=np.float64)
+        index = ((points - self.origin) / self.spacing).T
+
+        def sample(field):
+            return ndimage.map_coordinates(field, index, order=1, mode="nearest")
+
+        distance = sample(self.distance)
+        normal = np.stack([sample(g) for g in self.gradient], axis=1)
+        normal /= np.maximum(np.linalg.norm(normal, axis=1, keepdims=True), 1e-9)
+        return points - distance[:, None] * normal, distance
+
+
+def _fitted(distance: np.ndarray, trim_mm: float) -> np.ndarray:
+    """Which pairs a fit uses: distance within ``trim_mm``, or within 3 × the median when that is larger."""
+    return np.abs(distance) <= max(trim_mm, 3.0 * float(np.median(np.abs(distance))))
+
+
+def fit_rigid(fixed_points, moving_points) -> np.ndarray:
+    """Least-squares rigid map taking ``moving_points`` (MRI frame) onto ``fixed_points`` (DXA frame), 3×3.
+
+    SimpleITK ``LandmarkBasedTransformInitializer`` with an ``Euler2DTransform`` (which fits fixed → moving; the
+    matrix returned is its inverse, MRI → DXA). Points are ``(N, 2)`` mm, paired by row.
+    """
+    transform = sitk.LandmarkBasedTransformInitializer(
+        sitk.Euler2DTransform(),
+        np.asarray(fixed_points, dtype=np.float64).ravel().tolist(),
+        np.asarray(moving_points, dtype=np.float64).ravel().tolist(),
+    )
+    return from_sitk(transform)
+
+
+@dataclass(frozen=True)
+class SpineStage:
+    """The result of stage 2.
+
+    Args:
+        matrix_mri_to_dxa: 3×3, MRI coronal frame → DXA frame, mm.
+        iterations: pairing-and-fitting rounds run.
+        converged: whether the last round moved every key point less than the tolerance.
+        rms_mm: root-mean-square distance of all key points (none trimmed) to the DXA boundary at the end, mm.
+        fitted_share: share of key points the fit would use at the end (within the trimming distance).
+    """
+
+    matrix_mri_to_dxa: np.ndarray
+    iterations: int
+    converged: bool
+    rms_mm: float
+    fitted_share: float
+
+    def to_dict(self) -> dict:
+        """The ``stages.spine`` entry of ``alignment.json``."""
+        return {
+            "rotation_deg": rotation_deg(self.matrix_mri_to_dxa),
+            "translation_mm": self.matrix_mri_to_dxa[:2, 2].tolist(),
+            "iterations": self.iterations,
+            "converged": self.converged,
+            "rms_distance_mm": self.rms_mm,
+            "fitted_share": self.fitted_share,
+        }
+
+
+def closest_point_fit(
+    fixed: MaskBoundary,
+    moving_points,
+    matrix_mri_to_dxa,
+    iterations: int = 100,
+    tolerance_mm: float = 0.01,
+    trim_mm: float = 3.0,
+) -> SpineStage:
+    """ICP: pair each key point with the closest DXA boundary point, fit, repeat.
+
+    Args:
+        fixed: the DXA mask's boundary.
+        moving_points: ``(N, 2)`` key points in the MRI coronal frame, mm (:func:`boundary_points`).
+        matrix_mri_to_dxa: the starting 3×3 map (stage 1's).
+        iterations: the most rounds.
+        tolerance_mm: stop when no key point moves more than this in a round, mm.
+        trim_mm: pairs farther apart than this, or than 3 × the median distance when that is larger (a start
+            a few mm off), are left out of the fit, mm.
+    """
+    moving_points = np.asarray(moving_points, dtype=np.float64)
+    matrix = np.asarray(matrix_mri_to_dxa, dtype=np.float64)
+    mapped = apply_matrix(matrix, moving_points)
+    converged = False
+    for iteration in range(1, iterations + 1):
+        closest, distance = fixed.closest(mapped)
+        keep = _fitted(distance, trim_mm)
+        matrix = fit_rigid(closest[keep], moving_points[keep])
+        moved = apply_matrix(matrix, moving_points)
+        converged = bool(np.max(np.linalg.norm(moved - mapped, axis=1)) < tolerance_mm)
+        mapped = moved
+        if converged:
+            break
+    distance = fixed.closest(mapped)[1]
+    return SpineStage(
+        matrix_mri_to_dxa=matrix,
+        iterations=iteration,
+        converged=converged,
+        rms_mm=float(np.sqrt(np.mean(distance**2))),
+        fitted_share=float(np.mean(_fitted(distance, trim_mm))),
+    )

@@ -1,0 +1,18 @@
+"""Spine segmentation with the project's MONAI bundles (``bundles/dxa_spine_segmentation``,
+``bundles/mri_spine_segmentation``): input discovery and datalists, the centre-line metric, in-process use."""
+
+from .inputs import find_images, load_datalist
+from .metrics import CentreLineErrorMetric, centre_line, centre_line_error_mm
+from .runner import BUNDLES_DIR, BundleSegmenter, segment_dxa, segment_mri
+
+__all__ = [
+    "BUNDLES_DIR",
+    "BundleSegmenter",
+    "CentreLineErrorMetric",
+    "centre_line",
+    "centre_line_error_mm",
+    "find_images",
+    "load_datalist",
+    "segment_dxa",
+    "segment_mri",
+]

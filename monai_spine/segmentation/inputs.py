@@ -1,0 +1,105 @@
+"""The images a segmentation bundle reads: every valid file in a folder, and MONAI datalists for training."""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+
+from monai_spine.errors import SpineInputError
+from monai_spine.io import RadiographReader
+from monai_spine.io._common import is_nifti_path
+from monai_spine.io.volume import volume_reader_for
+
+__all__ = ["find_images", "load_datalist"]
+
+_SKIPPED_NAMES = ("DICOMDIR",)
+
+
+def _candidates(folder: Path, ndim: int) -> list[Path]:
+    """Files (2D) or files and DICOM series folders (3D) directly in ``folder``, hidden ones left out."""
+    out = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.name in _SKIPPED_NAMES:
+            continue
+        if path.is_file() or (ndim == 3 and path.is_dir() and not is_nifti_path(path)):
+            out.append(path)
+    return out
+
+
+def _check(path: Path, ndim: int) -> None:
+    """Raise :class:`SpineInputError` unless ``path`` reads as a ``ndim``-D image (headers and pixels for 2D)."""
+    if ndim == 2:
+        reader = RadiographReader()
+        reader.get_data(reader.read(path))
+    else:
+        volume_reader_for(path, require_3d=True).read(path)
+
+
+def find_images(dataset_dir: str | os.PathLike, ndim: int, key: str = "image") -> list[dict[str, str]]:
+    """The inference datalist of a segmentation bundle: ``[{key: path}, ...]`` for every readable image.
+
+    2D (DXA): each DICOM or 2D NIfTI file in ``dataset_dir``. 3D (MRI): each NIfTI volume, multi-frame DICOM file
+    or DICOM series folder in ``dataset_dir``. A file that is not such an image is skipped with a one-line
+    warning naming it and the problem, so one bad file never stops a batch.
+
+    Raises:
+        SpineInputError: ``dataset_dir`` does not exist or holds no usable image.
+    """
+    if ndim not in (2, 3):
+        raise ValueError(f"ndim must be 2 or 3, got {ndim}.")
+    folder = Path(dataset_dir)
+    if not folder.is_dir():
+        raise SpineInputError(folder, "no such folder")
+    found, skipped = [], []
+    for path in _candidates(folder, ndim):
+        try:
+            _check(path, ndim)
+        except SpineInputError as err:
+            skipped.append(str(err))
+            warnings.warn(f"skipped {err}", stacklevel=2)
+            continue
+        found.append({key: os.fspath(path)})
+    if not found:
+        detail = f" ({len(skipped)} skipped: {skipped[0]}{' ...' if len(skipped) > 1 else ''})" if skipped else ""
+        raise SpineInputError(folder, f"no {'2D image' if ndim == 2 else '3D volume'} to segment{detail}")
+    return found
+
+
+def load_datalist(
+    datalist: str | os.PathLike,
+    split: str,
+    image_key: str = "image",
+    label_key: str | None = "label",
+    base_dir: str | os.PathLike | None = None,
+) -> list[dict[str, str]]:
+    """One split of a MONAI datalist as ``[{"image": path, "label": path}, ...]`` with absolute paths.
+
+    Works with the phantom's ``dataset.json`` (``image_key="dxa", label_key="dxa_spine"`` or ``"mri"`` /
+    ``"mri_spine"``) and with any MONAI (Decathlon-style) datalist whose entries name their files under other
+    keys; relative paths are taken from ``base_dir`` (default: the datalist's folder).
+
+    Args:
+        datalist: path of the JSON file.
+        split: ``"training"``, ``"validation"`` or ``"test"``.
+        image_key, label_key: the entries' keys of the image and of its spine mask (``None``: no label).
+        base_dir: folder of relative paths.
+    """
+    path = Path(datalist)
+    try:
+        with open(path) as f:
+            entries = json.load(f)[split]
+    except (OSError, ValueError) as err:
+        raise SpineInputError(path, f"not a readable datalist ({err})") from None
+    except KeyError:
+        raise SpineInputError(path, f"datalist has no {split!r} split") from None
+    base = Path(base_dir) if base_dir is not None else path.parent
+    keys = {"image": image_key} | ({"label": label_key} if label_key else {})
+    out = []
+    for i, entry in enumerate(entries):
+        missing = [k for k in keys.values() if k not in entry]
+        if missing:
+            raise SpineInputError(path, f"{split} entry {i} has no {', '.join(missing)}")
+        out.append({name: os.fspath(base / entry[k]) for name, k in keys.items()})
+    return out

@@ -1,0 +1,78 @@
+"""A segmentation bundle's network run in-process on images already loaded: the pipeline's use of the bundles.
+
+``python -m monai.bundle run`` reads files from ``dataset_dir`` and writes masks; the DXA → 3D pipeline and the
+alignment need masks of images they have loaded, in the frames of ``docs/frames.md``. :class:`BundleSegmenter`
+parses the same ``inference.json`` and runs its ``image_transforms``, ``inferer`` and ``mask_transforms``: the
+bundle's preprocessing without the ``loader`` and its postprocessing without the ``save_transforms`` (which put
+a volume back on its file's grid and write it), so both uses share one definition.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import torch
+from monai.bundle import ConfigParser
+from monai.data import MetaTensor
+from monai.transforms import Compose
+
+__all__ = ["BUNDLES_DIR", "BundleSegmenter", "segment_dxa", "segment_mri"]
+
+BUNDLES_DIR = Path(os.environ.get("MONAI_SPINE_BUNDLES", Path(__file__).resolve().parents[2] / "bundles"))
+"""Where the shipped bundles are: the repository's ``bundles/``, or ``$MONAI_SPINE_BUNDLES``."""
+
+class BundleSegmenter:
+    """Spine masks from one segmentation bundle for images loaded with ``monai_spine.transforms``.
+
+    Args:
+        bundle_root: the bundle folder (``configs/inference.json``, ``models/model.pt``).
+        device: torch device; default CUDA when available.
+    """
+
+    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
+        root = Path(bundle_root)
+        parser = ConfigParser()
+        parser.read_meta(root / "configs" / "metadata.json")
+        parser.read_config(root / "configs" / "inference.json")
+        parser["bundle_root"] = os.fspath(root)
+        if device is not None:
+            parser["device"] = f"$torch.device({str(device)!r})"
+        self.device = parser.get_parsed_content("device")
+        self.network = parser.get_parsed_content("network")
+        state = torch.load(root / "models" / "model.pt", map_location=self.device, weights_only=True)
+        self.network.load_state_dict(state)
+        self.network.eval()
+        self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
+        self.inferer = parser.get_parsed_content("inferer")
+        self.postprocessing = Compose(parser.get_parsed_content("mask_transforms"))
+        self.version = parser.get_parsed_content("_meta_#version")
+
+    def __call__(self, image: MetaTensor) -> MetaTensor:
+        """Segment ``image``: a DXA ``(1, W, H)`` or MRI ``(1, X, Y, Z)`` as its loader gives it.
+
+        Returns:
+            the spine mask, ``uint8`` ``MetaTensor`` on the image's grid (shape and affine), with
+            ``meta["qc_warnings"]`` when it is empty or implausibly short.
+        """
+        data = self.preprocessing({"image": image})
+        with torch.inference_mode():
+            data["pred"] = self.inferer(data["image"][None].to(self.device), self.network)[0]
+        data = self.postprocessing(data)
+        return data["pred"].to(torch.uint8).cpu()
+
+
+@cache
+def _segmenter(name: str) -> BundleSegmenter:
+    return BundleSegmenter(BUNDLES_DIR / name)
+
+
+def segment_dxa(image: MetaTensor) -> MetaTensor:
+    """Spine mask of a coronal DXA loaded with ``LoadRadiograph`` (``bundles/dxa_spine_segmentation``)."""
+    return _segmenter("dxa_spine_segmentation")(image)
+
+
+def segment_mri(volume: MetaTensor) -> MetaTensor:
+    """Spine mask of an MRI volume loaded with ``LoadVolume`` (``bundles/mri_spine_segmentation``)."""
+    return _segmenter("mri_spine_segmentation")(volume)

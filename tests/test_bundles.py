@@ -1,0 +1,161 @@
+"""The two segmentation bundles as users run them (``python -m monai.bundle ...`` from the repository root), on a
+phantom study none of their training studies share a seed with, against the phantom's exact masks."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+
+from monai_spine.cli import main
+from monai_spine.phantom.study import StudyConfig, make_study
+from monai_spine.phantom.write import write_study
+from monai_spine.segmentation import centre_line, centre_line_error_mm, segment_dxa
+from monai_spine.transforms import LoadRadiograph, LoadVolume
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLES = ("dxa_spine_segmentation", "mri_spine_segmentation")
+SEED = 424242  # not a training seed (those come from `study_seed(2027, i)`)
+
+
+def _bundle(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([sys.executable, "-m", "monai.bundle", *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=600)
+
+
+def _files(name: str) -> list[str]:
+    root = f"bundles/{name}"
+    return ["--bundle_root", root, "--meta_file", f"{root}/configs/metadata.json"]
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    a, b = a > 0, b > 0
+    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory) -> Path:
+    """One phantom study (DXA at 1.3 mm pixels, MRI) and input folders: the DXA alone; the MRI turned to RAS."""
+    root = tmp_path_factory.mktemp("bundles")
+    write_study(make_study(SEED, StudyConfig(dxa_pixel_mm=1.3), scoliotic=True), root / "study", modalities=("dxa", "mri"))
+    (root / "dxa_in").mkdir()
+    shutil.copy(root / "study" / "dxa.dcm", root / "dxa_in" / "dxa.dcm")
+    (root / "mri_in").mkdir()
+    nib.save(nib.as_closest_canonical(nib.load(root / "study" / "mri_in_phase.nii.gz")), root / "mri_in" / "mri.nii.gz")
+    return root
+
+
+def test_dxa_bundle_inference_matches_truth(study, tmp_path):
+    result = _bundle("run", "--config_file", "bundles/dxa_spine_segmentation/configs/inference.json",
+                     *_files("dxa_spine_segmentation"), "--dataset_dir", str(study / "dxa_in"), "--output_dir",
+                     str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = nib.load(tmp_path / "dxa_seg.nii.gz")
+    image, truth = LoadRadiograph()(study / "dxa_in" / "dxa.dcm"), LoadRadiograph()(study / "study" / "dxa_spine.nii.gz")
+    assert written.shape == tuple(image.shape[1:]) and written.get_data_dtype() == np.uint8
+    np.testing.assert_allclose(written.header.get_zooms()[:2], image.meta["spacing_mm"], rtol=1e-6)
+    mask = np.asarray(written.dataobj)
+    spacing = image.meta["spacing_mm"]
+    assert _dice(mask, truth[0].numpy()) >= 0.94
+    assert centre_line_error_mm(centre_line(mask > 0, spacing), centre_line(truth[0].numpy() > 0, spacing)) <= 1.5
+
+
+def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
+    result = _bundle("run", "--config_file", "bundles/mri_spine_segmentation/configs/inference.json",
+                     *_files("mri_spine_segmentation"), "--dataset_dir", str(study / "mri_in"), "--output_dir",
+                     str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    written, source = nib.load(tmp_path / "mri_seg.nii.gz"), nib.load(study / "mri_in" / "mri.nii.gz")
+    assert nib.aff2axcodes(source.affine) == ("R", "A", "S")  # not the patient frame's LAI: the grid is restored
+    assert written.shape == source.shape
+    np.testing.assert_allclose(written.affine, source.affine, atol=1e-4)
+    truth = nib.as_closest_canonical(nib.load(study / "study" / "mri_spine.nii.gz"))
+    assert _dice(np.asarray(written.dataobj), np.asarray(truth.dataobj)) >= 0.92
+    mask, true_mask = (LoadVolume()(p) for p in (tmp_path / "mri_seg.nii.gz", study / "study" / "mri_spine.nii.gz"))
+    spacing = mask.meta["spacing_mm"]
+    assert centre_line_error_mm(centre_line(mask[0].numpy() > 0, spacing), centre_line(true_mask[0].numpy() > 0, spacing)) <= 1.5
+
+
+@pytest.mark.parametrize("name, wrong", [("dxa_spine_segmentation", "mri"), ("mri_spine_segmentation", "dxa")])
+def test_wrong_dimension_input_is_refused_clearly(study, tmp_path, name, wrong):
+    folder = study / f"{wrong}_in"
+    result = _bundle("run", "--config_file", f"bundles/{name}/configs/inference.json", *_files(name),
+                     "--dataset_dir", str(folder), "--output_dir", str(tmp_path / "out"))
+    assert result.returncode != 0 and not (tmp_path / "out").exists()
+    expected = "a 2D image is expected" if wrong == "mri" else "a 3D volume (a series folder or a NIfTI) is expected"
+    assert expected in result.stderr and f"no {'2D image' if wrong == 'mri' else '3D volume'} to segment" in result.stderr
+
+
+def test_image_without_spine_gives_an_empty_mask_and_a_warning(study):
+    image = LoadRadiograph()(study / "dxa_in" / "dxa.dcm")
+    blank = image.clone()
+    blank[:] = torch.rand(blank.shape, generator=torch.Generator().manual_seed(0)) * 100 + 1000  # flat noise
+    with pytest.warns(UserWarning, match="no spine found|likely no spine"):
+        mask = segment_dxa(blank)
+    assert mask.shape == image.shape and mask.sum() < 0.2 * (segment_dxa(image) > 0).sum()
+    assert mask.meta["qc_warnings"]
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_training_runs_on_cpu(study, tmp_path, name):
+    keys = ("dxa", "dxa_spine") if name.startswith("dxa") else ("mri", "mri_spine")
+    entry = {k: f"study/{v}" for k, v in zip(keys, ("dxa.dcm", "dxa_spine.nii.gz") if keys[0] == "dxa"
+                                             else ("mri_in_phase.nii.gz", "mri_spine.nii.gz"))}
+    (tmp_path / "dataset.json").write_text(json.dumps({"training": [entry], "validation": [entry]}))
+    (tmp_path / "study").symlink_to(study / "study")
+    result = _bundle("run", "--config_file", f"bundles/{name}/configs/train.json", *_files(name),
+                     "--dataset_dir", str(tmp_path), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1",
+                     "--max_steps", "2", "--batch_size", "1", "--num_workers", "0", "--val_interval", "1",
+                     "--slices_per_volume", "2", "--pretrained_path", f"bundles/{name}/models/model.pt")
+    assert result.returncode == 0, result.stderr[-2000:]
+    state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
+    shipped = torch.load(ROOT / "bundles" / name / "models" / "model.pt", weights_only=True)
+    assert state.keys() == shipped.keys()
+    assert any(not torch.equal(state[k], shipped[k]) for k in state)  # the optimiser moved the weights
+    assert "val_mean_dice" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_verify_net_in_out_and_torchscript_export(tmp_path, name):
+    config = f"bundles/{name}/configs/inference.json"
+    result = _bundle("verify_net_in_out", "network_def", *_files(name)[2:], "--config_file", config, "--n", "4")
+    assert result.returncode == 0, result.stderr[-2000:]
+    ts = tmp_path / "model.ts"
+    result = _bundle("ckpt_export", "network_def", "--filepath", str(ts), "--ckpt_file",
+                     f"bundles/{name}/models/model.pt", *_files(name)[2:], "--config_file", config)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from monai.networks.nets import UNet
+
+    net = UNet(2, 1 if name.startswith("dxa") else 3, 1, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2),
+               num_res_units=1, norm="batch").eval()
+    net.load_state_dict(torch.load(ROOT / "bundles" / name / "models" / "model.pt", weights_only=True))
+    x = torch.rand(1, net.in_channels, 64, 96, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(torch.jit.load(ts)(x), net(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_shipped_weights_are_small_and_load_on_cpu(name):
+    path = ROOT / "bundles" / name / "models" / "model.pt"
+    assert path.stat().st_size < 25 * 2**20
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    assert all(t.device.type == "cpu" for t in state.values())
+
+
+def test_align_without_masks_segments_with_the_bundles(study, tmp_path):
+    folder = study / "study"
+    assert main(["align", "--dxa", str(folder / "dxa.dcm"), "--mri", str(folder / "mri_in_phase.nii.gz"),
+                 "--out", str(tmp_path / "out")]) == 0
+    result = json.loads((tmp_path / "out" / "alignment.json").read_text())
+    truth = np.asarray(json.loads((folder / "truth.json").read_text())["matrix_mri_to_dxa"])
+    assert result["accepted"], result["reason"]
+    assert abs(result["rotation_deg"] - np.degrees(np.arctan2(truth[1, 0], truth[0, 0]))) <= 0.5

@@ -1,0 +1,107 @@
+"""Spine masks after inference: back on the input file's voxel grid, and checked before they are written."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Hashable, Mapping
+
+import nibabel as nib
+import numpy as np
+import torch
+from monai.config import KeysCollection
+from monai.data import MetaTensor
+from monai.transforms import MapTransform, Orientation, Transform
+from monai.utils import TransformBackends
+
+from .io import RAS_LABELS
+
+__all__ = ["FileOrientation", "FileOrientationd", "CheckSpineMask", "CheckSpineMaskd"]
+
+
+class FileOrientation(Transform):
+    """Reorient a volume to the axis order and directions of the file it was loaded from.
+
+    :class:`~monai_spine.transforms.LoadVolume` puts volumes in the patient frame (LAI); a mask predicted there
+    is put back on the file's voxel grid (same shape, spacing and affine as the input, so viewers overlay it
+    exactly) with MONAI ``Orientation`` to the axis codes of ``meta["original_affine"]``.
+
+    Input and output: ``MetaTensor`` ``(C, X, Y, Z)`` with ``original_affine`` in its meta.
+    """
+
+    backend = Orientation.backend
+
+    def __call__(self, img: MetaTensor) -> MetaTensor:
+        if not isinstance(img, MetaTensor) or "original_affine" not in img.meta:
+            raise ValueError("FileOrientation needs a MetaTensor with meta['original_affine'] (from LoadVolume).")
+        codes = "".join(nib.aff2axcodes(np.asarray(img.meta["original_affine"], dtype=float), labels=RAS_LABELS))
+        return Orientation(axcodes=codes, labels=RAS_LABELS)(img)
+
+
+class FileOrientationd(MapTransform):
+    """Dictionary form of :class:`FileOrientation`."""
+
+    backend = FileOrientation.backend
+
+    def __init__(self, keys: KeysCollection, allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.reorient = FileOrientation()
+
+    def __call__(self, data: Mapping[Hashable, MetaTensor]) -> dict[Hashable, MetaTensor]:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = self.reorient(d[key])
+        return d
+
+
+class CheckSpineMask(Transform):
+    """Flag a predicted spine mask that cannot be a spine: empty, or shorter than ``min_length_mm``.
+
+    The mask passes unchanged (an empty mask is a valid answer for an image without a spine); the problem is
+    emitted as one ``UserWarning`` naming the input file and appended to ``meta["qc_warnings"]``, so that
+    writers and reports can carry it.
+
+    Args:
+        min_length_mm: least extent along the last spatial axis (rows of a coronal image, slices of a volume in
+            the patient frame; the head–feet axis) of a plausible spine, mm. The default, 100 mm, is about three
+            lumbar vertebrae: less spine than that gives no usable curve, and false positives on images without a
+            spine stay shorter.
+    """
+
+    backend = [TransformBackends.TORCH]
+
+    def __init__(self, min_length_mm: float = 100.0) -> None:
+        self.min_length_mm = min_length_mm
+
+    def __call__(self, mask: torch.Tensor) -> torch.Tensor:
+        rows = torch.nonzero(mask.reshape(-1, mask.shape[-1]).any(dim=0)).flatten()
+        problem = None
+        if rows.numel() == 0:
+            problem = "no spine found (empty mask)"
+        elif isinstance(mask, MetaTensor):
+            spacing = float(torch.linalg.norm(mask.affine[:-1, mask.ndim - 2]))
+            length = float(rows[-1] - rows[0] + 1) * spacing
+            if length < self.min_length_mm:
+                problem = f"spine mask only {length:.0f} mm long (< {self.min_length_mm:g} mm): likely no spine"
+        if problem is not None:
+            name = mask.meta.get("filename_or_obj", "image") if isinstance(mask, MetaTensor) else "image"
+            warnings.warn(f"{os.fspath(name)}: {problem}", stacklevel=2)
+            if isinstance(mask, MetaTensor):
+                mask.meta["qc_warnings"] = [*mask.meta.get("qc_warnings", []), problem]
+        return mask
+
+
+class CheckSpineMaskd(MapTransform):
+    """Dictionary form of :class:`CheckSpineMask`."""
+
+    backend = CheckSpineMask.backend
+
+    def __init__(self, keys: KeysCollection, min_length_mm: float = 100.0, allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.check = CheckSpineMask(min_length_mm)
+
+    def __call__(self, data: Mapping[Hashable, torch.Tensor]) -> dict[Hashable, torch.Tensor]:
+        d = dict(data)
+        for key in self.key_iterator(d):
+            d[key] = self.check(d[key])
+        return d
