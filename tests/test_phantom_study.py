@@ -143,11 +143,31 @@ def test_cohort_datalist(tmp_path):
         assert json.load(f)["seed"] == study_seed(4, 0)
 
 
+def test_cohort_of_chosen_modalities_and_drawn_dxa_pixels(tmp_path):
+    config = StudyConfig(ct_spacing_mm=4.0, column_spacing_mm=2.0, dxa_pixel_mm=(0.8, 2.4), radiograph_pixel_mm=3.0)
+    make_cohort(2, seed=4, out=tmp_path, config=config, workers=1, progress=False, modalities=("dxa",))
+    pixels = []
+    for study in ("study_0000", "study_0001"):
+        folder = tmp_path / study
+        assert sorted(p.name for p in folder.iterdir()) == ["dxa.dcm", "dxa_soft.dcm", "dxa_spine.nii.gz", "truth.json"]
+        truth = json.loads((folder / "truth.json").read_text())
+        assert set(truth["files"]) == {"dxa", "dxa_soft", "dxa_spine", "truth"}
+        pixel = truth["frames"]["dxa"]["pixel_mm"][0]
+        assert 0.8 <= pixel <= 2.4 and pixel == config.dxa_pixel_for(study_seed(4, int(study[-1])))
+        np.testing.assert_allclose(LoadRadiograph()(folder / "dxa.dcm").meta["spacing_mm"], [pixel, pixel], rtol=1e-5)
+        pixels.append(pixel)
+    assert pixels[0] != pixels[1]
+    with pytest.raises(ValueError, match="modalities"):
+        write_study(make_study(1, config), tmp_path / "x", modalities=("pet",))
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
         (["--n", "0"], "--n"),
         (["--dxa-pixel", "5"], "--dxa-pixel"),
+        (["--dxa-pixel", "2:1"], "LOW <= HIGH"),
+        (["--dxa-pixel", "0.2:1"], "--dxa-pixel"),
         (["--scoliosis-share", "2"], "--scoliosis-share"),
         (["--kyphosis", "95"], "--kyphosis"),
         (["--cobb", "-100"], "--cobb"),
@@ -164,3 +184,12 @@ def test_bad_parameters_rejected(tmp_path, capsys, argv, message):
 def test_bad_config_rejected():
     with pytest.raises(ValueError, match="posture_share"):
         StudyConfig(posture_share=1.5)
+    with pytest.raises(ValueError, match="dxa_pixel_mm"):
+        StudyConfig(dxa_pixel_mm=(2.0, 3.0))
+
+
+@pytest.mark.parametrize("argv", [["--modalities", "ct,pet"], ["--dxa-pixel", "a:b"]])
+def test_unparseable_options_exit_2(tmp_path, capsys, argv):
+    with pytest.raises(SystemExit) as exc:
+        main(["phantom", "--out", str(tmp_path / "out"), *argv])
+    assert exc.value.code == 2 and not (tmp_path / "out").exists()
