@@ -1,9 +1,9 @@
 """The main job on the embedded default data (a phantom study), with a report against its known truth.
 
-Until the segmentation bundles (part 3), the alignment (part 4), the DXA regressor (part 5) and the radiograph
-segmentation (part 6) exist, the demo stands in for them with the phantom's own spine masks and its recorded
-MRI → DXA transform; every stand-in is named in ``curves.json``'s QC warnings. The steps that exist are real:
-DICOM and NIfTI loading, mask → curves, triangulation of the two calibrated views, measures, the output files.
+DXA: the spine masks come from the segmentation bundles, the MRI is aligned to the DXA (two stages, with QC), and
+until the DXA regressor (part 5) exists, the sagittal curves are the aligned MRI's, as in the regressor's training
+targets. Bi-planar: until the radiograph segmentation (part 6) exists, the phantom's own masks stand in. Every
+stand-in is named in ``curves.json``'s QC warnings.
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from monai.transforms import Compose
 
 from monai_spine import __version__
 from monai_spine.cli.output import staged_output
-from monai_spine.geometry import SpineCurves, curves_from_mask, curves_from_volume
+from monai_spine.cohort.targets import MEASURE_WINDOW_MM, pair_curves
+from monai_spine.geometry import SpineCurves, curves_from_mask
 from monai_spine.geometry.writers import write_curve3d_csv, write_curves_json
 from monai_spine.measures import curve_distance, curve_mae_mm, measure_spine
 from monai_spine.phantom.study import Study, make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.projection import triangulate
+from monai_spine.registration import align_pair
 from monai_spine.report import save_overlay, save_report
+from monai_spine.segmentation import bundle_versions, segment_dxa, segment_mri
 from monai_spine.transforms import LoadRadiographd, LoadVolumed
 
 __all__ = ["DEMO_SEED", "run_demo"]
@@ -31,15 +34,15 @@ DEMO_SEED = 2026
 """The demo's phantom study: a scoliotic spine."""
 END_ROW_FRACTION = 0.7
 """Curves start and end at the first and last rows this wide (fraction of the median): no partial end plates."""
-TANGENT_WINDOW_MM = 90.0
-"""Tangent fits for curves from pixel masks: long enough to average the ±0.5 pixel edge quantisation."""
 
 
-def _write_outputs(folder: Path, curves: SpineCurves, mode: str, inputs: dict, image, spacing, warnings) -> dict:
+def _write_outputs(
+    folder: Path, curves: SpineCurves, mode: str, inputs: dict, image, spacing, warnings, bundles: dict
+) -> dict:
     folder.mkdir()
-    measures = measure_spine(curves, window_mm=TANGENT_WINDOW_MM)
+    measures = measure_spine(curves, window_mm=MEASURE_WINDOW_MM)
     qc = {"warnings": list(warnings)}
-    provenance = {"monai_spine": __version__, "bundles": {}, "phantom_seed": DEMO_SEED}
+    provenance = {"monai_spine": __version__, "bundles": bundles, "phantom_seed": DEMO_SEED}
     write_curves_json(folder / "curves.json", curves, mode=mode, inputs=inputs, measures=measures, qc=qc,
                       provenance=provenance)
     write_curve3d_csv(folder / "curve3d.csv", curves.curve3d())
@@ -48,29 +51,23 @@ def _write_outputs(folder: Path, curves: SpineCurves, mode: str, inputs: dict, i
     return measures
 
 
-def _dxa(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, dict]:
-    """Coronal curves from the DXA's spine mask, sagittal ones from the MRI's, moved into the DXA frame."""
-    data = Compose([LoadRadiographd(["dxa", "dxa_spine"]), LoadVolumed("mri_spine")])(
-        {key: str(study_dir / f"{key}.{ext}") for key, ext in
-         (("dxa", "dcm"), ("dxa_spine", "nii.gz"), ("mri_spine", "nii.gz"))}
+def _dxa(study_dir: Path, out: Path) -> tuple[SpineCurves, dict]:
+    """Masks from the bundles, MRI aligned to the DXA, the six curves as the cohort builder makes its targets."""
+    data = Compose([LoadRadiographd("dxa"), LoadVolumed("mri")])(
+        {"dxa": str(study_dir / "dxa.dcm"), "mri": str(study_dir / "mri_in_phase.nii.gz")}
     )
-    mask = data["dxa_spine"]
-    coronal = curves_from_mask(mask[0].numpy() > 0, mask.meta["spacing_mm"], min_width_fraction=END_ROW_FRACTION)
-    mri = curves_from_volume(data["mri_spine"][0].numpy() > 0, data["mri_spine"].meta["spacing_mm"],
-                             min_width_fraction=END_ROW_FRACTION)
-    to_dxa = study.mri.matrix_mri_to_dxa(study.dxa)  # stand-in for the alignment of part 4
-    centre = mri.centre_line
-    z_dxa = (to_dxa @ np.c_[centre[:, [0, 2]], np.ones(len(centre))].T)[1]
-    sagittal = [np.c_[c[:, 0], z_dxa] for c in mri.curves.to_array()[3:]]
-    curves = SpineCurves(coronal.centre, coronal.low, coronal.high, *sagittal).with_relative_depth()
-    warnings = [
-        "demo stand-in: spine masks are the phantom's own (segmentation bundles come with part 3)",
-        "demo stand-in: sagittal curves from the MRI placed with the phantom's recorded MRI→DXA transform "
-        "(alignment: part 4; DXA regressor: part 5)",
-    ]
-    inputs = {"dxa": "input/dxa.dcm", "modality": "OT", "pixel_spacing_mm": list(mask.meta["spacing_mm"])}
-    return curves, _write_outputs(out, curves, "dxa", inputs, data["dxa"][0].numpy(), mask.meta["spacing_mm"],
-                                  warnings)
+    dxa_mask, mri_mask = segment_dxa(data["dxa"]), segment_mri(data["mri"])
+    alignment = align_pair(dxa_mask, mri_mask)
+    curves = pair_curves(dxa_mask, mri_mask, alignment.matrix_mri_to_dxa, END_ROW_FRACTION)
+    warnings = [*dxa_mask.meta.get("qc_warnings", []), *mri_mask.meta.get("qc_warnings", []),
+                "demo stand-in: sagittal curves from the paired MRI aligned to the DXA (DXA regressor: part 5)"]
+    if not alignment.accepted:
+        warnings.append(f"MRI alignment rejected: {alignment.reason}")
+    spacing = data["dxa"].meta["spacing_mm"]
+    inputs = {"dxa": "input/dxa.dcm", "mri": "input/mri_in_phase.nii.gz", "modality": "OT",
+              "pixel_spacing_mm": list(spacing), "alignment": alignment.to_dict()}
+    return curves, _write_outputs(out, curves, "dxa", inputs, data["dxa"][0].numpy(), spacing, warnings,
+                                  bundle_versions())
 
 
 def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, dict]:
@@ -108,7 +105,7 @@ def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, di
     }
     ap_image = data["ap"]
     return curves, _write_outputs(out, curves, "biplanar", inputs, ap_image[0].numpy(), ap_image.meta["spacing_mm"],
-                                  warnings)
+                                  warnings, bundles={})
 
 
 def _angle_line(name: str, value: float, truth: float) -> str:
@@ -122,7 +119,7 @@ def run_demo(out: str) -> int:
         study = make_study(DEMO_SEED, scoliotic=True)
         study_dir = stage / "input"
         write_study(study, study_dir)
-        dxa_curves, dxa_measures = _dxa(study_dir, study, stage / "dxa")
+        dxa_curves, dxa_measures = _dxa(study_dir, stage / "dxa")
         bi_curves, bi_measures = _biplanar(study_dir, study, stage / "biplanar")
     truth, shape = study.truth_curves["dxa"], study.shape
     print(f"monai-spine demo: phantom study {DEMO_SEED} ({shape.pattern} scoliosis), results in {out}/")

@@ -30,7 +30,7 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
 
     coronal_error = float(re.search(r"DXA coronal centre line: mean error ([\d.]+) mm", report).group(1))
     distance = float(re.search(r"bi-planar 3D centre line: mean distance ([\d.]+) mm", report).group(1))
-    assert coronal_error < 0.5 and distance < 1.5
+    assert coronal_error < 1.0 and distance < 1.5  # DXA mask from the bundle: its test-set target is 1 mm
     errors = [abs(float(e)) for e in re.findall(r"error\s+([+-][\d.]+)°", report)]
     assert len(errors) == 6 and max(errors[3:]) < 4.0  # bi-planar angles
     dxa_curves, _ = read_curves_json(demo / "dxa" / "curves.json")

@@ -48,19 +48,9 @@ def _segmented(kind: str, image, path: str):
     return segment(image)
 
 
-def _check_grid(mask, image, path: str) -> None:
-    """A mask must lie on its image's pixels: same shape and spacing."""
-    import numpy as np
-
-    from monai_spine.errors import SpineInputError
-
-    if tuple(mask.shape) != tuple(image.shape) or not np.allclose(mask.affine, image.affine, atol=1e-3):
-        raise SpineInputError(path, f"the mask's grid {tuple(mask.shape[1:])} does not match its image's "
-                                    f"{tuple(image.shape[1:])} (shape or spacing)")
-
-
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli.output import staged_output
+    from monai_spine.io._common import check_same_grid
     from monai_spine.registration import AlignmentConfig, align_pair, save_alignment_figure
     from monai_spine.transforms import LoadRadiograph, LoadVolume
 
@@ -75,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     for kind, image, path, given, load in (("dxa", dxa, args.dxa, args.dxa_mask, load_2d),
                                            ("mri", mri, args.mri, args.mri_mask, load_3d)):
         mask = load(given) if given else _segmented(kind, image, path)
-        _check_grid(mask, image, given or path)
+        check_same_grid(mask, image, given or path)
         masks.append(mask)
     alignment = align_pair(*masks, config)
     with staged_output(args.out) as stage:

@@ -259,3 +259,10 @@ def as_plain(value: Any) -> Any:
     if isinstance(value, Sequence) or hasattr(value, "__iter__"):
         return [as_plain(v) for v in value]
     return str(value)
+
+
+def check_same_grid(mask, image, path: str | os.PathLike) -> None:
+    """Raise :class:`SpineInputError` unless ``mask`` lies on ``image``'s pixels: same shape and affine (1 µm)."""
+    if tuple(mask.shape) != tuple(image.shape) or not np.allclose(mask.affine, image.affine, atol=1e-3):
+        raise SpineInputError(path, f"the mask's grid {tuple(mask.shape[1:])} does not match its image's "
+                                    f"{tuple(image.shape[1:])} (shape or spacing)")

@@ -56,8 +56,8 @@ class AlignmentConfig:
     max_angle_deg: float = 2.0
     n_angles: int = 10
     iou_threshold: float = 0.7
-    max_rms_mm: float = 2.5
-    max_centre_deviation_mm: float = 1.5
+    max_rms_mm: float = 3.0
+    max_centre_deviation_mm: float = 2.5
     search_pixel_mm: float = 4.0
     search_margin_mm: float = 30.0
     mi_bins: int = 32

@@ -3,12 +3,14 @@
 
 from .inputs import find_images, load_datalist
 from .metrics import CentreLineErrorMetric, centre_line, centre_line_error_mm
-from .runner import BUNDLES_DIR, BundleSegmenter, segment_dxa, segment_mri
+from .runner import BUNDLE_NAMES, BUNDLES_DIR, BundleSegmenter, bundle_versions, segment_dxa, segment_mri
 
 __all__ = [
     "BUNDLES_DIR",
+    "BUNDLE_NAMES",
     "BundleSegmenter",
     "CentreLineErrorMetric",
+    "bundle_versions",
     "centre_line",
     "centre_line_error_mm",
     "find_images",

@@ -9,6 +9,7 @@ a volume back on its file's grid and write it), so both uses share one definitio
 
 from __future__ import annotations
 
+import json
 import os
 from functools import cache
 from pathlib import Path
@@ -18,10 +19,11 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose
 
-__all__ = ["BUNDLES_DIR", "BundleSegmenter", "segment_dxa", "segment_mri"]
+__all__ = ["BUNDLES_DIR", "BUNDLE_NAMES", "BundleSegmenter", "bundle_versions", "segment_dxa", "segment_mri"]
 
 BUNDLES_DIR = Path(os.environ.get("MONAI_SPINE_BUNDLES", Path(__file__).resolve().parents[2] / "bundles"))
 """Where the shipped bundles are: the repository's ``bundles/``, or ``$MONAI_SPINE_BUNDLES``."""
+BUNDLE_NAMES = ("dxa_spine_segmentation", "mri_spine_segmentation")
 
 class BundleSegmenter:
     """Spine masks from one segmentation bundle for images loaded with ``monai_spine.transforms``.
@@ -47,7 +49,7 @@ class BundleSegmenter:
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.inferer = parser.get_parsed_content("inferer")
         self.postprocessing = Compose(parser.get_parsed_content("mask_transforms"))
-        self.version = parser.get_parsed_content("_meta_#version")
+        self.version = parser["_meta_#version"]
 
     def __call__(self, image: MetaTensor) -> MetaTensor:
         """Segment ``image``: a DXA ``(1, W, H)`` or MRI ``(1, X, Y, Z)`` as its loader gives it.
@@ -61,6 +63,12 @@ class BundleSegmenter:
             data["pred"] = self.inferer(data["image"][None].to(self.device), self.network)[0]
         data = self.postprocessing(data)
         return data["pred"].to(torch.uint8).cpu()
+
+
+def bundle_versions() -> dict[str, str]:
+    """``{bundle name: version}`` of the shipped segmentation bundles, for ``curves.json``'s provenance."""
+    return {name: json.loads((BUNDLES_DIR / name / "configs" / "metadata.json").read_text())["version"]
+            for name in BUNDLE_NAMES}
 
 
 @cache

@@ -1,0 +1,222 @@
+"""A whole paired cohort: every pair built in parallel and resumably, then the regressor's MONAI datalist.
+
+Layout of ``out`` (``docs/cohort.md``): ``pairs/<id>/`` per finished pair (:mod:`.pair`), ``dataset.json``,
+``rejections.csv`` and ``cohort.json`` (the settings, so that a re-run cannot mix two kinds of targets).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import multiprocessing
+import os
+import shutil
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from tqdm import tqdm
+
+from monai_spine.errors import SpineInputError
+from monai_spine.phantom.datalist import split_balanced, write_datalist
+
+from .pair import PARTIAL_PREFIX, PairResult, PairSettings, build_pair, read_pair
+from .sources import PairSource, check_pairs
+
+__all__ = ["CohortSummary", "build_cohort"]
+
+
+@dataclass
+class CohortSummary:
+    """The outcome of :func:`build_cohort`: one :class:`~.pair.PairResult` per pair, in the input order.
+
+    Args:
+        results: every pair's result.
+        skipped: how many were finished by an earlier build (and not rebuilt).
+        datalist: the splits written to ``dataset.json``.
+    """
+
+    results: list[PairResult]
+    skipped: int = 0
+    datalist: dict = field(default_factory=dict)
+
+    def count(self, status: str) -> int:
+        return sum(result.status == status for result in self.results)
+
+    def line(self) -> str:
+        """One line: the counts, and the mean build time of the pairs built in this run."""
+        built = [result.seconds for result in self.results if result.seconds > 0]
+        timing = f"; {sum(built) / len(built):.1f} s per pair built" if built else ""
+        return (f"{len(self.results)} pairs: {self.count('accepted')} accepted, {self.count('rejected')} rejected, "
+                f"{self.count('failed')} failed ({self.skipped} finished earlier){timing}")
+
+
+def _single_thread() -> None:
+    """One thread for torch and SimpleITK in this process (pool and Dask workers).
+
+    Every pair is built single-threaded, in a pool worker, a Dask worker or this process alike: workers do not
+    compete for cores, and the alignment's numbers (SimpleITK sums in threads) do not depend on where it ran.
+    """
+    import SimpleITK as sitk
+    import torch
+
+    torch.set_num_threads(1)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+@contextlib.contextmanager
+def _single_threaded():
+    """:func:`_single_thread` in this process, the thread settings restored afterwards."""
+    import SimpleITK as sitk
+    import torch
+
+    threads = torch.get_num_threads(), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    _single_thread()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads[0])
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads[1])
+
+
+def _failed_worker(pair: PairSource, err: Exception) -> PairResult:
+    """A pair whose worker itself failed (e.g. a Dask worker lost)."""
+    return PairResult(pair.id, "failed", "worker", f"{type(err).__name__}: {' '.join(str(err).split())}")
+
+
+def _in_processes(job, todo: Sequence[PairSource], workers: int) -> Iterator[PairResult]:
+    """Results as they finish, from a spawn pool of up to ``workers`` single-threaded processes (in this process,
+    single-threaded, for one worker or one pair)."""
+    if min(workers, len(todo)) <= 1:
+        with _single_threaded():
+            yield from map(job, todo)
+        return
+    with multiprocessing.get_context("spawn").Pool(min(workers, len(todo)), initializer=_single_thread) as pool:
+        yield from pool.imap_unordered(job, todo)
+
+
+@contextlib.contextmanager
+def _dask_client(address: str | None):
+    """A ``dask.distributed.Client`` of the scheduler at ``address`` with single-threaded workers; ``None`` if no
+    address is given."""
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as err:
+        raise SpineInputError(address, f"a Dask scheduler needs dask.distributed ({err}); "
+                                       "pip install 'monai-spine[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as err:
+        raise SpineInputError(address, f"cannot reach the Dask scheduler ({err})") from None
+    with client:
+        client.run(_single_thread)
+        yield client
+
+
+def _on_dask(job, todo: Sequence[PairSource], client) -> Iterator[PairResult]:
+    """Results as they finish, from the workers of a Dask client."""
+    from dask.distributed import as_completed
+
+    futures = client.map(job, todo, pure=False)
+    pairs = dict(zip(futures, todo))
+    for future in as_completed(futures):
+        try:
+            yield future.result()
+        except Exception as err:  # noqa: BLE001  (a lost worker fails its pair, not the cohort)
+            yield _failed_worker(pairs[future], err)
+
+
+def _check_settings(out: Path, settings: PairSettings) -> None:
+    """Record the settings in ``out/cohort.json``, or refuse a re-run with other settings."""
+    path = out / "cohort.json"
+    wanted = {"settings": settings.to_dict()}
+    if path.is_file():
+        if json.loads(path.read_text(encoding="utf-8")) != wanted:
+            raise SpineInputError(out, "was built with other settings (see its cohort.json); use another --out")
+        return
+    path.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
+
+
+def _remove_partials(pairs_dir: Path) -> None:
+    """Delete the private folders of pairs an interrupted build left unfinished."""
+    for partial_dir in pairs_dir.glob(f"{PARTIAL_PREFIX}*"):
+        shutil.rmtree(partial_dir, ignore_errors=True)
+
+
+def _write_rejections(path: Path, results: Sequence[PairResult]) -> None:
+    """``rejections.csv``: ``id,status,stage,reason`` for every rejected or failed pair, atomically."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["id", "status", "stage", "reason"])
+    writer.writerows([r.id, r.status, r.stage, r.reason] for r in results if r.status != "accepted")
+    tmp = path.with_name(f"{path.name}.tmp")
+    tmp.write_text(text.getvalue(), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _entry(result: PairResult) -> dict:
+    return {"id": result.id, "image": f"pairs/{result.id}/dxa_crop.nii.gz",
+            "targets": f"pairs/{result.id}/targets.json", "scoliotic": result.scoliotic}
+
+
+def build_cohort(
+    pairs: Sequence[PairSource],
+    out: str | os.PathLike,
+    settings: PairSettings = PairSettings(),
+    workers: int | None = None,
+    scheduler: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> CohortSummary:
+    """Build every pair (:func:`~.pair.build_pair`) into ``out/pairs/`` and write the regressor's datalist.
+
+    Resumable: a pair whose ``pairs/<id>/`` exists (accepted or rejected by an earlier build) is not rebuilt;
+    failed pairs are tried again; private folders left by an interrupted build are removed first. One build at a
+    time per ``out``.
+
+    Args:
+        pairs: the pairs (:mod:`.sources`).
+        out: output folder (created).
+        settings: how each pair is built; a re-run must use the same (``out/cohort.json``).
+        workers: worker processes (spawned, single-threaded) when no ``scheduler`` is given; default one per
+            CPU core; 1 builds in this process.
+        scheduler: address of a Dask scheduler (e.g. ``tcp://host:8786``): the pairs run on its workers instead,
+            which must import ``monai_spine`` and see the input files and ``out`` at the same paths.
+        seed: seed of the datalist's split.
+        progress: show a progress bar.
+
+    Returns:
+        :class:`CohortSummary`. Writes ``out/dataset.json`` (``training`` / ``validation`` / ``test``, 80/10/10,
+        balanced for scoliosis, of the accepted pairs: ``{"id", "image", "targets", "scoliotic"}``, paths relative
+        to ``out``) and ``out/rejections.csv``.
+
+    Raises:
+        SpineInputError: an unusable pair list, ``out`` built with other settings, or an unreachable scheduler.
+    """
+    check_pairs(pairs, "the pair list")
+    out = Path(out)
+    with _dask_client(scheduler) as client:
+        pairs_dir = out / "pairs"
+        pairs_dir.mkdir(parents=True, exist_ok=True)
+        _check_settings(out, settings)
+        _remove_partials(pairs_dir)
+        results = {pair.id: read_pair(pairs_dir, pair.id) for pair in pairs}
+        todo = [pair for pair in pairs if results[pair.id] is None]
+        job = partial(build_pair, pairs_dir=pairs_dir, settings=settings)
+        running = (_on_dask(job, todo, client) if client else
+                   _in_processes(job, todo, (os.cpu_count() or 1) if workers is None else workers))
+        for result in tqdm(running, total=len(todo), desc="cohort pairs", unit="pair", disable=not (progress and todo)):
+            results[result.id] = result
+    ordered = [results[pair.id] for pair in pairs]
+    accepted = [_entry(result) for result in ordered if result.status == "accepted"]
+    datalist = split_balanced(accepted, seed=seed)
+    write_datalist(out / "dataset.json", datalist, f"monai-spine paired cohort: {len(accepted)} accepted pairs, "
+                                                   f"seed={seed}")
+    _write_rejections(out / "rejections.csv", ordered)
+    return CohortSummary(ordered, len(pairs) - len(todo), datalist)
