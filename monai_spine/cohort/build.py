@@ -23,7 +23,7 @@ from tqdm import tqdm
 from monai_spine.errors import SpineInputError
 from monai_spine.phantom.datalist import split_balanced, write_datalist
 
-from .pair import PARTIAL_PREFIX, PairResult, PairSettings, build_pair, read_pair
+from .pair import PARTIAL_PREFIX, PairResult, PairSettings, build_pair, error_line, read_pair
 from .sources import PairSource, check_pairs
 
 __all__ = ["CohortSummary", "build_cohort"]
@@ -84,7 +84,7 @@ def _single_threaded():
 
 def _failed_worker(pair: PairSource, err: Exception) -> PairResult:
     """A pair whose worker itself failed (e.g. a Dask worker lost)."""
-    return PairResult(pair.id, "failed", "worker", f"{type(err).__name__}: {' '.join(str(err).split())}")
+    return PairResult(pair.id, "failed", "worker", error_line(err))
 
 
 def _in_processes(job, todo: Sequence[PairSource], workers: int) -> Iterator[PairResult]:

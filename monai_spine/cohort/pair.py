@@ -22,6 +22,7 @@ from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CropFrame
+from monai_spine.io._common import one_line
 from monai_spine.registration import AlignmentConfig, align_pair
 
 from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
@@ -82,9 +83,9 @@ class PairResult:
     seconds: float = 0.0
 
 
-def _one_line(err: Exception) -> str:
+def error_line(err: Exception) -> str:
     """An exception as one line: ``SpineInputError`` as ``"<path>: <problem>"``, others prefixed by their type."""
-    text = " ".join(str(err).split())
+    text = one_line(err, limit=1000)
     return text if isinstance(err, SpineInputError) else f"{type(err).__name__}: {text}"
 
 
@@ -177,7 +178,7 @@ def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairS
         os.rename(staging, pairs_dir / source.id)
     except Exception as err:  # noqa: BLE001  (one pair's failure never stops the cohort)
         shutil.rmtree(staging, ignore_errors=True)
-        return PairResult(source.id, "failed", stage_name, _one_line(err), None, time.perf_counter() - start)
+        return PairResult(source.id, "failed", stage_name, error_line(err), None, time.perf_counter() - start)
     return PairResult(source.id, status, stage_name, reason, scoliotic, time.perf_counter() - start)
 
 
