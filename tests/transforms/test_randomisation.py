@@ -1,0 +1,242 @@
+"""Domain randomisation transforms: known truth for each (label intensities, contrast order, exact inversion,
+grid period, shutters, field of view) plus determinism, numpy/torch inputs and array/dictionary agreement."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from monai.data import MetaTensor
+
+from monai_spine.transforms import (
+    FOV_PRESETS,
+    MRI_CONTRASTS,
+    RandCollimation,
+    RandCollimationd,
+    RandGridLines,
+    RandInvert,
+    RandLabelToIntensity,
+    RandLabelToIntensityd,
+    RandMarkers,
+    RandQuantumNoise,
+    RandScatter,
+    RandSpineFieldOfView,
+    RandSpineFieldOfViewd,
+    RandWiresAndButtons,
+    TissueLabel,
+    ct_to_tissue_labels,
+    dxa_randomisation,
+    mri_randomisation,
+    radiograph_randomisation,
+)
+
+IMAGE_TRANSFORMS = (RandScatter, RandQuantumNoise, RandInvert, RandGridLines, RandCollimation, RandMarkers,
+                    RandWiresAndButtons)
+
+
+def _labels(shape=(1, 24, 20, 30)) -> np.ndarray:
+    """A label map with every tissue in slabs along the last axis."""
+    labels = np.zeros(shape, dtype=np.uint8)
+    for k, tissue in enumerate(TissueLabel):
+        labels[..., 3 * k : 3 * k + 3] = tissue
+    return labels
+
+
+def _radiograph(width=120, height=200) -> np.ndarray:
+    """A smooth 2D image ``(1, W, H)`` with a bright vertical band (a spine)."""
+    u, v = np.meshgrid(np.arange(width), np.arange(height), indexing="ij")
+    return (0.3 + 0.5 * np.exp(-((u - width / 2) / 10) ** 2) + 0.1 * v / height)[None].astype(np.float32)
+
+
+def _spine_mask(width=120, height=200, top=40, bottom=180) -> np.ndarray:
+    mask = np.zeros((1, width, height), dtype=np.float32)
+    mask[:, width // 2 - 8 : width // 2 + 8, top : bottom + 1] = 1
+    return mask
+
+
+def test_ct_to_tissue_labels_thresholds():
+    hu = np.array([-1000, -700, -100, 5, 50, 200, 1200, 3000])
+    expected = [TissueLabel.BACKGROUND, TissueLabel.LUNG, TissueLabel.FAT, TissueLabel.FLUID, TissueLabel.SOFT_TISSUE,
+                TissueLabel.MARROW, TissueLabel.CORTICAL, TissueLabel.METAL]
+    assert ct_to_tissue_labels(hu).tolist() == [int(t) for t in expected]
+    labels = ct_to_tissue_labels(MetaTensor(torch.tensor(hu, dtype=torch.float32), affine=torch.eye(4)))
+    assert isinstance(labels, MetaTensor) and labels.dtype == torch.uint8
+
+
+def test_label_intensities_constant_within_and_different_between_draws():
+    labels = _labels()
+    generator = RandLabelToIntensity(contrasts=None, std_range=(0, 0), texture_range=(0, 0))
+    generator.set_random_state(3)
+    first, second = generator(labels), generator(labels)
+    means = []
+    for image in (first, second):
+        per_label = {t: np.unique(image[labels == t]) for t in TissueLabel}
+        assert all(len(values) == 1 for values in per_label.values())  # one value per label
+        means.append(np.array([per_label[t][0] for t in TissueLabel]))
+    assert np.abs(means[0] - means[1]).min() > 1e-4  # every label's intensity changed between draws
+    assert len(np.unique(means[0])) == len(TissueLabel)
+
+
+def test_label_spread_and_texture_add_variation_inside_labels():
+    labels = _labels()
+    generator = RandLabelToIntensity(contrasts=None, std_range=(0.05, 0.05), texture_range=(0.1, 0.1))
+    generator.set_random_state(0)
+    image = generator(torch.as_tensor(labels))
+    assert isinstance(image, torch.Tensor) and image.dtype == torch.float32
+    assert float(image[torch.as_tensor(labels) == TissueLabel.FAT].std()) > 0.05
+
+
+@pytest.mark.parametrize(("contrast", "brighter", "darker"), [
+    ("fat", TissueLabel.FAT, TissueLabel.FLUID),
+    ("water", TissueLabel.FLUID, TissueLabel.FAT),
+    ("in_phase", TissueLabel.FAT, TissueLabel.SOFT_TISSUE),
+    ("t1", TissueLabel.FAT, TissueLabel.FLUID),
+    ("t1", TissueLabel.MARROW, TissueLabel.DISC),
+    ("t2", TissueLabel.FLUID, TissueLabel.SOFT_TISSUE),
+    ("t2", TissueLabel.DISC, TissueLabel.MARROW),
+    ("opposed_phase", TissueLabel.SOFT_TISSUE, TissueLabel.MARROW),
+])
+def test_contrast_presets_order_tissues(contrast, brighter, darker):
+    labels = _labels()
+    generator = RandLabelToIntensity(contrasts=[contrast], std_range=(0, 0), texture_range=(0, 0))
+    generator.set_random_state(0)
+    for _ in range(20):
+        image = generator(labels)
+        assert generator.contrast == contrast
+        assert image[labels == brighter].mean() > image[labels == darker].mean()
+        assert image[labels == TissueLabel.CORTICAL].mean() < 0.1
+
+
+def test_contrasts_are_all_drawn():
+    generator = RandLabelToIntensity()
+    generator.set_random_state(0)
+    labels = _labels((1, 4, 4, 30))
+    drawn = set()
+    for _ in range(60):
+        generator(labels)
+        drawn.add(generator.contrast)
+    assert drawn == set(MRI_CONTRASTS)
+
+
+def test_label_to_intensity_dict_keeps_labels_and_matches_array():
+    labels = torch.as_tensor(_labels())
+    data = RandLabelToIntensityd("tissues", output_keys="image", contrasts=["t2"]).set_random_state(5)(
+        {"tissues": labels})
+    image = RandLabelToIntensity(contrasts=["t2"]).set_random_state(5)(labels)
+    assert torch.equal(data["tissues"], labels)
+    assert torch.allclose(data["image"], image)
+
+
+def test_inversion_twice_is_identity_and_keeps_range():
+    image = np.round(_radiograph() * 1000).astype(np.float32)
+    invert = RandInvert(prob=1.0)
+    once = invert(image)
+    assert once.min() == image.min() and once.max() == image.max()
+    assert np.array_equal(invert(once), image)
+    assert np.array_equal(once, image.max() + image.min() - image)
+
+
+@pytest.mark.parametrize(("angle", "axis"), [(0.0, 0), (90.0, 1)])
+def test_grid_lines_have_the_requested_period(angle, axis):
+    image = np.zeros((1, 128, 160), dtype=np.float32)
+    image[0, 0, 0] = 1.0  # a range of 1
+    period = 4.0
+    grid = RandGridLines(period_px_range=(period, period), angles_deg=(angle,), angle_jitter_deg=0.0,
+                         amplitude_range=(0.05, 0.05), prob=1.0)
+    lines = grid(image)[0] - image[0]
+    spectrum = np.abs(np.fft.rfft(lines.mean(axis=1 - axis), axis=0))
+    n = image.shape[1 + axis]
+    assert int(np.argmax(spectrum[1:]) + 1) == round(n / period)
+    assert np.abs(lines.mean(axis=axis)).max() < 1e-3  # constant along the lines
+
+
+def test_collimation_makes_shuttered_region_constant():
+    image = torch.as_tensor(_radiograph())
+    collimation = RandCollimation(side_prob=1.0, depth_range=(0.1, 0.2), prob=1.0)
+    collimation.set_random_state(2)
+    out = collimation(image)
+    shutter = torch.as_tensor(collimation.shutter)[None]
+    assert 0 < int(shutter.sum()) < shutter.numel()
+    assert torch.unique(out[shutter]).numel() == 1
+    assert float(out[shutter][0]) in (float(image.min()), float(image.max()))
+    assert torch.equal(out[~shutter], image[~shutter])
+    assert shutter[0, 0, :].all() and shutter[0, -1, :].all()  # every side shuttered
+
+
+@pytest.mark.parametrize("transform", IMAGE_TRANSFORMS)
+def test_image_transforms_numpy_torch_deterministic_and_leave_masks(transform):
+    image, mask = _radiograph(), _spine_mask()
+    a = transform(prob=1.0).set_random_state(7)(image)
+    b = transform(prob=1.0).set_random_state(7)(torch.as_tensor(image))
+    meta = transform(prob=1.0).set_random_state(7)(MetaTensor(torch.as_tensor(image), affine=torch.eye(3)))
+    assert isinstance(a, np.ndarray) and isinstance(b, torch.Tensor) and isinstance(meta, MetaTensor)
+    assert a.shape == image.shape and np.allclose(a, b.numpy(), atol=1e-6)
+    assert not np.allclose(a, image)
+    dictionary_form = getattr(__import__("monai_spine.transforms", fromlist=["x"]), transform.__name__ + "d")
+    data = dictionary_form("image", prob=1.0).set_random_state(7)({"image": image, "label": mask.copy()})
+    assert np.array_equal(data["label"], mask)  # image-only: the mask is untouched
+    assert np.allclose(data["image"], a, atol=1e-6)  # dictionary and array forms agree
+
+
+def test_quantum_noise_grows_with_intensity():
+    image = np.concatenate([np.full((1, 200, 100), 0.1), np.full((1, 200, 100), 1.0)], axis=2).astype(np.float32)
+    image[0, 0, 0] = 0.0
+    out = RandQuantumNoise(photons_range=(400, 400), prob=1.0).set_random_state(0)(image)
+    dark, bright = out[0, :, 1:100].std(), out[0, :, 100:].std()
+    assert bright / dark == pytest.approx(np.sqrt(10), rel=0.15)
+    assert bright == pytest.approx(np.sqrt(1.0 / 400), rel=0.1)
+
+
+def test_scatter_keeps_mean_and_lowers_detail():
+    image = _radiograph()
+    out = RandScatter(fraction_range=(0.4, 0.4), sigma_mm_range=(30, 30), prob=1.0)(image)
+    assert out.mean() == pytest.approx(image.mean(), rel=0.02)
+    assert np.ptp(out[0, :, 100]) < np.ptp(image[0, :, 100])
+
+
+@pytest.mark.parametrize("preset", sorted(FOV_PRESETS))
+@pytest.mark.parametrize("mode", ["crop", "fill"])
+def test_field_of_view_keeps_minimum_spine_and_crops_mask_like_image(preset, mode):
+    spacing = 2.0
+    affine = torch.diag(torch.tensor([1.5, spacing, 1.0], dtype=torch.float64))
+    image = MetaTensor(torch.as_tensor(_radiograph(120, 400)), affine=affine)
+    mask = MetaTensor(torch.as_tensor(_spine_mask(120, 400, top=60, bottom=360)), affine=affine)
+    marked = image + 10 * mask  # the mask's pixels are recognisable in the image
+    fov = RandSpineFieldOfViewd(["image", "label"], "label", presets=[preset], min_spine_mm=150.0,
+                                width_mm=(80.0, 150.0), mode=mode)
+    for seed in range(10):
+        out = fov.set_random_state(seed)({"image": marked, "label": mask})
+        visible = out["label"][0].any(0).nonzero().flatten()
+        assert (visible[-1] - visible[0] + 1) * spacing >= 150.0
+        assert torch.equal(out["image"] > 5, out["label"] > 0)  # the same window for image and mask
+        if mode == "crop":
+            assert out["image"].shape == out["label"].shape
+            assert out["image"].shape[1] * 1.5 <= 150.0 + 1.5
+            assert torch.allclose(out["image"].affine[:2, :2], affine[:2, :2])
+        else:
+            assert out["image"].shape == marked.shape
+
+
+def test_field_of_view_without_mask_and_with_numpy():
+    image = _radiograph(60, 300)
+    fov = RandSpineFieldOfView(presets=["lumbar"], spacing_mm=1.0).set_random_state(0)
+    out = fov(image)
+    assert isinstance(out, np.ndarray) and 150 <= out.shape[2] <= 260 and out.shape[1] == 60
+    assert np.array_equal(out, image[:, :, fov.window[1]])
+
+
+def test_compositions_reproducible_and_masks_follow_images():
+    image, mask = torch.as_tensor(_radiograph(120, 400)), torch.as_tensor(_spine_mask(120, 400, 60, 360))
+    for make in (dxa_randomisation, radiograph_randomisation):
+        runs = [make().set_random_state(s)({"image": image.clone(), "label": mask.clone()}) for s in (1, 1, 2)]
+        assert torch.equal(runs[0]["image"], runs[1]["image"]) and torch.equal(runs[0]["label"], runs[1]["label"])
+        assert not (runs[0]["image"].shape == runs[2]["image"].shape
+                    and torch.equal(runs[0]["image"], runs[2]["image"]))
+        for run in runs:
+            assert run["image"].shape == run["label"].shape
+            assert set(torch.unique(run["label"]).tolist()) <= {0.0, 1.0}
+    labels = torch.as_tensor(_labels((1, 24, 20, 60)))
+    spine = (labels == TissueLabel.DISC) | (labels == TissueLabel.MARROW)
+    runs = [mri_randomisation().set_random_state(s)({"tissues": labels, "label": spine}) for s in (4, 4)]
+    assert torch.equal(runs[0]["image"], runs[1]["image"])
+    assert runs[0]["image"].shape == runs[0]["label"].shape == runs[0]["tissues"].shape
