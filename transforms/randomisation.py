@@ -34,7 +34,6 @@ from monai.data.utils import affine_to_spacing
 from monai.networks.layers import gaussian_1d, separable_filtering
 from monai.transforms import (
     Compose,
-    GaussianSmooth,
     MapTransform,
     RandAdjustContrastd,
     RandBiasFieldd,
@@ -203,6 +202,13 @@ def _value_range(img: torch.Tensor) -> tuple[float, float]:
     return float(img.min()), float(img.max())
 
 
+def _blur(img: torch.Tensor, sigma_px: Sequence[float]) -> torch.Tensor:
+    """Gaussian blur of ``img`` ``(C, *spatial)``, one sigma (pixels) per spatial axis, edges replicated (the mean is
+    kept, unlike zero padding)."""
+    kernels = [gaussian_1d(torch.tensor(float(s)), truncated=4.0, normalize=True).to(img) for s in sigma_px]
+    return separable_filtering(img[None], kernels, mode="replicate")[0]
+
+
 def _check_2d(img: NdarrayOrTensor, name: str) -> None:
     if img.ndim != 3:
         raise ValueError(f"{name} takes a 2D image (C, W, H), got shape {tuple(img.shape)}.")
@@ -332,7 +338,6 @@ class RandLabelToIntensity(_RandImage):
         if labels.shape[0] != 1:
             raise ValueError(f"RandLabelToIntensity takes a one-channel label map, got shape {tuple(labels.shape)}.")
         rng = np.random.default_rng(self.seed)
-        smooth = GaussianSmooth(sigma=self.sigma)
         image = torch.zeros_like(labels, dtype=torch.float32)
         for value, (mean, std, texture) in self.parameters.items():
             inside = labels == value
@@ -340,7 +345,8 @@ class RandLabelToIntensity(_RandImage):
                 continue
             voxels = mean + std * torch.as_tensor(rng.standard_normal(int(inside.sum())), dtype=torch.float32)
             if texture > 0:
-                field = smooth(torch.as_tensor(rng.standard_normal(labels.shape), dtype=torch.float32))
+                field = _blur(torch.as_tensor(rng.standard_normal(labels.shape), dtype=torch.float32),
+                              [self.sigma] * (labels.ndim - 1))
                 voxels = voxels + texture * (field / field.std().clamp(min=1e-6))[inside.cpu()]
             image[inside] = voxels.to(image.device)
         return image
@@ -369,9 +375,7 @@ class RandScatter(_RandImage):
         self.sigma_px = self.R.uniform(*self.sigma_mm_range) / _spacing(img, self.pixel_mm)
 
     def _apply(self, img: torch.Tensor) -> torch.Tensor:
-        kernels = [gaussian_1d(torch.tensor(s), truncated=4.0, normalize=True).to(img) for s in self.sigma_px]
-        blurred = separable_filtering(img[None], kernels, mode="replicate")[0]  # edges replicated: the mean is kept
-        return (1.0 - self.fraction) * img + self.fraction * blurred
+        return (1.0 - self.fraction) * img + self.fraction * _blur(img, self.sigma_px)
 
 
 class RandQuantumNoise(_RandImage):

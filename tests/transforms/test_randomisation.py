@@ -113,7 +113,7 @@ def test_contrasts_are_all_drawn():
     labels = _labels((1, 4, 4, 30))
     drawn = set()
     for _ in range(60):
-        generator(labels)
+        generator.randomize(labels)
         drawn.add(generator.contrast)
     assert drawn == set(MRI_CONTRASTS)
 
