@@ -538,7 +538,7 @@ class RandMarkers(_RandImage):
     def _draw(self, img: NdarrayOrTensor) -> None:
         _check_2d(img, "RandMarkers")
         width, height = img.shape[1:]
-        self.marks, self.brightness = np.zeros((width, height), dtype=bool), []
+        self.marks = np.zeros((width, height), dtype=bool)
         for _ in range(self.R.randint(self.count_range[0], self.count_range[1] + 1)):
             size = int(self.R.uniform(*self.size_px_range))
             if self.R.uniform() < self.text_prob:
