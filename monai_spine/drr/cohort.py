@@ -42,21 +42,22 @@ def _worker_one(index: int, seed: int, out: Path) -> dict:
 
 def iter_drr_studies(ct_path, labels_path, n: int, seed: int, out: str | os.PathLike, scheme: str = "totalseg",
                      device: str = "cpu", workers: int = 1) -> Iterator[dict]:
-    """Render ``n`` studies of the labelled CT into ``out/study_NNNN/``, yielding each datalist entry in order.
+    """Render ``n`` studies of the labelled CT into ``out/study_NNNN/``; an iterator of their datalist entries.
 
-    The inputs are read and checked first (a :class:`~monai_spine.errors.SpineInputError` before anything is
-    written); with ``workers > 1`` each worker process (single-threaded) prepares its own copy of the source.
+    The inputs are read and checked at the call (a :class:`~monai_spine.errors.SpineInputError` before anything
+    is written); with ``workers > 1`` each worker process (single-threaded) prepares its own copy of the source.
     Files depend only on the inputs, ``seed`` and the device, not on ``workers``.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")
     source = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
-    out = Path(out)
     if workers <= 1:
-        yield from (_one(i, seed, out, source) for i in range(n))
-        return
-    context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(ct_path, labels_path, scheme, device)) as pool:
+        return (_one(i, seed, Path(out), source) for i in range(n))
+    return _in_workers((ct_path, labels_path, scheme, device), n, seed, Path(out), workers)
+
+
+def _in_workers(inputs: tuple, n: int, seed: int, out: Path, workers: int) -> Iterator[dict]:
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=inputs) as pool:
         yield from pool.imap(partial(_worker_one, seed=seed, out=out), range(n))
 
 

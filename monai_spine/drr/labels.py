@@ -93,7 +93,7 @@ def read_labelled_ct(ct_path: str | os.PathLike, labels_path: str | os.PathLike,
     names = {name: label for label, name in LABEL_SCHEMES[scheme].items() if label in present}
     if not names:
         raise SpineInputError(labels_path, f"no vertebra labels of the {scheme!r} scheme "
-                              f"(ids {sorted(LABEL_SCHEMES[scheme])})")
+                              f"(ids {min(LABEL_SCHEMES[scheme])}-{max(LABEL_SCHEMES[scheme])})")
     level_index = torch.zeros(int(ids.max()) + 1 if ids.max() > 0 else 1, dtype=torch.int16)
     for name, label in names.items():
         level_index[label] = LEVEL_ORDER.index(name) + 1
