@@ -1,4 +1,14 @@
 """Radiograph projection: bi-planar geometries (parallel, cone-beam, slot-scan) and DRR rendering."""
 
-from .drr import DEFAULT_STEP_VOXELS, ct_to_mu, mu_water, project_mask, radiograph, render_drr
+from .drr import (
+    BONE_DENSITY_G_CM3,
+    DEFAULT_STEP_VOXELS,
+    ct_to_mu,
+    hu_to_basis,
+    mu_bone,
+    mu_water,
+    project_mask,
+    radiograph,
+    render_drr,
+)
 from .geometry import VIEWS, ConeBeamProjection, ParallelProjection, Projection, SlotScanProjection, triangulate

@@ -20,7 +20,8 @@ from monai_spine.phantom.grid import Grid
 
 from .geometry import Projection
 
-__all__ = ["DEFAULT_STEP_VOXELS", "render_drr", "project_mask", "radiograph", "mu_water", "ct_to_mu"]
+__all__ = ["BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "project_mask", "radiograph", "mu_water",
+           "mu_bone", "hu_to_basis", "ct_to_mu"]
 
 DEFAULT_STEP_VOXELS = 1.0
 """Default ray step as a fraction of the smallest voxel spacing (accuracy and timings in ``docs/projection.md``)."""
@@ -269,14 +270,17 @@ def mu_water(energy_kev: float = 60.0) -> float:
     return _log_interp(energy_kev, _WATER_CM2_G) / 10.0
 
 
-def _mu_bone(energy_kev: float) -> float:
-    """Linear attenuation of ICRU-44 cortical bone, 1/mm, at ``energy_kev``."""
+BONE_DENSITY_G_CM3 = _BONE_DENSITY
+
+
+def mu_bone(energy_kev: float) -> float:
+    """Linear attenuation of ICRU-44 cortical bone (1.92 g/cm³), 1/mm, at ``energy_kev``."""
     return _log_interp(energy_kev, _BONE_CM2_G) * _BONE_DENSITY / 10.0
 
 
 def _bone_excess(energy_kev: float) -> float:
     """``mu_bone / mu_water − 1`` at ``energy_kev``: bone's attenuation above water's, per water's."""
-    return _mu_bone(energy_kev) / mu_water(energy_kev) - 1.0
+    return mu_bone(energy_kev) / mu_water(energy_kev) - 1.0
 
 
 def ct_to_mu(hu: torch.Tensor, energy_kev: float = 60.0, ct_energy_kev: float = 70.0) -> torch.Tensor:
@@ -297,7 +301,26 @@ def ct_to_mu(hu: torch.Tensor, energy_kev: float = 60.0, ct_energy_kev: float = 
     Returns:
         float tensor of ``hu``'s shape, 1/mm.
     """
+    water, bone = hu_to_basis(hu, ct_energy_kev)
+    return (mu_water(energy_kev) * water + mu_bone(energy_kev) * bone).clamp(min=0.0)
+
+
+def hu_to_basis(hu: torch.Tensor, ct_energy_kev: float = 70.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """The water and cortical-bone volume fractions of each voxel, by the bilinear model of :func:`ct_to_mu`.
+
+    ``HU ≤ 0``: water at density ``1 + HU / 1000`` (≥ 0), no bone. ``HU > 0``: bone fraction
+    ``b = HU / 1000 / (r(E_CT) − 1)`` and water ``1 − b`` (negative above ``b = 1``, e.g. metal: the pair still
+    gives the measured attenuation at every energy). So ``mu(E) = mu_water(E) · water + mu_bone(E) · bone``, and
+    line integrals of the two fractions (mm) give a radiograph at any energy, or a dual-energy pair.
+
+    Args:
+        hu: CT numbers, any shape.
+        ct_energy_kev: effective energy of the CT, keV (30–150).
+
+    Returns:
+        ``(water, bone)`` float32 tensors of ``hu``'s shape (dimensionless volume fractions).
+    """
     hu = torch.as_tensor(hu).to(torch.float32)
-    bone_slope = _bone_excess(energy_kev) / _bone_excess(ct_energy_kev)
-    scale = torch.where(hu > 0, bone_slope, 1.0)
-    return (mu_water(energy_kev) * (1.0 + hu / 1000.0 * scale)).clamp(min=0.0)
+    bone = (hu.clamp(min=0.0) / 1000.0) / _bone_excess(ct_energy_kev)
+    water = torch.where(hu > 0, 1.0 - bone, (1.0 + hu / 1000.0).clamp(min=0.0))
+    return water, bone

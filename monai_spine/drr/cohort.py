@@ -1,0 +1,69 @@
+"""Many ``drr`` studies of one labelled CT, in worker processes, and their MONAI datalist."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .labels import read_labelled_ct
+from .render import DrrSource, prepare_source, render_study
+from .write import write_drr_datalist, write_drr_study
+
+__all__ = ["study_seed", "iter_drr_studies", "make_drr_cohort"]
+
+_WORKER: dict = {}
+"""The source each worker process prepared once (its initializer fills it)."""
+
+
+def study_seed(seed: int, index: int) -> int:
+    """The seed of study ``index`` of cohort ``seed``: independent streams, whatever the number of workers."""
+    return int(np.random.SeedSequence([seed, index, 0xD22]).generate_state(1, dtype=np.uint64)[0] >> 1)
+
+
+def _one(index: int, seed: int, out: Path, source: DrrSource) -> dict:
+    return write_drr_study(render_study(source, study_seed(seed, index)), source, out / f"study_{index:04d}")
+
+
+def _init_worker(ct_path, labels_path, scheme: str, device: str) -> None:
+    torch.set_num_threads(1)
+    _WORKER["source"] = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
+
+
+def _worker_one(index: int, seed: int, out: Path) -> dict:
+    return _one(index, seed, out, _WORKER["source"])
+
+
+def iter_drr_studies(ct_path, labels_path, n: int, seed: int, out: str | os.PathLike, scheme: str = "totalseg",
+                     device: str = "cpu", workers: int = 1) -> Iterator[dict]:
+    """Render ``n`` studies of the labelled CT into ``out/study_NNNN/``; an iterator of their datalist entries.
+
+    The inputs are read and checked at the call (a :class:`~monai_spine.errors.SpineInputError` before anything
+    is written); with ``workers > 1`` each worker process (single-threaded) prepares its own copy of the source.
+    Files depend only on the inputs, ``seed`` and the device, not on ``workers``.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}.")
+    source = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
+    if workers <= 1:
+        return (_one(i, seed, Path(out), source) for i in range(n))
+    return _in_workers((ct_path, labels_path, scheme, device), n, seed, Path(out), workers)
+
+
+def _in_workers(inputs: tuple, n: int, seed: int, out: Path, workers: int) -> Iterator[dict]:
+    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=inputs) as pool:
+        yield from pool.imap(partial(_worker_one, seed=seed, out=out), range(n))
+
+
+def make_drr_cohort(ct_path, labels_path, n: int, seed: int, out: str | os.PathLike, scheme: str = "totalseg",
+                    device: str = "cpu", workers: int = 1, progress: bool = True) -> dict:
+    """Render ``n`` studies (:func:`iter_drr_studies`) and write ``out/dataset.json``; return the datalist."""
+    studies = iter_drr_studies(ct_path, labels_path, n, seed, out, scheme, device, workers)
+    entries = list(tqdm(studies, total=n, desc="drr studies", unit="study", disable=not progress))
+    return write_drr_datalist(out, entries, seed, os.path.basename(os.path.normpath(ct_path)))

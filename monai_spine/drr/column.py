@@ -1,0 +1,156 @@
+"""The spine column of a labelled CT: vertebral bodies cut from the vertebra labels, and the discs between them.
+
+A vertebra label holds the body and the posterior elements. Along the vertebra's local AP axis (the patient's y
+made perpendicular to the local spine direction, from the neighbouring centroids), the body is the anterior
+:data:`BODY_DEPTH_FRACTION` of the label's depth (anterior wall to the tip of the spinous process: about 35 of
+100 mm in the lumbar spine, 28 of 80 mm in the thoracic; White & Panjabi, *Clinical Biomechanics of the Spine*,
+1990). A disc is the convex hull of the facing end slabs of two adjacent bodies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+
+import numpy as np
+import torch
+from monai.config import KeysCollection
+from monai.transforms import MapTransform, Transform
+from scipy import ndimage
+from scipy.spatial import ConvexHull, QhullError
+
+from .labels import LEVEL_ORDER
+
+__all__ = ["BODY_DEPTH_FRACTION", "END_SLAB_FRACTION", "SpineColumn", "SpineColumnd", "SpineColumnD",
+           "SpineColumnDict", "level_centroids"]
+
+BODY_DEPTH_FRACTION = 0.36
+"""Share of a vertebra's AP depth, from the front, that is its body."""
+
+END_SLAB_FRACTION = 0.2
+"""Share of a body's height, at each end, that spans a disc with the next body."""
+
+_DEPTH_QUANTILES = (0.01, 0.99)
+"""Quantiles of a vertebra's depth taken as its posterior and anterior extremes (stray voxels aside)."""
+
+MIN_VOLUME_FRACTION = 0.3
+"""A level with fewer voxels than this share of the median level's is cut by the field of view (or a stray
+label): it is left out of the column and of the truth."""
+
+_OPTIONAL_LEVELS = ("T13", "L6")
+"""Levels that most spines lack: their absence does not break adjacency."""
+
+
+def level_centroids(levels: np.ndarray, spacing) -> dict[str, np.ndarray]:
+    """Centroid ``(3,)`` mm (patient volume frame) of each whole level of a level-index volume ``(X, Y, Z)``
+    (levels below :data:`MIN_VOLUME_FRACTION` of the median volume are left out)."""
+    index, counts = np.unique(levels[levels > 0], return_counts=True)
+    present = [int(i) for i, n in zip(index, counts) if n >= MIN_VOLUME_FRACTION * np.median(counts)]
+    centres = ndimage.center_of_mass(np.ones(levels.shape, dtype=np.uint8), levels, present)
+    return {LEVEL_ORDER[i - 1]: np.asarray(c) * spacing for i, c in zip(present, centres)}
+
+
+def _adjacent(names: Sequence[str]) -> list[tuple[str, str]]:
+    """Pairs of present levels with only absent optional levels between them, head to feet."""
+    order = [LEVEL_ORDER.index(n) for n in names]
+    pairs = []
+    for (i, a), (j, b) in zip(zip(order, names), zip(order[1:], names[1:])):
+        if all(LEVEL_ORDER[k] in _OPTIONAL_LEVELS for k in range(i + 1, j)):
+            pairs.append((a, b))
+    return pairs
+
+
+def _local_axes(names: Sequence[str], centres: Mapping[str, np.ndarray], name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Unit spine direction (toward the feet) and AP axis (anterior) at level ``name``."""
+    k = names.index(name)
+    above, below = centres[names[max(k - 1, 0)]], centres[names[min(k + 1, len(names) - 1)]]
+    along = below - above if len(names) > 1 else np.array([0.0, 0.0, 1.0])
+    along = along / np.linalg.norm(along)
+    ap = np.array([0.0, 1.0, 0.0]) - along[1] * along
+    return along, ap / np.linalg.norm(ap)
+
+
+def _fill_hull(mask: np.ndarray, points: np.ndarray, spacing: np.ndarray) -> None:
+    """Set the voxels of ``mask`` whose centres lie in the convex hull of ``points`` ``(P, 3)`` mm."""
+    try:
+        faces = ConvexHull(points).equations  # (F, 4): outward normal n and offset b, inside where n·p + b <= 0
+    except QhullError:  # flat or too few points: no volume to fill
+        return
+    low = np.maximum(np.floor(points.min(0) / spacing).astype(int), 0)
+    high = np.minimum(np.ceil(points.max(0) / spacing).astype(int) + 1, mask.shape)
+    box = np.stack(np.meshgrid(*[np.arange(a, b) for a, b in zip(low, high)], indexing="ij"), axis=-1).reshape(-1, 3)
+    inside = np.all(box * spacing @ faces[:, :3].T + faces[:, 3] <= 1e-6, axis=1)
+    mask[tuple(box[inside].T)] = True
+
+
+class SpineColumn(Transform):
+    """The spine column (vertebral bodies and discs) of a level-index volume.
+
+    Args:
+        spacing: voxel spacing ``(3,)`` mm of the volumes this transform is called on.
+
+    ``__call__(levels)``: ``(X, Y, Z)`` (or ``(1, X, Y, Z)``) level indices (:data:`~.labels.LEVEL_ORDER` plus
+    one, 0 background) in the patient volume frame → bool column mask of the same shape (a torch tensor for a
+    tensor input).
+    """
+
+    def __init__(self, spacing: Sequence[float]) -> None:
+        self.spacing = np.asarray(spacing, dtype=np.float64)
+
+    def _bodies(self, levels: np.ndarray, names, centres) -> dict[str, np.ndarray]:
+        """Each level's body voxel centres ``(P, 3)`` mm."""
+        slices = ndimage.find_objects(levels)
+        bodies = {}
+        for name in names:
+            box = slices[LEVEL_ORDER.index(name)]
+            index = np.argwhere(levels[box] == LEVEL_ORDER.index(name) + 1) + [s.start for s in box]
+            points = index * self.spacing
+            depth = (points - centres[name]) @ _local_axes(names, centres, name)[1]
+            back, front = np.quantile(depth, _DEPTH_QUANTILES)
+            bodies[name] = points[depth >= front - BODY_DEPTH_FRACTION * (front - back)]
+        return bodies
+
+    def __call__(self, levels):
+        array = np.asarray(levels.cpu() if isinstance(levels, torch.Tensor) else levels)
+        squeeze = array.ndim == 4
+        array = (array[0] if squeeze else array).astype(np.int32)
+        centres = level_centroids(array, self.spacing)
+        names = [n for n in LEVEL_ORDER if n in centres]
+        bodies = self._bodies(array, names, centres)
+        column = np.zeros(array.shape, dtype=bool)
+        for points in bodies.values():
+            column[tuple(np.round(points / self.spacing).astype(int).T)] = True
+        for upper, lower in _adjacent(names):
+            slabs = []
+            for name, end in ((upper, 1.0 - END_SLAB_FRACTION), (lower, END_SLAB_FRACTION)):
+                height = (bodies[name] - centres[name]) @ _local_axes(names, centres, name)[0]
+                cut = np.quantile(height, end)
+                slabs.append(bodies[name][height >= cut] if name == upper else bodies[name][height <= cut])
+            _fill_hull(column, np.concatenate(slabs), self.spacing)
+        column = column[None] if squeeze else column
+        return torch.as_tensor(column) if isinstance(levels, torch.Tensor) else column
+
+
+class SpineColumnd(MapTransform):
+    """Dictionary form of :class:`SpineColumn`: ``d[column_key] = SpineColumn(spacing)(d[key])`` per key.
+
+    Args:
+        keys: keys of the level-index volumes.
+        spacing: voxel spacing ``(3,)`` mm.
+        column_keys: output keys, one per key (default ``"<key>_column"``).
+        allow_missing_keys: skip absent keys instead of raising ``KeyError``.
+    """
+
+    def __init__(self, keys: KeysCollection, spacing: Sequence[float], column_keys: KeysCollection | None = None,
+                 allow_missing_keys: bool = False) -> None:
+        super().__init__(keys, allow_missing_keys)
+        self.column = SpineColumn(spacing)
+        self.column_keys = list(column_keys) if column_keys is not None else [f"{k}_column" for k in self.keys]
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        for key, out in self.key_iterator(d, self.column_keys):
+            d[out] = self.column(d[key])
+        return d
+
+
+SpineColumnD = SpineColumnDict = SpineColumnd
