@@ -24,6 +24,7 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 from monai.data import MetaTensor
+from monai.data.utils import affine_to_spacing
 
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.registration import align_pair, apply_matrix, coronal_masks, rotation_deg
@@ -47,7 +48,7 @@ def _errors(alignment, truth, dxa_mask, mri_mask) -> tuple[float, float, float]:
     """Rotation error (deg), displacement error at the MRI spine's centroid (mm), translation-column error (mm)."""
     matrix = alignment.matrix_mri_to_dxa
     moving = to_array(coronal_masks(dxa_mask, mri_mask)[1])
-    centre = (np.argwhere(moving > 0) * float(dxa_mask.affine[0, 0])).mean(axis=0, keepdims=True)
+    centre = (np.argwhere(moving > 0) * affine_to_spacing(dxa_mask.affine, r=2).numpy()).mean(axis=0, keepdims=True)
     at_spine = np.linalg.norm(apply_matrix(matrix, centre) - apply_matrix(truth, centre))
     column = np.linalg.norm(matrix[:2, 2] - truth[:2, 2])
     return abs(rotation_deg(matrix) - rotation_deg(truth)), float(at_spine), float(column)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from monai.data.utils import affine_to_spacing
 from monai.transforms import Compose
 
 from monai_spine import __version__
@@ -63,9 +64,9 @@ def _dxa(study_dir: Path, out: Path) -> tuple[SpineCurves, dict]:
                 "demo stand-in: sagittal curves from the paired MRI aligned to the DXA (DXA regressor: part 5)"]
     if not alignment.accepted:
         warnings.append(f"MRI alignment rejected: {alignment.reason}")
-    spacing = data["dxa"].meta["spacing_mm"]
+    spacing = affine_to_spacing(data["dxa"].affine, r=2).tolist()
     inputs = {"dxa": "input/dxa.dcm", "mri": "input/mri_in_phase.nii.gz", "modality": "OT",
-              "pixel_spacing_mm": list(spacing), "alignment": alignment.to_dict()}
+              "pixel_spacing_mm": spacing, "alignment": alignment.to_dict()}
     return curves, _write_outputs(out, curves, "dxa", inputs, data["dxa"][0].numpy(), spacing, warnings,
                                   bundle_versions())
 
@@ -78,7 +79,8 @@ def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, di
     )
     ap_geometry, lateral_geometry = study.ap_geometry, study.lateral_geometry
     views = [
-        curves_from_mask(data[key][0].numpy() > 0, data[key].meta["spacing_mm"], min_width_fraction=END_ROW_FRACTION)
+        curves_from_mask(data[key][0].numpy() > 0, affine_to_spacing(data[key].affine, r=2).tolist(),
+                         min_width_fraction=END_ROW_FRACTION)
         for key in ("ap_spine", "lateral_spine")
     ]
     top = max(v.centre[0, 1] for v in views)
@@ -104,8 +106,8 @@ def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, di
         "geometry": {"ap": ap_geometry.to_dict(), "lateral": lateral_geometry.to_dict()},
     }
     ap_image = data["ap"]
-    return curves, _write_outputs(out, curves, "biplanar", inputs, ap_image[0].numpy(), ap_image.meta["spacing_mm"],
-                                  warnings, bundles={})
+    return curves, _write_outputs(out, curves, "biplanar", inputs, ap_image[0].numpy(),
+                                  affine_to_spacing(ap_image.affine, r=2).tolist(), warnings, bundles={})
 
 
 def _angle_line(name: str, value: float, truth: float) -> str:

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
-from monai.data import MetaTensor
 
 from monai_spine.geometry import (
-    CURVE_NAMES,
     N_POINTS,
     SpineCurves,
     curves_from_mask,
@@ -18,7 +15,6 @@ from monai_spine.geometry import (
     spine_component,
     spine_curves_from_views,
 )
-from monai_spine.transforms import MaskToCentreLine, MaskToCentreLined, MaskToCurves, MaskToCurvesd
 
 
 def band(low, high, z_top, z_bottom, shape, spacing):
@@ -244,49 +240,6 @@ def test_curve3d_interpolates_sagittal_at_coronal_heights():
     inside = z_cor <= 90
     np.testing.assert_allclose(curve3d[inside, 1], -3 + 0.5 * z_cor[inside])
     np.testing.assert_allclose(curve3d[~inside, 1], -3 + 0.5 * 90)  # held constant beyond the end
-
-
-def test_mask_to_curves_transforms():
-    low_fn, high_fn = _s_shape()
-    spacing = (0.3, 0.8)
-    mask = band(low_fn, high_fn, 12, 185, (400, 240), spacing)
-    expected = np.stack(curves_from_mask(mask, spacing))
-
-    affine = torch.diag(torch.tensor([spacing[0], spacing[1], 1.0], dtype=torch.float64))
-    image = MetaTensor(torch.as_tensor(mask[None], dtype=torch.uint8), affine=affine)
-    out = MaskToCurves()(image)
-    assert isinstance(out, torch.Tensor) and out.shape == (3, N_POINTS, 2) and out.dtype == torch.float32
-    np.testing.assert_allclose(out.numpy(), expected, atol=1e-4)
-
-    # the affine wins over a stale meta["spacing_mm"] (left behind by resampling); an explicit spacing over both
-    image.meta["spacing_mm"] = (2 * spacing[0], spacing[1])
-    np.testing.assert_allclose(MaskToCurves()(image).numpy(), expected, atol=1e-4)
-    doubled = (2 * spacing[0], spacing[1])
-    np.testing.assert_allclose(MaskToCurves(spacing=doubled)(image)[:, :, 0].numpy(), 2 * expected[:, :, 0], atol=1e-4)
-    with pytest.raises(ValueError, match="spacing"):
-        MaskToCurves()(torch.as_tensor(mask[None]))
-    with pytest.raises(ValueError, match="one-channel"):
-        MaskToCurves()(MetaTensor(torch.zeros(2, 5, 5)))
-
-    out = MaskToCurvesd(keys=["mask", "absent"], allow_missing_keys=True)({"mask": image, "other": 1})
-    assert set(out) == {"mask", "other", "mask_curves"}
-    with pytest.raises(KeyError):
-        MaskToCurvesd(keys="absent")({"mask": image})
-
-
-def test_mask_to_curves_transforms_3d():
-    spacing = (0.8, 0.6, 1.5)
-    mask, _ = tube(spacing)
-    result = curves_from_volume(mask, spacing)
-    volume = MetaTensor(torch.as_tensor(mask[None]), affine=torch.diag(torch.tensor([*spacing, 1.0])))
-    curves = MaskToCurves()(volume)
-    assert curves.shape == (len(CURVE_NAMES), N_POINTS, 2)
-    np.testing.assert_allclose(curves.numpy(), result.curves.to_array(), atol=1e-4)
-    np.testing.assert_allclose(MaskToCentreLine()(volume).numpy(), result.centre_line, atol=1e-4)
-    out = MaskToCentreLined(keys="seg")({"seg": volume})
-    assert out["seg_centre_line"].shape == (N_POINTS, 3)
-    with pytest.raises(ValueError, match="3D"):
-        MaskToCentreLine(spacing=(1.0, 1.0))(torch.ones(1, 4, 4))
 
 
 def test_partial_end_rows_are_trimmed_on_request():

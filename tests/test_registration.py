@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 import torch
 from monai.data import MetaTensor
+from monai.data.utils import affine_to_spacing
 
 from monai_spine.cli import main
 from monai_spine.errors import SpineInputError
@@ -53,7 +54,7 @@ def _masks(study, mri=None):
 def _errors(matrix, truth, dxa_mask, mri_mask) -> tuple[float, float]:
     """(rotation error in degrees, displacement error in mm at the MRI spine's centroid)."""
     moving = to_array(coronal_masks(dxa_mask, mri_mask)[1])
-    centre = (np.argwhere(moving > 0) * float(dxa_mask.affine[0, 0])).mean(axis=0, keepdims=True)
+    centre = (np.argwhere(moving > 0) * affine_to_spacing(dxa_mask.affine, r=2).numpy()).mean(axis=0, keepdims=True)
     shift = apply_matrix(matrix, centre) - apply_matrix(truth, centre)
     return abs(rotation_deg(matrix) - rotation_deg(truth)), float(np.linalg.norm(shift))
 

@@ -1,10 +1,9 @@
-"""The segmentation bundles' parts against known truth: 2.5D slices, file grids, mask QC, inputs, centre lines."""
+"""Segmentation parts against known truth: finding inputs, datalists, centre lines (transforms: tests/transforms)."""
 
 from __future__ import annotations
 
 import json
 
-import nibabel as nib
 import numpy as np
 import pytest
 import torch
@@ -12,67 +11,6 @@ from monai.data import MetaTensor
 
 from monai_spine.errors import SpineInputError
 from monai_spine.segmentation import CentreLineErrorMetric, centre_line_error_mm, find_images, load_datalist
-from monai_spine.transforms import (
-    AdjacentSlices,
-    AdjacentSlicesd,
-    CheckSpineMask,
-    CheckSpineMaskd,
-    FileOrientation,
-    LoadVolume,
-)
-
-
-def test_adjacent_slices_known_values():
-    volume = torch.arange(5, dtype=torch.float32).reshape(1, 1, 1, 5).expand(1, 2, 3, 5).clone()
-    out = AdjacentSlices()(volume)
-    assert out.shape == (3, 2, 3, 5)
-    np.testing.assert_array_equal(out[:, 0, 0].numpy(), [[0, 0, 1, 2, 3], [0, 1, 2, 3, 4], [1, 2, 3, 4, 4]])
-    wide = AdjacentSlices(offsets=(-2, 0, 2), axis=0)(torch.arange(4.0).reshape(1, 4, 1, 1))
-    np.testing.assert_array_equal(wide[:, :, 0, 0].numpy(), [[0, 0, 0, 1], [0, 1, 2, 3], [2, 3, 3, 3]])
-    meta = MetaTensor(volume, affine=torch.diag(torch.tensor([2.0, 2.0, 3.0, 1.0])))
-    d = AdjacentSlicesd(keys=["image", "absent"], allow_missing_keys=True)({"image": meta})
-    assert isinstance(d["image"], MetaTensor) and torch.equal(d["image"].affine, meta.affine)
-    with pytest.raises(ValueError, match="one-channel"):
-        AdjacentSlices()(torch.zeros(2, 3, 3, 3))
-
-
-@pytest.mark.parametrize("codes", [("R", "A", "S"), ("P", "L", "I"), ("S", "R", "A")])
-def test_file_orientation_restores_the_file_grid(tmp_path, codes):
-    rng = np.random.default_rng(0)
-    data = rng.random((6, 7, 8)).astype(np.float32)
-    affine = np.diag([0.9, 1.1, 3.0, 1.0])
-    affine[:3, 3] = (10, -20, 30)
-    img = nib.Nifti1Image(data, affine).as_reoriented(
-        nib.orientations.ornt_transform(nib.orientations.axcodes2ornt(("R", "A", "S")),
-                                        nib.orientations.axcodes2ornt(codes)))
-    path = tmp_path / "v.nii.gz"
-    nib.save(img, path)
-    loaded = LoadVolume()(path)  # in the patient frame, LAI
-    back = FileOrientation()(loaded)
-    assert back.shape[1:] == img.shape
-    np.testing.assert_allclose(back.affine.numpy(), img.affine, atol=1e-5)
-    np.testing.assert_array_equal(back[0].numpy(), np.asarray(img.dataobj))
-    with pytest.raises(ValueError, match="original_affine"):
-        FileOrientation()(MetaTensor(torch.zeros(1, 2, 2, 2)))
-
-
-def test_check_spine_mask_warns_on_empty_and_short():
-    affine = torch.diag(torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64))
-    empty = MetaTensor(torch.zeros(1, 20, 100), affine=affine, meta={"filename_or_obj": "/data/x.dcm"})
-    with pytest.warns(UserWarning, match=r"/data/x.dcm: no spine found"):
-        out = CheckSpineMaskd(keys="pred")({"pred": empty})["pred"]
-    assert out.meta["qc_warnings"] == ["no spine found (empty mask)"]
-    short = torch.zeros(1, 20, 100)
-    short[0, 5:10, 40:60] = 1  # 20 rows × 2 mm = 40 mm
-    with pytest.warns(UserWarning, match="40 mm long"):
-        CheckSpineMask()(MetaTensor(short, affine=affine))
-    long = torch.zeros(1, 20, 100)
-    long[0, 5:10, 10:90] = 1  # 160 mm
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert "qc_warnings" not in CheckSpineMask()(MetaTensor(long, affine=affine)).meta
 
 
 def test_find_images_skips_bad_files_and_refuses_an_empty_folder(tmp_path, write_nifti):

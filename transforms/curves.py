@@ -1,8 +1,8 @@
 """MONAI transforms from spine masks to spine curves (``docs/frames.md``; rules in ``monai_spine.geometry.extract``).
 
 Masks are channel-first with one channel: ``(1, W, H)`` for a coronal or lateral image, ``(1, X, Y, Z)`` for a
-volume in the patient volume frame. Spacing comes from the transform's ``spacing`` argument or else from the
-column norms of a ``MetaTensor``'s ``affine`` (which stays true through resampling, unlike ``meta["spacing_mm"]``).
+volume in the patient volume frame. Spacing comes from the transform's ``spacing`` argument or else from a
+``MetaTensor``'s ``affine`` (MONAI's ``affine_to_spacing``, which stays true through resampling).
 """
 
 from __future__ import annotations
@@ -20,7 +20,16 @@ from monai.utils import TransformBackends, convert_to_numpy
 from monai_spine.geometry.curves import N_POINTS
 from monai_spine.geometry.extract import curves_from_mask, curves_from_volume
 
-__all__ = ["MaskToCurves", "MaskToCentreLine", "MaskToCurvesd", "MaskToCentreLined"]
+__all__ = [
+    "MaskToCurves",
+    "MaskToCentreLine",
+    "MaskToCurvesd",
+    "MaskToCurvesD",
+    "MaskToCurvesDict",
+    "MaskToCentreLined",
+    "MaskToCentreLineD",
+    "MaskToCentreLineDict",
+]
 
 
 def _mask_and_spacing(mask, spacing: Sequence[float] | None) -> tuple[np.ndarray, tuple[float, ...]]:
@@ -89,25 +98,26 @@ class MaskToCurvesd(MapTransform):
 
     Args:
         keys: keys of the masks.
-        output_postfix: suffix of the output keys.
+        output_postfix: suffix of the output keys; default ``default_output_postfix`` (``"curves"``).
         n_points, max_gap_mm, spacing: as :class:`MaskToCurves`.
         allow_missing_keys: don't raise if a key is missing.
     """
 
     backend = MaskToCurves.backend
-    converter_class = MaskToCurves
+    converter_class: type[MaskToCurves] = MaskToCurves
+    default_output_postfix = "curves"
 
     def __init__(
         self,
         keys: KeysCollection,
-        output_postfix: str = "curves",
+        output_postfix: str | None = None,
         n_points: int = N_POINTS,
         max_gap_mm: float = 10.0,
         spacing: Sequence[float] | None = None,
         allow_missing_keys: bool = False,
     ):
         super().__init__(keys, allow_missing_keys)
-        self.output_postfix = output_postfix
+        self.output_postfix = self.default_output_postfix if output_postfix is None else output_postfix
         self.converter = self.converter_class(n_points, max_gap_mm, spacing)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict[Hashable, object]:
@@ -120,22 +130,13 @@ class MaskToCurvesd(MapTransform):
 class MaskToCentreLined(MaskToCurvesd):
     """Dictionary wrapper of :class:`MaskToCentreLine`: output in ``data[f"{key}_{output_postfix}"]``.
 
-    Args:
-        keys: keys of the 3D masks.
-        output_postfix: suffix of the output keys.
-        n_points, max_gap_mm, spacing: as :class:`MaskToCurves`.
-        allow_missing_keys: don't raise if a key is missing.
+    Arguments as :class:`MaskToCurvesd`, with ``keys`` those of 3D masks and ``output_postfix`` by default
+    ``"centre_line"``.
     """
 
     converter_class = MaskToCentreLine
+    default_output_postfix = "centre_line"
 
-    def __init__(
-        self,
-        keys: KeysCollection,
-        output_postfix: str = "centre_line",
-        n_points: int = N_POINTS,
-        max_gap_mm: float = 10.0,
-        spacing: Sequence[float] | None = None,
-        allow_missing_keys: bool = False,
-    ):
-        super().__init__(keys, output_postfix, n_points, max_gap_mm, spacing, allow_missing_keys)
+
+MaskToCurvesD = MaskToCurvesDict = MaskToCurvesd
+MaskToCentreLineD = MaskToCentreLineDict = MaskToCentreLined

@@ -22,7 +22,18 @@ from monai.utils.enums import TransformBackends
 from monai_spine.io.radiograph import FRAME_AXCODES, FRAME_LABELS, FRAMES, RadiographReader, describe_orientation
 from monai_spine.io.volume import volume_reader_for
 
-__all__ = ["LoadRadiograph", "LoadRadiographd", "LoadVolume", "LoadVolumed", "PATIENT_AXCODES", "RAS_LABELS"]
+__all__ = [
+    "LoadRadiograph",
+    "LoadRadiographd",
+    "LoadRadiographD",
+    "LoadRadiographDict",
+    "LoadVolume",
+    "LoadVolumed",
+    "LoadVolumeD",
+    "LoadVolumeDict",
+    "PATIENT_AXCODES",
+    "RAS_LABELS",
+]
 
 #: axis codes of the **patient volume frame**: voxel axes toward the left, anterior, the feet
 PATIENT_AXCODES = "LAI"
@@ -49,10 +60,10 @@ class LoadRadiograph(Transform):
     Returns:
         ``MetaTensor`` of shape ``(1, W, H)`` = (channel, column, row), float32 by default; ``affine`` 3×3
         ``diag(column spacing, row spacing, 1)`` from ``(column, row, 1)`` to ``(x, z, 1)`` mm (coronal) or
-        ``(y, z, 1)`` mm (lateral). ``meta``:
+        ``(y, z, 1)`` mm (lateral): the one source of the spacing, read it with MONAI's
+        ``affine_to_spacing(img.affine, r=2)`` (it stays true through resampling). ``meta``:
 
         - ``frame``: ``"coronal"`` or ``"lateral"``;
-        - ``spacing_mm``: ``[column spacing, row spacing]`` in mm, after orientation;
         - ``spacing_source``: ``"PixelSpacing"``, ``"ImagerPixelSpacing"``,
           ``"ImagerPixelSpacing/EstimatedRadiographicMagnificationFactor"``, ``"NominalScannedPixelSpacing"``,
           ``"NIfTI header"`` or ``"none"`` (1.0 mm assumed, with a warning);
@@ -88,12 +99,11 @@ class LoadRadiograph(Transform):
         if not isinstance(img, MetaTensor):  # meta tracking switched off
             return img
         a = img.affine.numpy()
-        spacing = [float(a[0, 0]), float(a[1, 1])]
-        standard = np.diag([spacing[0], spacing[1], 1.0])
+        spacing = affine_to_spacing(a, r=2)
+        standard = np.diag([*spacing, 1.0])
         if not np.allclose(a, standard, atol=1e-6 * max(spacing)):
             raise RuntimeError(f"orientation of {filename} gave affine {a.tolist()}, expected {standard.tolist()}")
         img.affine = torch.as_tensor(standard, dtype=torch.float64)
-        img.meta["spacing_mm"] = spacing
         img.meta["orientation_applied"] = describe_orientation(file_affine)
         return img
 
@@ -137,8 +147,9 @@ class LoadVolume(Transform):
 
     Returns:
         ``MetaTensor`` of shape ``(1, X, Y, Z)``, float32 by default; ``affine`` (4×4) MONAI's true voxel → RAS
-        world mapping in mm, updated by the reorientation. ``meta``: ``frame`` (``"patient"``), ``spacing_mm``
-        (3 voxel spacings in mm, after reorientation), ``warnings`` (list of str), ``file_format``; and MONAI's
+        world mapping in mm, updated by the reorientation: the one source of the voxel spacing, read it with MONAI's
+        ``affine_to_spacing(img.affine, r=3)``. ``meta``: ``frame`` (``"patient"``), ``warnings`` (list of str),
+        ``file_format``; and MONAI's
         ``filename_or_obj``, ``original_affine`` (the file's own voxel → RAS), ``space`` (``"RAS"``),
         ``spatial_shape``, plus the reader's header fields.
 
@@ -162,7 +173,6 @@ class LoadVolume(Transform):
         if not isinstance(img, MetaTensor):
             return img
         img.meta["frame"] = "patient"
-        img.meta["spacing_mm"] = [float(s) for s in affine_to_spacing(img.affine, r=3)]
         return img
 
 
@@ -186,3 +196,7 @@ class LoadVolumed(MapTransform):
         for key in self.key_iterator(d):
             d[key] = self.loader(d[key])
         return d
+
+
+LoadRadiographD = LoadRadiographDict = LoadRadiographd
+LoadVolumeD = LoadVolumeDict = LoadVolumed

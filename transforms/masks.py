@@ -11,12 +11,22 @@ import numpy as np
 import torch
 from monai.config import KeysCollection
 from monai.data import MetaTensor
+from monai.data.utils import affine_to_spacing
 from monai.transforms import MapTransform, Orientation, Transform
 from monai.utils import TransformBackends
 
 from .io import RAS_LABELS
 
-__all__ = ["FileOrientation", "FileOrientationd", "CheckSpineMask", "CheckSpineMaskd"]
+__all__ = [
+    "FileOrientation",
+    "FileOrientationd",
+    "FileOrientationD",
+    "FileOrientationDict",
+    "CheckSpineMask",
+    "CheckSpineMaskd",
+    "CheckSpineMaskD",
+    "CheckSpineMaskDict",
+]
 
 
 class FileOrientation(Transform):
@@ -79,7 +89,7 @@ class CheckSpineMask(Transform):
         if rows.numel() == 0:
             problem = "no spine found (empty mask)"
         elif isinstance(mask, MetaTensor):
-            spacing = float(torch.linalg.norm(mask.affine[:-1, mask.ndim - 2]))
+            spacing = float(affine_to_spacing(mask.affine, r=mask.ndim - 1)[-1])
             length = float(rows[-1] - rows[0] + 1) * spacing
             if length < self.min_length_mm:
                 problem = f"spine mask only {length:.0f} mm long (< {self.min_length_mm:g} mm): likely no spine"
@@ -105,3 +115,7 @@ class CheckSpineMaskd(MapTransform):
         for key in self.key_iterator(d):
             d[key] = self.check(d[key])
         return d
+
+
+FileOrientationD = FileOrientationDict = FileOrientationd
+CheckSpineMaskD = CheckSpineMaskDict = CheckSpineMaskd

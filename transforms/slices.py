@@ -9,7 +9,7 @@ from monai.config import KeysCollection, NdarrayOrTensor
 from monai.transforms import MapTransform, Transform
 from monai.utils import TransformBackends, convert_to_tensor
 
-__all__ = ["AdjacentSlices", "AdjacentSlicesd"]
+__all__ = ["AdjacentSlices", "AdjacentSlicesd", "AdjacentSlicesD", "AdjacentSlicesDict"]
 
 
 class AdjacentSlices(Transform):
@@ -69,3 +69,6 @@ class AdjacentSlicesd(MapTransform):
         for key in self.key_iterator(d):
             d[key] = self.slicer(d[key])
         return d
+
+
+AdjacentSlicesD = AdjacentSlicesDict = AdjacentSlicesd

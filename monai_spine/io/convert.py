@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError
 from monai_spine.io._common import check_file, is_nifti_path, one_line, read_dicom
@@ -75,7 +76,7 @@ def _projection_nifti(path: Path):
     frame = _projection_frame(path)
     img = LoadRadiograph(frame=frame, dtype=np.float64)(path)
     arr = compact_dtype(img[0].numpy())[:, :, None]  # (W, H, 1): ITK cannot read a 2D NIfTI whose plane is not xy
-    sc, sr = img.meta["spacing_mm"]
+    sc, sr = affine_to_spacing(img.affine, r=2).tolist()
     axes = _FRAME_RAS[frame]
     affine = np.eye(4)
     affine[:3, 0] = np.asarray(axes[0]) * sc

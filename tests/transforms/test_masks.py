@@ -1,0 +1,125 @@
+"""FileOrientation and CheckSpineMask, array and dictionary forms, against known file grids and mask lengths."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from monai.data import MetaTensor
+
+from monai_spine.transforms import (
+    CheckSpineMask,
+    CheckSpineMaskd,
+    CheckSpineMaskD,
+    CheckSpineMaskDict,
+    FileOrientation,
+    FileOrientationd,
+    FileOrientationD,
+    FileOrientationDict,
+    LoadVolume,
+)
+
+
+def write_oriented(path, codes) -> nib.Nifti1Image:
+    """A random volume stored with axis codes ``codes``, 0.9 × 1.1 × 3.0 mm voxels, written to ``path``."""
+    data = np.random.default_rng(0).random((6, 7, 8)).astype(np.float32)
+    affine = np.diag([0.9, 1.1, 3.0, 1.0])
+    affine[:3, 3] = (10, -20, 30)
+    ras_to_codes = nib.orientations.ornt_transform(nib.orientations.axcodes2ornt(("R", "A", "S")),
+                                                   nib.orientations.axcodes2ornt(codes))
+    img = nib.Nifti1Image(data, affine).as_reoriented(ras_to_codes)
+    nib.save(img, path)
+    return img
+
+
+@pytest.mark.parametrize("codes", [("R", "A", "S"), ("P", "L", "I"), ("S", "R", "A"), ("L", "A", "I")])
+def test_file_orientation_restores_the_file_grid(tmp_path, codes):
+    img = write_oriented(tmp_path / "v.nii.gz", codes)
+    loaded = LoadVolume()(tmp_path / "v.nii.gz")  # in the patient frame, LAI
+    back = FileOrientation()(loaded)
+    assert back.shape[1:] == img.shape
+    np.testing.assert_allclose(back.affine.numpy(), img.affine, atol=1e-5)
+    np.testing.assert_array_equal(back[0].numpy(), np.asarray(img.dataobj))
+
+
+def test_file_orientation_dictionary_form(tmp_path):
+    img = write_oriented(tmp_path / "v.nii.gz", ("P", "L", "I"))
+    loaded = LoadVolume()(tmp_path / "v.nii.gz")
+    out = FileOrientationd(keys=["pred", "absent"], allow_missing_keys=True)({"pred": loaded, "other": 1})
+    assert set(out) == {"pred", "other"}
+    np.testing.assert_array_equal(out["pred"][0].numpy(), np.asarray(img.dataobj))
+    with pytest.raises(KeyError):
+        FileOrientationd(keys="absent")({"pred": loaded})
+
+
+@pytest.mark.parametrize("image", [MetaTensor(torch.zeros(1, 2, 2, 2)), torch.zeros(1, 2, 2, 2)])
+def test_file_orientation_needs_the_original_affine(image):
+    with pytest.raises(ValueError, match="original_affine"):
+        FileOrientation()(image)
+
+
+def spine(shape, first: int, last: int) -> torch.Tensor:
+    """A one-channel mask of ``shape`` (spatial) with foreground on the last axis from ``first`` to ``last``."""
+    mask = torch.zeros(1, *shape)
+    index = (0, *(slice(2, 5) for _ in shape[:-1]), slice(first, last + 1))
+    mask[index] = 1
+    return mask
+
+
+# (mask, affine spacing per axis in mm, expected problem or None); length = rows × spacing of the last axis
+CHECKS = {
+    "2d empty": (torch.zeros(1, 20, 100), (1.0, 2.0), "no spine found (empty mask)"),
+    "2d 40 mm": (spine((20, 100), 40, 59), (1.0, 2.0), "spine mask only 40 mm long (< 100 mm): likely no spine"),
+    "2d 160 mm": (spine((20, 100), 10, 89), (1.0, 2.0), None),
+    "2d anisotropic": (spine((20, 100), 10, 89), (2.0, 1.0), "spine mask only 80 mm long"),
+    "3d 60 mm": (spine((8, 8, 50), 10, 29), (1.0, 1.0, 3.0), "spine mask only 60 mm long"),
+    "3d 120 mm": (spine((8, 8, 50), 10, 49), (1.0, 1.0, 3.0), None),
+}
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_check_spine_mask_known_lengths(name):
+    mask, spacing, problem = CHECKS[name]
+    image = MetaTensor(mask.clone(), affine=torch.diag(torch.tensor([*spacing, 1.0], dtype=torch.float64)),
+                       meta={"filename_or_obj": "/data/x.dcm"})
+    if problem is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            out = CheckSpineMask()(image)
+        assert "qc_warnings" not in out.meta
+    else:
+        with pytest.warns(UserWarning, match=f"^/data/x.dcm: {re.escape(problem)}"):
+            out = CheckSpineMask()(image)
+        assert len(out.meta["qc_warnings"]) == 1 and out.meta["qc_warnings"][0].startswith(problem)
+    assert out is image  # the mask passes unchanged
+
+
+def test_check_spine_mask_threshold_and_plain_tensors():
+    short = spine((20, 100), 40, 59)  # 20 rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        CheckSpineMask(min_length_mm=20)(MetaTensor(short.clone(), affine=torch.eye(3)))
+        CheckSpineMask()(short)  # no affine: the length cannot be measured, only emptiness
+    with pytest.warns(UserWarning, match="^image: no spine found"):
+        CheckSpineMask()(torch.zeros(1, 20, 100))
+
+
+def test_check_spine_mask_dictionary_form():
+    empty = MetaTensor(torch.zeros(1, 20, 100), affine=torch.eye(3), meta={"filename_or_obj": "/data/x.dcm"})
+    with pytest.warns(UserWarning, match="/data/x.dcm: no spine found"):
+        out = CheckSpineMaskd(keys=["pred", "absent"], allow_missing_keys=True)({"pred": empty, "other": 1})
+    assert set(out) == {"pred", "other"} and out["pred"].meta["qc_warnings"] == ["no spine found (empty mask)"]
+    long = MetaTensor(spine((20, 100), 10, 89), affine=torch.eye(3))
+    with pytest.warns(UserWarning, match="80 mm long"):
+        CheckSpineMaskd(keys="pred", min_length_mm=90)({"pred": long})
+    with pytest.raises(KeyError):
+        CheckSpineMaskd(keys="absent")({"pred": empty})
+
+
+def test_aliases():
+    assert FileOrientationD is FileOrientationDict is FileOrientationd
+    assert CheckSpineMaskD is CheckSpineMaskDict is CheckSpineMaskd
