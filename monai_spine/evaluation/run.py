@@ -71,7 +71,7 @@ def _csv_text(rows: Sequence[dict], scorers: Sequence[Scorer]) -> str:
 
 
 def evaluate_datalist(
-    datalist: str | os.PathLike, split: str = "test", out: str | os.PathLike = "evaluation", device: str | None = None,
+    datalist: str | os.PathLike, split: str, out: str | os.PathLike, device: str | None = None, *,
     scorers: Sequence[Scorer] | None = None, progress: bool = True,
 ) -> dict:
     """Score every study of ``split`` (``"training"``, ``"validation"``, ``"test"`` or ``"all"``) of a datalist.

@@ -228,13 +228,15 @@ class AlignmentScorer(Scorer):
     ``truth.json``'s ``matrix_mri_to_dxa``; ``alignable`` is the truth's verdict (no MRI posture change).
 
     Figures: ``accepted``, ``alignable``, ``verdict_correct`` (1/0); ``iou``; ``rotation_error_deg`` and
-    ``translation_error_mm`` at the centroid of the MRI spine mask (in the MRI coronal frame).
+    ``translation_error_mm`` at the centroid of the MRI spine mask (in the MRI coronal frame); ``reason`` of a
+    rejection.
     """
 
     name = "alignment"
     section = ("alignment",)
     requires = ("mri", "dxa", "truth")
-    figures = ("accepted", "alignable", "verdict_correct", "iou", "rotation_error_deg", "translation_error_mm")
+    figures = ("accepted", "alignable", "verdict_correct", "iou", "rotation_error_deg", "translation_error_mm",
+               "reason")
 
     def __init__(self, device: str | None = None, config: AlignmentConfig = AlignmentConfig()) -> None:
         self.device = device
@@ -250,7 +252,8 @@ class AlignmentScorer(Scorer):
         errors = alignment_errors(alignment.matrix_mri_to_dxa, truth, centroid * spacing)
         alignable = not study.truth.get("mri_posture_changed", False)
         return {"accepted": int(alignment.accepted), "alignable": int(alignable),
-                "verdict_correct": int(alignment.accepted == alignable), "iou": alignment.iou, **errors._asdict()}
+                "verdict_correct": int(alignment.accepted == alignable), "iou": alignment.iou, **errors._asdict(),
+                "reason": alignment.reason}
 
     def summarise(self, rows: Sequence[dict]) -> dict:
         ok = [row for row in rows if row["status"] == "ok"]
