@@ -11,7 +11,7 @@ from monai_spine.cli import main
 from monai_spine.cli.output import staged_output
 
 ROOT = Path(__file__).resolve().parents[1]
-COMMANDS = ("demo", "infer", "align", "phantom", "batch", "convert")
+COMMANDS = ("demo", "infer", "align", "phantom", "batch", "evaluate", "convert")
 
 
 @pytest.mark.parametrize("command", COMMANDS)

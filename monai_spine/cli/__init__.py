@@ -9,11 +9,11 @@ import warnings
 from monai_spine import __version__
 from monai_spine.errors import SpineInputError
 
-from . import align, cohort, convert, demo, drr, pending, phantom
+from . import align, cohort, convert, demo, drr, evaluate, pending, phantom
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (demo, pending.infer, align, phantom, drr, cohort, pending.batch, convert)
+COMMANDS = (demo, pending.infer, align, phantom, drr, cohort, pending.batch, evaluate, convert)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,269 @@
+"""Scorers: what ``monai-spine evaluate`` runs on each study, and how it sums them up in ``summary.json``.
+
+A scorer names the datalist keys it needs, the items of a study it scores (one image, or one per MRI contrast),
+the figures of each item (the columns of ``metrics.csv``) and the section of ``summary.json`` its summary goes
+in. :data:`SCORERS` is the registry: the DXA → 3D and bi-planar pipelines (``pipelines.dxa``,
+``pipelines.biplanar`` of the contract) plug in with :func:`register_scorer` when they exist.
+"""
+
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from functools import cache
+
+import numpy as np
+from monai.data.utils import affine_to_spacing
+from scipy import ndimage
+
+from monai_spine.registration import AlignmentConfig, align_pair
+from monai_spine.segmentation import BUNDLES_DIR, BundleSegmenter
+
+from .figures import DxaPanel
+from .scores import alignment_errors, centroid_containment, centroid_pixels, coronal_line_errors, dice
+from .studies import EvaluationStudy
+
+__all__ = [
+    "Scorer",
+    "DxaSegmentationScorer",
+    "MriSegmentationScorer",
+    "AlignmentScorer",
+    "SCORERS",
+    "register_scorer",
+    "figure_summary",
+    "dxa_centroids",
+    "score_dxa_mask",
+    "TARGET_LEVELS",
+]
+
+TARGET_LEVELS = ("T12", "L1", "L2", "L3", "L4", "L5", "L6", "S1")
+"""The levels whose centroids the DXA mask must contain (issue 10's target), where a study labels them."""
+_LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-3])|L[1-6]|S1)$")
+"""Vertebral levels of the spine column (the masks' object); the phantom's whole ``sacrum`` is not one."""
+
+_MRI_KEY = re.compile(r"^mri(_(?!spine$)\w+)?$")
+"""Datalist keys of MRI(-like) images: ``mri`` (in-phase), ``mri_water``, ``mri_fat``, ... but not ``mri_spine``."""
+
+
+@cache
+def bundle_segmenter(name: str, device: str | None) -> BundleSegmenter:
+    """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process."""
+    return BundleSegmenter(BUNDLES_DIR / name, device)
+
+
+def figure_summary(rows: Sequence[dict], name: str, worst: str = "max") -> dict | None:
+    """``{"mean", "median", "worst", "worst_id"}`` of figure ``name`` over ``rows`` (finite values only);
+    ``worst`` is ``"max"`` (an error) or ``"min"`` (an overlap). ``None`` when no row has the figure."""
+    values = [(float(row[name]), row["id"]) for row in rows if np.isfinite(row.get(name, np.nan))]
+    if not values:
+        return None
+    figures = np.asarray([v for v, _ in values])
+    index = int(np.argmax(figures) if worst == "max" else np.argmin(figures))
+    return {"mean": float(figures.mean()), "median": float(np.median(figures)), "worst": float(figures[index]),
+            "worst_id": values[index][1]}
+
+
+def _counts(rows: Sequence[dict]) -> dict:
+    return {status: sum(row["status"] == status for row in rows) for status in ("ok", "failed", "skipped")}
+
+
+class Scorer(ABC):
+    """One kind of figures for every study.
+
+    Attributes:
+        name: the ``scorer`` column of ``metrics.csv``.
+        section: where :meth:`summarise`'s result goes in ``summary.json`` (e.g. ``("segmentation", "dxa")``).
+        requires: datalist keys without which a study is skipped (``status: skipped``).
+        figures: the figure columns of its rows, in order.
+    """
+
+    name: str
+    section: tuple[str, ...]
+    requires: tuple[str, ...]
+    figures: tuple[str, ...]
+
+    def items(self, study: EvaluationStudy) -> list[str]:
+        """What is scored in ``study``, one row each: by default its first required key."""
+        return [self.requires[0]]
+
+    @abstractmethod
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        """The figures of one item: ``{figure: value}``; an exception marks the row failed."""
+
+    @abstractmethod
+    def summarise(self, rows: Sequence[dict]) -> dict:
+        """This scorer's section of ``summary.json`` from all its rows (``status`` ok, failed or skipped)."""
+
+    def panel(self, study: EvaluationStudy, row: dict) -> tuple[tuple, DxaPanel] | None:
+        """A picture of a scored row for ``evaluation.png`` and its rank (lowest: worst), or ``None``."""
+        return None
+
+
+SCORERS: dict[str, Callable[[str | None], Scorer]] = {}
+"""Registered scorers: ``{name: factory(device) -> Scorer}``, run in this order."""
+
+
+def register_scorer(name: str):
+    """Class decorator adding a :class:`Scorer` (built as ``cls(device)``) to :data:`SCORERS` under ``name``."""
+
+    def add(cls):
+        SCORERS[name] = cls
+        return cls
+
+    return add
+
+
+@register_scorer("dxa_segmentation")
+class DxaSegmentationScorer(Scorer):
+    """The DXA segmentation bundle on ``dxa`` against ``dxa_spine`` and the vertebral centroids of ``truth``.
+
+    Figures: ``dice``; ``centroids_inside`` of ``centroids_total`` labelled vertebrae (centre projected into the
+    DXA through ``truth.json``'s ``frames.dxa``), ``missed_levels``, ``target_levels_inside`` (T12–S1 present all
+    inside, 1/0); ``centre_mae_mm``, ``width_error_mm`` and ``height_coverage``
+    (:func:`~monai_spine.evaluation.scores.coronal_line_errors` against ``curves.dxa``).
+    """
+
+    name = "dxa_segmentation"
+    section = ("segmentation", "dxa")
+    requires = ("dxa", "dxa_spine", "truth")
+    figures = ("dice", "centroids_inside", "centroids_total", "target_levels_inside", "missed_levels",
+               "centre_mae_mm", "width_error_mm", "height_coverage")
+
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device
+
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
+        return score_dxa_mask(mask, study.truth_mask("dxa_spine", mask), study.truth)
+
+    def summarise(self, rows: Sequence[dict]) -> dict:
+        ok = [row for row in rows if row["status"] == "ok"]
+        levels = {}
+        for row in ok:
+            for name, inside in row["levels"].items():
+                levels.setdefault(name, []).append(inside)
+        return {
+            **_counts(rows),
+            "dice": figure_summary(ok, "dice", "min"),
+            "centroids_inside": sum(row["centroids_inside"] for row in ok),
+            "centroids_total": sum(row["centroids_total"] for row in ok),
+            "studies_with_target_levels_inside": sum(row["target_levels_inside"] for row in ok),
+            "centroid_inside_share_by_level": {name: float(np.mean(v)) for name, v in levels.items()},
+            "centre_mae_mm": figure_summary(ok, "centre_mae_mm"),
+            "width_error_mm": figure_summary(ok, "width_error_mm"),
+            "height_coverage": figure_summary(ok, "height_coverage", "min"),
+        }
+
+    def panel(self, study: EvaluationStudy, row: dict) -> tuple[tuple, DxaPanel]:
+        """The DXA, the bundle's mask and the centroids, ranked by share of centroids inside, then Dice."""
+        mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
+        _, pixels = dxa_centroids(study.truth)
+        title = f"{study.id}: Dice {row['dice']:.3f}, {row['centroids_inside']}/{row['centroids_total']} inside"
+        panel = DxaPanel(study.dxa[0], affine_to_spacing(mask.affine, r=2).tolist(), mask[0], pixels,
+                         list(row["levels"].values()), title)
+        return (row["centroids_inside"] / max(row["centroids_total"], 1), row["dice"]), panel
+
+
+def dxa_centroids(truth: dict) -> tuple[list[str], np.ndarray]:
+    """The labelled vertebral levels of ``truth.json`` (C1–C7, T1–T13, L1–L6, S1; not the phantom's whole
+    ``sacrum``, which the spine column leaves out): their names and their centres' DXA pixels ``(N, 2)``."""
+    frame = truth["frames"]["dxa"]
+    vertebrae = [v for v in truth["vertebrae"] if _LEVEL.match(v["name"])]
+    centres = np.asarray([v["centre_mm"] for v in vertebrae], dtype=np.float64).reshape(-1, 3)[:, [0, 2]]
+    return [v["name"] for v in vertebrae], centroid_pixels(centres, frame["origin_mm"], frame["pixel_mm"])
+
+
+def score_dxa_mask(mask, truth_mask, truth: dict) -> dict:
+    """:class:`DxaSegmentationScorer`'s figures of a DXA spine mask ``(1, W, H)`` against the study's truth
+    (the true mask on the same grid, and ``truth.json``); also ``levels``: ``{level: inside}``."""
+    names, pixels = dxa_centroids(truth)
+    found = centroid_containment(np.asarray(mask[0]), names, pixels)
+    targets = [found.inside[name] for name in TARGET_LEVELS if name in found.inside]
+    lines = coronal_line_errors(np.asarray(mask[0]), affine_to_spacing(mask.affine, r=2).tolist(),
+                                truth["curves"]["dxa"]["coronal_right"], truth["curves"]["dxa"]["coronal_left"])
+    return {
+        "dice": dice(mask[0], truth_mask[0]),
+        "centroids_inside": found.n_inside,
+        "centroids_total": len(names),
+        "target_levels_inside": int(all(targets)),
+        "missed_levels": " ".join(found.missed),
+        **lines._asdict(),
+        "levels": found.inside,
+    }
+
+
+@register_scorer("mri_segmentation")
+class MriSegmentationScorer(Scorer):
+    """The MRI segmentation bundle on every MRI contrast of a study (``mri``, ``mri_water``, ``mri_fat``, ...)
+    against ``mri_spine``: ``dice`` per contrast, summarised per contrast (named by file, e.g. ``mri_water``)."""
+
+    name = "mri_segmentation"
+    section = ("segmentation", "mri")
+    requires = ("mri", "mri_spine")
+    figures = ("dice",)
+
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device
+
+    def items(self, study: EvaluationStudy) -> list[str]:
+        return [key for key in study.files if _MRI_KEY.match(key)]
+
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        mask = study.bundle_mask(item, bundle_segmenter("mri_spine_segmentation", self.device))
+        return {"dice": dice(mask[0], study.truth_mask("mri_spine", mask)[0])}
+
+    def summarise(self, rows: Sequence[dict]) -> dict:
+        contrasts = {}
+        for row in rows:
+            contrasts.setdefault(row["item"], []).append(row)
+        return {contrast: {**_counts(group), "dice": figure_summary([r for r in group if r["status"] == "ok"],
+                                                                     "dice", "min")}
+                for contrast, group in contrasts.items()}
+
+
+@register_scorer("alignment")
+class AlignmentScorer(Scorer):
+    """``align_pair`` on the bundles' DXA and (in-phase) MRI masks, as ``monai-spine align`` runs it, against
+    ``truth.json``'s ``matrix_mri_to_dxa``; ``alignable`` is the truth's verdict (no MRI posture change).
+
+    Figures: ``accepted``, ``alignable``, ``verdict_correct`` (1/0); ``iou``; ``rotation_error_deg`` and
+    ``translation_error_mm`` at the centroid of the MRI spine mask (in the MRI coronal frame); ``reason`` of a
+    rejection.
+    """
+
+    name = "alignment"
+    section = ("alignment",)
+    requires = ("mri", "dxa", "truth")
+    figures = ("accepted", "alignable", "verdict_correct", "iou", "rotation_error_deg", "translation_error_mm",
+               "reason")
+
+    def __init__(self, device: str | None = None, config: AlignmentConfig = AlignmentConfig()) -> None:
+        self.device = device
+        self.config = config
+
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        dxa_mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
+        mri_mask = study.bundle_mask("mri", bundle_segmenter("mri_spine_segmentation", self.device))
+        alignment = align_pair(dxa_mask, mri_mask, self.config)
+        centroid = np.asarray(ndimage.center_of_mass(np.asarray(mri_mask[0]) > 0))[[0, 2]]
+        spacing = affine_to_spacing(mri_mask.affine, r=3).numpy()[[0, 2]]
+        truth = np.asarray(study.truth["matrix_mri_to_dxa"], dtype=np.float64)
+        errors = alignment_errors(alignment.matrix_mri_to_dxa, truth, centroid * spacing)
+        alignable = not study.truth.get("mri_posture_changed", False)
+        return {"accepted": int(alignment.accepted), "alignable": int(alignable),
+                "verdict_correct": int(alignment.accepted == alignable), "iou": alignment.iou, **errors._asdict(),
+                "reason": alignment.reason}
+
+    def summarise(self, rows: Sequence[dict]) -> dict:
+        ok = [row for row in rows if row["status"] == "ok"]
+        alignable = [row for row in ok if row["alignable"]]
+        return {
+            **_counts(rows),
+            "accepted": sum(row["accepted"] for row in ok),
+            "alignable": len(alignable),
+            "verdict_correct": sum(row["verdict_correct"] for row in ok),
+            "iou": figure_summary(ok, "iou", "min"),
+            "rotation_error_deg": figure_summary(alignable, "rotation_error_deg"),
+            "translation_error_mm": figure_summary(alignable, "translation_error_mm"),
+        }
