@@ -18,7 +18,7 @@ import torch
 from monai_spine.cli import main
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
-from monai_spine.segmentation import centre_line, centre_line_error_mm, segment_dxa
+from monai_spine.segmentation import centre_line_error_mm, mask_centre_line, segment_dxa
 from monai_spine.transforms import LoadRadiograph, LoadVolume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -66,7 +66,7 @@ def test_dxa_bundle_inference_matches_truth(study, tmp_path):
     mask = np.asarray(written.dataobj)
     spacing = image.meta["spacing_mm"]
     assert _dice(mask, truth[0].numpy()) >= 0.94
-    assert centre_line_error_mm(centre_line(mask > 0, spacing), centre_line(truth[0].numpy() > 0, spacing)) <= 1.5
+    assert centre_line_error_mm(mask_centre_line(mask > 0, spacing), mask_centre_line(truth[0].numpy() > 0, spacing)) <= 1.5
 
 
 def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
@@ -82,7 +82,7 @@ def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
     assert _dice(np.asarray(written.dataobj), np.asarray(truth.dataobj)) >= 0.92
     mask, true_mask = (LoadVolume()(p) for p in (tmp_path / "mri_seg.nii.gz", study / "study" / "mri_spine.nii.gz"))
     spacing = mask.meta["spacing_mm"]
-    assert centre_line_error_mm(centre_line(mask[0].numpy() > 0, spacing), centre_line(true_mask[0].numpy() > 0, spacing)) <= 1.5
+    assert centre_line_error_mm(mask_centre_line(mask[0].numpy() > 0, spacing), mask_centre_line(true_mask[0].numpy() > 0, spacing)) <= 1.5
 
 
 @pytest.mark.parametrize("name, wrong", [("dxa_spine_segmentation", "mri"), ("mri_spine_segmentation", "dxa")])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monai_spine.cli import main
-from monai_spine.cli.output import staged_output
+from monai_spine.io.files import staged_output
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("demo", "infer", "align", "phantom", "batch", "convert")

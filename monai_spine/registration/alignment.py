@@ -16,7 +16,7 @@ from monai.data.utils import affine_to_spacing
 from monai_spine.errors import SpineInputError
 
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .projection import crop_to_mask, project_mask, to_image
+from .coronal import crop_to_mask, coronal_mask_projection, to_image
 from .qc import centre_line_deviation, mask_iou, touches_edge
 from .rigid import rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
@@ -171,7 +171,7 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
             raise SpineInputError(_source(mask), "the spine mask is empty")
     pixel_mm = affine_to_spacing(dxa_mask.affine, r=2).tolist()
     fixed = to_image(np.asarray(dxa_mask[0]) > 0, pixel_mm)
-    moving = project_mask(np.asarray(mri_mask[0]), affine_to_spacing(mri_mask.affine, r=3).tolist(), pixel_mm)
+    moving = coronal_mask_projection(np.asarray(mri_mask[0]), affine_to_spacing(mri_mask.affine, r=3).tolist(), pixel_mm)
     return fixed, moving
 
 
