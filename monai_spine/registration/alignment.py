@@ -126,7 +126,7 @@ class Alignment:
         return float(self.matrix_mri_to_dxa[0, 2]), float(self.matrix_mri_to_dxa[1, 2])
 
     def to_dict(self) -> dict:
-        """``alignment.json`` (``shared/CONTRACT.md``)."""
+        """``alignment.json`` (``docs/commands/align.md``, ``docs/alignment.md``)."""
         return {
             "matrix_mri_to_dxa": np.asarray(self.matrix_mri_to_dxa, dtype=float).tolist(),
             "rotation_deg": self.rotation_deg,
