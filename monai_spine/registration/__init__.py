@@ -7,9 +7,9 @@ acceptance. ``Alignment.to_dict()`` is ``alignment.json``; ``save_alignment_figu
 """
 
 from .alignment import Alignment, AlignmentConfig, align_pair, coronal_masks
+from .coronal import coronal_mask_projection, coronal_projection
 from .figure import save_alignment_figure
 from .image_stage import ImageStage
-from .coronal import coronal_projection, coronal_mask_projection
 from .qc import mask_iou
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit

@@ -14,9 +14,10 @@ import SimpleITK as sitk
 from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError
+from monai_spine.io.files import as_plain
 
+from .coronal import coronal_mask_projection, crop_to_mask, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .coronal import crop_to_mask, coronal_mask_projection, to_image
 from .qc import centre_line_deviation, mask_iou, touches_edge
 from .rigid import rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
@@ -136,15 +137,10 @@ class Alignment:
             "iou_threshold": self.iou_threshold,
             "stages": {
                 "image": self.image_stage.to_dict(),
-                "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": _finite(self.centre_deviation_mm)},
+                "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": as_plain(self.centre_deviation_mm)},
             },
             "reason": self.reason,
         }
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no infinity: ``None`` stands for "not measurable"."""
-    return float(value) if np.isfinite(value) else None
 
 
 def _source(image) -> str:
