@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-from collections.abc import Callable, Iterator, Sized
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 
 __all__ = ["single_thread", "single_threaded", "map_single_threaded"]
-
-Item = TypeVar("Item", bound=Any)
 
 
 def single_thread() -> None:
@@ -40,7 +38,7 @@ def single_threaded() -> Iterator[None]:
         sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads[1])
 
 
-def map_single_threaded(job: Callable[[Item], Any], items: Sized, workers: int, ordered: bool = True) -> Iterator:
+def map_single_threaded(job: Callable[[Any], Any], items: Sequence, workers: int, ordered: bool = True) -> Iterator:
     """``job(item)`` of every item, from a spawn pool of ``min(workers, len(items))`` single-threaded processes.
 
     With one worker (or one item) the jobs run here, single-threaded. ``job`` must be picklable (a module-level
@@ -48,7 +46,7 @@ def map_single_threaded(job: Callable[[Item], Any], items: Sized, workers: int, 
 
     Args:
         job: the function run on each item.
-        items: the items, a sized iterable (a list, a ``range``).
+        items: the items (a list, a ``range``).
         workers: the most processes to start.
         ordered: yield results in the items' order; else as they finish.
     """

@@ -27,7 +27,6 @@ from monai_spine.errors import SpineInputError, one_line, warn
 
 from .checks import check_file, check_finite_and_not_blank
 from .dicom import check_monochrome, decode_dicom_pixels, read_dicom
-from .files import as_plain
 from .nifti import is_nifti_path, load_nifti
 
 __all__ = ["DicomVolume", "DicomVolumeReader", "NiftiVolumeReader", "volume_reader_for"]
