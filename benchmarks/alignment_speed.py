@@ -28,7 +28,7 @@ from monai.data.utils import affine_to_spacing
 
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.registration import align_pair, apply_matrix, coronal_masks, rotation_deg
-from monai_spine.registration.projection import to_array
+from monai_spine.registration.coronal import to_array
 
 
 def _masks(study):

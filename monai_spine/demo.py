@@ -16,10 +16,10 @@ from monai.data.utils import affine_to_spacing
 from monai.transforms import Compose
 
 from monai_spine import __version__
-from monai_spine.cli.output import staged_output
 from monai_spine.cohort.targets import MEASURE_WINDOW_MM, pair_curves
 from monai_spine.geometry import SpineCurves, curves_from_mask
 from monai_spine.geometry.writers import write_curve3d_csv, write_curves_json
+from monai_spine.io.files import staged_output
 from monai_spine.measures import curve_distance, curve_mae_mm, measure_spine
 from monai_spine.phantom.study import Study, make_study
 from monai_spine.phantom.write import write_study

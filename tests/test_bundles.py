@@ -19,7 +19,7 @@ from monai.data.utils import affine_to_spacing
 from monai_spine.cli import main
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
-from monai_spine.segmentation import centre_line, centre_line_error_mm, segment_dxa
+from monai_spine.segmentation import centre_line_error_mm, mask_centre_line, segment_dxa
 from monai_spine.transforms import LoadRadiograph, LoadVolume
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,7 +67,7 @@ def test_dxa_bundle_inference_matches_truth(study, tmp_path):
     np.testing.assert_allclose(written.header.get_zooms()[:2], spacing, rtol=1e-6)
     mask = np.asarray(written.dataobj)
     assert _dice(mask, truth[0].numpy()) >= 0.94
-    assert centre_line_error_mm(centre_line(mask > 0, spacing), centre_line(truth[0].numpy() > 0, spacing)) <= 1.5
+    assert centre_line_error_mm(mask_centre_line(mask > 0, spacing), mask_centre_line(truth[0].numpy() > 0, spacing)) <= 1.5
 
 
 def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
@@ -83,7 +83,7 @@ def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
     assert _dice(np.asarray(written.dataobj), np.asarray(truth.dataobj)) >= 0.92
     mask, true_mask = (LoadVolume()(p) for p in (tmp_path / "mri_seg.nii.gz", study / "study" / "mri_spine.nii.gz"))
     spacing = affine_to_spacing(mask.affine, r=3).tolist()
-    assert centre_line_error_mm(centre_line(mask[0].numpy() > 0, spacing), centre_line(true_mask[0].numpy() > 0, spacing)) <= 1.5
+    assert centre_line_error_mm(mask_centre_line(mask[0].numpy() > 0, spacing), mask_centre_line(true_mask[0].numpy() > 0, spacing)) <= 1.5
 
 
 @pytest.mark.parametrize("name, wrong", [("dxa_spine_segmentation", "mri"), ("mri_spine_segmentation", "dxa")])

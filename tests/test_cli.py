@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from monai_spine.cli import main
-from monai_spine.cli.output import staged_output
+from monai_spine.io.files import staged_output
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMANDS = ("demo", "infer", "align", "phantom", "batch", "evaluate", "convert")
@@ -42,6 +42,30 @@ def test_later_parts_say_not_available(argv, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not available yet" in err
     assert not (tmp_path / "OUT").exists()
+
+
+@pytest.mark.parametrize(
+    "argv, line",
+    [
+        (["align", "--dxa", "d.dcm", "--mri", "m.nii.gz", "--out", "OUT", "--angles", "0"],
+         "monai-spine align: error: need max_angle_deg >= 0 and n_angles >= 1, got 2.0, 0."),
+        (["cohort", "--input", "in", "--out", "OUT", "--workers", "0"],
+         "monai-spine cohort: error: --workers must be at least 1, got 0."),
+        (["phantom", "--n", "0", "--seed", "0", "--out", "OUT"],
+         "monai-spine phantom: error: --n must be at least 1, got 0."),
+        (["infer", "--dxa", "x.dcm", "--out", "OUT"],
+         "monai-spine infer: error: not available yet (the DXA regressor and the bi-planar pipeline come with parts 5 "
+         "and 6)."),
+        (["convert", "missing.dcm", "out.nii.gz"], "monai-spine convert: error: missing.dcm: no such file or folder"),
+    ],
+)
+def test_bad_option_values_exit_2_with_one_line(argv, line, tmp_path, monkeypatch, capsys):
+    """Every command's bad input goes through main's one error exit: the same line format and code 2."""
+    monkeypatch.chdir(tmp_path)
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.err == line + "\n" and captured.out == ""
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
 def test_deploy_module_help_and_pending(tmp_path):

@@ -29,7 +29,7 @@ from monai_spine.cohort import (
 )
 from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, CropFrame, HeightFrame, crop_centre, curves_from_mask
-from monai_spine.phantom.datalist import split_balanced, write_datalist
+from monai_spine.io.datalist import split_balanced, write_datalist
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.transforms import LoadRadiograph

@@ -69,20 +69,29 @@ def test_oblique_shuffled_series_matches_simpleitk(tmp_path, ct_series):
     assert ref.GetSize() == (128, 128, 4) and abs(ref.GetSpacing()[2] - 3.0) < 1e-4
 
 
-def test_radiograph_round_trip(tmp_path, write_dicom):
+@pytest.mark.parametrize(
+    "orientation, frame, axis0_lps",
+    [
+        (["R", "H"], "coronal", [1, 0, 0]),  # flipped and transposed; axis 0 toward L = LPS +x
+        (["L", "F"], "coronal", [1, 0, 0]),  # already in the standard display
+        (["A", "F"], "lateral", [0, -1, 0]),  # axis 0 toward A = LPS −y
+        (["H", "P"], "lateral", [0, -1, 0]),  # transposed and both flipped
+    ],
+)
+def test_radiograph_round_trip(tmp_path, write_dicom, orientation, frame, axis0_lps):
     """A projection image (no patient geometry) becomes a 2D NIfTI that loads as the same image."""
     stored = (np.arange(12, dtype=np.uint16).reshape(3, 4) * 9 + 1)
-    src = write_dicom(tmp_path / "dx.dcm", stored, PatientOrientation=["R", "H"], PixelSpacing=[0.2, 0.1],
+    src = write_dicom(tmp_path / "dx.dcm", stored, PatientOrientation=orientation, PixelSpacing=[0.2, 0.1],
                       PhotometricInterpretation="MONOCHROME1")
-    a = LoadRadiograph()(src)
+    a = LoadRadiograph(frame=frame)(src)
     out = convert(src, tmp_path / "dx.nii.gz")
-    b = LoadRadiograph()(out)
+    b = LoadRadiograph(frame=frame)(out)
     assert torch.equal(a, b)
     np.testing.assert_allclose(b.affine.numpy(), a.affine.numpy())
     assert b.meta["spacing_source"] == "NIfTI header" and b.meta["orientation_applied"] == []
-    ref = sitk.ReadImage(os.fspath(out))  # other tools see the same geometry: axis 0 toward L, axis 1 toward feet
+    ref = sitk.ReadImage(os.fspath(out))  # other tools see the same geometry: axis 0 as the frame's, axis 1 to feet
     d = np.asarray(ref.GetDirection()).reshape(3, 3)
-    np.testing.assert_allclose(d[:, 0], [1, 0, 0], atol=1e-6)  # LPS +x = left
+    np.testing.assert_allclose(d[:, 0], axis0_lps, atol=1e-6)
     np.testing.assert_allclose(d[:, 1], [0, 0, -1], atol=1e-6)  # LPS −z = feet
 
 

@@ -3,7 +3,7 @@
 import pytest
 from monai.data import load_decathlon_datalist
 
-from monai_spine.phantom.datalist import SPLITS, split_balanced, write_datalist
+from monai_spine.io.datalist import SPLITS, split_balanced, write_datalist
 
 
 def _entries(n_scoliotic, n_normal):

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import torch
 
-from monai_spine.phantom.grid import Grid
+from monai_spine.geometry.grid import Grid
 from monai_spine.projection import (
     ConeBeamProjection,
     ParallelProjection,
     SlotScanProjection,
     ct_to_mu,
     mu_water,
-    project_mask,
+    radiograph_mask,
     radiograph,
     render_drr,
 )
@@ -171,12 +171,12 @@ def test_project_mask_is_the_shadow_of_the_mask():
     mask[10:20, 5:9, 12:30] = True
     origin = GRID.origin
     ap = ParallelProjection(view="ap", pixel_mm=(1.5, 1.2), shape=(32, 36), origin=(origin[0], origin[2]))
-    shadow = project_mask(mask, GRID, ap)
+    shadow = radiograph_mask(mask, GRID, ap)
     assert shadow.dtype == torch.bool and torch.equal(shadow, mask.any(1))
 
     cone = _source_geometry(ConeBeamProjection, "ap", None)
     ball = _ball(GRID, (2.0, 3.0, -2.0), 6.0, 1.0) > 0.5
-    shadow = project_mask(ball, GRID, cone)
+    shadow = radiograph_mask(ball, GRID, cone)
     column, row = cone.project([[2.0, 3.0, -2.0]])[0].round().astype(int)
     assert shadow[column, row] and not shadow[0, 0]
     radius_px = 6.0 * cone.magnification([[2.0, 3.0, -2.0]])[0, 0] / cone.pixel_mm[0]

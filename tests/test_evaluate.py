@@ -24,7 +24,7 @@ from monai_spine.evaluation import (
     evaluate_datalist,
     score_dxa_mask,
 )
-from monai_spine.phantom.datalist import write_datalist
+from monai_spine.io.datalist import write_datalist
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.registration import rigid_matrix

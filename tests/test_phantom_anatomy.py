@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from monai_spine.geometry import curves_from_volume
+from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.anatomy import (
     LEVEL_DIMS,
     LEVELS,
@@ -18,10 +19,9 @@ from monai_spine.phantom.anatomy import (
     sample_body,
     spine_length_mm,
 )
-from monai_spine.phantom.grid import Grid
 from monai_spine.phantom.materials import MATERIALS
 from monai_spine.phantom.raster import rasterise
-from monai_spine.phantom.shape import CoronalCurve, SpineShape, centre_line
+from monai_spine.phantom.shape import CoronalCurve, SpineShape, shape_centre_line
 
 VOXEL = 3.0
 
@@ -35,7 +35,7 @@ def _curved_line() -> np.ndarray:
     shape = SpineShape(
         length_mm=spine_length_mm(), coronal=(CoronalCurve(20.0, (0.2, 0.6)),), kyphosis_deg=35.0, lordosis_deg=45.0
     )
-    return centre_line(shape, n_points=1001)
+    return shape_centre_line(shape, n_points=1001)
 
 
 def _spine_grid(line: np.ndarray, margin=(45.0, 45.0, 10.0), spacing: float = VOXEL) -> Grid:

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import torch
 
+from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.anatomy import Body, Ellipsoid, build_anatomy, spine_length_mm
 from monai_spine.phantom.extremities import (
     Morph,
@@ -16,7 +17,6 @@ from monai_spine.phantom.extremities import (
     trunk_z_edges,
     vertex_z,
 )
-from monai_spine.phantom.grid import Grid
 from monai_spine.phantom.materials import MATERIALS, Tissue, linear_attenuation
 from monai_spine.phantom.raster import rasterise
 from monai_spine.phantom.render_dxa import (

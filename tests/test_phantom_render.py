@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from monai_spine.phantom.grid import Grid
+from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.materials import (
     COMPONENTS,
     MATERIALS,

@@ -33,7 +33,7 @@ from monai_spine.registration import (
     rigid_matrix,
     rotation_deg,
 )
-from monai_spine.registration.projection import to_array, to_image
+from monai_spine.registration.coronal import to_array, to_image
 from monai_spine.registration.rigid import from_sitk, to_sitk
 
 TRUNK = StudyConfig(dxa_whole_body=False)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from monai_spine.measures import coronal_cobb, sagittal_profile
-from monai_spine.phantom import PATTERNS, CoronalCurve, SpineShape, axial_rotation_deg, centre_line, sample_shape
+from monai_spine.phantom import PATTERNS, CoronalCurve, SpineShape, axial_rotation_deg, sample_shape, shape_centre_line
 
 # Level spans as fractions of the C7–S1 height, evenly spread, enough for sampling tests.
 LEVELS = ["C7"] + [f"T{i}" for i in range(1, 13)] + [f"L{i}" for i in range(1, 6)]
@@ -19,7 +19,7 @@ def _shape(cobb, kyphosis=40.0, lordosis=50.0, **kwargs):
 @pytest.mark.parametrize("cobb", [0.0, 12.0, -35.0, 80.0])
 @pytest.mark.parametrize("kyphosis, lordosis", [(10.0, 20.0), (42.0, 55.0), (70.0, 80.0)])
 def test_measures_reproduce_requested_angles(cobb, kyphosis, lordosis):
-    line = centre_line(_shape(cobb, kyphosis, lordosis))
+    line = shape_centre_line(_shape(cobb, kyphosis, lordosis))
     coronal = coronal_cobb(line[:, [0, 2]])
     profile = sagittal_profile(line[:, [1, 2]])
     assert coronal.main.angle_deg == pytest.approx(abs(cobb), abs=0.3)
@@ -31,13 +31,13 @@ def test_measures_reproduce_requested_angles(cobb, kyphosis, lordosis):
 
 def test_double_major_gives_two_curves_of_requested_angles():
     shape = SpineShape(coronal=(CoronalCurve(45.0, (0.2, 0.55)), CoronalCurve(-30.0, (0.55, 0.9))))
-    curves = coronal_cobb(centre_line(shape)[:, [0, 2]]).curves
+    curves = coronal_cobb(shape_centre_line(shape)[:, [0, 2]]).curves
     assert [round(c.angle_deg, 1) for c in curves] == pytest.approx([45.0, 30.0], abs=0.3)
     assert [c.convexity for c in curves] == ["right", "left"]
 
 
 def test_centre_line_frame_and_balance():
-    line = centre_line(_shape(30.0))
+    line = shape_centre_line(_shape(30.0))
     assert line.shape == (209, 3)
     np.testing.assert_allclose(np.diff(line[:, 2]), 480.0 / 208)
     np.testing.assert_allclose(line[:, :2].mean(axis=0), 0.0, atol=1e-9)
@@ -93,7 +93,7 @@ def test_sampled_shapes_reproduce_their_angles_within_one_degree():
     worst = 0.0
     for seed in range(40):
         shape = sample_shape(np.random.default_rng(seed), spine_length_mm(), level_spans(), scoliotic=seed % 2 == 0)
-        line = centre_line(shape)
+        line = shape_centre_line(shape)
         coronal, sagittal = line[:, [0, 2]], line[:, [1, 2]]
         measures = measure_spine(SpineCurves(coronal, coronal, coronal, sagittal, sagittal, sagittal))
         found = sorted(c["angle_deg"] for c in measures["coronal_curves"])

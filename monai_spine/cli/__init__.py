@@ -1,19 +1,40 @@
-"""The ``monai-spine`` command (``shared/CONTRACT.md``): one sub-command per module in this package."""
+"""The ``monai-spine`` command (``docs/commands/``): one sub-command per module in this package.
+
+Bad input, whichever command meets it, is reported here, once: ``monai-spine <command>: error: <message>`` on
+stderr and exit code 2. A command raises :class:`~monai_spine.errors.SpineInputError` for a bad file,
+:class:`UsageError` for a bad option value or a command not available, or runs its settings under
+:func:`option_values` so that the ``ValueError`` of a settings class becomes a :class:`UsageError`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import warnings
+from collections.abc import Iterator
 
 from monai_spine import __version__
 from monai_spine.errors import SpineInputError
 
 from . import align, cohort, convert, demo, drr, evaluate, pending, phantom
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "UsageError", "option_values"]
 
 COMMANDS = (demo, pending.infer, align, phantom, drr, cohort, pending.batch, evaluate, convert)
+
+
+class UsageError(Exception):
+    """A command line that cannot run: a bad option value, a command not available; ``str(err)`` is one line."""
+
+
+@contextlib.contextmanager
+def option_values() -> Iterator[None]:
+    """Turn a ``ValueError`` raised inside (settings built from the options) into a :class:`UsageError`."""
+    try:
+        yield
+    except ValueError as err:
+        raise UsageError(str(err)) from err
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +54,7 @@ def _warning_line(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run one sub-command; bad input prints ``error: <file>: <problem>`` on stderr and returns 2.
+    """Run one sub-command; bad input prints ``monai-spine <command>: error: <message>`` on stderr and returns 2.
 
     Warnings about the inputs (e.g. a missing PatientOrientation) are printed as one line each.
     """
@@ -42,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
         with warnings.catch_warnings():
             warnings.showwarning = _warning_line
             return args.run(args) or 0
-    except SpineInputError as err:
+    except (SpineInputError, UsageError) as err:
         print(f"monai-spine {args.command}: error: {err}", file=sys.stderr)
         return 2
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 
 __all__ = ["add_parser", "run"]
 
@@ -49,16 +48,14 @@ def _segmented(kind: str, image, path: str):
 
 
 def run(args: argparse.Namespace) -> int:
-    from monai_spine.cli.output import staged_output
-    from monai_spine.io._common import check_same_grid
+    from monai_spine.cli import option_values
+    from monai_spine.io.checks import check_same_grid
+    from monai_spine.io.files import staged_output
     from monai_spine.registration import AlignmentConfig, align_pair, save_alignment_figure
     from monai_spine.transforms import LoadRadiograph, LoadVolume
 
-    try:
+    with option_values():
         config = AlignmentConfig(max_angle_deg=args.max_angle, n_angles=args.angles, iou_threshold=args.iou_threshold)
-    except ValueError as err:
-        print(f"monai-spine align: error: {err}", file=sys.stderr)
-        return 2
     load_2d, load_3d = LoadRadiograph(), LoadVolume()
     dxa, mri = load_2d(args.dxa), load_3d(args.mri)
     masks = []

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 __all__ = ["add_parser", "run"]
 
@@ -51,17 +50,15 @@ def _pairs(args: argparse.Namespace):
 
 
 def run(args: argparse.Namespace) -> int:
+    from monai_spine.cli import option_values
     from monai_spine.cohort import CROP_PIXEL_MM, PairSettings, build_cohort
     from monai_spine.registration import AlignmentConfig
 
-    try:
+    with option_values():
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be at least 1, got {args.workers}.")
         settings = PairSettings(AlignmentConfig(iou_threshold=args.iou_threshold),
                                 CROP_PIXEL_MM if args.crop_pixel is None else args.crop_pixel, args.use_given_masks)
-    except ValueError as err:
-        print(f"monai-spine cohort: error: {err}", file=sys.stderr)
-        return 2
     summary = build_cohort(_pairs(args), args.out, settings, args.workers, args.scheduler, args.seed)
     print(f"monai-spine cohort: {summary.line()}; datalist {args.out}/dataset.json, "
           f"rejections {args.out}/rejections.csv")

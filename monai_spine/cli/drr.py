@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 __all__ = ["add_parser", "run"]
 
@@ -31,13 +30,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monai_spine.cli.output import staged_output
+    from monai_spine.cli import UsageError
     from monai_spine.drr import make_drr_cohort
+    from monai_spine.io.files import staged_output
 
     if args.n < 1 or args.workers < 1:
-        print(f"monai-spine drr: error: --n and --workers must be at least 1, got {args.n} and {args.workers}.",
-              file=sys.stderr)
-        return 2
+        raise UsageError(f"--n and --workers must be at least 1, got {args.n} and {args.workers}.")
     with staged_output(args.out) as stage:
         datalist = make_drr_cohort(args.ct, args.labels, args.n, args.seed, stage, args.label_scheme, args.device,
                                    args.workers)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from types import SimpleNamespace
 
 __all__ = ["infer", "batch"]
@@ -11,8 +10,9 @@ __all__ = ["infer", "batch"]
 
 def _not_available(part: str):
     def run(args: argparse.Namespace) -> int:
-        print(f"monai-spine {args.command}: error: not available yet ({part}).", file=sys.stderr)
-        return 2
+        from monai_spine.cli import UsageError
+
+        raise UsageError(f"not available yet ({part}).")
 
     return run
 

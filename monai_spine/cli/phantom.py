@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 __all__ = ["add_parser", "run"]
 
@@ -68,13 +67,14 @@ def _check_range(flag: str, value: float | None, low: float, high: float) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
-    from monai_spine.cli.output import staged_output
+    from monai_spine.cli import option_values
+    from monai_spine.io.files import staged_output
     from monai_spine.phantom.cohort import make_cohort
     from monai_spine.phantom.render_dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
     from monai_spine.phantom.study import StudyConfig
 
-    try:
+    with option_values():
         _check_range("--scoliosis-share", args.scoliosis_share, 0.0, 1.0)
         _check_range("--cobb", args.cobb, -80.0, 80.0)
         _check_range("--kyphosis", args.kyphosis, 10.0, 70.0)
@@ -97,9 +97,6 @@ def run(args: argparse.Namespace) -> int:
                 fixed_lordosis_deg=args.lordosis,
             ),
         )
-    except ValueError as err:
-        print(f"monai-spine phantom: error: {err}", file=sys.stderr)
-        return 2
     with staged_output(args.out) as stage:
         datalist = make_cohort(args.n, args.seed, stage, config, args.workers, args.ct_dicom, args.device,
                                modalities=args.modalities)

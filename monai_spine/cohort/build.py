@@ -10,7 +10,6 @@ import contextlib
 import csv
 import io
 import json
-import multiprocessing
 import os
 import shutil
 from collections.abc import Iterator, Sequence
@@ -21,7 +20,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from monai_spine.errors import SpineInputError
-from monai_spine.phantom.datalist import split_balanced, write_datalist
+from monai_spine.io.datalist import split_balanced, write_datalist
+from monai_spine.io.files import atomic_write_text
+from monai_spine.workers import map_single_threaded, single_thread
 
 from .pair import PARTIAL_PREFIX, PairResult, PairSettings, build_pair, error_line, read_pair
 from .sources import PairSource, check_pairs
@@ -54,48 +55,9 @@ class CohortSummary:
                 f"{self.count('failed')} failed ({self.skipped} finished earlier){timing}")
 
 
-def _single_thread() -> None:
-    """One thread for torch and SimpleITK in this process (pool and Dask workers).
-
-    Every pair is built single-threaded, in a pool worker, a Dask worker or this process alike: workers do not
-    compete for cores, and the alignment's numbers (SimpleITK sums in threads) do not depend on where it ran.
-    """
-    import SimpleITK as sitk
-    import torch
-
-    torch.set_num_threads(1)
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
-
-
-@contextlib.contextmanager
-def _single_threaded():
-    """:func:`_single_thread` in this process, the thread settings restored afterwards."""
-    import SimpleITK as sitk
-    import torch
-
-    threads = torch.get_num_threads(), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
-    _single_thread()
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads[0])
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads[1])
-
-
 def _failed_worker(pair: PairSource, err: Exception) -> PairResult:
     """A pair whose worker itself failed (e.g. a Dask worker lost)."""
     return PairResult(pair.id, "failed", "worker", error_line(err))
-
-
-def _in_processes(job, todo: Sequence[PairSource], workers: int) -> Iterator[PairResult]:
-    """Results as they finish, from a spawn pool of up to ``workers`` single-threaded processes (in this process,
-    single-threaded, for one worker or one pair)."""
-    if min(workers, len(todo)) <= 1:
-        with _single_threaded():
-            yield from map(job, todo)
-        return
-    with multiprocessing.get_context("spawn").Pool(min(workers, len(todo)), initializer=_single_thread) as pool:
-        yield from pool.imap_unordered(job, todo)
 
 
 @contextlib.contextmanager
@@ -115,7 +77,7 @@ def _dask_client(address: str | None):
     except OSError as err:
         raise SpineInputError(address, f"cannot reach the Dask scheduler ({err})") from None
     with client:
-        client.run(_single_thread)
+        client.run(single_thread)
         yield client
 
 
@@ -140,7 +102,7 @@ def _check_settings(out: Path, settings: PairSettings) -> None:
         if json.loads(path.read_text(encoding="utf-8")) != wanted:
             raise SpineInputError(out, "was built with other settings (see its cohort.json); use another --out")
         return
-    path.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
+    atomic_write_text(path, json.dumps(wanted, indent=1) + "\n")
 
 
 def _remove_partials(pairs_dir: Path) -> None:
@@ -155,9 +117,7 @@ def _write_rejections(path: Path, results: Sequence[PairResult]) -> None:
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(["id", "status", "stage", "reason"])
     writer.writerows([r.id, r.status, r.stage, r.reason] for r in results if r.status != "accepted")
-    tmp = path.with_name(f"{path.name}.tmp")
-    tmp.write_text(text.getvalue(), encoding="utf-8")
-    os.replace(tmp, path)
+    atomic_write_text(path, text.getvalue())
 
 
 def _entry(result: PairResult) -> dict:
@@ -210,7 +170,7 @@ def build_cohort(
         todo = [pair for pair in pairs if results[pair.id] is None]
         job = partial(build_pair, pairs_dir=pairs_dir, settings=settings)
         running = (_on_dask(job, todo, client) if client else
-                   _in_processes(job, todo, (os.cpu_count() or 1) if workers is None else workers))
+                   map_single_threaded(job, todo, (os.cpu_count() or 1) if workers is None else workers, ordered=False))
         for result in tqdm(running, total=len(todo), desc="cohort pairs", unit="pair", disable=not (progress and todo)):
             results[result.id] = result
     ordered = [results[pair.id] for pair in pairs]

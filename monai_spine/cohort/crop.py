@@ -52,7 +52,7 @@ def spine_outside_crop(points_px, frame: CropFrame) -> float:
 
 
 def save_crop(path: str | os.PathLike, crop: np.ndarray, frame: CropFrame) -> None:
-    """Write a crop as 2D NIfTI (``shared/CONTRACT.md``): axis 0 along columns, axis 1 along rows, the crop pixel
+    """Write a crop as 2D NIfTI (``docs/cohort.md``): axis 0 along columns, axis 1 along rows, the crop pixel
     size in the header (affine ``diag(s, s, 1, 1)``; the crop's place in the DXA is in ``targets.json``)."""
     affine = np.diag([frame.pixel_mm, frame.pixel_mm, 1.0, 1.0])
     nib.save(nib.Nifti1Image(np.asarray(crop, dtype=np.float32), affine), path)

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 from monai.data.utils import affine_to_spacing
 
-from monai_spine.errors import SpineInputError
+from monai_spine.errors import SpineInputError, one_line
 from monai_spine.geometry import CropFrame
-from monai_spine.io._common import one_line
+from monai_spine.io.files import as_plain
 from monai_spine.registration import AlignmentConfig, align_pair
 
 from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
@@ -59,7 +59,7 @@ class PairSettings:
 
     def to_dict(self) -> dict:
         """JSON-ready settings (``cohort.json``)."""
-        return json.loads(json.dumps(asdict(self)))
+        return as_plain(asdict(self))
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def error_line(err: Exception) -> str:
 
 def _masks(source: PairSource, dxa, mri, use_given: bool):
     """The DXA and MRI spine masks on the images' grids: the given files, or segmented with the bundles."""
-    from monai_spine.io._common import check_same_grid
+    from monai_spine.io.checks import check_same_grid
     from monai_spine.transforms import LoadRadiograph, LoadVolume
 
     if use_given:

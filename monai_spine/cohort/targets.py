@@ -20,6 +20,7 @@ from monai_spine.geometry import (
     spine_curves_from_views,
 )
 from monai_spine.geometry.extract import BoundaryCurves
+from monai_spine.io.files import rounded
 from monai_spine.measures import measure_spine
 from monai_spine.registration import apply_matrix
 
@@ -132,11 +133,6 @@ def curves_in_crop(curves: SpineCurves, frame: CropFrame) -> dict[str, np.ndarra
     return dict(zip(CURVE_NAMES, pixels))
 
 
-def _rounded(curves: dict[str, np.ndarray]) -> dict[str, list]:
-    """Curves as lists of points rounded to 0.001 (mm or crop pixels)."""
-    return {name: (np.round(points, 3) + 0.0).tolist() for name, points in curves.items()}
-
-
 def targets_document(pair_id: str, curves: SpineCurves, frame: CropFrame, inputs: dict) -> dict:
     """``targets.json`` of an accepted pair (``docs/cohort.md``).
 
@@ -166,8 +162,8 @@ def targets_document(pair_id: str, curves: SpineCurves, frame: CropFrame, inputs
             "centre_px": frame.centre_px,
         },
         "height_frame": {"z_top_mm": heights.z_top, "z_bottom_mm": heights.z_bottom, "n_points": heights.n_points},
-        "curves_mm": _rounded(dict(zip(CURVE_NAMES, curves.to_array()))),
-        "curves_crop_px": _rounded(curves_in_crop(curves, frame)),
+        "curves_mm": {name: rounded(points) for name, points in zip(CURVE_NAMES, curves.to_array())},
+        "curves_crop_px": {name: rounded(points) for name, points in curves_in_crop(curves, frame).items()},
         "measures": measures,
         "scoliotic": bool(measures["coronal_cobb_deg"] >= SCOLIOSIS_COBB_DEG),
     }

@@ -1,4 +1,4 @@
-"""``python -m monai_spine.deploy -i DICOM_DIR -o OUT [-m MODEL_DIR]`` (shared/CONTRACT.md)."""
+"""``python -m monai_spine.deploy -i DICOM_DIR -o OUT [-m MODEL_DIR]`` (``docs/commands/deploy.md``)."""
 
 import argparse
 import sys

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from monai_spine.errors import SpineInputError
-from monai_spine.phantom.grid import Grid  # the planned monai_spine.geometry.grid
+from monai_spine.geometry import Grid
 from monai_spine.transforms import LoadVolume
 
 __all__ = ["LABEL_SCHEMES", "LEVEL_ORDER", "LabelledCT", "read_labelled_ct"]

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from monai_spine.cli.output import staged_output  # moves to monai_spine.io.files with the layers work
-from monai_spine.io._common import one_line
+from monai_spine.io.files import staged_output
+from monai_spine.errors import one_line
 
 from .figures import save_evaluation_figure
 from .scorers import SCORERS, Scorer

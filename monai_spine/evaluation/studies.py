@@ -12,7 +12,7 @@ from pathlib import Path
 from monai.data import MetaTensor
 
 from monai_spine.errors import SpineInputError
-from monai_spine.io._common import check_same_grid
+from monai_spine.io import check_same_grid
 from monai_spine.transforms import LoadRadiograph, LoadVolume
 
 __all__ = ["SPLITS", "EvaluationStudy", "read_studies"]

@@ -1,4 +1,4 @@
-"""Spine-curve geometry: the curve container, curves from masks, frame mappings and writers."""
+"""Spine-curve geometry: the curve container, curves from masks, frame mappings, voxel grids and writers."""
 
 from .curves import CURVE_NAMES, N_POINTS, SpineCurves
 from .extract import (
@@ -12,4 +12,5 @@ from .extract import (
     spine_curves_from_views,
 )
 from .frames import CROP_SIZE, CropFrame, HeightFrame, crop_centre
+from .grid import Grid
 from .writers import CURVES_SCHEMA, read_curves_json, write_curve3d_csv, write_curves_json

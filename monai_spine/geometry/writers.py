@@ -1,4 +1,4 @@
-"""Writers for ``curves.json`` and ``curve3d.csv`` (``shared/CONTRACT.md``, ``docs/formats.md``) and a reader.
+"""Writers for ``curves.json`` and ``curve3d.csv`` (``docs/formats.md``) and a reader.
 
 Every writer is atomic: it writes a temporary file in the destination folder and renames it over the
 destination, so a reader sees either the old file, the complete new one, or none; never half of one.
@@ -7,17 +7,15 @@ destination, so a reader sees either the old file, the complete new one, or none
 from __future__ import annotations
 
 import json
-import math
 import os
-import re
-import secrets
-from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
-from ..errors import SpineInputError
+from monai_spine import __version__
+from monai_spine.errors import SpineInputError
+from monai_spine.io.files import DECIMALS, as_plain, atomic_write_text, json_text, rounded
+
 from .curves import SpineCurves
 
 __all__ = ["CURVES_SCHEMA", "MODES", "DECIMALS", "write_curves_json", "read_curves_json", "write_curve3d_csv"]
@@ -28,61 +26,12 @@ CURVES_SCHEMA = "monai-spine/curves/v1"
 MODES = ("dxa", "biplanar")
 """Allowed ``mode`` values."""
 
-DECIMALS = 3
-"""Coordinates are written rounded to 10^-DECIMALS mm (0.001 mm)."""
-
 _VIEWS = {
     "coronal": {"centre": "coronal_centre", "right": "coronal_right", "left": "coronal_left"},
     "sagittal": {"centre": "sagittal_centre", "posterior": "sagittal_posterior", "anterior": "sagittal_anterior"},
 }
 _LABELS = {"coronal": "[x, z]", "sagittal": "[y, z]"}
 """``curves.json`` view and curve names → :class:`SpineCurves` field names."""
-
-
-def _atomic_write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) to ``path`` through a temporary sibling file and ``os.replace``."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-_FLAT_LIST = re.compile(r"\[\n\s*([^\[\]{}\"]*?)\n\s*\]")
-"""A JSON list, as ``json.dumps(indent=...)`` writes it, that holds only numbers (or literals)."""
-
-
-def _json_text(document: dict) -> str:
-    """Indented JSON, but with each innermost list of numbers (a point) on one line."""
-    text = json.dumps(document, indent=1, allow_nan=False)
-    return _FLAT_LIST.sub(lambda m: "[" + re.sub(r",\n\s*", ", ", m.group(1)) + "]", text) + "\n"
-
-
-def _rounded(points) -> list:
-    """``(N, D)`` mm → nested lists of floats rounded to :data:`DECIMALS` (``+ 0.0`` turns ``-0.0`` into ``0.0``)."""
-    return (np.round(np.asarray(points, dtype=np.float64), DECIMALS) + 0.0).tolist()
-
-
-def _plain(value):
-    """Metadata → JSON-ready values: numpy scalars and arrays to Python ones, tuples to lists, NaN/inf to None."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_plain(v) for v in value]
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, os.PathLike):
-        return os.fspath(value)
-    return value
 
 
 def write_curves_json(
@@ -119,18 +68,18 @@ def write_curves_json(
     document = {
         "schema": CURVES_SCHEMA,
         "mode": mode,
-        "inputs": _plain(inputs),
+        "inputs": as_plain(inputs),
         "n_points": curves.n_points,
         **{
-            view: {name: _rounded(getattr(curves, field)) for name, field in names.items()}
+            view: {name: rounded(getattr(curves, field)) for name, field in names.items()}
             for view, names in _VIEWS.items()
         },
-        "curve3d_mm": _rounded(curves.curve3d()),
-        "measures": _plain(measures),
-        "qc": {"warnings": [], **_plain(qc)},
-        "provenance": {"monai_spine": __version__, "bundles": {}, **_plain(provenance)},
+        "curve3d_mm": rounded(curves.curve3d()),
+        "measures": as_plain(measures),
+        "qc": {"warnings": [], **as_plain(qc)},
+        "provenance": {"monai_spine": __version__, "bundles": {}, **as_plain(provenance)},
     }
-    _atomic_write_text(path, _json_text(document))
+    atomic_write_text(path, json_text(document))
 
 
 def _points(path, where: str, value, shape: tuple[int, int], label: str) -> np.ndarray:
@@ -201,4 +150,4 @@ def write_curve3d_csv(path: str | os.PathLike, curve3d) -> None:
         raise ValueError(f"curve3d must have shape (N, 3), got {curve3d.shape}.")
     lines = ["index,x_mm,y_mm,z_mm"]
     lines += [f"{i},{x:.3f},{y:.3f},{z:.3f}" for i, (x, y, z) in enumerate(np.round(curve3d, DECIMALS) + 0.0)]
-    _atomic_write_text(path, "\n".join(lines) + "\n")
+    atomic_write_text(path, "\n".join(lines) + "\n")

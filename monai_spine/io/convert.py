@@ -15,17 +15,19 @@ loading the DICOM.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
-from monai.data.utils import affine_to_spacing
 
-from monai_spine.errors import SpineInputError
-from monai_spine.io._common import check_file, is_nifti_path, one_line, read_dicom
-from monai_spine.io.volume import DicomVolumeReader
+from monai_spine.errors import SpineInputError, one_line
+
+from .checks import check_file
+from .dicom import read_dicom
+from .files import atomic_path
+from .nifti import is_nifti_path
+from .radiograph import RadiographReader
+from .volume import DicomVolumeReader
 
 __all__ = ["convert", "compact_dtype"]
 
@@ -68,15 +70,29 @@ def _projection_frame(path: Path) -> str:
     return "lateral" if any(c in ("A", "P") for c in po) and not any(c in ("L", "R") for c in po) else "coronal"
 
 
+def _standard_display(arr: np.ndarray, affine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A 2D image on its file grid ``(columns, rows)`` → the standard display of its frame, and its pixel spacing.
+
+    ``affine`` (3 × 3, :class:`~monai_spine.io.RadiographReader`'s) maps the file grid to the frame's mm; the
+    standard display is the flip/transpose whose affine is diagonal and positive (``docs/frames.md``), found with
+    nibabel's orientation tools.
+    """
+    import nibabel as nib
+
+    ornt = nib.orientations.io_orientation(affine)  # per file axis: (frame axis, ±1)
+    spacing = np.empty(2)
+    spacing[ornt[:, 0].astype(int)] = np.linalg.norm(affine[:2, :2], axis=0)
+    return nib.orientations.apply_orientation(arr, ornt), spacing
+
+
 def _projection_nifti(path: Path):
     import nibabel as nib
 
-    from monai_spine.transforms.io import LoadRadiograph
-
     frame = _projection_frame(path)
-    img = LoadRadiograph(frame=frame, dtype=np.float64)(path)
-    arr = compact_dtype(img[0].numpy())[:, :, None]  # (W, H, 1): ITK cannot read a 2D NIfTI whose plane is not xy
-    sc, sr = affine_to_spacing(img.affine, r=2).tolist()
+    reader = RadiographReader(frame=frame)
+    arr, meta = reader.get_data(reader.read(path))
+    image, (sc, sr) = _standard_display(np.asarray(arr, dtype=np.float64), np.asarray(meta["affine"], dtype=float))
+    arr = compact_dtype(image)[:, :, None]  # (W, H, 1): ITK cannot read a 2D NIfTI whose plane is not xy
     axes = _FRAME_RAS[frame]
     affine = np.eye(4)
     affine[:3, 0] = np.asarray(axes[0]) * sc
@@ -130,22 +146,10 @@ def convert(input: str | os.PathLike, output: str | os.PathLike) -> Path:
     img.set_sform(img.affine, code=1)  # scanner-based: the DICOM patient coordinates
     img.set_qform(img.affine, code=1)
 
-    suffix = ".nii.gz" if str(dst).lower().endswith(".gz") else ".nii"
-    tmp = None
     try:
         dst.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=suffix, dir=dst.parent)
-        os.close(fd)
-        img.to_filename(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, dst)
-        tmp = None
+        with atomic_path(dst) as tmp:
+            img.to_filename(tmp)
     except OSError as e:
         raise SpineInputError(output, f"cannot write the output ({one_line(e.strerror or e, 120)})") from e
-    finally:
-        if tmp is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
     return dst

@@ -20,19 +20,12 @@ import numpy as np
 from monai.data import ImageReader
 from monai.utils import ensure_tuple
 
-from monai_spine.errors import SpineInputError
-from monai_spine.io._common import (
-    as_plain,
-    check_file,
-    check_finite_and_not_blank,
-    check_monochrome,
-    decode_dicom_pixels,
-    is_nifti_path,
-    load_nifti,
-    nifti_array,
-    read_dicom,
-    warn,
-)
+from monai_spine.errors import SpineInputError, warn
+
+from .checks import check_file, check_finite_and_not_blank
+from .dicom import check_monochrome, decode_dicom_pixels, read_dicom
+from .files import as_plain
+from .nifti import is_nifti_path, load_nifti, nifti_array
 
 __all__ = [
     "FRAMES",

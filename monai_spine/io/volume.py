@@ -23,19 +23,11 @@ from monai.data import ImageReader, NibabelReader
 from monai.data.utils import affine_to_spacing, orientation_ras_lps
 from monai.utils import ensure_tuple
 
-from monai_spine.errors import SpineInputError
-from monai_spine.io._common import (
-    as_plain,
-    check_file,
-    check_finite_and_not_blank,
-    check_monochrome,
-    decode_dicom_pixels,
-    is_nifti_path,
-    load_nifti,
-    one_line,
-    read_dicom,
-    warn,
-)
+from monai_spine.errors import SpineInputError, one_line, warn
+
+from .checks import check_file, check_finite_and_not_blank
+from .dicom import check_monochrome, decode_dicom_pixels, read_dicom
+from .nifti import is_nifti_path, load_nifti
 
 __all__ = ["DicomVolume", "DicomVolumeReader", "NiftiVolumeReader", "volume_reader_for"]
 
@@ -76,7 +68,7 @@ def _floats(value, n: int, what: str, path) -> np.ndarray:
     except (TypeError, ValueError) as e:
         raise SpineInputError(path, f"{what} is not numeric") from e
     if out.shape != (n,) or not np.isfinite(out).all():
-        raise SpineInputError(path, f"{what} {as_plain(value)} is not {n} finite numbers")
+        raise SpineInputError(path, f"{what} {out.tolist()} is not {n} finite numbers")
     return out
 
 
@@ -243,9 +235,9 @@ class DicomVolumeReader(ImageReader):
             "space": "RAS",
             "spacing": affine_to_spacing(ras, r=3),
             "original_channel_dim": float("nan"),
-            "modality": as_plain(str(ds0.get("Modality", "") or "unknown")),
-            "series_instance_uid": as_plain(str(ds0.get("SeriesInstanceUID", "") or "")),
-            "series_description": as_plain(str(ds0.get("SeriesDescription", "") or "")),
+            "modality": str(ds0.get("Modality", "") or "unknown"),
+            "series_instance_uid": str(ds0.get("SeriesInstanceUID", "") or ""),
+            "series_description": str(ds0.get("SeriesDescription", "") or ""),
             "n_slices": int(vol.shape[2]),
             "intensity_applied": sorted(luts),
             "file_format": "DICOM",

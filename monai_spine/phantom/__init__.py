@@ -6,6 +6,6 @@ from .shape import (
     PopulationModel,
     SpineShape,
     axial_rotation_deg,
-    centre_line,
     sample_shape,
+    shape_centre_line,
 )

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
-from .datalist import split_balanced, write_datalist
+from monai_spine.io.datalist import split_balanced, write_datalist
+from monai_spine.workers import map_single_threaded
+
 from .study import StudyConfig, make_study
 from .write import MODALITIES, write_study
 
@@ -29,10 +29,6 @@ def _one(index: int, seed: int, out: Path, config: StudyConfig, ct_dicom: bool, 
     return write_study(study, out / f"study_{index:04d}", ct_dicom, modalities)
 
 
-def _single_thread() -> None:
-    torch.set_num_threads(1)
-
-
 def iter_studies(
     n: int,
     seed: int,
@@ -45,20 +41,16 @@ def iter_studies(
 ) -> Iterator[dict]:
     """Render ``n`` studies into ``out/study_NNNN/``, yielding each one's datalist entry, in order, once written.
 
-    Studies are rendered by ``workers`` processes (default: one per CPU core, each single-threaded), on CPU or
-    all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the device, not on ``workers``.
+    Studies are rendered by up to ``workers`` single-threaded processes (default: one per CPU core; with one, in
+    this process), on CPU or all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the
+    device, not on ``workers``.
     ``modalities`` picks the file groups of :func:`~monai_spine.phantom.write.write_study` (all if None).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")
     job = partial(_one, seed=seed, out=Path(out), config=config, ct_dicom=ct_dicom, device=device,
                   modalities=MODALITIES if modalities is None else tuple(modalities))
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if workers <= 1:
-        yield from map(job, range(n))
-        return
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_single_thread) as pool:
-        yield from pool.imap(job, range(n))
+    yield from map_single_threaded(job, range(n), (os.cpu_count() or 1) if workers is None else workers)
 
 
 def make_cohort(

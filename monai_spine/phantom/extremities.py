@@ -35,8 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monai_spine.geometry.grid import Grid
+
 from .anatomy import Anatomy, Ellipsoid, Torso
-from .grid import Grid
 from .materials import MATERIALS, Tissue, linear_attenuation
 
 __all__ = [

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from monai_spine.geometry.grid import Grid
+
 from .anatomy import (
     POSTERIOR_CORTICAL_MM,
     Anatomy,
@@ -40,7 +42,6 @@ from .anatomy import (
     Vertebra,
     posterior_elements,
 )
-from .grid import Grid
 from .materials import MATERIALS
 
 __all__ = ["Raster", "rasterise", "rasterise_column"]
@@ -62,7 +63,7 @@ _WING_SAMPLE_MM = 4.0
 
 @dataclass
 class Raster:
-    """A rasterised phantom on a :class:`~monai_spine.phantom.grid.Grid`.
+    """A rasterised phantom on a :class:`~monai_spine.geometry.grid.Grid`.
 
     Args:
         fractions: float32 ``(len(MATERIALS), X, Y, Z)`` volume fractions, each voxel summing to 1.

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from monai_spine.geometry.grid import Grid
+
 from .filters import gaussian_blur
-from .grid import Grid
 from .materials import COMPONENTS, MATERIALS, Tissue, check_fractions, component_values, mix
 
 __all__ = ["HU_RANGE", "render_ct", "sample_hu"]

@@ -21,10 +21,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from monai_spine.geometry.grid import Grid
+
 from .anatomy import Anatomy
 from .extremities import extremity_parts, material_paths, vertex_z
 from .filters import gaussian_blur
-from .grid import Grid
 from .materials import MATERIALS, Tissue, check_fractions, linear_attenuation, mass_attenuation
 
 __all__ = [

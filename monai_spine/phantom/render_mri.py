@@ -28,7 +28,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .grid import Grid
+from monai_spine.geometry.grid import Grid
+
 from .materials import FAT_T1_MS, MATERIALS, Tissue, check_fractions, component_values, mix
 from .render_dxa import DxaImage
 

@@ -19,7 +19,7 @@ __all__ = [
     "SpineShape",
     "PATTERNS",
     "PopulationModel",
-    "centre_line",
+    "shape_centre_line",
     "axial_rotation_deg",
     "sample_shape",
 ]
@@ -130,7 +130,7 @@ def _integrate(slope: np.ndarray, z: np.ndarray) -> np.ndarray:
     return np.concatenate([[0.0], np.cumsum(steps)])
 
 
-def centre_line(shape: SpineShape, n_points: int = 209, n_fine: int = 4001) -> np.ndarray:
+def shape_centre_line(shape: SpineShape, n_points: int = 209, n_fine: int = 4001) -> np.ndarray:
     """The 3D centre line ``(n_points, 3)`` of ``(x, y, z)`` mm, evenly spaced in z from 0 to ``length_mm``.
 
     x (toward the left) and y (toward anterior) have mean 0; the top and bottom points lie on one vertical line.

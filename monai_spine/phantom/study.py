@@ -12,17 +12,17 @@ import torch
 
 from monai_spine.geometry import SpineCurves, curves_from_volume, spine_curves_from_views
 from monai_spine.geometry.extract import BoundaryCurves
+from monai_spine.geometry.grid import Grid
 from monai_spine.measures import measure_spine
-from monai_spine.projection import Projection, SlotScanProjection, project_mask, radiograph, render_drr
+from monai_spine.projection import Projection, SlotScanProjection, radiograph, radiograph_mask, render_drr
 
 from .anatomy import Anatomy, build_anatomy, level_spans, sample_body, spine_length_mm
-from .grid import Grid
 from .materials import Tissue, attenuation
 from .raster import Raster, rasterise, rasterise_column
 from .render_ct import render_ct
 from .render_dxa import PIXEL_MM_RANGE, DxaImage, project_mask_parallel, render_dxa
 from .render_mri import MriPose, MriPosture, MriVolumes, render_mri
-from .shape import PopulationModel, SpineShape, axial_rotation_deg, centre_line, sample_shape
+from .shape import PopulationModel, SpineShape, axial_rotation_deg, sample_shape, shape_centre_line
 from .truth import projected_curves, slice_points
 
 __all__ = ["StudyConfig", "Study", "make_study"]
@@ -160,7 +160,7 @@ def make_study(
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
     body = sample_body(rng)
     shape = sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic)
-    line_fine = centre_line(shape, n_points=FINE_LINE_POINTS)
+    line_fine = shape_centre_line(shape, n_points=FINE_LINE_POINTS)
     anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng)
     grid = _study_grid(anatomy, shape.length_mm, config.ct_spacing_mm)
     raster = rasterise(anatomy, grid, device)
@@ -188,9 +188,9 @@ def make_study(
         exposure = 0.6 + float(torch.rand(1, generator=generator, device=generator.device, dtype=torch.float64))
         image = radiograph(render_drr(mu, grid, geometry), geometry.pixel_mm, photons=2e4, exposure=exposure,
                            blur_mm=0.6, generator=generator)
-        views[view] = (image, geometry, project_mask(column, fine, geometry))
+        views[view] = (image, geometry, radiograph_mask(column, fine, geometry))
 
-    line = centre_line(shape)
+    line = shape_centre_line(shape)
     edge = slice_points(column, fine)
     dxa_coronal = projected_curves(edge, lambda p: p[:, [0, 2]] - np.asarray(dxa.origin_mm))
     dxa_sagittal = projected_curves(edge, lambda p: p[:, [1, 2]] - (0.0, dxa.origin_mm[1]))

@@ -16,8 +16,7 @@ import torch
 
 from monai_spine.geometry import N_POINTS
 from monai_spine.geometry.extract import BoundaryCurves
-
-from .grid import Grid
+from monai_spine.geometry.grid import Grid
 
 __all__ = ["SlicePoints", "slice_points", "projected_curves"]
 

@@ -13,11 +13,11 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from monai_spine.geometry import SpineCurves
+from monai_spine.geometry import CURVE_NAMES, SpineCurves
 from monai_spine.geometry.extract import BoundaryCurves
+from monai_spine.geometry.grid import Grid
 
 from .dicom import write_ct_series, write_radiograph
-from .grid import Grid
 from .study import Study
 
 __all__ = ["MODALITIES", "TRUTH_SCHEMA", "write_study"]
@@ -42,9 +42,6 @@ def _save_mask_2d(path: Path, mask, pixel_mm) -> None:
 def _curves_dict(curves: SpineCurves | BoundaryCurves, names) -> dict:
     arrays = curves.to_array() if isinstance(curves, SpineCurves) else np.stack(curves)
     return {name: np.round(a, 3).tolist() for name, a in zip(names, arrays)}
-
-
-_SIX = ("coronal_centre", "coronal_right", "coronal_left", "sagittal_centre", "sagittal_posterior", "sagittal_anterior")
 
 
 def _truth(study: Study, files: dict) -> dict:
@@ -79,13 +76,13 @@ def _truth(study: Study, files: dict) -> dict:
         "matrix_mri_to_dxa": np.round(mri.matrix_mri_to_dxa(study.dxa), 6).tolist(),
         "mri_posture_changed": bool(mri.posture.bend_mm or mri.posture.lordosis_mm),
         "curves": {
-            "dxa": _curves_dict(study.truth_curves["dxa"], _SIX),
+            "dxa": _curves_dict(study.truth_curves["dxa"], CURVE_NAMES),
             "ap": _curves_dict(study.truth_curves["ap"], ("coronal_centre", "coronal_right", "coronal_left")),
             "lateral": _curves_dict(
                 study.truth_curves["lateral"], ("sagittal_centre", "sagittal_posterior", "sagittal_anterior")
             ),
-            "ct": _curves_dict(study.truth_curves["ct"], _SIX),
-            "mri": _curves_dict(study.truth_curves["mri"], _SIX),
+            "ct": _curves_dict(study.truth_curves["ct"], CURVE_NAMES),
+            "mri": _curves_dict(study.truth_curves["mri"], CURVE_NAMES),
         },
         "centre_line_in": {
             "ct": np.round(study.centre_line - ct_origin, 3).tolist(),

@@ -7,8 +7,8 @@ from .drr import (
     hu_to_basis,
     mu_bone,
     mu_water,
-    project_mask,
     radiograph,
+    radiograph_mask,
     render_drr,
 )
 from .geometry import VIEWS, ConeBeamProjection, ParallelProjection, Projection, SlotScanProjection, triangulate

@@ -1,7 +1,7 @@
 """Digitally reconstructed radiographs (DRRs): line integrals of attenuation volumes along a geometry's rays.
 
 Units: linear attenuation ``mu`` in 1/mm, lengths in mm, so line integrals are dimensionless (``∫ mu dl``).
-The volume lives on a :class:`~monai_spine.phantom.grid.Grid` (voxel axes along the patient frame's x, y, z); each
+The volume lives on a :class:`~monai_spine.geometry.grid.Grid` (voxel axes along the patient frame's x, y, z); each
 voxel fills its cell, so the volume's box runs from half a voxel before the first centre to half a voxel after the
 last. Rays are sampled at the midpoints of equal steps between their entry into and exit from that box, with
 trilinear interpolation (``torch.nn.functional.grid_sample``). See ``docs/projection.md``.
@@ -16,11 +16,11 @@ import torch
 import torch.nn.functional as F
 from monai.networks.layers import gaussian_1d, separable_filtering
 
-from monai_spine.phantom.grid import Grid
+from monai_spine.geometry.grid import Grid
 
 from .geometry import Projection
 
-__all__ = ["BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "project_mask", "radiograph", "mu_water",
+__all__ = ["BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "radiograph_mask", "radiograph", "mu_water",
            "mu_bone", "hu_to_basis", "ct_to_mu"]
 
 DEFAULT_STEP_VOXELS = 1.0
@@ -200,7 +200,7 @@ def render_drr(mu: torch.Tensor, grid: Grid, geometry: Projection, step_mm: floa
     return out if mu.ndim == 4 else out[0]
 
 
-def project_mask(mask: torch.Tensor, grid: Grid, geometry: Projection, threshold_mm: float = 0.0,
+def radiograph_mask(mask: torch.Tensor, grid: Grid, geometry: Projection, threshold_mm: float = 0.0,
                  step_mm: float | None = None) -> torch.Tensor:
     """Detector pixels whose ray crosses ``mask``: the mask's truth in a radiograph.
 

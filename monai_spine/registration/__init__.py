@@ -7,9 +7,9 @@ acceptance. ``Alignment.to_dict()`` is ``alignment.json``; ``save_alignment_figu
 """
 
 from .alignment import Alignment, AlignmentConfig, align_pair, coronal_masks
+from .coronal import coronal_mask_projection, coronal_projection
 from .figure import save_alignment_figure
 from .image_stage import ImageStage
-from .projection import coronal_projection, project_mask
 from .qc import mask_iou
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
@@ -27,7 +27,7 @@ __all__ = [
     "coronal_masks",
     "coronal_projection",
     "mask_iou",
-    "project_mask",
+    "coronal_mask_projection",
     "rigid_matrix",
     "rotation_deg",
     "save_alignment_figure",

@@ -14,9 +14,10 @@ import SimpleITK as sitk
 from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError
+from monai_spine.io.files import as_plain
 
+from .coronal import coronal_mask_projection, crop_to_mask, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .projection import crop_to_mask, project_mask, to_image
 from .qc import centre_line_deviation, mask_iou, touches_edge
 from .rigid import rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
@@ -126,7 +127,7 @@ class Alignment:
         return float(self.matrix_mri_to_dxa[0, 2]), float(self.matrix_mri_to_dxa[1, 2])
 
     def to_dict(self) -> dict:
-        """``alignment.json`` (``shared/CONTRACT.md``)."""
+        """``alignment.json`` (``docs/commands/align.md``, ``docs/alignment.md``)."""
         return {
             "matrix_mri_to_dxa": np.asarray(self.matrix_mri_to_dxa, dtype=float).tolist(),
             "rotation_deg": self.rotation_deg,
@@ -136,15 +137,10 @@ class Alignment:
             "iou_threshold": self.iou_threshold,
             "stages": {
                 "image": self.image_stage.to_dict(),
-                "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": _finite(self.centre_deviation_mm)},
+                "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": as_plain(self.centre_deviation_mm)},
             },
             "reason": self.reason,
         }
-
-
-def _finite(value: float) -> float | None:
-    """JSON has no infinity: ``None`` stands for "not measurable"."""
-    return float(value) if np.isfinite(value) else None
 
 
 def _source(image) -> str:
@@ -171,7 +167,7 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
             raise SpineInputError(_source(mask), "the spine mask is empty")
     pixel_mm = affine_to_spacing(dxa_mask.affine, r=2).tolist()
     fixed = to_image(np.asarray(dxa_mask[0]) > 0, pixel_mm)
-    moving = project_mask(np.asarray(mri_mask[0]), affine_to_spacing(mri_mask.affine, r=3).tolist(), pixel_mm)
+    moving = coronal_mask_projection(np.asarray(mri_mask[0]), affine_to_spacing(mri_mask.affine, r=3).tolist(), pixel_mm)
     return fixed, moving
 
 

@@ -13,7 +13,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from .alignment import Alignment, coronal_masks  # noqa: E402
-from .projection import to_array  # noqa: E402
+from .coronal import to_array  # noqa: E402
 from .qc import aligned_mask, mask_iou  # noqa: E402
 
 __all__ = ["save_alignment_figure"]

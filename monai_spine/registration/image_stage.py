@@ -6,7 +6,7 @@ and a whole-body DXA adds a head, arms and legs the MRI does not hold. Their int
 the phantom, mutual information on the raw images drifts 5–10 mm from the truth). The one structure both show
 with the same geometry is the spine, so the search and the refinement both work on the two **spine masks**, blurred into
 smooth maps (a blurred mask correlates over a basin as wide as the blur instead of only where the masks
-overlap exactly): the DXA mask and the coronal projection of the MRI's 3D mask (:func:`.project_mask`).
+overlap exactly): the DXA mask and the coronal projection of the MRI's 3D mask (:func:`.coronal_mask_projection`).
 
 All maps are SimpleITK images in their coronal frames (mm); matrices map the MRI coronal frame to the DXA frame.
 """
@@ -19,7 +19,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import signal
 
-from .projection import to_array
+from .coronal import to_array
 from .rigid import from_sitk, rigid_matrix, rotation_deg, to_sitk
 
 __all__ = ["ImageStage", "blurred_map", "rotation_search", "refine_mutual_information"]

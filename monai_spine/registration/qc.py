@@ -8,7 +8,7 @@ from scipy import ndimage
 
 from monai_spine.geometry import curves_from_mask
 
-from .projection import to_array
+from .coronal import to_array
 from .rigid import apply_matrix, to_sitk
 
 __all__ = ["aligned_mask", "mask_iou", "centre_line_deviation", "touches_edge"]

@@ -19,7 +19,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-from .projection import to_array
+from .coronal import to_array
 from .rigid import apply_matrix, from_sitk, rotation_deg
 
 __all__ = ["MaskBoundary", "SpineStage", "boundary_points", "fit_rigid", "closest_point_fit"]

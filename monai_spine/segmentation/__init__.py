@@ -2,7 +2,7 @@
 ``bundles/mri_spine_segmentation``): input discovery and datalists, the centre-line metric, in-process use."""
 
 from .inputs import find_images, load_datalist
-from .metrics import CentreLineErrorMetric, centre_line, centre_line_error_mm
+from .metrics import CentreLineErrorMetric, centre_line_error_mm, mask_centre_line
 from .runner import BUNDLE_NAMES, BUNDLES_DIR, BundleSegmenter, bundle_versions, segment_dxa, segment_mri
 
 __all__ = [
@@ -11,10 +11,10 @@ __all__ = [
     "BundleSegmenter",
     "CentreLineErrorMetric",
     "bundle_versions",
-    "centre_line",
     "centre_line_error_mm",
     "find_images",
     "load_datalist",
+    "mask_centre_line",
     "segment_dxa",
     "segment_mri",
 ]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from monai_spine.errors import SpineInputError
 from monai_spine.io import RadiographReader
-from monai_spine.io._common import is_nifti_path
+from monai_spine.io.nifti import is_nifti_path
 from monai_spine.io.volume import volume_reader_for
 
 __all__ = ["find_images", "load_datalist"]

@@ -12,10 +12,10 @@ from monai.utils import MetricReduction, convert_to_numpy
 
 from monai_spine.geometry.extract import curves_from_mask, curves_from_volume
 
-__all__ = ["centre_line", "centre_line_error_mm", "CentreLineErrorMetric"]
+__all__ = ["mask_centre_line", "centre_line_error_mm", "CentreLineErrorMetric"]
 
 
-def centre_line(mask: np.ndarray, spacing) -> np.ndarray:
+def mask_centre_line(mask: np.ndarray, spacing) -> np.ndarray:
     """The spine's centre line of a 2D mask ``(W, H)`` → ``(209, 2)`` ``(x, z)`` mm, or of a 3D mask
     ``(X, Y, Z)`` in the patient frame → ``(209, 3)`` ``(x, y, z)`` mm (``monai_spine.geometry.extract``)."""
     if mask.ndim == 2:
@@ -60,7 +60,7 @@ class CentreLineErrorMetric(CumulativeIterationMetric):
         out = []
         for p, t in zip(convert_to_numpy(y_pred), convert_to_numpy(y)):
             p, t = p[0] > 0.5, t[0] > 0.5
-            out.append(centre_line_error_mm(centre_line(p, spacing), centre_line(t, spacing)) if p.any() and t.any()
+            out.append(centre_line_error_mm(mask_centre_line(p, spacing), mask_centre_line(t, spacing)) if p.any() and t.any()
                        else float("nan"))
         return torch.tensor(out, dtype=torch.float32)[:, None]
 

@@ -1,4 +1,4 @@
-"""Voxel grids in the phantom frame.
+"""Voxel grids whose axes run along the patient frame: the phantom's volumes and every volume projected by a DRR.
 
 The **phantom frame** has the patient axes of ``docs/frames.md`` (x toward the left, y anterior, z toward the
 feet, mm) with its origin on the spine: z = 0 at the top of the centre line, x and y at the centre line's

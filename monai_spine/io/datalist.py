@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .files import atomic_write_text
+
 __all__ = ["SPLITS", "split_balanced", "write_datalist"]
 
 SPLITS = ("training", "validation", "test")
@@ -37,7 +39,4 @@ def split_balanced(
 def write_datalist(path: str | os.PathLike, splits: dict[str, list[dict]], description: str) -> None:
     """Write a MONAI datalist (``{"training": [...], "validation": [...], "test": [...]}``) atomically."""
     document = {"description": description, **{split: splits[split] for split in SPLITS}}
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        json.dump(document, f, indent=1)
-    os.replace(tmp, path)
+    atomic_write_text(path, json.dumps(document, indent=1))

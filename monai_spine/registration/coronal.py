@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
-__all__ = ["to_image", "to_array", "crop_to_mask", "coronal_projection", "project_mask"]
+__all__ = ["to_image", "to_array", "crop_to_mask", "coronal_projection", "coronal_mask_projection"]
 
 
 def to_image(array, spacing) -> sitk.Image:
@@ -63,7 +63,7 @@ def coronal_projection(volume, spacing, pixel_mm, reduce: str = "mean") -> sitk.
                          [float(p) for p in pixel_mm], projection.GetDirection(), 0.0, sitk.sitkFloat32)
 
 
-def project_mask(mask, spacing, pixel_mm) -> sitk.Image:
+def coronal_mask_projection(mask, spacing, pixel_mm) -> sitk.Image:
     """The coronal projection of a 3D mask: foreground where any voxel along y is, as ``pixel_mm`` pixels.
 
     The ``(X, Z)`` projection is resampled linearly and kept at ≥ 0.5, so its edges lie where the voxel

@@ -1,0 +1,44 @@
+"""Reading NIfTI files with nibabel: failures and colour images as one-line errors."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from monai_spine.errors import SpineInputError, one_line
+
+from .checks import check_file
+
+__all__ = ["NIFTI_SUFFIXES", "is_nifti_path", "load_nifti", "nifti_array"]
+
+NIFTI_SUFFIXES = (".nii", ".nii.gz")
+
+
+def is_nifti_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a NIfTI file by its suffix (``.nii`` or ``.nii.gz``, any case)."""
+    return str(path).lower().endswith(NIFTI_SUFFIXES)
+
+
+def load_nifti(path: str | os.PathLike):
+    """``nibabel.load`` with failures turned into :class:`SpineInputError`; returns the nibabel image."""
+    import nibabel as nib
+
+    check_file(path)
+    try:
+        img = nib.load(os.fspath(path))
+        _ = img.header.get_data_shape()
+    except Exception as e:  # noqa: BLE001
+        raise SpineInputError(path, f"not a readable NIfTI file ({one_line(e, 120)})") from e
+    return img
+
+
+def nifti_array(img, path: str | os.PathLike) -> np.ndarray:
+    """The voxel array of a nibabel image (scaling applied), failures as :class:`SpineInputError`."""
+    dt = img.get_data_dtype()
+    if dt.names is not None or "RGB" in str(img.header.get_value_label("datatype")).upper():
+        raise SpineInputError(path, "RGB image (colour NIfTI datatype); a monochrome image is expected")
+    try:
+        return np.asanyarray(img.dataobj)
+    except Exception as e:  # noqa: BLE001 - truncated gzip, short file, ...
+        raise SpineInputError(path, f"truncated or damaged NIfTI file ({one_line(e, 120)})") from e

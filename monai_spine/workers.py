@@ -1,0 +1,59 @@
+"""Jobs in single-threaded worker processes: the one process pool of the project (phantom and paired cohorts).
+
+Every job runs with one thread for torch and SimpleITK, in a worker or in this process alike: workers do not
+compete for cores, and numbers that depend on threads (SimpleITK sums in threads) do not depend on where a job ran.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
+
+__all__ = ["single_thread", "single_threaded", "map_single_threaded"]
+
+
+def single_thread() -> None:
+    """One thread for torch and SimpleITK in this process (the initializer of pool and Dask workers)."""
+    import SimpleITK as sitk
+    import torch
+
+    torch.set_num_threads(1)
+    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+
+
+@contextlib.contextmanager
+def single_threaded() -> Iterator[None]:
+    """:func:`single_thread` in this process, the thread settings restored afterwards."""
+    import SimpleITK as sitk
+    import torch
+
+    threads = torch.get_num_threads(), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    single_thread()
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads[0])
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads[1])
+
+
+def map_single_threaded(job: Callable[[Any], Any], items: Sequence, workers: int, ordered: bool = True) -> Iterator:
+    """``job(item)`` of every item, from a spawn pool of ``min(workers, len(items))`` single-threaded processes.
+
+    With one worker (or one item) the jobs run here, single-threaded. ``job`` must be picklable (a module-level
+    function or a ``functools.partial`` of one).
+
+    Args:
+        job: the function run on each item.
+        items: the items (a list, a ``range``).
+        workers: the most processes to start.
+        ordered: yield results in the items' order; else as they finish.
+    """
+    processes = min(workers, len(items))
+    if processes <= 1:
+        with single_threaded():
+            yield from map(job, items)
+        return
+    with multiprocessing.get_context("spawn").Pool(processes, initializer=single_thread) as pool:
+        yield from (pool.imap if ordered else pool.imap_unordered)(job, items)
