@@ -70,7 +70,7 @@ def _check_range(flag: str, value: float | None, low: float, high: float) -> Non
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli.output import staged_output
     from monai_spine.phantom.cohort import make_cohort
-    from monai_spine.phantom.render_dxa import PIXEL_MM_RANGE
+    from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
     from monai_spine.phantom.study import StudyConfig
 
