@@ -32,8 +32,10 @@ from monai_spine.registration.projection import to_array
 
 def _masks(study):
     """The DXA mask ``(1, W, H)`` and the MRI mask ``(1, X, Y, Z)`` as the loaders give them."""
-    dxa = MetaTensor(study.dxa.mask.to(torch.uint8)[None], affine=torch.diag(torch.tensor([*study.dxa.image.pixel_mm, 1.0])))
-    mri = MetaTensor(study.mri.volumes.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(study.mri.volumes.grid.affine_ras()))
+    volumes = study.mri.volumes
+    dxa = MetaTensor(study.dxa.mask.to(torch.uint8)[None],
+                     affine=torch.diag(torch.tensor([*study.dxa.image.pixel_mm, 1.0])))
+    mri = MetaTensor(volumes.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(volumes.grid.affine_ras()))
     return dxa, mri
 
 
@@ -85,7 +87,8 @@ def main() -> None:
     for study in bent:
         alignment, elapsed = _timed(*_masks(study))
         seconds.append(elapsed)
-        print(f"  seed {study.seed}: bend {study.mri.volumes.posture.bend_mm:6.1f}  {alignment.accepted}  {alignment.reason}")
+        bend = study.mri.volumes.posture.bend_mm
+        print(f"  seed {study.seed}: bend {bend:6.1f}  {alignment.accepted}  {alignment.reason}")
     print("unrelated pairs (DXA of one study, MRI of the next): IoU, outline RMS, centre-line deviation, accepted")
     unrelated = []
     for first, second in itertools.pairwise(rigid):

@@ -45,7 +45,8 @@ CONTRACT_KEYS = {"matrix_mri_to_dxa", "rotation_deg", "translation_mm", "iou", "
 def _masks(study, mri=None):
     """The study's DXA mask and MRI mask as the loaders give them: (1, W, H) and (1, X, Y, Z) MetaTensors."""
     mri = mri or study.mri.volumes
-    dxa = MetaTensor(study.dxa.mask.to(torch.uint8)[None], affine=torch.diag(torch.tensor([*study.dxa.image.pixel_mm, 1.0])))
+    dxa = MetaTensor(study.dxa.mask.to(torch.uint8)[None],
+                     affine=torch.diag(torch.tensor([*study.dxa.image.pixel_mm, 1.0])))
     volume = MetaTensor(mri.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(mri.grid.affine_ras()))
     return dxa, volume
 
@@ -74,7 +75,7 @@ def rigid_alignments(rigid):
 def posture(rigid):
     """Posture-changed pairs: a phantom study drawn with one, and a rigid study's MRI re-rendered with a 10 mm bend."""
     drawn = make_study(POSTURE_SEED, TRUNK, posture=True)
-    assert abs(drawn.mri.volumes.posture.bend_mm) > 10.0, "the phantom's random draws changed: pick a seed with a large bend"
+    assert abs(drawn.mri.volumes.posture.bend_mm) > 10.0, "the phantom's draws changed: pick a seed with a large bend"
     study = rigid[0][0]
     length = study.shape.length_mm
     bent = render_mri(study.raster.fractions, study.raster.spine_mask, study.grid, torch.Generator().manual_seed(0),

@@ -42,8 +42,8 @@ def test_a_dxa_and_ct_study_is_written_with_its_frames_and_truth(tmp_path):
     ct = CtPart(hu, (hu > 0).astype(np.uint8), hu > 10, _affine(), CURVES, np.zeros((3, 3)))
     entry = write_study(_study(dxa=dxa, ct=ct), tmp_path / "s")
 
-    assert entry == {"id": "s", "seed": 12, "scoliotic": False, "ct": "s/ct.nii.gz", "ct_vertebrae": "s/ct_vertebrae.nii.gz",
-                     "ct_spine": "s/ct_spine.nii.gz", "dxa": "s/dxa.dcm", "dxa_soft": "s/dxa_soft.dcm",
+    assert entry == {"id": "s", "seed": 12, "scoliotic": False, "ct": "s/ct.nii.gz",
+                     "ct_vertebrae": "s/ct_vertebrae.nii.gz", "ct_spine": "s/ct_spine.nii.gz", "dxa": "s/dxa.dcm", "dxa_soft": "s/dxa_soft.dcm",
                      "dxa_spine": "s/dxa_spine.nii.gz", "truth": "s/truth.json"}
     truth = json.loads((tmp_path / "s" / "truth.json").read_text())
     assert truth["frames"]["ct"] == {"origin_mm": list(ORIGIN), "spacing_mm": list(SPACING)}

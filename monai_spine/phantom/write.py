@@ -11,7 +11,7 @@ import numpy as np
 from monai_spine import studies
 from monai_spine.studies import MODALITIES, TRUTH_SCHEMA, RenderedStudy
 
-from .study import Study
+from .study import RadiographRender, Study
 
 __all__ = ["MODALITIES", "TRUTH_SCHEMA", "PHANTOM_FRAME", "rendered_study", "write_study"]
 
@@ -27,7 +27,8 @@ def _subject(study: Study) -> dict:
         "measures": study.measures,
         "centre_line_mm": np.round(study.centre_line, 3).tolist(),
         "vertebrae": [
-            {"name": v.name, "label": v.label, "centre_mm": np.round(v.centre, 3).tolist(), "rotation_deg": v.rotation_deg}
+            {"name": v.name, "label": v.label, "centre_mm": np.round(v.centre, 3).tolist(),
+             "rotation_deg": v.rotation_deg}
             for v in study.anatomy.vertebrae
         ],
     }
@@ -38,6 +39,10 @@ def _mri_part(study: Study) -> studies.MriPart:
     in_mri = volumes.phantom_to_mri(study.centre_line) - np.asarray(volumes.grid.origin)
     return studies.MriPart(volumes.in_phase, volumes.water, volumes.fat, volumes.spine_mask, volumes.grid.affine_ras(),
                            study.mri.truth, in_mri, {"pose": asdict(volumes.pose), "posture": asdict(volumes.posture)})
+
+
+def _radiograph_part(view: RadiographRender) -> studies.RadiographPart:
+    return studies.RadiographPart(view.image, view.mask, view.geometry, view.truth)
 
 
 def _relations(study: Study, groups: Sequence[str]) -> dict:
@@ -59,7 +64,7 @@ def rendered_study(study: Study, modalities: Sequence[str] | None = None) -> Ren
     missing = set(groups) - set(study.rendered)
     if missing:
         raise ValueError(f"modalities {sorted(missing)} were not rendered in study {study.seed}.")
-    ct, dxa, views = study.ct, study.dxa, {view: getattr(study, view) for view in ("ap", "lateral")}
+    ct, dxa, biplanar = study.ct, study.dxa, "biplanar" in groups
     return RenderedStudy(
         source="phantom",
         seed=study.seed,
@@ -71,8 +76,8 @@ def rendered_study(study: Study, modalities: Sequence[str] | None = None) -> Ren
         mri=_mri_part(study) if "mri" in groups else None,
         dxa=studies.DxaPart(dxa.image.bone, dxa.image.soft, dxa.mask, dxa.image.pixel_mm, dxa.image.origin_mm,
                             dxa.truth) if "dxa" in groups else None,
-        **{view: studies.RadiographPart(part.image, part.mask, part.geometry, part.truth) if "biplanar" in groups
-           else None for view, part in views.items()},
+        ap=_radiograph_part(study.ap) if biplanar else None,
+        lateral=_radiograph_part(study.lateral) if biplanar else None,
         relations=_relations(study, groups),
     )
 

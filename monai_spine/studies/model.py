@@ -77,8 +77,9 @@ class RadiographPart:
 
 @dataclass(frozen=True)
 class CtPart:
-    """A CT volume: ``hu`` ``(X, Y, Z)`` HU, ``vertebra_labels`` uint8 (TotalSegmentator ids), ``spine_mask`` bool,
-    on ``affine`` (``LAI`` voxels → RAS mm); ``truth`` curves and ``centre_line_mm`` ``(N, 3)`` in the volume frame."""
+    """A CT volume: ``hu`` ``(X, Y, Z)`` HU, ``vertebra_labels`` uint8 (TotalSegmentator ids), ``spine_mask``
+    bool, on ``affine`` (``LAI`` voxels → RAS mm); ``truth`` curves and ``centre_line_mm`` ``(N, 3)`` in the volume
+    frame."""
 
     hu: Array
     vertebra_labels: Array

@@ -169,23 +169,17 @@ def write_study(study: RenderedStudy, folder: str | os.PathLike, ct_dicom: bool 
     """
     folder = Path(folder)
     folder.mkdir(parents=True)
-    files = {}
-    for group in MODALITIES:
-        names = FILES[group]
-        if group == "ct" and study.ct is not None:
-            _write_ct(study.ct, folder, study, ct_dicom)
-        elif group == "mri" and study.mri is not None:
-            _write_mri(study.mri, folder)
-        elif group == "dxa" and study.dxa is not None:
-            _write_dxa(study.dxa, folder, study)
-        elif group == "biplanar":
-            views = [view for view in ("ap", "lateral") if getattr(study, view) is not None]
-            for view in views:
-                _write_radiograph(view, getattr(study, view), folder, study)
-            names = {key: name for key, name in names.items() if key.split("_")[0] in views}
-        else:
-            continue
-        files.update({key: f"{folder.name}/{name}" for key, name in names.items()})
+    if study.ct is not None:
+        _write_ct(study.ct, folder, study, ct_dicom)
+    if study.mri is not None:
+        _write_mri(study.mri, folder)
+    if study.dxa is not None:
+        _write_dxa(study.dxa, folder, study)
+    for view in ("ap", "lateral"):
+        if getattr(study, view) is not None:
+            _write_radiograph(view, getattr(study, view), folder, study)
+    files = {key: f"{folder.name}/{name}" for group in MODALITIES for key, name in FILES[group].items()
+             if getattr(study, key.split("_")[0]) is not None}  # the part of "ct_spine" is "ct"
     if ct_dicom and study.ct is not None:
         files["ct_dicom"] = f"{folder.name}/ct_dicom"
     files["truth"] = f"{folder.name}/truth.json"

@@ -158,7 +158,9 @@ HEART_SEMI_AXES_MM = (60.0, 48.0, 60.0)
 """Heart half-diameters (x, y, z), mm (about 12 × 9.5 × 12 cm)."""
 
 
-def place_lungs_and_heart(vertebrae: list[Vertebra], thorax: Thorax, scale: float) -> tuple[tuple[Lung, Lung], Ellipsoid]:
+def place_lungs_and_heart(
+    vertebrae: list[Vertebra], thorax: Thorax, scale: float
+) -> tuple[tuple[Lung, Lung], Ellipsoid]:
     """Two lungs from above the first rib to the diaphragm's dome (about T11), and the heart between them."""
     v = _by_name(vertebrae)
     z_apex = v["T1"].centre[2] - LUNG_APEX_ABOVE_RIB1_MM * scale
