@@ -33,8 +33,10 @@ from monai_spine.registration.coronal import to_array
 
 def _masks(study):
     """The DXA mask ``(1, W, H)`` and the MRI mask ``(1, X, Y, Z)`` as the loaders give them."""
-    dxa = MetaTensor(study.dxa_mask.to(torch.uint8)[None], affine=torch.diag(torch.tensor([*study.dxa.pixel_mm, 1.0])))
-    mri = MetaTensor(study.mri.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(study.mri.grid.affine_ras()))
+    volumes = study.mri.volumes
+    dxa = MetaTensor(study.dxa.mask.to(torch.uint8)[None],
+                     affine=torch.diag(torch.tensor([*study.dxa.image.pixel_mm, 1.0])))
+    mri = MetaTensor(volumes.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(volumes.grid.affine_ras()))
     return dxa, mri
 
 
@@ -77,7 +79,7 @@ def main() -> None:
         masks = _masks(study)
         alignment, elapsed = _timed(*masks)
         seconds.append(elapsed)
-        errors.append(_errors(alignment, study.mri.matrix_mri_to_dxa(study.dxa), *masks))
+        errors.append(_errors(alignment, study.mri.volumes.matrix_mri_to_dxa(study.dxa.image), *masks))
         accepted.append(alignment.accepted)
         print(f"  seed {study.seed}: {elapsed:5.2f}  {errors[-1][0]:6.3f}  {errors[-1][1]:5.2f} / {errors[-1][2]:5.2f}"
               f"  {alignment.iou:.3f}  {alignment.spine_stage.rms_mm:.2f}  {alignment.centre_deviation_mm:.2f}"
@@ -86,7 +88,8 @@ def main() -> None:
     for study in bent:
         alignment, elapsed = _timed(*_masks(study))
         seconds.append(elapsed)
-        print(f"  seed {study.seed}: bend {study.mri.posture.bend_mm:6.1f}  {alignment.accepted}  {alignment.reason}")
+        bend = study.mri.volumes.posture.bend_mm
+        print(f"  seed {study.seed}: bend {bend:6.1f}  {alignment.accepted}  {alignment.reason}")
     print("unrelated pairs (DXA of one study, MRI of the next): IoU, outline RMS, centre-line deviation, accepted")
     unrelated = []
     for first, second in itertools.pairwise(rigid):

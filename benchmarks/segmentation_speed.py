@@ -51,7 +51,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for i, pixel in enumerate(args.pixels):
             folder = Path(tmp) / f"s{i}"
-            write_study(make_study(1000 + i, StudyConfig(dxa_pixel_mm=pixel)), folder, modalities=("dxa",))
+            write_study(make_study(1000 + i, StudyConfig(dxa_pixel_mm=pixel), modalities=("dxa",)), folder)
             image = load(folder / "dxa.dcm")
 
             def file_to_file():
@@ -63,7 +63,7 @@ def main() -> None:
             print(f"DXA {tuple(image.shape[1:])} px at {pixel} mm, {args.threads} threads: segment {segment:.3f} s, "
                   f"file to file {whole:.3f} s")
         folder = Path(tmp) / "mri"
-        write_study(make_study(2000), folder, modalities=("mri",))
+        write_study(make_study(2000, modalities=("mri",)), folder)
         volume = LoadVolume()(folder / "mri_in_phase.nii.gz")
         mri_bundle = BundleSegmenter(BUNDLES_DIR / "mri_spine_segmentation", device="cpu")
         print(f"MRI {tuple(volume.shape[1:])} voxels, {args.threads} threads: segment "

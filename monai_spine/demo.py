@@ -77,7 +77,7 @@ def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, di
         {key: str(study_dir / name) for key, name in
          (("ap", "ap.dcm"), ("ap_spine", "ap_spine.nii.gz"), ("lateral_spine", "lateral_spine.nii.gz"))}
     )
-    ap_geometry, lateral_geometry = study.ap_geometry, study.lateral_geometry
+    ap_geometry, lateral_geometry = study.ap.geometry, study.lateral.geometry
     views = [
         curves_from_mask(data[key][0].numpy() > 0, affine_to_spacing(data[key].affine, r=2).tolist(),
                          min_width_fraction=END_ROW_FRACTION)
@@ -123,7 +123,7 @@ def run_demo(out: str) -> int:
         write_study(study, study_dir)
         dxa_curves, dxa_measures = _dxa(study_dir, stage / "dxa")
         bi_curves, bi_measures = _biplanar(study_dir, study, stage / "biplanar")
-    truth, shape = study.truth_curves["dxa"], study.shape
+    truth, shape = study.dxa.truth, study.shape
     print(f"monai-spine demo: phantom study {DEMO_SEED} ({shape.pattern} scoliosis), results in {out}/")
     for name, measures in (("DXA", dxa_measures), ("bi-planar", bi_measures)):
         print(f"  {name}:")

@@ -121,7 +121,7 @@ def test_input_warnings_are_one_line(tmp_path, capsys):
     import numpy as np
     import pydicom
 
-    from monai_spine.phantom.dicom import write_radiograph
+    from monai_spine.studies.dicom import write_radiograph
 
     source = tmp_path / "no_orientation.dcm"
     write_radiograph(source, np.arange(12.0).reshape(3, 4), (1.0, 1.0), uid_seed="warn")

@@ -19,7 +19,7 @@ from monai_spine.phantom.extremities import (
 )
 from monai_spine.phantom.materials import MATERIALS, Tissue, linear_attenuation
 from monai_spine.phantom.raster import rasterise
-from monai_spine.phantom.render_dxa import (
+from monai_spine.phantom.render.dxa import (
     WHOLE_BODY_FIELD_MM,
     dxa_geometry,
     dxa_geometry_whole_body,

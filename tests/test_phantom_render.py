@@ -15,9 +15,9 @@ from monai_spine.phantom.materials import (
     material_property,
     material_values,
 )
-from monai_spine.phantom.render_ct import render_ct, sample_hu
-from monai_spine.phantom.render_dxa import dxa_geometry, project_mask_parallel, render_dxa
-from monai_spine.phantom.render_mri import MriPose, MriPosture, mri_grid, render_mri
+from monai_spine.phantom.render.ct import render_ct, sample_hu, skip_ct_draws
+from monai_spine.phantom.render.dxa import dxa_geometry, project_mask_parallel, render_dxa, skip_dxa_draws
+from monai_spine.phantom.render.mri import MriPose, MriPosture, mri_grid, render_mri, skip_mri_draws
 
 
 def _phantom(grid: Grid, background: str = "muscle", **regions) -> torch.Tensor:
@@ -288,6 +288,28 @@ def test_renderers_are_deterministic_given_the_generator():
     first, again, other = render(5), render(5), render(6)
     assert all(torch.equal(a, b) for a, b in zip(first, again))
     assert not any(torch.equal(a, b) for a, b in zip(first, other))
+
+
+def test_skipping_a_modality_leaves_the_generator_where_rendering_it_does():
+    """What a study renders after a skipped modality is what it renders after that modality rendered."""
+    grid, fat, lung = _mri_phantom()
+    fractions = _phantom(grid, "muscle", fat=fat, lung=lung)
+    mask = torch.zeros(grid.shape, dtype=torch.bool)
+    tissue = Tissue()
+    pose, posture = MriPose(1.5, (4.0, -3.0), (0.0, 60.0)), MriPosture(bend_mm=5.0, start_z_mm=40.0, end_z_mm=100.0)
+    cases = [
+        (lambda g: render_ct(fractions, grid, g, tissue=tissue), lambda g: skip_ct_draws(g, grid)),
+        (lambda g: render_dxa(fractions, grid, g, pixel_mm=1.7, tissue=tissue),
+         lambda g: skip_dxa_draws(g, grid, pixel_mm=1.7)),
+        (lambda g: render_mri(fractions, mask, grid, g, pose, posture, tissue=tissue),
+         lambda g: skip_mri_draws(g, grid, pose, posture)),
+    ]
+    for render, skip in cases:
+        rendered, skipped = _gen(3), _gen(3)
+        render(rendered)
+        skip(skipped)
+        assert torch.equal(rendered.get_state(), skipped.get_state())
+        assert not torch.equal(skipped.get_state(), _gen(3).get_state())
 
 
 @pytest.mark.parametrize(

@@ -38,13 +38,13 @@ def _mask_vs_truth_px_from(curves, truth, spacing):
 
 @pytest.mark.parametrize("view", ["dxa", "ap", "lateral"])
 def test_rendered_masks_match_truth_curves(study, view):
-    truth = study.truth_curves[view]
+    part = getattr(study, view)
+    truth = part.truth
     if view == "dxa":
-        mask, spacing = study.dxa_mask, study.dxa.pixel_mm
+        mask, spacing = part.mask, part.image.pixel_mm
         truth = (truth.coronal_centre, truth.coronal_right, truth.coronal_left)
     else:
-        geometry = getattr(study, f"{view}_geometry")
-        mask, spacing = getattr(study, f"{view}_mask"), geometry.pixel_mm
+        mask, spacing = part.mask, part.geometry.pixel_mm
     errors = _mask_vs_truth_px(mask, spacing, truth)
     # A mask quantises edges to whole pixels: uniform ±0.5 px errors have mean 0.25 and 95th percentile 0.475.
     assert errors.mean() < 0.3
@@ -60,12 +60,11 @@ def _inside(mask, pixels):
 
 def test_projected_centre_line_lies_on_the_spine_in_every_image(study):
     line = study.centre_line[5:-5]  # the column's ends are tilted endplates around the line's end points
-    dxa_pixels = (line[:, [0, 2]] - study.dxa.origin_mm) / study.dxa.pixel_mm
-    assert _inside(study.dxa_mask, dxa_pixels).all()
+    assert _inside(study.dxa.mask, study.dxa.image.to_pixel(line[:, [0, 2]])).all()
     for view in ("ap", "lateral"):
-        geometry = getattr(study, f"{view}_geometry")
-        assert _inside(getattr(study, f"{view}_mask"), geometry.project(line)).all()
-    mri = study.mri
+        part = getattr(study, view)
+        assert _inside(part.mask, part.geometry.project(line)).all()
+    mri = study.mri.volumes
     assert _inside(mri.spine_mask, mri.grid.to_index(mri.phantom_to_mri(line))).mean() > 0.98
     ct_index = study.grid.to_index(line)
     assert _inside(study.raster.spine_mask, ct_index).all()
@@ -79,14 +78,14 @@ def test_requested_angles_are_reproduced_by_the_measures(study):
 
 
 def test_mri_to_dxa_matrix_maps_the_centre_line(study):
-    mri = study.mri
+    mri, dxa = study.mri.volumes, study.dxa.image
     in_mri = mri.phantom_to_mri(study.centre_line)[:, [0, 2]] - np.asarray(mri.grid.origin)[[0, 2]]
-    mapped = (mri.matrix_mri_to_dxa(study.dxa) @ np.c_[in_mri, np.ones(len(in_mri))].T).T[:, :2]
-    np.testing.assert_allclose(mapped, study.centre_line[:, [0, 2]] - study.dxa.origin_mm, atol=1e-6)
+    mapped = (mri.matrix_mri_to_dxa(dxa) @ np.c_[in_mri, np.ones(len(in_mri))].T).T[:, :2]
+    np.testing.assert_allclose(mapped, study.centre_line[:, [0, 2]] - dxa.origin_mm, atol=1e-6)
 
 
 def test_mri_centre_line_follows_the_pose(study):
-    mri = study.mri
+    mri = study.mri.volumes
     found = curves_from_volume(mri.spine_mask.cpu().numpy(), mri.grid.spacing).centre_line
     truth = mri.phantom_to_mri(study.centre_line) - np.asarray(mri.grid.origin)
     middle = slice(20, -20)
@@ -96,9 +95,9 @@ def test_mri_centre_line_follows_the_pose(study):
 
 def test_mri_mask_matches_the_mri_truth_curves(study):
     """The MRI mask (resampled from the CT-grid column) against the six truth curves in the MRI frame."""
-    mri = study.mri
+    mri = study.mri.volumes
     found = curves_from_volume(mri.spine_mask.cpu().numpy(), mri.grid.spacing).curves
-    truth = study.truth_curves["mri"]
+    truth = study.mri.truth
     spacing = mri.grid.spacing
     coronal = _mask_vs_truth_px_from(found.to_array()[:3], truth.to_array()[:3], (spacing[0], spacing[2]))
     sagittal = _mask_vs_truth_px_from(found.to_array()[3:], truth.to_array()[3:], (spacing[1], spacing[2]))
@@ -117,7 +116,7 @@ def test_files_are_readable_and_deterministic(study, tmp_path):
 
     tmp_path = tmp_path / "a"
     dxa = LoadRadiograph()(str(tmp_path / "s" / "dxa.dcm"))
-    assert tuple(dxa.shape[1:]) == tuple(study.dxa.shape) and dxa.meta["spacing_source"] == "PixelSpacing"
+    assert tuple(dxa.shape[1:]) == tuple(study.dxa.image.shape) and dxa.meta["spacing_source"] == "PixelSpacing"
     lateral = LoadRadiograph(frame="lateral")(str(tmp_path / "s" / "lateral.dcm"))
     assert lateral.meta["orientation_applied"] == []
     ct = LoadVolume()(str(tmp_path / "s" / "ct.nii.gz"))
@@ -126,6 +125,52 @@ def test_files_are_readable_and_deterministic(study, tmp_path):
     np.testing.assert_allclose(series.affine.numpy(), ct.affine.numpy(), atol=1e-3)
     truth = json.loads((tmp_path / "s" / "truth.json").read_text())
     assert len(truth["curves"]["dxa"]["coronal_centre"]) == 209 and truth["schema"] == "monai-spine/phantom-truth/v1"
+
+
+COARSE = StudyConfig(ct_spacing_mm=4.0, column_spacing_mm=2.0, dxa_pixel_mm=(0.8, 2.0), radiograph_pixel_mm=3.0)
+
+
+def _truth_array(curves) -> np.ndarray:
+    return curves.to_array() if hasattr(curves, "to_array") else np.stack(curves)
+
+
+@pytest.fixture(scope="module")
+def coarse_full():
+    return make_study(7, COARSE, posture=True)
+
+
+@pytest.mark.parametrize("modalities", [("dxa",), ("mri", "biplanar"), ("ct",)])
+def test_only_the_modalities_asked_for_are_rendered_and_they_are_unchanged(coarse_full, modalities):
+    study = make_study(7, COARSE, posture=True, modalities=modalities)
+    assert study.rendered == tuple(m for m in ("ct", "mri", "dxa", "biplanar") if m in modalities)
+    parts = {"ct": ("ct",), "mri": ("mri",), "dxa": ("dxa",), "biplanar": ("ap", "lateral")}
+    for group, names in parts.items():
+        for name in names:
+            part, full = getattr(study, name), getattr(coarse_full, name)
+            if group not in modalities:
+                assert part is None
+                continue
+            images = {"ct": lambda p: [p.hu], "dxa": lambda p: [p.image.bone, p.image.soft, p.mask],
+                      "mri": lambda p: [p.volumes.in_phase, p.volumes.fat, p.volumes.spine_mask]}.get(
+                          name, lambda p: [p.image, p.mask])
+            assert all(torch.equal(a, b) for a, b in zip(images(part), images(full)))
+            np.testing.assert_array_equal(_truth_array(part.truth), _truth_array(full.truth))
+    with pytest.raises(ValueError, match="not rendered"):
+        write_study(study, "unused", modalities=("ct", "dxa") if "ct" not in modalities else ("dxa",))
+    with pytest.raises(ValueError, match="modalities"):
+        make_study(7, COARSE, modalities=("pet",))
+
+
+def test_truth_holds_only_what_was_written(coarse_full, tmp_path):
+    entry = write_study(coarse_full, tmp_path / "s", modalities=("dxa",))
+    truth = json.loads((tmp_path / "s" / "truth.json").read_text())
+    assert list(truth["frames"]) == ["phantom", "dxa"] and list(truth["curves"]) == ["dxa"]
+    assert "matrix_mri_to_dxa" not in truth and "centre_line_in" not in truth
+    assert set(entry) == {"id", "seed", "scoliotic", "dxa", "dxa_soft", "dxa_spine", "truth"}
+    write_study(coarse_full, tmp_path / "m", modalities=("dxa", "mri"))
+    truth = json.loads((tmp_path / "m" / "truth.json").read_text())
+    assert list(truth["frames"]) == ["phantom", "mri", "dxa"] and list(truth["centre_line_in"]) == ["mri"]
+    assert truth["mri_posture_changed"] is True and len(truth["matrix_mri_to_dxa"]) == 3
 
 
 def test_different_seeds_differ_and_seeds_are_stable():

@@ -17,7 +17,7 @@ from monai.data.utils import affine_to_spacing
 
 from monai_spine.cli import main
 from monai_spine.errors import SpineInputError
-from monai_spine.phantom.render_mri import MriPosture, render_mri
+from monai_spine.phantom.render.mri import MriPosture, render_mri
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.registration import (
@@ -45,8 +45,9 @@ CONTRACT_KEYS = {"matrix_mri_to_dxa", "rotation_deg", "translation_mm", "iou", "
 
 def _masks(study, mri=None):
     """The study's DXA mask and MRI mask as the loaders give them: (1, W, H) and (1, X, Y, Z) MetaTensors."""
-    mri = mri or study.mri
-    dxa = MetaTensor(study.dxa_mask.to(torch.uint8)[None], affine=torch.diag(torch.tensor([*study.dxa.pixel_mm, 1.0])))
+    mri = mri or study.mri.volumes
+    dxa = MetaTensor(study.dxa.mask.to(torch.uint8)[None],
+                     affine=torch.diag(torch.tensor([*study.dxa.image.pixel_mm, 1.0])))
     volume = MetaTensor(mri.spine_mask.to(torch.uint8)[None], affine=torch.as_tensor(mri.grid.affine_ras()))
     return dxa, volume
 
@@ -75,11 +76,11 @@ def rigid_alignments(rigid):
 def posture(rigid):
     """Posture-changed pairs: a phantom study drawn with one, and a rigid study's MRI re-rendered with a 10 mm bend."""
     drawn = make_study(POSTURE_SEED, TRUNK, posture=True)
-    assert abs(drawn.mri.posture.bend_mm) > 10.0, "the phantom's random draws changed: pick a seed with a large bend"
+    assert abs(drawn.mri.volumes.posture.bend_mm) > 10.0, "the phantom's draws changed: pick a seed with a large bend"
     study = rigid[0][0]
     length = study.shape.length_mm
     bent = render_mri(study.raster.fractions, study.raster.spine_mask, study.grid, torch.Generator().manual_seed(0),
-                      study.mri.pose, MriPosture(bend_mm=10.0, start_z_mm=0.6 * length, end_z_mm=length))
+                      study.mri.volumes.pose, MriPosture(bend_mm=10.0, start_z_mm=0.6 * length, end_z_mm=length))
     return [(drawn, *_masks(drawn)), (study, *_masks(study, bent))]
 
 
@@ -93,7 +94,7 @@ def files(tmp_path_factory, rigid, posture):
 
 
 def test_rigid_helpers_match_the_phantom_and_simpleitk():
-    from monai_spine.phantom.render_mri import MriPose
+    from monai_spine.phantom.render.mri import MriPose
 
     pose = MriPose(1.3, (5.0, -7.0), (10.0, 250.0))
     np.testing.assert_allclose(rigid_matrix(1.3, (5.0, -7.0), (10.0, 250.0)), pose.matrix(), atol=1e-12)

@@ -33,7 +33,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--dxa-pixel", type=_pixel_range, default=(1.0, 1.0), metavar="MM[:MM]",
                         help="DXA pixel size, 0.5-2.5 mm; LOW:HIGH draws each study's from that range (default 1)")
     parser.add_argument("--modalities", type=_modalities, default=None, metavar="LIST",
-                        help="comma-separated groups to write, from ct, mri, dxa, biplanar (default all); "
+                        help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
                         "e.g. dxa,mri for the segmentation bundles' training data")
     parser.set_defaults(run=run)
     return parser
@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
     from monai_spine.io.files import staged_output
     from monai_spine.phantom.cohort import make_cohort
-    from monai_spine.phantom.render_dxa import PIXEL_MM_RANGE
+    from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
     from monai_spine.phantom.study import StudyConfig
 

@@ -16,10 +16,8 @@ import numpy as np
 from monai_spine.geometry import SpineCurves
 from monai_spine.geometry.extract import BoundaryCurves
 
-# Phantom helpers pending their move to a neutral package (monai_spine.studies, monai_spine.io.datalist):
 from monai_spine.io.datalist import split_balanced, write_datalist
-from monai_spine.phantom.dicom import write_radiograph
-from monai_spine.phantom.write import TRUTH_SCHEMA
+from monai_spine.studies import TRUTH_SCHEMA, write_radiograph
 
 from .render import DrrSource, DrrStudy
 

@@ -25,8 +25,8 @@ def study_seed(seed: int, index: int) -> int:
 
 
 def _one(index: int, seed: int, out: Path, config: StudyConfig, ct_dicom: bool, device: str, modalities) -> dict:
-    study = make_study(study_seed(seed, index), config, device)
-    return write_study(study, out / f"study_{index:04d}", ct_dicom, modalities)
+    study = make_study(study_seed(seed, index), config, device, modalities=modalities)
+    return write_study(study, out / f"study_{index:04d}", ct_dicom)
 
 
 def iter_studies(
@@ -44,7 +44,7 @@ def iter_studies(
     Studies are rendered by up to ``workers`` single-threaded processes (default: one per CPU core; with one, in
     this process), on CPU or all sharing a GPU ``device``. Files depend only on ``seed``, ``config`` and the
     device, not on ``workers``.
-    ``modalities`` picks the file groups of :func:`~monai_spine.phantom.write.write_study` (all if None).
+    ``modalities`` picks the groups rendered and written (:data:`~monai_spine.studies.MODALITIES`, all if None).
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")

@@ -1,6 +1,8 @@
 """One synthetic study: a sampled spine and body rendered as CT, MRI, DXA, AP and lateral, with exact truth.
 
-Everything is drawn from one seed, so a study is reproducible on the same device; see ``docs/phantom.md``.
+Everything is drawn from one seed, so a study is reproducible on the same device; see ``docs/phantom.md``. Only the
+modalities asked for are rendered, each with its masks and truth; a study's images do not depend on which others
+are rendered beside them.
 """
 
 from __future__ import annotations
@@ -14,18 +16,20 @@ from monai_spine.geometry import SpineCurves, curves_from_volume, spine_curves_f
 from monai_spine.geometry.extract import BoundaryCurves
 from monai_spine.geometry.grid import Grid
 from monai_spine.measures import measure_spine
-from monai_spine.projection import Projection, SlotScanProjection, radiograph, radiograph_mask, render_drr
+from monai_spine.projection import SlotScanProjection, radiograph_mask
+from monai_spine.studies import MODALITIES
 
 from .anatomy import Anatomy, build_anatomy, level_spans, sample_body, spine_length_mm
 from .materials import Tissue, attenuation
 from .raster import Raster, rasterise, rasterise_column
-from .render_ct import render_ct
-from .render_dxa import PIXEL_MM_RANGE, DxaImage, project_mask_parallel, render_dxa
-from .render_mri import MriPose, MriPosture, MriVolumes, render_mri
+from .render.ct import render_ct, skip_ct_draws
+from .render.dxa import PIXEL_MM_RANGE, DxaImage, project_mask_parallel, render_dxa, skip_dxa_draws
+from .render.mri import MriPose, MriPosture, MriVolumes, render_mri, skip_mri_draws
+from .render.radiograph import render_radiograph, slot_scan
 from .shape import PopulationModel, SpineShape, axial_rotation_deg, sample_shape, shape_centre_line
-from .truth import projected_curves, slice_points
+from .truth import SlicePoints, projected_curves, slice_points
 
-__all__ = ["StudyConfig", "Study", "make_study"]
+__all__ = ["StudyConfig", "CtRender", "DxaRender", "MriRender", "RadiographRender", "Study", "make_study"]
 
 FINE_LINE_POINTS = 2001
 
@@ -79,38 +83,6 @@ class StudyConfig:
         return float(low) if low == high else float(np.random.default_rng([seed, 1]).uniform(low, high))
 
 
-@dataclass
-class Study:
-    """A rendered study in memory; images are torch tensors on the rendering device, truth in numpy.
-
-    ``*_mask`` are the spine-column masks in each image (2D ``(W, H)`` or 3D); ``truth_curves`` holds, per image,
-    :class:`~monai_spine.geometry.SpineCurves` (or boundary curves) in that image's frame (``docs/phantom.md``).
-    """
-
-    seed: int
-    shape: SpineShape
-    anatomy: Anatomy
-    grid: Grid
-    raster: Raster
-    ct: torch.Tensor
-    dxa: DxaImage
-    dxa_mask: torch.Tensor
-    mri: MriVolumes
-    ap: torch.Tensor
-    lateral: torch.Tensor
-    ap_geometry: Projection
-    lateral_geometry: Projection
-    ap_mask: torch.Tensor
-    lateral_mask: torch.Tensor
-    centre_line: np.ndarray
-    truth_curves: dict[str, SpineCurves | BoundaryCurves]
-    measures: dict
-
-    @property
-    def scoliotic(self) -> bool:
-        return self.shape.cobb_deg >= 10.0
-
-
 def _study_grid(anatomy: Anatomy, length_mm: float, spacing: float) -> Grid:
     """A grid around the torso, from 60 mm above C7 to 220 mm below the top of S1 (hips, femoral heads)."""
     torso = anatomy.torso
@@ -125,28 +97,132 @@ def _column_grid(line: np.ndarray, spacing: float) -> Grid:
     return Grid.covering(line.min(axis=0) - (45.0, 45.0, 5.0), line.max(axis=0) + (45.0, 45.0, 5.0), (spacing,) * 3)
 
 
-def _slot_scan(view: str, grid: Grid, config: StudyConfig, isocentre) -> SlotScanProjection:
-    """An EOS-like view whose detector covers the grid's magnified extent."""
-    lateral_axis = 0 if view == "ap" else 1
-    extent = grid.shape[lateral_axis] * grid.spacing[lateral_axis]
-    magnification = config.source_to_detector_mm / (config.source_to_isocentre_mm - 0.5 * extent)
-    pixel = config.radiograph_pixel_mm
-    width = int(np.ceil(extent * magnification / pixel))
-    height = int(np.ceil(grid.shape[2] * grid.spacing[2] / pixel))
-    return SlotScanProjection(
-        view=view,
-        pixel_mm=(pixel, pixel),
-        shape=(width, height),
-        source_to_detector_mm=config.source_to_detector_mm,
-        source_to_isocentre_mm=config.source_to_isocentre_mm,
-        isocentre=tuple(isocentre),
-    )
+@dataclass(frozen=True)
+class CtRender:
+    """The CT: ``hu`` ``(X, Y, Z)`` HU, ``vertebra_labels`` and ``mask`` (spine column) on ``grid`` (the study's
+    grid); ``truth`` the six curves in the CT volume frame, mm."""
+
+    hu: torch.Tensor
+    vertebra_labels: torch.Tensor
+    mask: torch.Tensor
+    grid: Grid
+    truth: SpineCurves
+
+
+@dataclass(frozen=True)
+class DxaRender:
+    """The DXA: ``image`` (bone and soft images and their pixel grid), ``mask`` ``(W, H)`` spine column, ``truth``
+    the six curves in the DXA image frame, mm."""
+
+    image: DxaImage
+    mask: torch.Tensor
+    truth: SpineCurves
+
+
+@dataclass(frozen=True)
+class MriRender:
+    """The MRI: ``volumes`` (Dixon images, spine mask, grid, pose and posture), ``truth`` the six curves in the MRI
+    volume frame, mm."""
+
+    volumes: MriVolumes
+    truth: SpineCurves
+
+
+@dataclass(frozen=True)
+class RadiographRender:
+    """An AP or lateral radiograph: ``image`` and ``mask`` ``(W, H)``, ``geometry``, ``truth`` (the view's centre
+    and boundary curves in the image frame, mm)."""
+
+    image: torch.Tensor
+    mask: torch.Tensor
+    geometry: SlotScanProjection
+    truth: BoundaryCurves
+
+
+@dataclass
+class Study:
+    """A rendered study in memory; images are torch tensors on the rendering device, truth in numpy.
+
+    ``ct``, ``dxa``, ``mri``, ``ap`` and ``lateral`` are the rendered images with their masks and truth curves
+    (``docs/phantom.md``), ``None`` where not rendered; ``raster`` is the phantom on ``grid`` they were rendered from,
+    ``centre_line`` ``(209, 3)`` the spine's centre line in the phantom frame, mm, and ``measures`` its measures.
+    """
+
+    seed: int
+    shape: SpineShape
+    anatomy: Anatomy
+    grid: Grid
+    raster: Raster
+    centre_line: np.ndarray
+    measures: dict
+    ct: CtRender | None = None
+    dxa: DxaRender | None = None
+    mri: MriRender | None = None
+    ap: RadiographRender | None = None
+    lateral: RadiographRender | None = None
+
+    @property
+    def scoliotic(self) -> bool:
+        return self.shape.cobb_deg >= 10.0
+
+    @property
+    def rendered(self) -> tuple[str, ...]:
+        """The modality groups (:data:`~monai_spine.studies.MODALITIES`) this study holds."""
+        parts = {"ct": self.ct, "mri": self.mri, "dxa": self.dxa, "biplanar": self.ap}
+        return tuple(group for group in MODALITIES if parts[group] is not None)
+
+
+def _check_modalities(modalities) -> None:
+    if not modalities or set(modalities) - set(MODALITIES):
+        raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {list(modalities)}.")
+
+
+def _render_dxa(study: Study, column: torch.Tensor, fine: Grid, edge: SlicePoints, config: StudyConfig,
+                generator: torch.Generator, tissue: Tissue) -> DxaRender:
+    image = render_dxa(study.raster.fractions, study.grid, generator, pixel_mm=config.dxa_pixel_for(study.seed),
+                       tissue=tissue, anatomy=study.anatomy if config.dxa_whole_body else None)
+    coronal = projected_curves(edge, lambda p: p[:, [0, 2]] - np.asarray(image.origin_mm))
+    sagittal = projected_curves(edge, lambda p: p[:, [1, 2]] - (0.0, image.origin_mm[1]))
+    truth = spine_curves_from_views(coronal, sagittal).with_relative_depth()
+    return DxaRender(image, project_mask_parallel(column, fine, image), truth)
+
+
+def _render_mri(study: Study, edge: SlicePoints, pose: MriPose, posture: MriPosture, generator: torch.Generator,
+                tissue: Tissue) -> MriRender:
+    volumes = render_mri(study.raster.fractions, study.raster.spine_mask, study.grid, generator, pose, posture,
+                         tissue=tissue)
+    origin = np.asarray(volumes.grid.origin)
+    in_mri = lambda p: volumes.phantom_to_mri(p) - origin  # noqa: E731  (MRI volume frame, mm)
+    truth = spine_curves_from_views(projected_curves(edge, lambda p: in_mri(p)[:, [0, 2]]),
+                                    projected_curves(edge, lambda p: in_mri(p)[:, [1, 2]]))
+    return MriRender(volumes, truth)
+
+
+def _render_views(study: Study, column: torch.Tensor, fine: Grid, edge: SlicePoints, config: StudyConfig,
+                  generator: torch.Generator, tissue: Tissue) -> dict[str, RadiographRender]:
+    mu = attenuation(study.raster.fractions, "radiograph", tissue)
+    views = {}
+    for view in ("ap", "lateral"):
+        geometry = slot_scan(view, study.grid, config.radiograph_pixel_mm, config.source_to_detector_mm,
+                             config.source_to_isocentre_mm, (0.0, 0.0, 0.5 * study.shape.length_mm))
+        image = render_radiograph(mu, study.grid, geometry, generator)
+        views[view] = RadiographRender(image, radiograph_mask(column, fine, geometry),
+                                       geometry, projected_curves(edge, geometry.project_mm))
+    return views
 
 
 def make_study(
-    seed: int, config: StudyConfig = StudyConfig(), device="cpu", scoliotic: bool | None = None, posture: bool | None = None
+    seed: int,
+    config: StudyConfig = StudyConfig(),
+    device="cpu",
+    scoliotic: bool | None = None,
+    posture: bool | None = None,
+    modalities=MODALITIES,
 ) -> Study:
-    """Render study ``seed``: shape, body, anatomy, CT, DXA, MRI, AP and lateral, masks and truth.
+    """Render study ``seed``: shape, body, anatomy, and the ``modalities`` asked for with their masks and truth.
+
+    A modality not asked for is neither rendered nor given truth; its random draws are skipped past when a later
+    one is rendered, so every image is the one a study rendering all modalities has.
 
     Args:
         seed: the study's seed (the only source of randomness).
@@ -155,63 +231,46 @@ def make_study(
         scoliotic: force a structural scoliosis (True) or none (False); drawn from the population if None.
         posture: force a non-rigid MRI posture change (True) or none (False); drawn with
             ``config.posture_share`` if None.
+        modalities: groups of :data:`~monai_spine.studies.MODALITIES` to render (``biplanar``: AP and lateral).
     """
+    _check_modalities(modalities)
+    wanted = set(modalities)
     rng = np.random.default_rng(seed)
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
     body = sample_body(rng)
     shape = sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic)
     line_fine = shape_centre_line(shape, n_points=FINE_LINE_POINTS)
     anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng)
+    with_posture = bool(rng.random() < config.posture_share) if posture is None else posture
     grid = _study_grid(anatomy, shape.length_mm, config.ct_spacing_mm)
-    raster = rasterise(anatomy, grid, device)
+    line = shape_centre_line(shape)
+    study = Study(seed=seed, shape=shape, anatomy=anatomy, grid=grid, raster=rasterise(anatomy, grid, device),
+                  centre_line=line, measures=measure_spine(SpineCurves(*[line[:, [0, 2]]] * 3, *[line[:, [1, 2]]] * 3)))
     tissue = Tissue.sample(generator)
     fine = _column_grid(line_fine, config.column_spacing_mm)
-    column = rasterise_column(anatomy, fine, device)
+    column = rasterise_column(anatomy, fine, device) if wanted - {"ct"} else None
+    edge = slice_points(column, fine) if column is not None else None
 
-    ct = render_ct(raster.fractions, grid, generator, tissue=tissue)
-    dxa = render_dxa(raster.fractions, grid, generator, pixel_mm=config.dxa_pixel_for(seed), tissue=tissue,
-                     anatomy=anatomy if config.dxa_whole_body else None)
-    dxa_mask = project_mask_parallel(column, fine, dxa)
-
-    with_posture = bool(rng.random() < config.posture_share) if posture is None else posture
-    middle = 0.5 * shape.length_mm
-    pose = MriPose.sample(generator, config.mri_max_rotation_deg, config.mri_max_translation_mm, (0.0, middle))
-    bend = MriPosture.sample(generator, start_z_mm=0.6 * shape.length_mm, end_z_mm=shape.length_mm)
-    mri = render_mri(raster.fractions, raster.spine_mask, grid, generator, pose, bend if with_posture else MriPosture(),
-                     tissue=tissue)
-
-    mu = attenuation(raster.fractions, "radiograph", tissue)
-    isocentre = (0.0, 0.0, middle)
-    views = {}
-    for view in ("ap", "lateral"):
-        geometry = _slot_scan(view, grid, config, isocentre)
-        exposure = 0.6 + float(torch.rand(1, generator=generator, device=generator.device, dtype=torch.float64))
-        image = radiograph(render_drr(mu, grid, geometry), geometry.pixel_mm, photons=2e4, exposure=exposure,
-                           blur_mm=0.6, generator=generator)
-        views[view] = (image, geometry, radiograph_mask(column, fine, geometry))
-
-    line = shape_centre_line(shape)
-    edge = slice_points(column, fine)
-    dxa_coronal = projected_curves(edge, lambda p: p[:, [0, 2]] - np.asarray(dxa.origin_mm))
-    dxa_sagittal = projected_curves(edge, lambda p: p[:, [1, 2]] - (0.0, dxa.origin_mm[1]))
-    ap_geometry, lateral_geometry = views["ap"][1], views["lateral"][1]
-    mri_origin = np.asarray(mri.grid.origin)
-    in_mri = lambda p: mri.phantom_to_mri(p) - mri_origin  # noqa: E731  (MRI volume frame, mm)
-    truth_curves = {
-        "dxa": spine_curves_from_views(dxa_coronal, dxa_sagittal).with_relative_depth(),
-        "ap": projected_curves(edge, ap_geometry.project_mm),
-        "lateral": projected_curves(edge, lateral_geometry.project_mm),
-        "ct": curves_from_volume(raster.spine_mask.cpu().numpy(), grid.spacing).curves,
-        "mri": spine_curves_from_views(
-            projected_curves(edge, lambda p: in_mri(p)[:, [0, 2]]),
-            projected_curves(edge, lambda p: in_mri(p)[:, [1, 2]]),
-        ),
-    }
-    phantom_curves = SpineCurves(line[:, [0, 2]], line[:, [0, 2]], line[:, [0, 2]], line[:, [1, 2]],
-                                 line[:, [1, 2]], line[:, [1, 2]])
-    return Study(
-        seed=seed, shape=shape, anatomy=anatomy, grid=grid, raster=raster, ct=ct, dxa=dxa, dxa_mask=dxa_mask,
-        mri=mri, ap=views["ap"][0], lateral=views["lateral"][0], ap_geometry=ap_geometry,
-        lateral_geometry=lateral_geometry, ap_mask=views["ap"][2], lateral_mask=views["lateral"][2],
-        centre_line=line, truth_curves=truth_curves, measures=measure_spine(phantom_curves),
-    )
+    if "ct" in wanted:
+        truth = curves_from_volume(study.raster.spine_mask.cpu().numpy(), grid.spacing).curves
+        study.ct = CtRender(render_ct(study.raster.fractions, grid, generator, tissue=tissue),
+                            study.raster.vertebra_labels, study.raster.spine_mask, grid, truth)
+    elif wanted - {"ct"}:
+        skip_ct_draws(generator, grid)
+    if "dxa" in wanted:
+        study.dxa = _render_dxa(study, column, fine, edge, config, generator, tissue)
+    elif wanted & {"mri", "biplanar"}:
+        skip_dxa_draws(generator, grid, config.dxa_pixel_for(seed), anatomy if config.dxa_whole_body else None)
+    if wanted & {"mri", "biplanar"}:
+        pose = MriPose.sample(generator, config.mri_max_rotation_deg, config.mri_max_translation_mm,
+                              (0.0, 0.5 * shape.length_mm))
+        bend = MriPosture.sample(generator, start_z_mm=0.6 * shape.length_mm, end_z_mm=shape.length_mm)
+        mri_posture = bend if with_posture else MriPosture()
+        if "mri" in wanted:
+            study.mri = _render_mri(study, edge, pose, mri_posture, generator, tissue)
+        else:
+            skip_mri_draws(generator, grid, pose, mri_posture)
+    if "biplanar" in wanted:
+        views = _render_views(study, column, fine, edge, config, generator, tissue)
+        study.ap, study.lateral = views["ap"], views["lateral"]
+    return study

@@ -7,10 +7,10 @@ import torch
 
 from monai_spine.geometry.grid import Grid
 
-from .filters import gaussian_blur
-from .materials import COMPONENTS, MATERIALS, Tissue, check_fractions, component_values, mix
+from ..filters import gaussian_blur
+from ..materials import COMPONENTS, MATERIALS, Tissue, check_fractions, component_values, mix
 
-__all__ = ["HU_RANGE", "render_ct", "sample_hu"]
+__all__ = ["HU_RANGE", "render_ct", "sample_hu", "skip_ct_draws"]
 
 HU_RANGE = (-1024.0, 3071.0)
 """The range of a 12-bit CT image (stored value 0–4095 with rescale intercept −1024)."""
@@ -67,3 +67,10 @@ def render_ct(
         noise = torch.randn(ct.shape, generator=generator, device=generator.device, dtype=torch.float32)
         ct += noise_hu * noise.to(ct.device)
     return ct.clamp_(*HU_RANGE)
+
+
+def skip_ct_draws(generator: torch.Generator, grid: Grid) -> None:
+    """Advance ``generator`` past the draws of ``render_ct(fractions, grid, generator, tissue=tissue)`` (default
+    noise, CT numbers drawn) without rendering, so that what a study renders next is unchanged."""
+    torch.randn(len(COMPONENTS), generator=generator, device=generator.device, dtype=torch.float64)
+    torch.randn(grid.shape, generator=generator, device=generator.device, dtype=torch.float32)

@@ -30,8 +30,8 @@ import torch.nn.functional as F
 
 from monai_spine.geometry.grid import Grid
 
-from .materials import FAT_T1_MS, MATERIALS, Tissue, check_fractions, component_values, mix
-from .render_dxa import DxaImage
+from ..materials import FAT_T1_MS, MATERIALS, Tissue, check_fractions, component_values, mix
+from .dxa import DxaImage
 
 __all__ = [
     "DIXON_FLIP_DEG",
@@ -45,6 +45,7 @@ __all__ = [
     "MriVolumes",
     "mri_grid",
     "render_mri",
+    "skip_mri_draws",
 ]
 
 UKB_SPACING_MM = (2.232, 2.232, 3.0)
@@ -391,3 +392,14 @@ def render_mri(
         pose=pose,
         posture=posture,
     )
+
+
+def skip_mri_draws(generator: torch.Generator, grid: Grid, pose: MriPose = MriPose(),
+                   posture: MriPosture = MriPosture()) -> None:
+    """Advance ``generator`` past the draws of ``render_mri(fractions, spine_mask, grid, generator, pose, posture,
+    tissue=tissue)`` (SNR drawn) without rendering, so that what a study renders next is unchanged."""
+    target = mri_grid(grid, pose, posture)
+    torch.rand(2, generator=generator, device=generator.device, dtype=torch.float64)
+    torch.randn(9, generator=generator, device=generator.device, dtype=torch.float64)
+    torch.randn((4, target.shape[1], target.shape[0], target.shape[2]), generator=generator, device=generator.device,
+                dtype=torch.float32)

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 
 from monai_spine.geometry.grid import Grid
 
-from .anatomy import Anatomy
-from .extremities import extremity_parts, material_paths, vertex_z
-from .filters import gaussian_blur
-from .materials import MATERIALS, Tissue, check_fractions, linear_attenuation, mass_attenuation
+from ..anatomy import Anatomy
+from ..extremities import extremity_parts, material_paths, vertex_z
+from ..filters import gaussian_blur
+from ..materials import MATERIALS, Tissue, check_fractions, linear_attenuation, mass_attenuation
 
 __all__ = [
     "DEFAULT_PIXEL_MM",
@@ -38,6 +38,7 @@ __all__ = [
     "dxa_geometry_whole_body",
     "project_mask_parallel",
     "render_dxa",
+    "skip_dxa_draws",
 ]
 
 DEFAULT_PIXEL_MM = 1.0
@@ -152,6 +153,14 @@ def dxa_geometry_whole_body(
     _, trunk = dxa_geometry(grid, pixel)
     origin = tuple(t + np.round((o - t) / p) * p for o, t, p in zip(nominal, trunk, pixel))
     return (shape[0], shape[1]), (float(origin[0]), float(origin[1]))
+
+
+def _pixel_grid(grid: Grid, pixel_mm, anatomy: Anatomy | None, field_mm) -> tuple[tuple[int, int], tuple[float, float]]:
+    """:func:`dxa_geometry` of the trunk grid, or with ``anatomy`` :func:`dxa_geometry_whole_body` in ``field_mm``
+    (default :data:`WHOLE_BODY_FIELD_MM`)."""
+    if anatomy is None:
+        return dxa_geometry(grid, pixel_mm)
+    return dxa_geometry_whole_body(anatomy, grid, pixel_mm, WHOLE_BODY_FIELD_MM if field_mm is None else field_mm)
 
 
 def _within(origin: float, pixel: float, n: int, low: float, high: float) -> slice:
@@ -327,11 +336,7 @@ def render_dxa(
     if not photons_per_mm2 > 0.0:
         raise ValueError(f"photons_per_mm2 must be > 0, got {photons_per_mm2}.")
     tissue = tissue or Tissue.sample(generator)
-    if anatomy is None:
-        shape, origin = dxa_geometry(grid, pixel)
-    else:
-        field = WHOLE_BODY_FIELD_MM if field_mm is None else field_mm
-        shape, origin = dxa_geometry_whole_body(anatomy, grid, pixel, field)
+    shape, origin = _pixel_grid(grid, pixel, anatomy, field_mm)
 
     composition = tissue.composition()
     mu = np.stack([composition @ linear_attenuation(e) for e in ("dxa_low", "dxa_high")])  # (2, M), 1/mm
@@ -383,3 +388,13 @@ def project_mask_parallel(mask: torch.Tensor, grid: Grid, dxa: DxaImage) -> torc
         (grid.origin[0] - grid.spacing[0], grid.origin[1], grid.origin[2] - grid.spacing[2]),
     )
     return _sample_at_pixels(column, ring, dxa.shape, dxa.origin_mm, dxa.pixel_mm, mode="nearest")[0] >= 0.5
+
+
+def skip_dxa_draws(generator: torch.Generator, grid: Grid, pixel_mm=DEFAULT_PIXEL_MM, anatomy: Anatomy | None = None,
+                   field_mm=None) -> None:
+    """Advance ``generator`` past the draws of ``render_dxa(fractions, grid, generator, pixel_mm, tissue=tissue,
+    anatomy=anatomy, field_mm=field_mm)`` (exposure drawn) without rendering, so that what a study renders next is
+    unchanged."""
+    shape, _ = _pixel_grid(grid, _pixel_pair(pixel_mm), anatomy, field_mm)
+    torch.rand((), generator=generator, device=generator.device, dtype=torch.float64)
+    torch.randn((2, *shape), generator=generator, device=generator.device)

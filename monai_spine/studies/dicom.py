@@ -1,4 +1,4 @@
-"""DICOM writers for synthetic studies, deterministic so that the same seed gives byte-identical files."""
+"""DICOM writers for rendered studies, deterministic: the same UID seed gives byte-identical files."""
 
 from __future__ import annotations
 
@@ -19,7 +19,9 @@ _SOP_CLASS = {
 _ORIENTATION = {"coronal": ["L", "F"], "lateral": ["A", "F"]}
 
 
-def _dataset(sop_class: str, instance_seed: list[str], uid_seed: str, modality: str, description: str) -> Dataset:
+def _dataset(
+    sop_class: str, instance_seed: list[str], uid_seed: str, modality: str, description: str, patient_name: str
+) -> Dataset:
     """A new dataset with its file meta, SOP, study and patient attributes; UIDs derived from the seeds."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = sop_class
@@ -31,7 +33,7 @@ def _dataset(sop_class: str, instance_seed: list[str], uid_seed: str, modality: 
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
     ds.StudyInstanceUID = generate_uid(entropy_srcs=[uid_seed, "study"])
     ds.Modality = modality
-    ds.PatientName = "Phantom^Spine"
+    ds.PatientName = patient_name
     ds.PatientID = uid_seed[:64]
     ds.SeriesDescription = description
     return ds
@@ -58,6 +60,7 @@ def write_radiograph(
     frame: str = "coronal",
     modality: str = "DX",
     description: str = "",
+    patient_name: str = "Anonymous^Spine",
     tags: Mapping[str, object] | None = None,
 ) -> None:
     """Write a ``(W, H)`` image (coronal or lateral image frame) as a 16-bit MONOCHROME2 radiograph.
@@ -65,7 +68,8 @@ def write_radiograph(
     Values are stored as unsigned integers through RescaleSlope/RescaleIntercept chosen to cover the image's
     range, so reading back gives ``image`` to within ``(max - min) / 65535``. ``spacing_mm`` is (column, row);
     DICOM ``PixelSpacing`` is written as (row, column) as the standard orders it. ``uid_seed`` makes the
-    UIDs (and so the file) reproducible. ``tags`` adds attributes by keyword, e.g. ``DistanceSourceToDetector``,
+    UIDs (and so the file) reproducible; ``description`` is the SeriesDescription (default ``"monai-spine <frame>"``),
+    ``patient_name`` the PatientName. ``tags`` adds attributes by keyword, e.g. ``DistanceSourceToDetector``,
     ``DistanceSourceToPatient`` and ``ViewPosition`` for a calibrated radiograph.
     """
     image = np.asarray(image, dtype=np.float64)
@@ -74,7 +78,7 @@ def write_radiograph(
     stored = np.round((image - lo) / slope).astype(np.uint16).T  # (rows, columns)
 
     ds = _dataset(_SOP_CLASS[modality], [uid_seed, "sop"], uid_seed, modality,
-                  description or f"monai-spine phantom {frame}")
+                  description or f"monai-spine {frame}", patient_name)
     ds.SeriesInstanceUID = generate_uid(entropy_srcs=[uid_seed, "series", frame])
     ds.PatientOrientation = _ORIENTATION[frame]
     ds.PixelSpacing = [f"{spacing_mm[1]:.6g}", f"{spacing_mm[0]:.6g}"]
@@ -84,12 +88,22 @@ def write_radiograph(
     ds.save_as(path, enforce_file_format=True)
 
 
-def write_ct_series(folder: str | os.PathLike, hu: np.ndarray, spacing_mm, origin_lps_mm, *, uid_seed: str) -> None:
+def write_ct_series(
+    folder: str | os.PathLike,
+    hu: np.ndarray,
+    spacing_mm,
+    origin_lps_mm,
+    *,
+    uid_seed: str,
+    description: str = "monai-spine CT",
+    patient_name: str = "Anonymous^Spine",
+) -> None:
     """Write an ``(X, Y, Z)`` HU volume in the patient volume frame (``LAI``) as an axial CT series.
 
     Slices are shown in the standard axial display (columns toward the patient's left, rows toward posterior),
     so each slice's pixels are the volume's ``[:, ::-1, k]`` and ``ImageOrientationPatient`` is ``1\\0\\0\\0\\1\\0``.
-    ``origin_lps_mm`` is the DICOM (LPS) position of voxel ``(0, 0, 0)``; ``uid_seed`` makes the series reproducible.
+    ``origin_lps_mm`` is the DICOM (LPS) position of voxel ``(0, 0, 0)``; ``uid_seed`` makes the series reproducible;
+    ``description`` and ``patient_name`` go to SeriesDescription and PatientName.
     """
     os.makedirs(folder, exist_ok=True)
     sx, sy, sz = (float(s) for s in spacing_mm)
@@ -98,7 +112,8 @@ def write_ct_series(folder: str | os.PathLike, hu: np.ndarray, spacing_mm, origi
     series = generate_uid(entropy_srcs=[uid_seed, "ct-series"])
     frame_of_reference = generate_uid(entropy_srcs=[uid_seed, "frame"])
     for k in range(hu.shape[2]):
-        ds = _dataset("1.2.840.10008.5.1.4.1.1.2", [uid_seed, "ct", str(k)], uid_seed, "CT", "monai-spine phantom CT")
+        ds = _dataset("1.2.840.10008.5.1.4.1.1.2", [uid_seed, "ct", str(k)], uid_seed, "CT", description,
+                      patient_name)
         ds.SeriesInstanceUID, ds.FrameOfReferenceUID = series, frame_of_reference
         ds.InstanceNumber = k + 1
         ds.ImageOrientationPatient = [1, 0, 0, 0, 1, 0]

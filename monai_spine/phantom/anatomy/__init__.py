@@ -1,0 +1,157 @@
+"""Adult spine and torso anatomy of the digital phantom, by body part: geometry only (numpy), no rendering.
+
+Modules: :mod:`.spine` (level table, vertebrae, posterior elements, discs, sacrum), :mod:`.thorax` (ribs, lungs,
+heart, trachea, sternum), :mod:`.pelvis_limbs` (hip bones, femurs), :mod:`.body` (build, torso, fat layer) and
+:mod:`.primitives` (rods, ellipsoids, arcs they are made of). Here they are assembled into an :class:`Anatomy`.
+A new body part is a module of its own and one field of :class:`Anatomy`, set in :func:`build_anatomy`.
+
+Everything is in the **phantom frame** (``grid.py``: x toward the patient's left, y anterior, z toward the feet), mm.
+:mod:`monai_spine.phantom.raster` turns an :class:`Anatomy` into material volume fractions. The values and their
+literature sources are listed in ``docs/phantom_anatomy.md``; the vertebra frame is described in :mod:`.spine`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .body import Body, Torso, place_torso, sample_body
+from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
+from .primitives import ArcTube, Ellipsoid, Rod
+from .spine import (
+    LEVEL_DIMS,
+    POSTERIOR_CORTICAL_MM,
+    LEVELS,
+    SPINE_LEVELS,
+    VERTEBRA_LABELS,
+    Disc,
+    LevelDims,
+    PosteriorElements,
+    RotationSpec,
+    Sacrum,
+    Vertebra,
+    _CentrePath,
+    _Line,
+    level_label,
+    level_spans,
+    place_discs,
+    place_sacrum,
+    place_vertebrae,
+    posterior_elements,
+    spine_length_mm,
+    vertebra_axes,
+)
+from .thorax import Lung, Thorax, place_lungs_and_heart, place_ribs, place_sternum, place_thorax, place_trachea
+
+__all__ = [
+    "LEVELS",
+    "SPINE_LEVELS",
+    "VERTEBRA_LABELS",
+    "LevelDims",
+    "LEVEL_DIMS",
+    "level_label",
+    "spine_length_mm",
+    "level_spans",
+    "vertebra_axes",
+    "Vertebra",
+    "Disc",
+    "Rod",
+    "PosteriorElements",
+    "posterior_elements",
+    "place_vertebrae",
+    "place_discs",
+    "Sacrum",
+    "place_sacrum",
+    "Body",
+    "sample_body",
+    "Torso",
+    "Thorax",
+    "Lung",
+    "Ellipsoid",
+    "ArcTube",
+    "IliacWing",
+    "HipBone",
+    "Femur",
+    "Anatomy",
+    "build_anatomy",
+]
+
+
+@dataclass(frozen=True, eq=False)
+class Anatomy:
+    """A placed phantom: spine and body parts in the phantom frame, mm.
+
+    Args:
+        vertebrae: C7…L5 and the sacrum (:func:`place_vertebrae`).
+        discs: C7/T1 … L5/S1.
+        sacrum: the sacrum's shape (its :class:`Vertebra` record is ``vertebrae[-1]``).
+        torso: the skin envelope and fat layer.
+        thorax: the rib cage's inner surface.
+        lungs: left and right lung.
+        heart: the heart (lean tissue, cut out of the left lung).
+        trachea: the air column from the neck to the carina, as a :class:`Rod` (air).
+        ribs: 24 ribs, left and right for T1…T12.
+        sternum: the sternum, as a :class:`Rod`.
+        hips: left and right hip bones.
+        femurs: left and right upper femurs.
+        body: the build it was made with.
+    """
+
+    vertebrae: list[Vertebra]
+    discs: list[Disc]
+    sacrum: Sacrum
+    torso: Torso
+    thorax: Thorax
+    lungs: tuple[Lung, Lung]
+    heart: Ellipsoid
+    trachea: Rod
+    ribs: list[ArcTube]
+    sternum: Rod
+    hips: list[HipBone]
+    femurs: list[Femur]
+    body: Body
+
+
+def build_anatomy(
+    centre_line_fine,
+    body: Body = Body(),
+    axial_rotation_deg: RotationSpec = None,
+    rng: np.random.Generator | None = None,
+) -> Anatomy:
+    """Place the whole phantom on a centre line.
+
+    Args:
+        centre_line_fine: ``(M, 3)`` centre line, mm, top of C7 to top of S1 (z increasing); its arc length should be
+            about :func:`spine_length_mm` ``(body.scale)``.
+        body: the build (torso, fat, skeletal scale).
+        axial_rotation_deg: vertebral axial rotation, see :func:`place_vertebrae`.
+        rng: per-level skeletal variation (see :func:`place_vertebrae`); ``None`` for the reference dimensions.
+
+    Returns:
+        :class:`Anatomy` in the phantom frame.
+    """
+    vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng)
+    line = _Line(np.asarray(centre_line_fine, dtype=np.float64))
+    path = _CentrePath(centre_line_fine)
+    sacrum = place_sacrum(path.points[-1], path.tangent(path.length), vertebrae[-1].dims, body.scale)
+    torso = place_torso(vertebrae, line, body)
+    ribs = place_ribs(vertebrae, line, body)
+    thorax = place_thorax(ribs, line, body.scale)
+    lungs, heart = place_lungs_and_heart(vertebrae, thorax, body.scale)
+    hips, femurs = place_pelvis(sacrum, body.scale)
+    return Anatomy(
+        vertebrae=vertebrae,
+        discs=place_discs(vertebrae),
+        sacrum=sacrum,
+        torso=torso,
+        thorax=thorax,
+        lungs=lungs,
+        heart=heart,
+        trachea=place_trachea(vertebrae, body.scale),
+        ribs=ribs,
+        sternum=place_sternum(ribs, body.scale),
+        hips=hips,
+        femurs=femurs,
+        body=body,
+    )
