@@ -145,12 +145,11 @@ def test_every_config_resolves_as_the_zoo_layers_them(name, monkeypatch):
         assert parser.get_parsed_content("ckpt_path") == str(_weights(name))
     assert parser["_meta_#name"] and parser["_meta_#version"]
     assert "scikit-image" not in parser["_meta_#required_packages_version"]  # only what the bundle imports
-    train = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train"))))
-    train["load_pretrain"] = True
-    handlers = train.get_parsed_content("train#handlers")
-    assert type(handlers[0]).__name__ == "CheckpointLoader"  # only with load_pretrain
-    assert "CheckpointLoader" not in [type(h).__name__ for h in ConfigParser(
-        ConfigParser.load_config_files(eval(_configs(name, "train")))).get_parsed_content("train#handlers")]
+    for load_pretrain in (False, True):  # the CheckpointLoader of ckpt_path is there only with load_pretrain
+        train = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train"))))
+        train["load_pretrain"] = load_pretrain
+        loader = train.get_parsed_content("train#handlers#0")
+        assert (type(loader).__name__ == "CheckpointLoader") == load_pretrain
 
 
 @pytest.mark.parametrize("name", BUNDLES)
@@ -245,7 +244,7 @@ def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
     data = _datalist(study, tmp_path)
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port", "0", "-m",
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
          "monai.bundle", "run", "--config_file", _configs(name, "train", "multi_gpu_train"), *_files(name),
          "--dataset_dir", str(data), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1", "--max_steps", "1",
          "--batch_size", "1", "--num_workers", "0", "--val_interval", "1", "--load_pretrain", "True"],
