@@ -117,11 +117,11 @@ def test_image_without_spine_gives_an_empty_mask_and_a_warning(study):
     assert mask.meta["qc_warnings"]
 
 
-def _datalist(study: Path, folder: Path) -> Path:
-    """``folder/dataset.json``: the study in every split, under the phantom's datalist keys."""
-    entry = {"dxa": "study/dxa.dcm", "dxa_spine": "study/dxa_spine.nii.gz", "mri": "study/mri_in_phase.nii.gz",
-             "mri_spine": "study/mri_spine.nii.gz"}
-    (folder / "dataset.json").write_text(json.dumps({"training": [entry], "validation": [entry], "test": [entry]}))
+def _datalist(study: Path, folder: Path, copies: int = 1) -> Path:
+    """``folder/dataset.json``: the study ``copies`` times in every split, under the phantom's datalist keys."""
+    entries = [{"dxa": "study/dxa.dcm", "dxa_spine": "study/dxa_spine.nii.gz", "mri": "study/mri_in_phase.nii.gz",
+                "mri_spine": "study/mri_spine.nii.gz"}] * copies
+    (folder / "dataset.json").write_text(json.dumps({"training": entries, "validation": entries, "test": entries}))
     (folder / "study").symlink_to(study / "study")
     return folder
 
@@ -192,10 +192,10 @@ def test_evaluate_overrides_train_and_gives_the_inference_masks(study, tmp_path,
     assert float(metrics["val_mean_dice"]) >= (0.94 if name.startswith("dxa") else 0.92)
     assert float(metrics["val_centre_line_mm"]) <= 1.5
     if name.startswith("dxa"):
-        written = nib.load(out / "dxa_seg.nii.gz").get_fdata()
+        written = nib.load(out / "study" / "dxa_seg.nii.gz").get_fdata()  # folders kept below dataset_dir
         expected = segment_dxa(LoadRadiograph()(study / "study" / "dxa.dcm"))[0].numpy()
     else:
-        written = nib.load(out / "mri_in_phase_seg.nii.gz").get_fdata()
+        written = nib.load(out / "study" / "mri_in_phase_seg.nii.gz").get_fdata()
         expected = segment_mri(LoadVolume()(study / "study" / "mri_in_phase.nii.gz"))[0].numpy()
     assert written.shape == expected.shape and _dice(written, expected) > 0.999
 
@@ -241,7 +241,7 @@ def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
     """``multi_gpu_train.json`` as torchrun runs it, 2 ranks with gloo (no GPU): LOCAL_RANK picks the device, the
     DistributedSampler splits the data, and only rank 0 saves the checkpoint. Both bundles share the file."""
     name = "dxa_spine_segmentation"
-    data = _datalist(study, tmp_path)
+    data = _datalist(study, tmp_path, copies=2)  # one validation image per rank
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
