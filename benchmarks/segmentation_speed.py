@@ -23,9 +23,10 @@ import nibabel as nib
 import numpy as np
 import torch
 
+from monai_spine.bundles import bundle_root
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
-from monai_spine.segmentation import BUNDLES_DIR, BundleSegmenter
+from monai_spine.segmentation import BundleSegmenter
 from monai_spine.transforms import LoadRadiograph, LoadVolume
 
 
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--pixels", type=float, nargs="+", default=[0.5, 1.0, 1.5, 2.5], help="DXA pixel sizes, mm")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    dxa_bundle = BundleSegmenter(BUNDLES_DIR / "dxa_spine_segmentation", device="cpu")
+    dxa_bundle = BundleSegmenter(bundle_root("dxa_spine_segmentation"), device="cpu")
     load = LoadRadiograph()
     with tempfile.TemporaryDirectory() as tmp:
         for i, pixel in enumerate(args.pixels):
@@ -65,7 +66,7 @@ def main() -> None:
         folder = Path(tmp) / "mri"
         write_study(make_study(2000, modalities=("mri",)), folder)
         volume = LoadVolume()(folder / "mri_in_phase.nii.gz")
-        mri_bundle = BundleSegmenter(BUNDLES_DIR / "mri_spine_segmentation", device="cpu")
+        mri_bundle = BundleSegmenter(bundle_root("mri_spine_segmentation"), device="cpu")
         print(f"MRI {tuple(volume.shape[1:])} voxels, {args.threads} threads: segment "
               f"{_median_time(lambda: mri_bundle(volume), 1):.2f} s")
 

@@ -7,7 +7,9 @@
 # test-set evaluation (metrics.csv, per-image *_raw.csv). Both trainings share one GPU and run at the same time,
 # each stopped after TRAIN_SECONDS (best validation checkpoint kept). Set DEVICE=cpu and small numbers to try
 # it on a laptop; SKIP_TRAIN=1 or SKIP_EVAL=1 run one half only; FINE_TUNE=1 starts from the bundles' shipped
-# weights (learning rate FINE_TUNE_LR, default 0.001). The shipped weights were trained with the defaults on one H100 (bundle READMEs).
+# weights (--load_pretrain True --ckpt_path, learning rate FINE_TUNE_LR, default 0.001). The shipped weights were
+# trained with the defaults on one H200 (bundle READMEs). The bundles are this folder's, or, when this script is
+# run from an installed package, those of `monai_spine.bundles`.
 set -euo pipefail
 OUT=${1:?usage: bundles/train_phantom.sh OUT [N_STUDIES] [TRAIN_SECONDS]}
 N=${2:-300}
@@ -25,18 +27,18 @@ mkdir -p "$OUT"
 train() {  # bundle, extra overrides...
     local b=$1; shift
     mkdir -p "$OUT/$b"
-    [ "${FINE_TUNE:-0}" = 1 ] && set -- "$@" --pretrained_path "$HERE/$b/models/model.pt" --learning_rate "${FINE_TUNE_LR:-0.001}"
+    [ "${FINE_TUNE:-0}" = 1 ] && set -- "$@" --load_pretrain True --ckpt_path "$HERE/$b/models/model.pt" \
+        --learning_rate "${FINE_TUNE_LR:-0.001}"
     $PY -m monai.bundle run --bundle_root "$HERE/$b" --config_file "$HERE/$b/configs/train.json" \
         --meta_file "$HERE/$b/configs/metadata.json" --logging_file "$HERE/$b/configs/logging.conf" \
         --dataset_dir "$DATA" --ckpt_dir "$OUT/$b" --max_seconds "$SECONDS_LIMIT" "$@" > "$OUT/$b/train.log" 2>&1
 }
 evaluate() {  # bundle
     local b=$1
-    mkdir -p "$OUT/$b/models" && cp "$OUT/$b/model.pt" "$OUT/$b/models/model.pt"
     $PY -m monai.bundle run --bundle_root "$HERE/$b" \
-        --config_file "['$HERE/$b/configs/inference.json','$HERE/$b/configs/evaluate.json']" \
+        --config_file "['$HERE/$b/configs/train.json','$HERE/$b/configs/evaluate.json']" \
         --meta_file "$HERE/$b/configs/metadata.json" --logging_file "$HERE/$b/configs/logging.conf" \
-        --dataset_dir "$DATA" --output_dir "$OUT/$b/eval" --handlers#0#load_path "$OUT/$b/models/model.pt" \
+        --dataset_dir "$DATA" --output_dir "$OUT/$b/eval" --ckpt_path "$OUT/$b/model.pt" --num_workers "$WORKERS" \
         > "$OUT/$b/evaluate.log" 2>&1
 }
 

@@ -1,5 +1,6 @@
-"""The two segmentation bundles as users run them (``python -m monai.bundle ...`` from the repository root), on a
-phantom study none of their training studies share a seed with, against the phantom's exact masks."""
+"""The two segmentation bundles as users run them (``python -m monai.bundle ...`` on the installed bundles,
+``monai_spine.bundles.bundle_root``), on a phantom study none of their training studies share a seed with, against
+the phantom's exact masks; their configs as the model zoo layers them."""
 
 from __future__ import annotations
 
@@ -16,26 +17,37 @@ import pytest
 import torch
 from monai.data.utils import affine_to_spacing
 
+from monai.bundle import ConfigParser
+
+from monai_spine.bundles import BUNDLE_NAMES, bundle_root
 from monai_spine.cli import main
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
-from monai_spine.segmentation import centre_line_error_mm, mask_centre_line, segment_dxa
+from monai_spine.segmentation import centre_line_error_mm, mask_centre_line, segment_dxa, segment_mri
 from monai_spine.transforms import LoadRadiograph, LoadVolume
 
-ROOT = Path(__file__).resolve().parents[1]
-BUNDLES = ("dxa_spine_segmentation", "mri_spine_segmentation")
+BUNDLES = BUNDLE_NAMES
 SEED = 424242  # not a training seed (those come from `study_seed(2027, i)`)
 
 
-def _bundle(*args: str, cwd=ROOT) -> subprocess.CompletedProcess:
+def _bundle(*args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
-    return subprocess.run([sys.executable, "-m", "monai.bundle", *args], cwd=cwd, env=env, capture_output=True,
-                          text=True, timeout=600)
+    return subprocess.run([sys.executable, "-m", "monai.bundle", *args], env=env, capture_output=True, text=True,
+                          timeout=600)
 
 
 def _files(name: str) -> list[str]:
-    root = f"bundles/{name}"
-    return ["--bundle_root", root, "--meta_file", f"{root}/configs/metadata.json"]
+    root = bundle_root(name)
+    return ["--bundle_root", str(root), "--meta_file", str(root / "configs" / "metadata.json")]
+
+
+def _configs(name: str, *configs: str) -> str:
+    """``--config_file`` of configs layered the zoo way, e.g. ``"['.../train.json', '.../evaluate.json']"``."""
+    return str([str(bundle_root(name) / "configs" / f"{c}.json") for c in configs])
+
+
+def _weights(name: str) -> Path:
+    return bundle_root(name) / "models" / "model.pt"
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -56,7 +68,7 @@ def study(tmp_path_factory) -> Path:
 
 
 def test_dxa_bundle_inference_matches_truth(study, tmp_path):
-    result = _bundle("run", "--config_file", "bundles/dxa_spine_segmentation/configs/inference.json",
+    result = _bundle("run", "--config_file", _configs("dxa_spine_segmentation", "inference"),
                      *_files("dxa_spine_segmentation"), "--dataset_dir", str(study / "dxa_in"), "--output_dir",
                      str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -71,7 +83,7 @@ def test_dxa_bundle_inference_matches_truth(study, tmp_path):
 
 
 def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
-    result = _bundle("run", "--config_file", "bundles/mri_spine_segmentation/configs/inference.json",
+    result = _bundle("run", "--config_file", _configs("mri_spine_segmentation", "inference"),
                      *_files("mri_spine_segmentation"), "--dataset_dir", str(study / "mri_in"), "--output_dir",
                      str(tmp_path))
     assert result.returncode == 0, result.stderr[-2000:]
@@ -89,7 +101,7 @@ def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
 @pytest.mark.parametrize("name, wrong", [("dxa_spine_segmentation", "mri"), ("mri_spine_segmentation", "dxa")])
 def test_wrong_dimension_input_is_refused_clearly(study, tmp_path, name, wrong):
     folder = study / f"{wrong}_in"
-    result = _bundle("run", "--config_file", f"bundles/{name}/configs/inference.json", *_files(name),
+    result = _bundle("run", "--config_file", _configs(name, "inference"), *_files(name),
                      "--dataset_dir", str(folder), "--output_dir", str(tmp_path / "out"))
     assert result.returncode != 0 and not (tmp_path / "out").exists()
     expected = "a 2D image is expected" if wrong == "mri" else "a 3D volume (a series folder or a NIfTI) is expected"
@@ -106,39 +118,103 @@ def test_image_without_spine_gives_an_empty_mask_and_a_warning(study):
     assert mask.meta["qc_warnings"]
 
 
+def _datalist(study: Path, folder: Path, copies: int = 1) -> Path:
+    """``folder/dataset.json``: the study ``copies`` times in every split, under the phantom's datalist keys."""
+    entries = [{"dxa": "study/dxa.dcm", "dxa_spine": "study/dxa_spine.nii.gz", "mri": "study/mri_in_phase.nii.gz",
+                "mri_spine": "study/mri_spine.nii.gz"}] * copies
+    (folder / "dataset.json").write_text(json.dumps({"training": entries, "validation": entries, "test": entries}))
+    (folder / "study").symlink_to(study / "study")
+    return folder
+
+
 @pytest.mark.parametrize("name", BUNDLES)
-def test_training_runs_on_cpu(study, tmp_path, name):
-    keys = ("dxa", "dxa_spine") if name.startswith("dxa") else ("mri", "mri_spine")
-    entry = {k: f"study/{v}" for k, v in zip(keys, ("dxa.dcm", "dxa_spine.nii.gz") if keys[0] == "dxa"
-                                             else ("mri_in_phase.nii.gz", "mri_spine.nii.gz"))}
-    (tmp_path / "dataset.json").write_text(json.dumps({"training": [entry], "validation": [entry]}))
-    (tmp_path / "study").symlink_to(study / "study")
-    result = _bundle("run", "--config_file", f"bundles/{name}/configs/train.json", *_files(name),
-                     "--dataset_dir", str(tmp_path), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1",
+def test_every_config_resolves_as_the_zoo_layers_them(name, monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    layers = {("inference",): ("network", "preprocessing", "postprocessing", "handlers"),
+              ("train",): ("network", "loss", "optimizer", "lr_scheduler", "train#preprocessing",
+                           "validate#preprocessing", "train#postprocessing"),
+              ("train", "evaluate"): ("validate#preprocessing", "validate#postprocessing", "validate#handlers"),
+              ("train", "multi_gpu_train"): ("device",),
+              ("train", "evaluate", "multi_gpu_evaluate"): ("device",)}
+    for configs, ids in layers.items():
+        parser = ConfigParser()
+        parser.read_meta(bundle_root(name) / "configs" / "metadata.json")
+        parser.read_config(eval(_configs(name, *configs)))
+        parser["bundle_root"] = str(bundle_root(name))
+        for i in ids:
+            assert parser.get_parsed_content(i) is not None, (configs, i)
+        assert parser.get_parsed_content("ckpt_path") == str(_weights(name))
+    assert parser["_meta_#name"] and parser["_meta_#version"]
+    assert "scikit-image" not in parser["_meta_#required_packages_version"]  # only what the bundle imports
+    for load_pretrain in (False, True):  # the CheckpointLoader of ckpt_path is there only with load_pretrain
+        train = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train"))))
+        train["load_pretrain"] = load_pretrain
+        loader = train.get_parsed_content("train#handlers#0")
+        assert (type(loader).__name__ == "CheckpointLoader") == load_pretrain
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_multi_gpu_configs_are_shared_by_both_bundles(name):
+    """Each bundle stays self-contained (the zoo ships bundles one by one), so the files common to both are kept
+    byte-identical here instead of being read from a folder outside the bundle."""
+    other = BUNDLES[1 - BUNDLES.index(name)]
+    for file in ("multi_gpu_train.json", "multi_gpu_evaluate.json", "evaluate.json", "logging.conf"):
+        assert (bundle_root(name) / "configs" / file).read_bytes() == (bundle_root(other) / "configs" / file).read_bytes()
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_fine_tuning_from_ckpt_path_runs_on_cpu(study, tmp_path, name):
+    data = _datalist(study, tmp_path)
+    result = _bundle("run", "--config_file", _configs(name, "train"), *_files(name),
+                     "--dataset_dir", str(data), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1",
                      "--max_steps", "2", "--batch_size", "1", "--num_workers", "0", "--val_interval", "1",
-                     "--slices_per_volume", "2", "--pretrained_path", f"bundles/{name}/models/model.pt")
+                     "--slices_per_volume", "2", "--load_pretrain", "True", "--ckpt_path", str(_weights(name)))
     assert result.returncode == 0, result.stderr[-2000:]
     state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
-    shipped = torch.load(ROOT / "bundles" / name / "models" / "model.pt", weights_only=True)
+    shipped = torch.load(_weights(name), weights_only=True)
     assert state.keys() == shipped.keys()
     assert any(not torch.equal(state[k], shipped[k]) for k in state)  # the optimiser moved the weights
+    fresh = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train")))).get_parsed_content("network_def")
+    distance = {k: float(torch.linalg.norm((state[k] - shipped[k]).float())) for k in state if k.endswith("weight")}
+    from_fresh = {k: float(torch.linalg.norm((v.float() - shipped[k].float()))) for k, v in fresh.state_dict().items()
+                  if k in distance}
+    assert all(distance[k] < 0.1 * from_fresh[k] for k in distance)  # it started from ckpt_path, not from scratch
     assert "val_mean_dice" in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("name", BUNDLES)
+def test_evaluate_overrides_train_and_gives_the_inference_masks(study, tmp_path, name):
+    data = _datalist(study, tmp_path)
+    out = tmp_path / "eval"
+    result = _bundle("run", "--config_file", _configs(name, "train", "evaluate"), *_files(name),
+                     "--dataset_dir", str(data), "--output_dir", str(out), "--num_workers", "0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = dict(line.split(",") for line in (out / "metrics.csv").read_text().splitlines())
+    assert float(metrics["val_mean_dice"]) >= (0.94 if name.startswith("dxa") else 0.92)
+    assert float(metrics["val_centre_line_mm"]) <= 1.5
+    if name.startswith("dxa"):
+        written = nib.load(out / "study" / "dxa_seg.nii.gz").get_fdata()  # folders kept below dataset_dir
+        expected = segment_dxa(LoadRadiograph()(study / "study" / "dxa.dcm"))[0].numpy()
+    else:
+        written = nib.load(out / "study" / "mri_in_phase_seg.nii.gz").get_fdata()
+        expected = segment_mri(LoadVolume()(study / "study" / "mri_in_phase.nii.gz"))[0].numpy()
+    assert written.shape == expected.shape and _dice(written, expected) > 0.999
+
+
+@pytest.mark.parametrize("name", BUNDLES)
 def test_verify_net_in_out_and_torchscript_export(tmp_path, name):
-    config = f"bundles/{name}/configs/inference.json"
+    config = str(bundle_root(name) / "configs" / "inference.json")
     result = _bundle("verify_net_in_out", "network_def", *_files(name)[2:], "--config_file", config, "--n", "4")
     assert result.returncode == 0, result.stderr[-2000:]
     ts = tmp_path / "model.ts"
-    result = _bundle("ckpt_export", "network_def", "--filepath", str(ts), "--ckpt_file",
-                     f"bundles/{name}/models/model.pt", *_files(name)[2:], "--config_file", config)
+    result = _bundle("ckpt_export", "network_def", "--filepath", str(ts), "--ckpt_file", str(_weights(name)),
+                     *_files(name)[2:], "--config_file", config)
     assert result.returncode == 0, result.stderr[-2000:]
     from monai.networks.nets import UNet
 
     net = UNet(2, 1 if name.startswith("dxa") else 3, 1, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2),
                num_res_units=1, norm="batch").eval()
-    net.load_state_dict(torch.load(ROOT / "bundles" / name / "models" / "model.pt", weights_only=True))
+    net.load_state_dict(torch.load(_weights(name), weights_only=True))
     x = torch.rand(1, net.in_channels, 64, 96, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         torch.testing.assert_close(torch.jit.load(ts)(x), net(x), atol=1e-4, rtol=1e-4)
@@ -146,7 +222,7 @@ def test_verify_net_in_out_and_torchscript_export(tmp_path, name):
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_shipped_weights_are_small_and_load_on_cpu(name):
-    path = ROOT / "bundles" / name / "models" / "model.pt"
+    path = _weights(name)
     assert path.stat().st_size < 25 * 2**20
     state = torch.load(path, map_location="cpu", weights_only=True)
     assert all(t.device.type == "cpu" for t in state.values())
@@ -160,3 +236,20 @@ def test_align_without_masks_segments_with_the_bundles(study, tmp_path):
     truth = np.asarray(json.loads((folder / "truth.json").read_text())["matrix_mri_to_dxa"])
     assert result["accepted"], result["reason"]
     assert abs(result["rotation_deg"] - np.degrees(np.arctan2(truth[1, 0], truth[0, 0]))) <= 0.5
+
+
+def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
+    """``multi_gpu_train.json`` as torchrun runs it, 2 ranks with gloo (no GPU): LOCAL_RANK picks the device, the
+    DistributedSampler splits the data, and only rank 0 saves the checkpoint. Both bundles share the file."""
+    name = "dxa_spine_segmentation"
+    data = _datalist(study, tmp_path, copies=2)  # one validation image per rank
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
+         "monai.bundle", "run", "--config_file", _configs(name, "train", "multi_gpu_train"), *_files(name),
+         "--dataset_dir", str(data), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1", "--max_steps", "1",
+         "--batch_size", "1", "--num_workers", "0", "--val_interval", "1", "--load_pretrain", "True"],
+        env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert [p.name for p in (tmp_path / "models").iterdir()] == ["model.pt"]
+    assert (result.stdout + result.stderr).count("Key metric: val_mean_dice best value") == 1  # rank 0 logs only

@@ -36,11 +36,12 @@ def test_find_images_skips_bad_files_and_refuses_an_empty_folder(tmp_path, write
 def test_load_datalist_maps_keys_and_paths(tmp_path):
     doc = {"training": [{"dxa": "s0/dxa.dcm", "dxa_spine": "s0/m.nii.gz"}], "test": [{"dxa": "s1/dxa.dcm"}]}
     (tmp_path / "dataset.json").write_text(json.dumps(doc))
-    out = load_datalist(tmp_path / "dataset.json", "training", "dxa", "dxa_spine")
+    out = load_datalist(tmp_path / "dataset.json", "training", {"image": "dxa", "label": "dxa_spine"})
     assert out == [{"image": str(tmp_path / "s0/dxa.dcm"), "label": str(tmp_path / "s0/m.nii.gz")}]
-    assert load_datalist(tmp_path / "dataset.json", "test", "dxa", None) == [{"image": str(tmp_path / "s1/dxa.dcm")}]
+    out = load_datalist(tmp_path / "dataset.json", "test", {"img": "dxa"})  # the transforms' own key name
+    assert out == [{"img": str(tmp_path / "s1/dxa.dcm")}]
     with pytest.raises(SpineInputError, match="test entry 0 has no dxa_spine"):
-        load_datalist(tmp_path / "dataset.json", "test", "dxa", "dxa_spine")
+        load_datalist(tmp_path / "dataset.json", "test", {"image": "dxa", "label": "dxa_spine"})
     with pytest.raises(SpineInputError, match="no 'validation' split"):
         load_datalist(tmp_path / "dataset.json", "validation")
 

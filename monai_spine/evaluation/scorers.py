@@ -18,7 +18,8 @@ from monai.data.utils import affine_to_spacing
 from scipy import ndimage
 
 from monai_spine.registration import AlignmentConfig, align_pair
-from monai_spine.segmentation import BUNDLES_DIR, BundleSegmenter
+from monai_spine.bundles import bundle_root
+from monai_spine.segmentation import BundleSegmenter
 
 from .figures import DxaPanel
 from .scores import alignment_errors, centroid_containment, centroid_pixels, coronal_line_errors, dice
@@ -49,7 +50,7 @@ _MRI_KEY = re.compile(r"^mri(_(?!spine$)\w+)?$")
 @cache
 def bundle_segmenter(name: str, device: str | None) -> BundleSegmenter:
     """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process."""
-    return BundleSegmenter(BUNDLES_DIR / name, device)
+    return BundleSegmenter(bundle_root(name), device)
 
 
 def figure_summary(rows: Sequence[dict], name: str, worst: str = "max") -> dict | None:

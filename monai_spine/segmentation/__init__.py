@@ -1,13 +1,12 @@
-"""Spine segmentation with the project's MONAI bundles (``bundles/dxa_spine_segmentation``,
-``bundles/mri_spine_segmentation``): input discovery and datalists, the centre-line metric, in-process use."""
+"""Spine segmentation with the project's MONAI bundles (``dxa_spine_segmentation``, ``mri_spine_segmentation``,
+found with :func:`monai_spine.bundles.bundle_root`): input discovery and datalists, the centre-line metric,
+in-process use."""
 
 from .inputs import find_images, load_datalist
 from .metrics import CentreLineErrorMetric, centre_line_error_mm, mask_centre_line
-from .runner import BUNDLE_NAMES, BUNDLES_DIR, BundleSegmenter, bundle_versions, segment_dxa, segment_mri
+from .runner import BundleSegmenter, bundle_versions, segment_dxa, segment_mri
 
 __all__ = [
-    "BUNDLES_DIR",
-    "BUNDLE_NAMES",
     "BundleSegmenter",
     "CentreLineErrorMetric",
     "bundle_versions",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 
 from monai_spine.errors import SpineInputError
@@ -70,22 +71,23 @@ def find_images(dataset_dir: str | os.PathLike, ndim: int, key: str = "image") -
 def load_datalist(
     datalist: str | os.PathLike,
     split: str,
-    image_key: str = "image",
-    label_key: str | None = "label",
+    keys: Mapping[str, str] | None = None,
     base_dir: str | os.PathLike | None = None,
 ) -> list[dict[str, str]]:
-    """One split of a MONAI datalist as ``[{"image": path, "label": path}, ...]`` with absolute paths.
+    """One split of a MONAI datalist as ``[{key: absolute path, ...}, ...]``, the entries' keys renamed by ``keys``.
 
-    Works with the phantom's ``dataset.json`` (``image_key="dxa", label_key="dxa_spine"`` or ``"mri"`` /
+    Works with the phantom's ``dataset.json`` (``keys={"image": "dxa", "label": "dxa_spine"}`` or ``"mri"`` /
     ``"mri_spine"``) and with any MONAI (Decathlon-style) datalist whose entries name their files under other
     keys; relative paths are taken from ``base_dir`` (default: the datalist's folder).
 
     Args:
         datalist: path of the JSON file.
         split: ``"training"``, ``"validation"`` or ``"test"``.
-        image_key, label_key: the entries' keys of the image and of its spine mask (``None``: no label).
+        keys: ``{key the bundle's transforms use: key of the entries}``; default ``{"image": "image", "label":
+            "label"}``. Every entry must have every key named here.
         base_dir: folder of relative paths.
     """
+    keys = {"image": "image", "label": "label"} if keys is None else keys
     path = Path(datalist)
     try:
         with open(path) as f:
@@ -95,7 +97,6 @@ def load_datalist(
     except KeyError:
         raise SpineInputError(path, f"datalist has no {split!r} split") from None
     base = Path(base_dir) if base_dir is not None else path.parent
-    keys = {"image": image_key} | ({"label": label_key} if label_key else {})
     out = []
     for i, entry in enumerate(entries):
         missing = [k for k in keys.values() if k not in entry]

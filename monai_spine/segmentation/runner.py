@@ -4,7 +4,8 @@
 alignment need masks of images they have loaded, in the frames of ``docs/frames.md``. :class:`BundleSegmenter`
 parses the same ``inference.json`` and runs its ``image_transforms``, ``inferer`` and ``mask_transforms``: the
 bundle's preprocessing without the ``loader`` and its postprocessing without the ``save_transforms`` (which put
-a volume back on its file's grid and write it), so both uses share one definition.
+a volume back on its file's grid and write it), so both uses share one definition. Bundles are found with
+:func:`monai_spine.bundles.bundle_root` (installed with the package, or ``$MONAI_SPINE_BUNDLES``).
 """
 
 from __future__ import annotations
@@ -19,17 +20,17 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose
 
-__all__ = ["BUNDLES_DIR", "BUNDLE_NAMES", "BundleSegmenter", "bundle_versions", "segment_dxa", "segment_mri"]
+from monai_spine.bundles import BUNDLE_NAMES, bundle_root
 
-BUNDLES_DIR = Path(os.environ.get("MONAI_SPINE_BUNDLES", Path(__file__).resolve().parents[2] / "bundles"))
-"""Where the shipped bundles are: the repository's ``bundles/``, or ``$MONAI_SPINE_BUNDLES``."""
-BUNDLE_NAMES = ("dxa_spine_segmentation", "mri_spine_segmentation")
+__all__ = ["BundleSegmenter", "bundle_versions", "segment_dxa", "segment_mri"]
+
 
 class BundleSegmenter:
     """Spine masks from one segmentation bundle for images loaded with ``monai_spine.transforms``.
 
     Args:
-        bundle_root: the bundle folder (``configs/inference.json``, ``models/model.pt``).
+        bundle_root: the bundle folder (``configs/inference.json``; the weights at its ``ckpt_path``,
+            ``models/model.pt``), e.g. ``monai_spine.bundles.bundle_root("dxa_spine_segmentation")``.
         device: torch device; default CUDA when available.
     """
 
@@ -43,7 +44,7 @@ class BundleSegmenter:
             parser["device"] = f"$torch.device({str(device)!r})"
         self.device = parser.get_parsed_content("device")
         self.network = parser.get_parsed_content("network")
-        state = torch.load(root / "models" / "model.pt", map_location=self.device, weights_only=True)
+        state = torch.load(parser.get_parsed_content("ckpt_path"), map_location=self.device, weights_only=True)
         self.network.load_state_dict(state)
         self.network.eval()
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
@@ -67,20 +68,20 @@ class BundleSegmenter:
 
 def bundle_versions() -> dict[str, str]:
     """``{bundle name: version}`` of the shipped segmentation bundles, for ``curves.json``'s provenance."""
-    return {name: json.loads((BUNDLES_DIR / name / "configs" / "metadata.json").read_text())["version"]
+    return {name: json.loads((bundle_root(name) / "configs" / "metadata.json").read_text())["version"]
             for name in BUNDLE_NAMES}
 
 
 @cache
 def _segmenter(name: str) -> BundleSegmenter:
-    return BundleSegmenter(BUNDLES_DIR / name)
+    return BundleSegmenter(bundle_root(name))
 
 
 def segment_dxa(image: MetaTensor) -> MetaTensor:
-    """Spine mask of a coronal DXA loaded with ``LoadRadiograph`` (``bundles/dxa_spine_segmentation``)."""
+    """Spine mask of a coronal DXA loaded with ``LoadRadiograph`` (bundle ``dxa_spine_segmentation``)."""
     return _segmenter("dxa_spine_segmentation")(image)
 
 
 def segment_mri(volume: MetaTensor) -> MetaTensor:
-    """Spine mask of an MRI volume loaded with ``LoadVolume`` (``bundles/mri_spine_segmentation``)."""
+    """Spine mask of an MRI volume loaded with ``LoadVolume`` (bundle ``mri_spine_segmentation``)."""
     return _segmenter("mri_spine_segmentation")(volume)
