@@ -23,6 +23,7 @@ demo: setup
 	$(BIN)/monai-spine demo --out $(DEMO_OUT)
 
 test: setup
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) -q
 
 clean:

@@ -6,7 +6,8 @@ minute on one H100.
     python benchmarks/phantom_speed.py --device cpu --workers 2 --n 12
     python benchmarks/phantom_speed.py --device cuda --workers 16 --n 96
 
-``iter_studies`` (the cohort renderer) with single-threaded worker processes (sharing the GPU on ``cuda``), files written; the figure
+``iter_studies`` (the cohort renderer) with single-threaded worker processes (sharing the GPU on ``cuda``), files
+written; the figure
 counts from the first study finished, so process start-up is left out (it is printed too). On a GPU, studies
 are also rendered one after another in this process, without files, to show one process's rate.
 """
@@ -37,7 +38,9 @@ def _one_process(n: int, device: str) -> None:
         for i, study in enumerate(studies):
             write_study(study, Path(tmp) / f"study_{i:04d}")
         write = time.perf_counter() - start
-    print(f"{torch.cuda.get_device_name()}: rendering {60 * n / render:.0f} studies/min ({render / n * 1000:.0f} ms each)")
+    print(
+        f"{torch.cuda.get_device_name()}: rendering {60 * n / render:.0f} studies/min ({render / n * 1000:.0f} ms each)"
+    )
     print(f"  with files written (one process): {60 * n / (render + write):.0f} studies/min")
 
 
@@ -46,8 +49,10 @@ def _cohort(n: int, workers: int, device: str) -> None:
         start = time.perf_counter()
         times = [time.perf_counter() for _ in iter_studies(n, 0, tmp, workers=workers, device=device)]
     steady = (n - 1) / (times[-1] - times[0])
-    print(f"{device}, {workers} worker processes: {60 * steady:.1f} studies/min after start-up "
-          f"(first study after {times[0] - start:.1f} s; {60 * n / (times[-1] - start):.1f} studies/min overall)")
+    print(
+        f"{device}, {workers} worker processes: {60 * steady:.1f} studies/min after start-up "
+        f"(first study after {times[0] - start:.1f} s; {60 * n / (times[-1] - start):.1f} studies/min overall)"
+    )
 
 
 def main() -> None:

@@ -6,11 +6,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from monai_spine.demo import DEMO_SEED  # noqa: E402
-from monai_spine.phantom.study import make_study  # noqa: E402
+from monai_spine.demo import DEMO_SEED
+from monai_spine.phantom.study import make_study
 
 OUT = Path(__file__).parent / "images" / "phantom_study.png"
 

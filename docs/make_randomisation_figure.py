@@ -13,11 +13,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from monai_spine.transforms import (  # noqa: E402
+from monai_spine.transforms import (
     LoadRadiograph,
     LoadVolume,
     TissueLabel,

@@ -128,7 +128,8 @@ def run_demo(out: str) -> int:
     for name, measures in (("DXA", dxa_measures), ("bi-planar", bi_measures)):
         print(f"  {name}:")
         print(_angle_line("coronal Cobb", measures["coronal_cobb_deg"], study.measures["coronal_cobb_deg"]))
-        print(_angle_line("thoracic kyphosis", measures["thoracic_kyphosis_deg"], study.measures["thoracic_kyphosis_deg"]))
+        kyphosis = "thoracic_kyphosis_deg"
+        print(_angle_line("thoracic kyphosis", measures[kyphosis], study.measures[kyphosis]))
         print(_angle_line("lumbar lordosis", measures["lumbar_lordosis_deg"], study.measures["lumbar_lordosis_deg"]))
     coronal_mae = float(curve_mae_mm(dxa_curves.coronal_centre, truth.coronal_centre))
     print(f"  DXA coronal centre line: mean error {coronal_mae:.2f} mm")

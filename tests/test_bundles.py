@@ -15,9 +15,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 import torch
-from monai.data.utils import affine_to_spacing
-
 from monai.bundle import ConfigParser
+from monai.data.utils import affine_to_spacing
 
 from monai_spine.bundles import BUNDLE_NAMES, bundle_root
 from monai_spine.cli import main
@@ -59,7 +58,9 @@ def _dice(a: np.ndarray, b: np.ndarray) -> float:
 def study(tmp_path_factory) -> Path:
     """One phantom study (DXA at 1.3 mm pixels, MRI) and input folders: the DXA alone; the MRI turned to RAS."""
     root = tmp_path_factory.mktemp("bundles")
-    write_study(make_study(SEED, StudyConfig(dxa_pixel_mm=1.3), scoliotic=True), root / "study", modalities=("dxa", "mri"))
+    write_study(
+        make_study(SEED, StudyConfig(dxa_pixel_mm=1.3), scoliotic=True), root / "study", modalities=("dxa", "mri")
+    )
     (root / "dxa_in").mkdir()
     shutil.copy(root / "study" / "dxa.dcm", root / "dxa_in" / "dxa.dcm")
     (root / "mri_in").mkdir()
@@ -68,24 +69,44 @@ def study(tmp_path_factory) -> Path:
 
 
 def test_dxa_bundle_inference_matches_truth(study, tmp_path):
-    result = _bundle("run", "--config_file", _configs("dxa_spine_segmentation", "inference"),
-                     *_files("dxa_spine_segmentation"), "--dataset_dir", str(study / "dxa_in"), "--output_dir",
-                     str(tmp_path))
+    result = _bundle(
+        "run",
+        "--config_file",
+        _configs("dxa_spine_segmentation", "inference"),
+        *_files("dxa_spine_segmentation"),
+        "--dataset_dir",
+        str(study / "dxa_in"),
+        "--output_dir",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     written = nib.load(tmp_path / "dxa_seg.nii.gz")
-    image, truth = LoadRadiograph()(study / "dxa_in" / "dxa.dcm"), LoadRadiograph()(study / "study" / "dxa_spine.nii.gz")
+    image, truth = (
+        LoadRadiograph()(study / "dxa_in" / "dxa.dcm"),
+        LoadRadiograph()(study / "study" / "dxa_spine.nii.gz"),
+    )
     assert written.shape == tuple(image.shape[1:]) and written.get_data_dtype() == np.uint8
     spacing = affine_to_spacing(image.affine, r=2).tolist()
     np.testing.assert_allclose(written.header.get_zooms()[:2], spacing, rtol=1e-6)
     mask = np.asarray(written.dataobj)
     assert _dice(mask, truth[0].numpy()) >= 0.94
-    assert centre_line_error_mm(mask_centre_line(mask > 0, spacing), mask_centre_line(truth[0].numpy() > 0, spacing)) <= 1.5
+    assert (
+        centre_line_error_mm(mask_centre_line(mask > 0, spacing), mask_centre_line(truth[0].numpy() > 0, spacing))
+        <= 1.5
+    )
 
 
 def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
-    result = _bundle("run", "--config_file", _configs("mri_spine_segmentation", "inference"),
-                     *_files("mri_spine_segmentation"), "--dataset_dir", str(study / "mri_in"), "--output_dir",
-                     str(tmp_path))
+    result = _bundle(
+        "run",
+        "--config_file",
+        _configs("mri_spine_segmentation", "inference"),
+        *_files("mri_spine_segmentation"),
+        "--dataset_dir",
+        str(study / "mri_in"),
+        "--output_dir",
+        str(tmp_path),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     written, source = nib.load(tmp_path / "mri_seg.nii.gz"), nib.load(study / "mri_in" / "mri.nii.gz")
     assert nib.aff2axcodes(source.affine) == ("R", "A", "S")  # not the patient frame's LAI: the grid is restored
@@ -95,17 +116,32 @@ def test_mri_bundle_inference_on_the_input_grid_matches_truth(study, tmp_path):
     assert _dice(np.asarray(written.dataobj), np.asarray(truth.dataobj)) >= 0.92
     mask, true_mask = (LoadVolume()(p) for p in (tmp_path / "mri_seg.nii.gz", study / "study" / "mri_spine.nii.gz"))
     spacing = affine_to_spacing(mask.affine, r=3).tolist()
-    assert centre_line_error_mm(mask_centre_line(mask[0].numpy() > 0, spacing), mask_centre_line(true_mask[0].numpy() > 0, spacing)) <= 1.5
+    assert (
+        centre_line_error_mm(
+            mask_centre_line(mask[0].numpy() > 0, spacing), mask_centre_line(true_mask[0].numpy() > 0, spacing)
+        )
+        <= 1.5
+    )
 
 
 @pytest.mark.parametrize("name, wrong", [("dxa_spine_segmentation", "mri"), ("mri_spine_segmentation", "dxa")])
 def test_wrong_dimension_input_is_refused_clearly(study, tmp_path, name, wrong):
     folder = study / f"{wrong}_in"
-    result = _bundle("run", "--config_file", _configs(name, "inference"), *_files(name),
-                     "--dataset_dir", str(folder), "--output_dir", str(tmp_path / "out"))
+    result = _bundle(
+        "run",
+        "--config_file",
+        _configs(name, "inference"),
+        *_files(name),
+        "--dataset_dir",
+        str(folder),
+        "--output_dir",
+        str(tmp_path / "out"),
+    )
     assert result.returncode != 0 and not (tmp_path / "out").exists()
     expected = "a 2D image is expected" if wrong == "mri" else "a 3D volume (a series folder or a NIfTI) is expected"
-    assert expected in result.stderr and f"no {'2D image' if wrong == 'mri' else '3D volume'} to segment" in result.stderr
+    assert (
+        expected in result.stderr and f"no {'2D image' if wrong == 'mri' else '3D volume'} to segment" in result.stderr
+    )
 
 
 def test_image_without_spine_gives_an_empty_mask_and_a_warning(study):
@@ -120,8 +156,14 @@ def test_image_without_spine_gives_an_empty_mask_and_a_warning(study):
 
 def _datalist(study: Path, folder: Path, copies: int = 1) -> Path:
     """``folder/dataset.json``: the study ``copies`` times in every split, under the phantom's datalist keys."""
-    entries = [{"dxa": "study/dxa.dcm", "dxa_spine": "study/dxa_spine.nii.gz", "mri": "study/mri_in_phase.nii.gz",
-                "mri_spine": "study/mri_spine.nii.gz"}] * copies
+    entries = [
+        {
+            "dxa": "study/dxa.dcm",
+            "dxa_spine": "study/dxa_spine.nii.gz",
+            "mri": "study/mri_in_phase.nii.gz",
+            "mri_spine": "study/mri_spine.nii.gz",
+        }
+    ] * copies
     (folder / "dataset.json").write_text(json.dumps({"training": entries, "validation": entries, "test": entries}))
     (folder / "study").symlink_to(study / "study")
     return folder
@@ -130,12 +172,21 @@ def _datalist(study: Path, folder: Path, copies: int = 1) -> Path:
 @pytest.mark.parametrize("name", BUNDLES)
 def test_every_config_resolves_as_the_zoo_layers_them(name, monkeypatch):
     monkeypatch.setenv("LOCAL_RANK", "0")
-    layers = {("inference",): ("network", "preprocessing", "postprocessing", "handlers"),
-              ("train",): ("network", "loss", "optimizer", "lr_scheduler", "train#preprocessing",
-                           "validate#preprocessing", "train#postprocessing"),
-              ("train", "evaluate"): ("validate#preprocessing", "validate#postprocessing", "validate#handlers"),
-              ("train", "multi_gpu_train"): ("device",),
-              ("train", "evaluate", "multi_gpu_evaluate"): ("device",)}
+    layers = {
+        ("inference",): ("network", "preprocessing", "postprocessing", "handlers"),
+        ("train",): (
+            "network",
+            "loss",
+            "optimizer",
+            "lr_scheduler",
+            "train#preprocessing",
+            "validate#preprocessing",
+            "train#postprocessing",
+        ),
+        ("train", "evaluate"): ("validate#preprocessing", "validate#postprocessing", "validate#handlers"),
+        ("train", "multi_gpu_train"): ("device",),
+        ("train", "evaluate", "multi_gpu_evaluate"): ("device",),
+    }
     for configs, ids in layers.items():
         parser = ConfigParser()
         parser.read_meta(bundle_root(name) / "configs" / "metadata.json")
@@ -159,25 +210,54 @@ def test_multi_gpu_configs_are_shared_by_both_bundles(name):
     byte-identical here instead of being read from a folder outside the bundle."""
     other = BUNDLES[1 - BUNDLES.index(name)]
     for file in ("multi_gpu_train.json", "multi_gpu_evaluate.json", "evaluate.json", "logging.conf"):
-        assert (bundle_root(name) / "configs" / file).read_bytes() == (bundle_root(other) / "configs" / file).read_bytes()
+        assert (bundle_root(name) / "configs" / file).read_bytes() == (
+            bundle_root(other) / "configs" / file
+        ).read_bytes()
 
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_fine_tuning_from_ckpt_path_runs_on_cpu(study, tmp_path, name):
     data = _datalist(study, tmp_path)
-    result = _bundle("run", "--config_file", _configs(name, "train"), *_files(name),
-                     "--dataset_dir", str(data), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1",
-                     "--max_steps", "2", "--batch_size", "1", "--num_workers", "0", "--val_interval", "1",
-                     "--slices_per_volume", "2", "--load_pretrain", "True", "--ckpt_path", str(_weights(name)))
+    result = _bundle(
+        "run",
+        "--config_file",
+        _configs(name, "train"),
+        *_files(name),
+        "--dataset_dir",
+        str(data),
+        "--ckpt_dir",
+        str(tmp_path / "models"),
+        "--epochs",
+        "1",
+        "--max_steps",
+        "2",
+        "--batch_size",
+        "1",
+        "--num_workers",
+        "0",
+        "--val_interval",
+        "1",
+        "--slices_per_volume",
+        "2",
+        "--load_pretrain",
+        "True",
+        "--ckpt_path",
+        str(_weights(name)),
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     state = torch.load(tmp_path / "models" / "model.pt", weights_only=True)
     shipped = torch.load(_weights(name), weights_only=True)
     assert state.keys() == shipped.keys()
     assert any(not torch.equal(state[k], shipped[k]) for k in state)  # the optimiser moved the weights
-    fresh = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train")))).get_parsed_content("network_def")
+    fresh = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train")))).get_parsed_content(
+        "network_def"
+    )
     distance = {k: float(torch.linalg.norm((state[k] - shipped[k]).float())) for k in state if k.endswith("weight")}
-    from_fresh = {k: float(torch.linalg.norm((v.float() - shipped[k].float()))) for k, v in fresh.state_dict().items()
-                  if k in distance}
+    from_fresh = {
+        k: float(torch.linalg.norm(v.float() - shipped[k].float()))
+        for k, v in fresh.state_dict().items()
+        if k in distance
+    }
     assert all(distance[k] < 0.1 * from_fresh[k] for k in distance)  # it started from ckpt_path, not from scratch
     assert "val_mean_dice" in result.stdout + result.stderr
 
@@ -186,8 +266,18 @@ def test_fine_tuning_from_ckpt_path_runs_on_cpu(study, tmp_path, name):
 def test_evaluate_overrides_train_and_gives_the_inference_masks(study, tmp_path, name):
     data = _datalist(study, tmp_path)
     out = tmp_path / "eval"
-    result = _bundle("run", "--config_file", _configs(name, "train", "evaluate"), *_files(name),
-                     "--dataset_dir", str(data), "--output_dir", str(out), "--num_workers", "0")
+    result = _bundle(
+        "run",
+        "--config_file",
+        _configs(name, "train", "evaluate"),
+        *_files(name),
+        "--dataset_dir",
+        str(data),
+        "--output_dir",
+        str(out),
+        "--num_workers",
+        "0",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = dict(line.split(",") for line in (out / "metrics.csv").read_text().splitlines())
     assert float(metrics["val_mean_dice"]) >= (0.94 if name.startswith("dxa") else 0.92)
@@ -207,13 +297,29 @@ def test_verify_net_in_out_and_torchscript_export(tmp_path, name):
     result = _bundle("verify_net_in_out", "network_def", *_files(name)[2:], "--config_file", config, "--n", "4")
     assert result.returncode == 0, result.stderr[-2000:]
     ts = tmp_path / "model.ts"
-    result = _bundle("ckpt_export", "network_def", "--filepath", str(ts), "--ckpt_file", str(_weights(name)),
-                     *_files(name)[2:], "--config_file", config)
+    result = _bundle(
+        "ckpt_export",
+        "network_def",
+        "--filepath",
+        str(ts),
+        "--ckpt_file",
+        str(_weights(name)),
+        *_files(name)[2:],
+        "--config_file",
+        config,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     from monai.networks.nets import UNet
 
-    net = UNet(2, 1 if name.startswith("dxa") else 3, 1, channels=(16, 32, 64, 128, 256), strides=(2, 2, 2, 2),
-               num_res_units=1, norm="batch").eval()
+    net = UNet(
+        2,
+        1 if name.startswith("dxa") else 3,
+        1,
+        channels=(16, 32, 64, 128, 256),
+        strides=(2, 2, 2, 2),
+        num_res_units=1,
+        norm="batch",
+    ).eval()
     net.load_state_dict(torch.load(_weights(name), weights_only=True))
     x = torch.rand(1, net.in_channels, 64, 96, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
@@ -230,8 +336,20 @@ def test_shipped_weights_are_small_and_load_on_cpu(name):
 
 def test_align_without_masks_segments_with_the_bundles(study, tmp_path):
     folder = study / "study"
-    assert main(["align", "--dxa", str(folder / "dxa.dcm"), "--mri", str(folder / "mri_in_phase.nii.gz"),
-                 "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "align",
+                "--dxa",
+                str(folder / "dxa.dcm"),
+                "--mri",
+                str(folder / "mri_in_phase.nii.gz"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     result = json.loads((tmp_path / "out" / "alignment.json").read_text())
     truth = np.asarray(json.loads((folder / "truth.json").read_text())["matrix_mri_to_dxa"])
     assert result["accepted"], result["reason"]
@@ -245,11 +363,41 @@ def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
     data = _datalist(study, tmp_path, copies=2)  # one validation image per rank
     env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": "1"}
     result = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2", "-m",
-         "monai.bundle", "run", "--config_file", _configs(name, "train", "multi_gpu_train"), *_files(name),
-         "--dataset_dir", str(data), "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1", "--max_steps", "1",
-         "--batch_size", "1", "--num_workers", "0", "--val_interval", "1", "--load_pretrain", "True"],
-        env=env, capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "monai.bundle",
+            "run",
+            "--config_file",
+            _configs(name, "train", "multi_gpu_train"),
+            *_files(name),
+            "--dataset_dir",
+            str(data),
+            "--ckpt_dir",
+            str(tmp_path / "models"),
+            "--epochs",
+            "1",
+            "--max_steps",
+            "1",
+            "--batch_size",
+            "1",
+            "--num_workers",
+            "0",
+            "--val_interval",
+            "1",
+            "--load_pretrain",
+            "True",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["model.pt"]
     assert (result.stdout + result.stderr).count("Key metric: val_mean_dice best value") == 1  # rank 0 logs only

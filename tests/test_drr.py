@@ -14,12 +14,12 @@ from monai_spine.projection import (
     ParallelProjection,
     SlotScanProjection,
     ct_to_mu,
+    drr,
     mu_water,
-    radiograph_mask,
     radiograph,
+    radiograph_mask,
     render_drr,
 )
-from monai_spine.projection import drr
 
 # ITK's SWIG wrapping warns on import under Python 3.12+ (not our code)
 pytestmark = pytest.mark.filterwarnings("ignore:builtin type .* has no __module__ attribute:DeprecationWarning")

@@ -144,10 +144,14 @@ def _bad_inputs(tmp: Path) -> dict:
     labels = np.zeros((20, 20, 20), np.uint8)
     labels[8:12, 8:12, 2:18] = 28
     paths = {}
-    for name, array, aff in (("ct", ct, affine), ("labels", labels, affine), ("no_vertebrae", (labels > 0).astype(np.uint8) * 3, affine),
-                             ("other_shape", labels[:, :, :18], affine),
-                             ("other_affine", labels, np.diag([2.0, 2.0, 2.5, 1.0])),
-                             ("flat", ct[:, :, :1], affine)):
+    for name, array, aff in (
+        ("ct", ct, affine),
+        ("labels", labels, affine),
+        ("no_vertebrae", (labels > 0).astype(np.uint8) * 3, affine),
+        ("other_shape", labels[:, :, :18], affine),
+        ("other_affine", labels, np.diag([2.0, 2.0, 2.5, 1.0])),
+        ("flat", ct[:, :, :1], affine),
+    ):
         paths[name] = tmp / f"{name}.nii.gz"
         nib.save(nib.Nifti1Image(np.ascontiguousarray(array).astype(array.dtype), aff), paths[name])
     paths["garbage"] = tmp / "garbage.nii.gz"
@@ -155,14 +159,17 @@ def _bad_inputs(tmp: Path) -> dict:
     return paths
 
 
-@pytest.mark.parametrize("ct_key, labels_key, problem", [
-    ("ct", "no_vertebrae", "no vertebra labels"),
-    ("ct", "other_shape", "not on the CT's grid"),
-    ("ct", "other_affine", "not on the CT's grid"),
-    ("flat", "labels", "2D image"),
-    ("garbage", "labels", "NIfTI"),
-    ("ct", "missing", "no such file"),
-])
+@pytest.mark.parametrize(
+    "ct_key, labels_key, problem",
+    [
+        ("ct", "no_vertebrae", "no vertebra labels"),
+        ("ct", "other_shape", "not on the CT's grid"),
+        ("ct", "other_affine", "not on the CT's grid"),
+        ("flat", "labels", "2D image"),
+        ("garbage", "labels", "NIfTI"),
+        ("ct", "missing", "no such file"),
+    ],
+)
 def test_bad_input_one_line_exit_2_nothing_written(tmp_path, capsys, ct_key, labels_key, problem):
     paths = _bad_inputs(tmp_path)
     bad = paths.get(ct_key, tmp_path / "missing.nii.gz"), paths.get(labels_key, tmp_path / "missing.nii.gz")

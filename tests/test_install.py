@@ -43,12 +43,25 @@ def test_align_runs_from_a_non_editable_install(tmp_path):
                  "print(b.bundle_root('dxa_spine_segmentation'))", cwd=tmp_path, env=env)
     package, bundle = (Path(line) for line in where.stdout.split())
     assert package.is_relative_to(site) and bundle.is_relative_to(site), where.stdout + where.stderr
-    assert (bundle / "models" / "model.pt").read_bytes() == (ROOT / "bundles/dxa_spine_segmentation/models/model.pt").read_bytes()
+    assert (bundle / "models" / "model.pt").read_bytes() == (
+        ROOT / "bundles/dxa_spine_segmentation/models/model.pt"
+    ).read_bytes()
 
-    write_study(make_study(SEED, StudyConfig(dxa_whole_body=False), posture=False), tmp_path / "pair",
-                modalities=("dxa", "mri"))
-    result = _run(venv / "bin" / "monai-spine", "align", "--dxa", tmp_path / "pair" / "dxa.dcm", "--mri",
-                  tmp_path / "pair" / "mri_in_phase.nii.gz", "--out", tmp_path / "aligned", cwd=tmp_path, env=env)
+    write_study(
+        make_study(SEED, StudyConfig(dxa_whole_body=False), posture=False), tmp_path / "pair", modalities=("dxa", "mri")
+    )
+    result = _run(
+        venv / "bin" / "monai-spine",
+        "align",
+        "--dxa",
+        tmp_path / "pair" / "dxa.dcm",
+        "--mri",
+        tmp_path / "pair" / "mri_in_phase.nii.gz",
+        "--out",
+        tmp_path / "aligned",
+        cwd=tmp_path,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     alignment = json.loads((tmp_path / "aligned" / "alignment.json").read_text())
     assert alignment["accepted"], alignment["reason"]

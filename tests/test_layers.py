@@ -43,7 +43,8 @@ points."""
 
 
 def _module_name(path: Path) -> str:
-    """``monai_spine/io/convert.py`` → ``monai_spine.io.convert``; ``transforms/io.py`` → ``monai_spine.transforms.io``."""
+    """``monai_spine/io/convert.py`` → ``monai_spine.io.convert``; ``transforms/io.py`` → ``monai_spine.transforms.io``.
+    """
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     if parts[0] == "transforms":
         parts.insert(0, "monai_spine")
@@ -61,7 +62,9 @@ def project_sources() -> dict[str, tuple[str, bool]]:
 def component(module: str) -> str | None:
     """The entry of :data:`RANKS` that holds ``module`` (the longest matching prefix; the root only itself), or None."""
     parts = module.split(".")
-    names = [".".join(parts[:n]) for n in range(len(parts), 1, -1)] + (["monai_spine"] if module == "monai_spine" else [])
+    names = [".".join(parts[:n]) for n in range(len(parts), 1, -1)] + (
+        ["monai_spine"] if module == "monai_spine" else []
+    )
     return next((name for name in names if name in RANKS), None)
 
 
@@ -126,14 +129,26 @@ def test_every_import_points_down_and_no_package_cycle():
 @pytest.mark.parametrize(
     "module, source, expected",
     [
-        ("monai_spine.io.bad", "def f():\n    from monai_spine.cli import main\n",
-         "monai_spine.io.bad (layer 1) imports monai_spine.cli (layer 5)"),
-        ("monai_spine.geometry.bad", "from ..phantom.grid import Grid\n",
-         "monai_spine.geometry.bad (layer 1) imports monai_spine.phantom.grid (layer 3)"),
-        ("monai_spine.transforms.bad", "import monai_spine.segmentation.metrics as m\n",
-         "monai_spine.transforms.bad (layer 2) imports monai_spine.segmentation.metrics (layer 3)"),
-        ("monai_spine.demo", "from monai_spine import cli\n",
-         "monai_spine.demo (layer 4) imports monai_spine.cli (layer 5)"),
+        (
+            "monai_spine.io.bad",
+            "def f():\n    from monai_spine.cli import main\n",
+            "monai_spine.io.bad (layer 1) imports monai_spine.cli (layer 5)",
+        ),
+        (
+            "monai_spine.geometry.bad",
+            "from ..phantom.grid import Grid\n",
+            "monai_spine.geometry.bad (layer 1) imports monai_spine.phantom.grid (layer 3)",
+        ),
+        (
+            "monai_spine.transforms.bad",
+            "import monai_spine.segmentation.metrics as m\n",
+            "monai_spine.transforms.bad (layer 2) imports monai_spine.segmentation.metrics (layer 3)",
+        ),
+        (
+            "monai_spine.demo",
+            "from monai_spine import cli\n",
+            "monai_spine.demo (layer 4) imports monai_spine.cli (layer 5)",
+        ),
         ("monai_spine.newpackage.x", "import numpy\n", "monai_spine.newpackage.x: no layer"),
     ],
 )

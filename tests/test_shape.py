@@ -86,8 +86,8 @@ def test_bad_coronal_curve_is_rejected():
 
 
 def test_sampled_shapes_reproduce_their_angles_within_one_degree():
-    from monai_spine.measures import measure_spine
     from monai_spine.geometry import SpineCurves
+    from monai_spine.measures import measure_spine
     from monai_spine.phantom.anatomy import level_spans, spine_length_mm
 
     worst = 0.0

@@ -42,9 +42,18 @@ def test_a_dxa_and_ct_study_is_written_with_its_frames_and_truth(tmp_path):
     ct = CtPart(hu, (hu > 0).astype(np.uint8), hu > 10, _affine(), CURVES, np.zeros((3, 3)))
     entry = write_study(_study(dxa=dxa, ct=ct), tmp_path / "s")
 
-    assert entry == {"id": "s", "seed": 12, "scoliotic": False, "ct": "s/ct.nii.gz",
-                     "ct_vertebrae": "s/ct_vertebrae.nii.gz", "ct_spine": "s/ct_spine.nii.gz", "dxa": "s/dxa.dcm", "dxa_soft": "s/dxa_soft.dcm",
-                     "dxa_spine": "s/dxa_spine.nii.gz", "truth": "s/truth.json"}
+    assert entry == {
+        "id": "s",
+        "seed": 12,
+        "scoliotic": False,
+        "ct": "s/ct.nii.gz",
+        "ct_vertebrae": "s/ct_vertebrae.nii.gz",
+        "ct_spine": "s/ct_spine.nii.gz",
+        "dxa": "s/dxa.dcm",
+        "dxa_soft": "s/dxa_soft.dcm",
+        "dxa_spine": "s/dxa_spine.nii.gz",
+        "truth": "s/truth.json",
+    }
     truth = json.loads((tmp_path / "s" / "truth.json").read_text())
     assert truth["frames"]["ct"] == {"origin_mm": list(ORIGIN), "spacing_mm": list(SPACING)}
     assert truth["frames"]["dxa"] == {"origin_mm": [-7.0, 3.0], "pixel_mm": [1.2, 1.2]}
@@ -53,8 +62,9 @@ def test_a_dxa_and_ct_study_is_written_with_its_frames_and_truth(tmp_path):
 
     ds = pydicom.dcmread(tmp_path / "s" / "dxa.dcm")
     assert ds.PatientName == "Drr^Spine" and ds.SeriesDescription == "monai-spine drr DXA bone"
-    np.testing.assert_allclose(ds.pixel_array.T * float(ds.RescaleSlope) + float(ds.RescaleIntercept), bone,
-                               atol=1.5 / 65535)
+    np.testing.assert_allclose(
+        ds.pixel_array.T * float(ds.RescaleSlope) + float(ds.RescaleIntercept), bone, atol=1.5 / 65535
+    )
     volume = nib.load(tmp_path / "s" / "ct.nii.gz")
     np.testing.assert_array_equal(volume.get_fdata(), np.round(hu))
     np.testing.assert_allclose(volume.affine, _affine())
@@ -62,8 +72,14 @@ def test_a_dxa_and_ct_study_is_written_with_its_frames_and_truth(tmp_path):
 
 
 def test_a_lone_lateral_view_is_written_with_its_geometry(tmp_path):
-    geometry = SlotScanProjection(view="lateral", pixel_mm=(1.5, 1.5), shape=(30, 40), source_to_detector_mm=1300.0,
-                                  source_to_isocentre_mm=1000.0, isocentre=(0.0, 0.0, 30.0))
+    geometry = SlotScanProjection(
+        view="lateral",
+        pixel_mm=(1.5, 1.5),
+        shape=(30, 40),
+        source_to_detector_mm=1300.0,
+        source_to_isocentre_mm=1000.0,
+        isocentre=(0.0, 0.0, 30.0),
+    )
     image = np.random.default_rng(0).random((30, 40))
     lateral = RadiographPart(image, image > 0.5, geometry, BoundaryCurves(LINE, LINE - 5.0, LINE + 5.0))
     entry = write_study(_study(lateral=lateral), tmp_path / "s")

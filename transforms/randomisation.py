@@ -41,7 +41,6 @@ from monai.transforms import (
     RandGaussianSmoothd,
     RandomizableTransform,
     RandScaleIntensityd,
-    RandShiftIntensityd,
     RandSimulateLowResolutiond,
     SpatialCrop,
 )
@@ -137,7 +136,9 @@ soft tissue); cortical bone 400 to 2500 (~1000–1900 unblurred); metal above 25
 3071). Partial volume at the skin and around the lungs gives thin rings of the tissue in between."""
 
 
-def ct_to_tissue_labels(hu: NdarrayOrTensor, thresholds: Sequence[tuple[float, int]] = HU_THRESHOLDS) -> NdarrayOrTensor:
+def ct_to_tissue_labels(
+    hu: NdarrayOrTensor, thresholds: Sequence[tuple[float, int]] = HU_THRESHOLDS
+) -> NdarrayOrTensor:
     """Tissue labels (:class:`TissueLabel`) from CT numbers by thresholds, so that a CT can become an MRI-like volume.
 
     Args:
@@ -157,8 +158,18 @@ def ct_to_tissue_labels(hu: NdarrayOrTensor, thresholds: Sequence[tuple[float, i
     return convert_to_dst_type(labels, hu, dtype=torch.uint8 if isinstance(hu, torch.Tensor) else np.uint8)[0]
 
 
-_MRI_TISSUES = (TissueLabel.BACKGROUND, TissueLabel.LUNG, TissueLabel.FAT, TissueLabel.SOFT_TISSUE, TissueLabel.ORGAN,
-                TissueLabel.FLUID, TissueLabel.DISC, TissueLabel.MARROW, TissueLabel.CORTICAL, TissueLabel.METAL)
+_MRI_TISSUES = (
+    TissueLabel.BACKGROUND,
+    TissueLabel.LUNG,
+    TissueLabel.FAT,
+    TissueLabel.SOFT_TISSUE,
+    TissueLabel.ORGAN,
+    TissueLabel.FLUID,
+    TissueLabel.DISC,
+    TissueLabel.MARROW,
+    TissueLabel.CORTICAL,
+    TissueLabel.METAL,
+)
 
 
 def _contrast(*ranges: tuple[float, float]) -> dict[TissueLabel, tuple[float, float]]:
@@ -168,18 +179,78 @@ def _contrast(*ranges: tuple[float, float]) -> dict[TissueLabel, tuple[float, fl
 
 MRI_CONTRASTS: dict[str, dict[TissueLabel, tuple[float, float]]] = {
     # background, lung, fat, soft tissue, organ, fluid, disc, marrow, cortical, metal
-    "in_phase": _contrast((0, .03), (0, .08), (.75, 1), (.25, .4), (.35, .5), (.1, .22), (.25, .4), (.5, .75),
-                          (0, .08), (0, .03)),
-    "opposed_phase": _contrast((0, .03), (0, .08), (.6, .9), (.2, .35), (.3, .45), (.1, .22), (.25, .4), (.05, .2),
-                               (0, .08), (0, .03)),
-    "water": _contrast((0, .03), (0, .08), (.02, .12), (.3, .45), (.45, .6), (.75, 1), (.6, .85), (.15, .3),
-                       (0, .08), (0, .03)),
-    "fat": _contrast((0, .03), (0, .03), (.8, 1), (.02, .1), (.02, .12), (0, .04), (0, .05), (.4, .7), (0, .05),
-                     (0, .03)),
-    "t1": _contrast((0, .03), (0, .08), (.8, 1), (.3, .4), (.4, .55), (.05, .18), (.3, .45), (.6, .8), (0, .08),
-                    (0, .03)),
-    "t2": _contrast((0, .03), (0, .08), (.6, .8), (.12, .25), (.3, .45), (.85, 1), (.5, .8), (.35, .55), (0, .06),
-                    (0, .03)),
+    "in_phase": _contrast(
+        (0, 0.03),
+        (0, 0.08),
+        (0.75, 1),
+        (0.25, 0.4),
+        (0.35, 0.5),
+        (0.1, 0.22),
+        (0.25, 0.4),
+        (0.5, 0.75),
+        (0, 0.08),
+        (0, 0.03),
+    ),
+    "opposed_phase": _contrast(
+        (0, 0.03),
+        (0, 0.08),
+        (0.6, 0.9),
+        (0.2, 0.35),
+        (0.3, 0.45),
+        (0.1, 0.22),
+        (0.25, 0.4),
+        (0.05, 0.2),
+        (0, 0.08),
+        (0, 0.03),
+    ),
+    "water": _contrast(
+        (0, 0.03),
+        (0, 0.08),
+        (0.02, 0.12),
+        (0.3, 0.45),
+        (0.45, 0.6),
+        (0.75, 1),
+        (0.6, 0.85),
+        (0.15, 0.3),
+        (0, 0.08),
+        (0, 0.03),
+    ),
+    "fat": _contrast(
+        (0, 0.03),
+        (0, 0.03),
+        (0.8, 1),
+        (0.02, 0.1),
+        (0.02, 0.12),
+        (0, 0.04),
+        (0, 0.05),
+        (0.4, 0.7),
+        (0, 0.05),
+        (0, 0.03),
+    ),
+    "t1": _contrast(
+        (0, 0.03),
+        (0, 0.08),
+        (0.8, 1),
+        (0.3, 0.4),
+        (0.4, 0.55),
+        (0.05, 0.18),
+        (0.3, 0.45),
+        (0.6, 0.8),
+        (0, 0.08),
+        (0, 0.03),
+    ),
+    "t2": _contrast(
+        (0, 0.03),
+        (0, 0.08),
+        (0.6, 0.8),
+        (0.12, 0.25),
+        (0.3, 0.45),
+        (0.85, 1),
+        (0.5, 0.8),
+        (0.35, 0.55),
+        (0, 0.06),
+        (0, 0.03),
+    ),
 }
 """Mean-intensity ranges per tissue (image scale 0–1) of the MRI contrasts: in-phase and opposed-phase gradient echo
 (fat bright; opposed phase darkens voxels that mix fat and water, marrow most), the water and fat Dixon images
@@ -315,7 +386,9 @@ class RandLabelToIntensity(_RandImage):
         super().__init__(prob=1.0)
         unknown = set(contrasts or ()) - set(MRI_CONTRASTS)
         if unknown or (contrasts is not None and not contrasts):
-            raise ValueError(f"contrasts must be a non-empty subset of {sorted(MRI_CONTRASTS)} or None, got {contrasts}.")
+            raise ValueError(
+                f"contrasts must be a non-empty subset of {sorted(MRI_CONTRASTS)} or None, got {contrasts}."
+            )
         self.contrasts = None if contrasts is None else tuple(contrasts)
         self.mean_range, self.std_range, self.texture_range = mean_range, std_range, texture_range
         self.texture_sigma_voxels = texture_sigma_voxels
@@ -327,8 +400,11 @@ class RandLabelToIntensity(_RandImage):
         self.contrast = None if self.contrasts is None else self.contrasts[self.R.randint(len(self.contrasts))]
         preset = MRI_CONTRASTS.get(self.contrast, {})
         self.parameters = {
-            int(v): (self.R.uniform(*preset.get(int(v), self.mean_range)), self.R.uniform(*self.std_range),
-                     self.R.uniform(*self.texture_range))
+            int(v): (
+                self.R.uniform(*preset.get(int(v), self.mean_range)),
+                self.R.uniform(*self.std_range),
+                self.R.uniform(*self.texture_range),
+            )
             for v in values
         }
         self.sigma = self.R.uniform(*self.texture_sigma_voxels)
@@ -345,8 +421,10 @@ class RandLabelToIntensity(_RandImage):
                 continue
             voxels = mean + std * torch.as_tensor(rng.standard_normal(int(inside.sum())), dtype=torch.float32)
             if texture > 0:
-                field = _blur(torch.as_tensor(rng.standard_normal(labels.shape), dtype=torch.float32),
-                              [self.sigma] * (labels.ndim - 1))
+                field = _blur(
+                    torch.as_tensor(rng.standard_normal(labels.shape), dtype=torch.float32),
+                    [self.sigma] * (labels.ndim - 1),
+                )
                 voxels = voxels + texture * (field / field.std().clamp(min=1e-6))[inside.cpu()]
             image[inside] = voxels.to(image.device)
         return image
@@ -437,8 +515,14 @@ class RandGridLines(_RandImage):
         prob: probability of applying.
     """
 
-    def __init__(self, period_px_range=(2.5, 8.0), angles_deg=(0.0, 90.0), angle_jitter_deg: float = 2.0,
-                 amplitude_range=(0.01, 0.05), prob: float = 0.1) -> None:
+    def __init__(
+        self,
+        period_px_range=(2.5, 8.0),
+        angles_deg=(0.0, 90.0),
+        angle_jitter_deg: float = 2.0,
+        amplitude_range=(0.01, 0.05),
+        prob: float = 0.1,
+    ) -> None:
         super().__init__(prob)
         if min(period_px_range) < 2.0:
             raise ValueError(f"grid periods must be at least 2 pixels (Nyquist), got {period_px_range}.")
@@ -476,8 +560,9 @@ class RandCollimation(_RandImage):
         prob: probability of applying.
     """
 
-    def __init__(self, side_prob: float = 0.5, depth_range=(0.02, 0.2), max_angle_deg: float = 5.0,
-                 prob: float = 0.1) -> None:
+    def __init__(
+        self, side_prob: float = 0.5, depth_range=(0.02, 0.2), max_angle_deg: float = 5.0, prob: float = 0.1
+    ) -> None:
         super().__init__(prob)
         self.side_prob, self.depth_range, self.max_angle_deg = side_prob, depth_range, max_angle_deg
 
@@ -489,10 +574,17 @@ class RandCollimation(_RandImage):
         sides[self.R.randint(4)] = True
         self.shutter = np.zeros((width, height), dtype=bool)
         # (inward normal, edge point at depth 0) of the sides: first column, last column, first row, last row
-        edges = (((1, 0), (0, 0), width), ((-1, 0), (width - 1, 0), width), ((0, 1), (0, 0), height),
-                 ((0, -1), (0, height - 1), height))
+        edges = (
+            ((1, 0), (0, 0), width),
+            ((-1, 0), (width - 1, 0), width),
+            ((0, 1), (0, 0), height),
+            ((0, -1), (0, height - 1), height),
+        )
         for shuttered, (normal, corner, size) in zip(sides, edges):
-            depth, tilt = self.R.uniform(*self.depth_range) * size, np.deg2rad(self.R.uniform(-1, 1) * self.max_angle_deg)
+            depth, tilt = (
+                self.R.uniform(*self.depth_range) * size,
+                np.deg2rad(self.R.uniform(-1, 1) * self.max_angle_deg),
+            )
             if not shuttered:
                 continue
             n = np.array([[np.cos(tilt), -np.sin(tilt)], [np.sin(tilt), np.cos(tilt)]]) @ np.asarray(normal, float)
@@ -521,8 +613,15 @@ class RandMarkers(_RandImage):
         prob: probability of applying.
     """
 
-    def __init__(self, count_range=(1, 3), size_px_range=(8, 30), texts=("L", "R", "AP", "PA", "ERECT", "SUPINE"),
-                 text_prob: float = 0.6, brightness_range=(0.85, 1.0), prob: float = 0.1) -> None:
+    def __init__(
+        self,
+        count_range=(1, 3),
+        size_px_range=(8, 30),
+        texts=("L", "R", "AP", "PA", "ERECT", "SUPINE"),
+        text_prob: float = 0.6,
+        brightness_range=(0.85, 1.0),
+        prob: float = 0.1,
+    ) -> None:
         super().__init__(prob)
         self.count_range, self.size_px_range, self.texts = count_range, size_px_range, texts
         self.text_prob, self.brightness_range = text_prob, brightness_range
@@ -571,8 +670,15 @@ class RandWiresAndButtons(_RandImage):
         prob: probability of applying.
     """
 
-    def __init__(self, wires_range=(1, 4), buttons_range=(1, 5), radius_px_range=(3.0, 10.0), width_px_range=(1, 3),
-                 amplitude_range=(0.2, 0.6), prob: float = 0.1) -> None:
+    def __init__(
+        self,
+        wires_range=(1, 4),
+        buttons_range=(1, 5),
+        radius_px_range=(3.0, 10.0),
+        width_px_range=(1, 3),
+        amplitude_range=(0.2, 0.6),
+        prob: float = 0.1,
+    ) -> None:
         super().__init__(prob)
         self.wires_range, self.buttons_range, self.radius_px_range = wires_range, buttons_range, radius_px_range
         self.width_px_range, self.amplitude_range = width_px_range, amplitude_range
@@ -594,8 +700,10 @@ class RandWiresAndButtons(_RandImage):
         _check_2d(img, "RandWiresAndButtons")
         shape = tuple(img.shape[1:])
         u, v = np.meshgrid(*(np.arange(n) for n in shape), indexing="ij")
-        centres = [self.R.uniform(size=2) * (np.asarray(shape) - 1)
-                   for _ in range(self.R.randint(self.buttons_range[0], self.buttons_range[1] + 1))]
+        centres = [
+            self.R.uniform(size=2) * (np.asarray(shape) - 1)
+            for _ in range(self.R.randint(self.buttons_range[0], self.buttons_range[1] + 1))
+        ]
         self.objects = np.zeros(shape, dtype=bool)
         for centre in centres:
             self.objects |= (u - centre[0]) ** 2 + (v - centre[1]) ** 2 <= self.R.uniform(*self.radius_px_range) ** 2
@@ -665,9 +773,16 @@ class RandSpineFieldOfView(RandomizableTransform):
 
     backend = SpatialCrop.backend
 
-    def __init__(self, presets: Sequence[str] = tuple(FOV_PRESETS), min_spine_mm: float = 100.0,
-                 width_mm: tuple[float, float] | None = None, mode: str = "crop", fill_value: float | None = None,
-                 spacing_mm: float | Sequence[float] = 1.0, prob: float = 1.0) -> None:
+    def __init__(
+        self,
+        presets: Sequence[str] = tuple(FOV_PRESETS),
+        min_spine_mm: float = 100.0,
+        width_mm: tuple[float, float] | None = None,
+        mode: str = "crop",
+        fill_value: float | None = None,
+        spacing_mm: float | Sequence[float] = 1.0,
+        prob: float = 1.0,
+    ) -> None:
         super().__init__(prob)
         if not presets or set(presets) - set(FOV_PRESETS):
             raise ValueError(f"presets must be a non-empty subset of {sorted(FOV_PRESETS)}, got {presets}.")
@@ -724,8 +839,9 @@ class RandSpineFieldOfView(RandomizableTransform):
         window[0] = self._left_right(shape[0], float(spacing[0]), extents[0])
         self.window = tuple(window)
 
-    def __call__(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None,
-                 randomize: bool = True) -> NdarrayOrTensor:
+    def __call__(
+        self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None, randomize: bool = True
+    ) -> NdarrayOrTensor:
         """``img`` ``(C, *spatial)`` in the window; ``randomize=False`` reuses the last window (same spatial shape)."""
         if randomize:
             self.randomize(img, spine)
@@ -753,10 +869,19 @@ class RandSpineFieldOfViewd(RandomizableTransform, MapTransform):
 
     backend = RandSpineFieldOfView.backend
 
-    def __init__(self, keys: KeysCollection, mask_key: str | None = None, presets: Sequence[str] = tuple(FOV_PRESETS),
-                 min_spine_mm: float = 100.0, width_mm: tuple[float, float] | None = None, mode: str = "crop",
-                 fill_value: float | None = None, spacing_mm: float | Sequence[float] = 1.0, prob: float = 1.0,
-                 allow_missing_keys: bool = False) -> None:
+    def __init__(
+        self,
+        keys: KeysCollection,
+        mask_key: str | None = None,
+        presets: Sequence[str] = tuple(FOV_PRESETS),
+        min_spine_mm: float = 100.0,
+        width_mm: tuple[float, float] | None = None,
+        mode: str = "crop",
+        fill_value: float | None = None,
+        spacing_mm: float | Sequence[float] = 1.0,
+        prob: float = 1.0,
+        allow_missing_keys: bool = False,
+    ) -> None:
         MapTransform.__init__(self, keys, allow_missing_keys)
         RandomizableTransform.__init__(self, prob)
         self.mask_key = mask_key
@@ -792,8 +917,13 @@ class RandLabelToIntensityd(_RandImaged):
 
     array_class = RandLabelToIntensity
 
-    def __init__(self, keys: KeysCollection, output_keys: KeysCollection | None = None,
-                 allow_missing_keys: bool = False, **kwargs) -> None:
+    def __init__(
+        self,
+        keys: KeysCollection,
+        output_keys: KeysCollection | None = None,
+        allow_missing_keys: bool = False,
+        **kwargs,
+    ) -> None:
         super().__init__(keys, 1.0, allow_missing_keys, **kwargs)
         self.output_keys = self.keys if output_keys is None else ensure_tuple(output_keys)
         if len(self.output_keys) != len(self.keys):
@@ -864,15 +994,25 @@ RandWiresAndButtonsD = RandWiresAndButtonsDict = RandWiresAndButtonsd
 RandSpineFieldOfViewD = RandSpineFieldOfViewDict = RandSpineFieldOfViewd
 
 
-def _field_of_view(image_key: str, mask_key: str | None, extra_keys: Sequence[str], fov_presets: Sequence[str],
-                   min_spine_mm: float, prob: float) -> RandSpineFieldOfViewd:
+def _field_of_view(
+    image_key: str,
+    mask_key: str | None,
+    extra_keys: Sequence[str],
+    fov_presets: Sequence[str],
+    min_spine_mm: float,
+    prob: float,
+) -> RandSpineFieldOfViewd:
     """The field-of-view step of the compositions: one window for the image, the mask and ``extra_keys``."""
     keys = [image_key, *extra_keys, *([mask_key] if mask_key is not None else [])]
     return RandSpineFieldOfViewd(keys, mask_key, fov_presets, min_spine_mm, prob=prob, allow_missing_keys=True)
 
 
-def dxa_randomisation(image_key: str = "image", mask_key: str | None = "label",
-                      fov_presets: Sequence[str] = tuple(FOV_PRESETS), min_spine_mm: float = 100.0) -> Compose:
+def dxa_randomisation(
+    image_key: str = "image",
+    mask_key: str | None = "label",
+    fov_presets: Sequence[str] = tuple(FOV_PRESETS),
+    min_spine_mm: float = 100.0,
+) -> Compose:
     """Randomisation of a DXA bone image ``(1, W, H)`` and its spine mask, for training the DXA bundle.
 
     In order (probability; range): field of view (0.5; :data:`FOV_PRESETS`, cropped); exposure, intensity × U(0.7,
@@ -882,23 +1022,29 @@ def dxa_randomisation(image_key: str = "image", mask_key: str | None = "label",
     field of view changes the mask. Call ``set_random_state(seed)`` on the result for reproducible draws.
     """
     key = image_key
-    return Compose([
-        _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
-        RandScaleIntensityd(key, factors=0.3, prob=0.5),
-        RandAdjustContrastd(key, gamma=(0.6, 1.6), prob=0.5),
-        RandScatterd(key, prob=0.3, fraction_range=(0.05, 0.3)),
-        RandSimulateLowResolutiond(key, zoom_range=(0.4, 1.0), upsample_mode="bilinear", prob=0.3),
-        RandGaussianSmoothd(key, sigma_x=(0.3, 1.5), sigma_y=(0.3, 1.5), prob=0.3),
-        RandQuantumNoised(key, prob=0.5, photons_range=(100.0, 5000.0)),
-        RandCollimationd(key, prob=0.1, depth_range=(0.01, 0.1), max_angle_deg=0.0),
-        RandMarkersd(key, prob=0.2),
-        RandWiresAndButtonsd(key, prob=0.1),
-        RandInvertd(key, prob=0.2),
-    ])
+    return Compose(
+        [
+            _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
+            RandScaleIntensityd(key, factors=0.3, prob=0.5),
+            RandAdjustContrastd(key, gamma=(0.6, 1.6), prob=0.5),
+            RandScatterd(key, prob=0.3, fraction_range=(0.05, 0.3)),
+            RandSimulateLowResolutiond(key, zoom_range=(0.4, 1.0), upsample_mode="bilinear", prob=0.3),
+            RandGaussianSmoothd(key, sigma_x=(0.3, 1.5), sigma_y=(0.3, 1.5), prob=0.3),
+            RandQuantumNoised(key, prob=0.5, photons_range=(100.0, 5000.0)),
+            RandCollimationd(key, prob=0.1, depth_range=(0.01, 0.1), max_angle_deg=0.0),
+            RandMarkersd(key, prob=0.2),
+            RandWiresAndButtonsd(key, prob=0.1),
+            RandInvertd(key, prob=0.2),
+        ]
+    )
 
 
-def radiograph_randomisation(image_key: str = "image", mask_key: str | None = "label",
-                             fov_presets: Sequence[str] = tuple(FOV_PRESETS), min_spine_mm: float = 100.0) -> Compose:
+def radiograph_randomisation(
+    image_key: str = "image",
+    mask_key: str | None = "label",
+    fov_presets: Sequence[str] = tuple(FOV_PRESETS),
+    min_spine_mm: float = 100.0,
+) -> Compose:
     """Randomisation of an AP or lateral radiograph ``(1, W, H)`` and its spine mask (SyntheX-style, strong).
 
     In order (probability; range): field of view (0.5; :data:`FOV_PRESETS`, cropped); exposure, intensity × U(0.7,
@@ -909,25 +1055,32 @@ def radiograph_randomisation(image_key: str = "image", mask_key: str | None = "l
     reproducible draws.
     """
     key = image_key
-    return Compose([
-        _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
-        RandScaleIntensityd(key, factors=0.3, prob=0.5),
-        RandAdjustContrastd(key, gamma=(0.5, 2.0), prob=0.5),
-        RandScatterd(key, prob=0.5),
-        RandSimulateLowResolutiond(key, zoom_range=(0.3, 1.0), upsample_mode="bilinear", prob=0.3),
-        RandGaussianSmoothd(key, sigma_x=(0.3, 2.0), sigma_y=(0.3, 2.0), prob=0.3),
-        RandQuantumNoised(key, prob=0.5),
-        RandGridLinesd(key, prob=0.3),
-        RandCollimationd(key, prob=0.4),
-        RandMarkersd(key, prob=0.5),
-        RandWiresAndButtonsd(key, prob=0.3),
-        RandInvertd(key, prob=0.3),
-    ])
+    return Compose(
+        [
+            _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
+            RandScaleIntensityd(key, factors=0.3, prob=0.5),
+            RandAdjustContrastd(key, gamma=(0.5, 2.0), prob=0.5),
+            RandScatterd(key, prob=0.5),
+            RandSimulateLowResolutiond(key, zoom_range=(0.3, 1.0), upsample_mode="bilinear", prob=0.3),
+            RandGaussianSmoothd(key, sigma_x=(0.3, 2.0), sigma_y=(0.3, 2.0), prob=0.3),
+            RandQuantumNoised(key, prob=0.5),
+            RandGridLinesd(key, prob=0.3),
+            RandCollimationd(key, prob=0.4),
+            RandMarkersd(key, prob=0.5),
+            RandWiresAndButtonsd(key, prob=0.3),
+            RandInvertd(key, prob=0.3),
+        ]
+    )
 
 
-def mri_randomisation(label_key: str = "tissues", image_key: str = "image", mask_key: str | None = "label",
-                      contrasts: Sequence[str] | None = tuple(MRI_CONTRASTS),
-                      fov_presets: Sequence[str] = tuple(FOV_PRESETS), min_spine_mm: float = 100.0) -> Compose:
+def mri_randomisation(
+    label_key: str = "tissues",
+    image_key: str = "image",
+    mask_key: str | None = "label",
+    contrasts: Sequence[str] | None = tuple(MRI_CONTRASTS),
+    fov_presets: Sequence[str] = tuple(FOV_PRESETS),
+    min_spine_mm: float = 100.0,
+) -> Compose:
     """SynthSeg-style MRI volumes ``(1, X, Y, Z)`` generated from a tissue label map, for training the MRI bundle.
 
     In order (probability; range): field of view of the labels and the mask (0.5; :data:`FOV_PRESETS`, cropped);
@@ -938,12 +1091,14 @@ def mri_randomisation(label_key: str = "tissues", image_key: str = "image", mask
     ``set_random_state(seed)`` for reproducible draws.
     """
     key = image_key
-    return Compose([
-        _field_of_view(label_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
-        RandLabelToIntensityd(label_key, output_keys=image_key, contrasts=contrasts),
-        RandGaussianSmoothd(key, sigma_x=(0.3, 1.2), sigma_y=(0.3, 1.2), sigma_z=(0.3, 1.2), prob=0.5),
-        RandBiasFieldd(key, coeff_range=(0.0, 0.3), prob=0.5),
-        RandGaussianNoised(key, std=0.03, prob=0.5),
-        RandAdjustContrastd(key, gamma=(0.7, 1.5), prob=0.5),
-        RandSimulateLowResolutiond(key, zoom_range=(0.5, 1.0), prob=0.3),
-    ])
+    return Compose(
+        [
+            _field_of_view(label_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
+            RandLabelToIntensityd(label_key, output_keys=image_key, contrasts=contrasts),
+            RandGaussianSmoothd(key, sigma_x=(0.3, 1.2), sigma_y=(0.3, 1.2), sigma_z=(0.3, 1.2), prob=0.5),
+            RandBiasFieldd(key, coeff_range=(0.0, 0.3), prob=0.5),
+            RandGaussianNoised(key, std=0.03, prob=0.5),
+            RandAdjustContrastd(key, gamma=(0.7, 1.5), prob=0.5),
+            RandSimulateLowResolutiond(key, zoom_range=(0.5, 1.0), prob=0.3),
+        ]
+    )

@@ -59,7 +59,11 @@ class AdjacentSlicesd(MapTransform):
     backend = AdjacentSlices.backend
 
     def __init__(
-        self, keys: KeysCollection, offsets: Sequence[int] = (-1, 0, 1), axis: int = -1, allow_missing_keys: bool = False
+        self,
+        keys: KeysCollection,
+        offsets: Sequence[int] = (-1, 0, 1),
+        axis: int = -1,
+        allow_missing_keys: bool = False,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.slicer = AdjacentSlices(offsets, axis)

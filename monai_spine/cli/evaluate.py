@@ -1,4 +1,4 @@
-"""``monai-spine evaluate --datalist DATASET.json --out DIR``: the bundles and pipelines scored on studies with truth."""
+"""``monai-spine evaluate --datalist DATASET.json --out DIR``: bundles and pipelines scored on studies with truth."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--datalist", required=True, metavar="DATASET.json", help="MONAI datalist with truth.json")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
     parser.add_argument("--split", choices=SPLIT_CHOICES, default="test", help="split to score (default test)")
-    parser.add_argument("--device", default=None, help="torch device of the bundles, e.g. cpu or cuda "
-                        "(default: cuda when available)")
+    parser.add_argument(
+        "--device", default=None, help="torch device of the bundles, e.g. cpu or cuda (default: cuda when available)"
+    )
     parser.set_defaults(run=run)
     return parser
 
@@ -40,8 +41,10 @@ def run(args: argparse.Namespace) -> int:
     dxa, mri = summary["segmentation"]["dxa"], summary["segmentation"]["mri"]
     mri_dice = ", ".join(f"{name} {_mean(figures, 'dice')}" for name, figures in mri.items()) or "n/a"
     alignment = summary["alignment"]
-    print(f"monai-spine evaluate: {summary['n_studies']} studies ({summary['n_failed_studies']} failed); DXA Dice "
-          f"{_mean(dxa, 'dice')}, centroids inside {dxa['centroids_inside']}/{dxa['centroids_total']}; MRI Dice "
-          f"{mri_dice}; alignment accepted {alignment['accepted']}/{alignment['ok']}, translation error "
-          f"{_mean(alignment, 'translation_error_mm')} mm; {args.out}/summary.json")
+    print(
+        f"monai-spine evaluate: {summary['n_studies']} studies ({summary['n_failed_studies']} failed); DXA Dice "
+        f"{_mean(dxa, 'dice')}, centroids inside {dxa['centroids_inside']}/{dxa['centroids_total']}; MRI Dice "
+        f"{mri_dice}; alignment accepted {alignment['accepted']}/{alignment['ok']}, translation error "
+        f"{_mean(alignment, 'translation_error_mm')} mm; {args.out}/summary.json"
+    )
     return 0

@@ -90,7 +90,7 @@ def _on_dask(job, todo: Sequence[PairSource], client) -> Iterator[PairResult]:
     for future in as_completed(futures):
         try:
             yield future.result()
-        except Exception as err:  # noqa: BLE001  (a lost worker fails its pair, not the cohort)
+        except Exception as err:
             yield _failed_worker(pairs[future], err)
 
 

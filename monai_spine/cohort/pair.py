@@ -176,7 +176,7 @@ def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairS
             _write_json(staging / "rejection.json", {"id": source.id, "status": status, "stage": stage_name,
                                                      "reason": reason})
         os.rename(staging, pairs_dir / source.id)
-    except Exception as err:  # noqa: BLE001  (one pair's failure never stops the cohort)
+    except Exception as err:
         shutil.rmtree(staging, ignore_errors=True)
         return PairResult(source.id, "failed", stage_name, error_line(err), None, time.perf_counter() - start)
     return PairResult(source.id, status, stage_name, reason, scoliotic, time.perf_counter() - start)

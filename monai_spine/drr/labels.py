@@ -72,7 +72,9 @@ def _load(path: str | os.PathLike, loader: LoadVolume):
     return loader(path)
 
 
-def read_labelled_ct(ct_path: str | os.PathLike, labels_path: str | os.PathLike, scheme: str = "totalseg") -> LabelledCT:
+def read_labelled_ct(
+    ct_path: str | os.PathLike, labels_path: str | os.PathLike, scheme: str = "totalseg"
+) -> LabelledCT:
     """Read a CT (NIfTI or DICOM series) and its label volume, check them, and name the levels.
 
     Raises:
@@ -84,16 +86,20 @@ def read_labelled_ct(ct_path: str | os.PathLike, labels_path: str | os.PathLike,
     ct = _load(ct_path, LoadVolume())
     labels = _load(labels_path, LoadVolume(dtype=np.float32))
     if tuple(ct.shape) != tuple(labels.shape):
-        raise SpineInputError(labels_path, f"labels of shape {tuple(labels.shape[1:])} are not on the CT's grid "
-                              f"{tuple(ct.shape[1:])}")
+        raise SpineInputError(
+            labels_path, f"labels of shape {tuple(labels.shape[1:])} are not on the CT's grid {tuple(ct.shape[1:])}"
+        )
     if not torch.allclose(ct.affine, labels.affine, atol=_AFFINE_TOL_MM):
         raise SpineInputError(labels_path, "labels are not on the CT's grid (their affine differs)")
     ids = labels[0].round().to(torch.int64)
     present = set(torch.unique(ids).tolist())
     names = {name: label for label, name in LABEL_SCHEMES[scheme].items() if label in present}
     if not names:
-        raise SpineInputError(labels_path, f"no vertebra labels of the {scheme!r} scheme "
-                              f"(ids {min(LABEL_SCHEMES[scheme])}-{max(LABEL_SCHEMES[scheme])})")
+        raise SpineInputError(
+            labels_path,
+            f"no vertebra labels of the {scheme!r} scheme "
+            f"(ids {min(LABEL_SCHEMES[scheme])}-{max(LABEL_SCHEMES[scheme])})",
+        )
     level_index = torch.zeros(int(ids.max()) + 1 if ids.max() > 0 else 1, dtype=torch.int16)
     for name, label in names.items():
         level_index[label] = LEVEL_ORDER.index(name) + 1

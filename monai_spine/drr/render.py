@@ -15,10 +15,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from monai_spine.geometry import SpineCurves, curves_from_mask, curves_from_volume, spine_curves_from_views
+from monai_spine.geometry import Grid, SpineCurves, curves_from_mask, curves_from_volume
 from monai_spine.geometry.extract import BoundaryCurves
 from monai_spine.measures import measure_spine
-from monai_spine.geometry import Grid
 from monai_spine.projection import (
     BONE_DENSITY_G_CM3,
     ConeBeamProjection,

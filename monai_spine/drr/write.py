@@ -15,7 +15,6 @@ import numpy as np
 
 from monai_spine.geometry import SpineCurves
 from monai_spine.geometry.extract import BoundaryCurves
-
 from monai_spine.io.datalist import split_balanced, write_datalist
 from monai_spine.studies import TRUTH_SCHEMA, write_radiograph
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from monai_spine.io.files import staged_output
 from monai_spine.errors import one_line
+from monai_spine.io.files import staged_output
 
 from .figures import save_evaluation_figure
 from .scorers import SCORERS, Scorer
@@ -40,7 +40,7 @@ def score_study(study: EvaluationStudy, scorer: Scorer) -> list[dict]:
     for item in scorer.items(study):
         try:
             rows.append({**base, "item": item, "status": "ok", "error": "", **scorer.score(study, item)})
-        except Exception as err:  # noqa: BLE001 - a failed study is a result, listed in metrics.csv and summary
+        except Exception as err:
             rows.append({**base, "item": item, "status": "failed", "error": one_line(f"{type(err).__name__}: {err}")})
     return rows
 

@@ -17,8 +17,8 @@ import numpy as np
 from monai.data.utils import affine_to_spacing
 from scipy import ndimage
 
-from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.bundles import bundle_root
+from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.segmentation import BundleSegmenter
 
 from .figures import DxaPanel

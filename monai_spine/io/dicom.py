@@ -36,7 +36,7 @@ def read_dicom(path: str | os.PathLike, *, stop_before_pixels: bool = False):
         return pydicom.dcmread(os.fspath(path), stop_before_pixels=stop_before_pixels)
     except InvalidDicomError:
         pass
-    except Exception as e:  # noqa: BLE001 - any parser failure is a damaged file
+    except Exception as e:
         raise SpineInputError(path, f"truncated or damaged DICOM file ({one_line(e, 120)})") from e
     # no DICM prefix: maybe a raw dataset; pydicom warns loudly on garbage, keep that quiet
     try:
@@ -44,7 +44,7 @@ def read_dicom(path: str | os.PathLike, *, stop_before_pixels: bool = False):
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(os.fspath(path), force=True, stop_before_pixels=stop_before_pixels)
             ok = "Rows" in ds and "Columns" in ds and int(ds.Rows) > 0 and int(ds.Columns) > 0
-    except Exception:  # noqa: BLE001
+    except Exception:
         ok = False
     if not ok:
         kind = "not a DICOM or NIfTI file" if not str(path).lower().endswith(".dcm") else "not a DICOM file"
@@ -96,7 +96,7 @@ def decode_dicom_pixels(ds, path: str | os.PathLike, *, modality_lut: bool = Tru
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             arr = ds.pixel_array
-    except Exception as e:  # noqa: BLE001 - decoder errors come in many types
+    except Exception as e:
         msg = one_line(str(e).split(" - ")[0], 140)
         if "less than expected" in msg or "truncat" in msg.lower() or isinstance(e, EOFError):
             raise SpineInputError(path, f"truncated or damaged DICOM: {msg}") from e

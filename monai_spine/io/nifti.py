@@ -28,7 +28,7 @@ def load_nifti(path: str | os.PathLike):
     try:
         img = nib.load(os.fspath(path))
         _ = img.header.get_data_shape()
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:
         raise SpineInputError(path, f"not a readable NIfTI file ({one_line(e, 120)})") from e
     return img
 
@@ -40,5 +40,5 @@ def nifti_array(img, path: str | os.PathLike) -> np.ndarray:
         raise SpineInputError(path, "RGB image (colour NIfTI datatype); a monochrome image is expected")
     try:
         return np.asanyarray(img.dataobj)
-    except Exception as e:  # noqa: BLE001 - truncated gzip, short file, ...
+    except Exception as e:
         raise SpineInputError(path, f"truncated or damaged NIfTI file ({one_line(e, 120)})") from e

@@ -270,7 +270,7 @@ class DicomVolumeReader(ImageReader):
             except InvalidDicomError:
                 skipped += 1
                 continue
-            except Exception as e:  # noqa: BLE001
+            except Exception as e:
                 raise SpineInputError(f, f"truncated or damaged DICOM file ({one_line(e, 120)})") from e
             if not any(t in ds for t in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
                 skipped += 1
@@ -435,7 +435,7 @@ class NiftiVolumeReader(NibabelReader):
             raise SpineInputError(path, "RGB image (colour NIfTI datatype); a monochrome volume is expected")
         try:
             return super().read(path, **kwargs)  # MONAI: nibabel.load + correct_nifti_header_if_necessary
-        except Exception as e:  # noqa: BLE001
+        except Exception as e:
             raise SpineInputError(path, f"not a readable NIfTI file ({one_line(e, 120)})") from e
 
     def get_data(self, img) -> tuple[np.ndarray, dict]:
@@ -444,7 +444,7 @@ class NiftiVolumeReader(NibabelReader):
             arr, meta = super().get_data(img)
         except SpineInputError:
             raise
-        except Exception as e:  # noqa: BLE001 - truncated gzip and the like
+        except Exception as e:
             raise SpineInputError(path, f"truncated or damaged NIfTI file ({one_line(e, 120)})") from e
         arr = np.asarray(arr)
         if arr.ndim > 3:

@@ -167,7 +167,8 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
             raise SpineInputError(_source(mask), "the spine mask is empty")
     pixel_mm = affine_to_spacing(dxa_mask.affine, r=2).tolist()
     fixed = to_image(np.asarray(dxa_mask[0]) > 0, pixel_mm)
-    moving = coronal_mask_projection(np.asarray(mri_mask[0]), affine_to_spacing(mri_mask.affine, r=3).tolist(), pixel_mm)
+    mri_spacing = affine_to_spacing(mri_mask.affine, r=3).tolist()
+    moving = coronal_mask_projection(np.asarray(mri_mask[0]), mri_spacing, pixel_mm)
     return fixed, moving
 
 
@@ -177,8 +178,10 @@ def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig)
     search, angle, peak = rotation_search(
         blurred_map(fixed, config.search_pixel_mm), blurred_map(moving, config.search_pixel_mm), config.angles_deg
     )
-    blurred = [sitk.SmoothingRecursiveGaussian(sitk.Cast(mask, sitk.sitkFloat32), config.mi_blur_mm)
-               for mask in (fixed, moving)]
+    blurred = [
+        sitk.SmoothingRecursiveGaussian(sitk.Cast(mask, sitk.sitkFloat32), config.mi_blur_mm)
+        for mask in (fixed, moving)
+    ]
     pixel_mm = min(fixed.GetSpacing())
     shrink = [max(round(level / pixel_mm), 1) for level in config.mi_levels_mm]
     refined, metric, iterations = refine_mutual_information(
@@ -202,11 +205,15 @@ def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
     if iou < config.iou_threshold:
         reasons.append(f"IoU {iou:.3f} is below the threshold {config.iou_threshold:g}")
     if spine.rms_mm > config.max_rms_mm:
-        reasons.append(f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
-                       f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)")
+        reasons.append(
+            f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
+            f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
+        )
     if deviation > config.max_centre_deviation_mm:
-        reasons.append(f"the aligned centre lines are up to {deviation:.2f} mm apart, more than "
-                       f"{config.max_centre_deviation_mm:g} mm: the spine bends differently (posture change?)")
+        reasons.append(
+            f"the aligned centre lines are up to {deviation:.2f} mm apart, more than "
+            f"{config.max_centre_deviation_mm:g} mm: the spine bends differently (posture change?)"
+        )
     return reasons
 
 

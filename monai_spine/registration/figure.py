@@ -8,13 +8,13 @@ import textwrap
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.lines import Line2D
 
-from .alignment import Alignment, coronal_masks  # noqa: E402
-from .coronal import to_array  # noqa: E402
-from .qc import aligned_mask, mask_iou  # noqa: E402
+from .alignment import Alignment, coronal_masks
+from .coronal import to_array
+from .qc import aligned_mask, mask_iou
 
 __all__ = ["save_alignment_figure"]
 

@@ -14,10 +14,10 @@ import matplotlib
 import matplotlib.ticker
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
 
-from monai_spine.geometry.curves import SpineCurves  # noqa: E402
+from monai_spine.geometry.curves import SpineCurves
 
 __all__ = ["save_overlay", "save_report"]
 

@@ -60,8 +60,11 @@ class CentreLineErrorMetric(CumulativeIterationMetric):
         out = []
         for p, t in zip(convert_to_numpy(y_pred), convert_to_numpy(y)):
             p, t = p[0] > 0.5, t[0] > 0.5
-            out.append(centre_line_error_mm(mask_centre_line(p, spacing), mask_centre_line(t, spacing)) if p.any() and t.any()
-                       else float("nan"))
+            out.append(
+                centre_line_error_mm(mask_centre_line(p, spacing), mask_centre_line(t, spacing))
+                if p.any() and t.any()
+                else float("nan")
+            )
         return torch.tensor(out, dtype=torch.float32)[:, None]
 
     def aggregate(self, reduction: MetricReduction | str | None = None):

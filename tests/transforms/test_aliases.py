@@ -16,7 +16,12 @@ def dictionary_transforms() -> dict[str, type]:
     for info in pkgutil.iter_modules(transforms.__path__):
         module = importlib.import_module(f"{transforms.__name__}.{info.name}")
         for name, obj in vars(module).items():
-            defined_here = not name.startswith("_") and isinstance(obj, type) and obj.__module__ == module.__name__ and obj.__name__ == name
+            defined_here = (
+                not name.startswith("_")
+                and isinstance(obj, type)
+                and obj.__module__ == module.__name__
+                and obj.__name__ == name
+            )
             if defined_here and issubclass(obj, MapTransform):
                 found[name] = obj
     return found

@@ -12,12 +12,12 @@ from monai_spine.geometry import CURVE_NAMES, N_POINTS
 from monai_spine.transforms import (
     LoadRadiographd,
     MaskToCentreLine,
-    MaskToCentreLined,
     MaskToCentreLineD,
+    MaskToCentreLined,
     MaskToCentreLineDict,
     MaskToCurves,
-    MaskToCurvesd,
     MaskToCurvesD,
+    MaskToCurvesd,
     MaskToCurvesDict,
 )
 

@@ -15,12 +15,12 @@ from monai.data.utils import affine_to_spacing
 
 from monai_spine.transforms import (
     LoadRadiograph,
-    LoadRadiographd,
     LoadRadiographD,
+    LoadRadiographd,
     LoadRadiographDict,
     LoadVolume,
-    LoadVolumed,
     LoadVolumeD,
+    LoadVolumed,
     LoadVolumeDict,
 )
 

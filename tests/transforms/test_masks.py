@@ -13,12 +13,12 @@ from monai.data import MetaTensor
 
 from monai_spine.transforms import (
     CheckSpineMask,
-    CheckSpineMaskd,
     CheckSpineMaskD,
+    CheckSpineMaskd,
     CheckSpineMaskDict,
     FileOrientation,
-    FileOrientationd,
     FileOrientationD,
+    FileOrientationd,
     FileOrientationDict,
     LoadVolume,
 )

@@ -12,7 +12,6 @@ from monai_spine.transforms import (
     FOV_PRESETS,
     MRI_CONTRASTS,
     RandCollimation,
-    RandCollimationd,
     RandGridLines,
     RandInvert,
     RandLabelToIntensity,

@@ -7,7 +7,7 @@ import pytest
 import torch
 from monai.data import MetaTensor
 
-from monai_spine.transforms import AdjacentSlices, AdjacentSlicesd, AdjacentSlicesD, AdjacentSlicesDict
+from monai_spine.transforms import AdjacentSlices, AdjacentSlicesD, AdjacentSlicesd, AdjacentSlicesDict
 
 
 def numbered(n: int, axis: int, shape=(2, 3, 4)) -> np.ndarray:

@@ -21,8 +21,8 @@ from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
 from .spine import (
     LEVEL_DIMS,
-    POSTERIOR_CORTICAL_MM,
     LEVELS,
+    POSTERIOR_CORTICAL_MM,
     SPINE_LEVELS,
     VERTEBRA_LABELS,
     Disc,
