@@ -1,4 +1,4 @@
-"""The command-line surface of shared/CONTRACT.md: every command, --help, exit codes, nothing half-written."""
+"""The command-line surface of docs/contract.md: every command, --help, exit codes, nothing half-written."""
 
 import configparser
 import subprocess
