@@ -8,34 +8,52 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 __all__ = ["single_thread", "single_threaded", "map_single_threaded"]
 
 
+def _loaded_sitk():
+    """SimpleITK if this process has imported it (a phantom-only worker never needs to), else None."""
+    return sys.modules.get("SimpleITK")
+
+
 def single_thread() -> None:
-    """One thread for torch and SimpleITK in this process (the initializer of pool and Dask workers)."""
-    import SimpleITK as sitk
+    """One thread for torch and ITK/SimpleITK in this process (the initializer of pool and Dask workers).
+
+    ITK reads ``ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS`` when SimpleITK is first imported, so a worker that never
+    registers anything does not import SimpleITK at all.
+    """
     import torch
 
     torch.set_num_threads(1)
-    sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
+    os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = "1"
+    if (sitk := _loaded_sitk()) is not None:
+        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(1)
 
 
 @contextlib.contextmanager
 def single_threaded() -> Iterator[None]:
     """:func:`single_thread` in this process, the thread settings restored afterwards."""
-    import SimpleITK as sitk
     import torch
 
-    threads = torch.get_num_threads(), sitk.ProcessObject.GetGlobalDefaultNumberOfThreads()
+    torch_threads, itk_env = torch.get_num_threads(), os.environ.get("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS")
+    sitk = _loaded_sitk()
+    sitk_threads = sitk.ProcessObject.GetGlobalDefaultNumberOfThreads() if sitk is not None else None
     single_thread()
     try:
         yield
     finally:
-        torch.set_num_threads(threads[0])
-        sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(threads[1])
+        torch.set_num_threads(torch_threads)
+        if itk_env is None:
+            os.environ.pop("ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS", None)
+        else:
+            os.environ["ITK_GLOBAL_DEFAULT_NUMBER_OF_THREADS"] = itk_env
+        if sitk_threads is not None:
+            sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(sitk_threads)
 
 
 def map_single_threaded(job: Callable[[Any], Any], items: Sequence, workers: int, ordered: bool = True) -> Iterator:
