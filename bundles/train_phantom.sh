@@ -1,53 +1,118 @@
 #!/usr/bin/env bash
-# Train both spine segmentation bundles on a phantom cohort and evaluate them on its held-out test split.
+# Train both spine segmentation bundles on a phantom cohort (and `drr` renders of phantom CTs) and evaluate them on
+# the cohort's held-out test split.
 #
 #   bundles/train_phantom.sh OUT [N_STUDIES] [TRAIN_SECONDS]
 #
-# OUT/data: the cohort (`monai-spine phantom`, DXA + MRI files only); OUT/<bundle>/: model.pt, train.log and the
-# test-set evaluation (metrics.csv, per-image *_raw.csv). Both trainings share one GPU and run at the same time,
-# each stopped after TRAIN_SECONDS (best validation checkpoint kept). Set DEVICE=cpu and small numbers to try
-# it on a laptop; SKIP_TRAIN=1 or SKIP_EVAL=1 run one half only; FINE_TUNE=1 starts from the bundles' shipped
-# weights (--load_pretrain True --ckpt_path, learning rate FINE_TUNE_LR, default 0.001). The shipped weights were
-# trained with the defaults on one H200 (bundle READMEs). The bundles are this folder's, or, when this script is
-# run from an installed package, those of `monai_spine.bundles`.
+# OUT/data: the cohort (`monai-spine phantom`, DXA + MRI files only). With DRR_CTS=K (default 0) also OUT/ct (K
+# CT-only phantoms of another seed) and OUT/drr/ct_NNNN (DRR_STUDIES `monai-spine drr` studies of each CT, default
+# 4): their DXA studies join the DXA bundle's training and validation through OUT/dataset_dxa.json (the phantom test
+# split stays the test set). The phantom's vertebra labels must be TotalSegmentator ids (DRR_LABEL_SCHEME, default
+# totalseg). OUT/<bundle>/: model.pt, train.log and the test-set evaluation (eval/metrics.csv, per-image *_raw.csv);
+# the MRI bundle is also evaluated on the test split's water and fat images (eval_water/, eval_fat/).
+#
+# Both trainings share one GPU and run at the same time, each stopped after TRAIN_SECONDS (best validation
+# checkpoint kept). FINE_TUNE=1 starts from the bundles' shipped weights (--load_pretrain True --ckpt_path, learning
+# rate FINE_TUNE_LR, default 0.001); FINE_TUNE_FROM=DIR starts from DIR/<bundle>/model.pt instead (a previous run's
+# OUT). SKIP_TRAIN=1 or SKIP_EVAL=1 run one half only; data already in OUT is reused. RESULTS=FILE.tar.gz packs the
+# small results (weights, logs, metrics, datalists, timings; no masks) into one file, even when a step fails. Set
+# DEVICE=cpu and small numbers to try it on a laptop. The bundles are this folder's, or, when this script is run
+# from an installed package, those of `monai_spine.bundles`; the Python that runs them needs monai-spine installed
+# (`pip install .` or its wheel), monai, pytorch-ignite, fire, nibabel and pydicom.
 set -euo pipefail
 OUT=${1:?usage: bundles/train_phantom.sh OUT [N_STUDIES] [TRAIN_SECONDS]}
 N=${2:-300}
 SECONDS_LIMIT=${3:-270}
 DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-16}
+DRR_CTS=${DRR_CTS:-0}
+DRR_STUDIES=${DRR_STUDIES:-4}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
-DATA=$OUT/data
+DXA=dxa_spine_segmentation
+MRI=mri_spine_segmentation
 mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+DATA=$OUT/data
+RESULTS=${RESULTS:+$(realpath -m "$RESULTS")}
 
-[ -f "$DATA/dataset.json" ] || $PY -m monai_spine phantom --n "$N" --seed 2027 --out "$DATA" --modalities dxa,mri \
-    --dxa-pixel 0.5:2.5 --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
+log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
+pack() {  # RESULTS=FILE: the small results in one file (the GPU machine returns few files)
+    [ -n "$RESULTS" ] || return 0
+    local items=()
+    for f in $DXA $MRI data/dataset.json dataset_dxa.json timings.log; do [ -e "$OUT/$f" ] && items+=("$f"); done
+    tar -czf "$RESULTS" -C "$OUT" --exclude='*.nii.gz' "${items[@]}" && echo "results: $RESULTS"
+}
+trap pack EXIT
+
+$PY -c "from monai_spine.transforms import RandDixonContrastd; import monai_spine.bundles, ignite, fire, nibabel, pydicom" \
+    || { echo "train_phantom.sh: $PY lacks a package above (monai-spine of this checkout and its wheels)" >&2; exit 2; }
+
+if [ ! -f "$DATA/dataset.json" ]; then
+    $PY -m monai_spine phantom --n "$N" --seed 2027 --out "$DATA" --modalities dxa,mri --dxa-pixel 0.5:2.5 \
+        --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
+    log "phantom cohort: $N studies"
+fi
+
+render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, one datalist
+    [ -f "$OUT/ct/dataset.json" ] || $PY -m monai_spine phantom --n "$DRR_CTS" --seed 2028 --out "$OUT/ct" \
+        --modalities ct --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
+    local pids=() ct
+    for ct in "$OUT"/ct/study_*; do
+        [ -f "$OUT/drr/${ct##*/}/dataset.json" ] && continue
+        $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
+            --seed "${ct##*_}" --out "$OUT/drr/${ct##*/}" --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
+            --device "$DEVICE" --workers 1 > "$OUT/ct/${ct##*/}_drr.log" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]}"; do wait "$pid" || { log "drr failed: see $OUT/ct/*_drr.log"; wait; exit 1; }; done
+    # every drr study trains or validates the DXA bundle: the CTs are not the cohort's, so none is a test study
+    $PY -c "import sys; from monai_spine.io.datalist import merge_datalists as m; m(sys.argv[1], {sys.argv[2]: None,
+**{d: {'test': 'training'} for d in sys.argv[3:]}}, 'phantom cohort + drr renders of phantom CTs')" \
+        "$OUT/dataset_dxa.json" "$DATA/dataset.json" "$OUT"/drr/*/dataset.json
+    log "drr: $DRR_CTS CTs x $DRR_STUDIES studies, merged into dataset_dxa.json"
+}
+DXA_DATA=(--dataset_dir "$DATA")
+if [ "$DRR_CTS" -gt 0 ]; then
+    render_drr
+    DXA_DATA=(--dataset_dir "$OUT" --datalist_file "$OUT/dataset_dxa.json")
+fi
 
 train() {  # bundle, extra overrides...
     local b=$1; shift
     mkdir -p "$OUT/$b"
-    [ "${FINE_TUNE:-0}" = 1 ] && set -- "$@" --load_pretrain True --ckpt_path "$HERE/$b/models/model.pt" \
-        --learning_rate "${FINE_TUNE_LR:-0.001}"
+    local ckpt=${FINE_TUNE_FROM:+$FINE_TUNE_FROM/$b/model.pt}
+    [ "${FINE_TUNE:-0}" = 1 ] && ckpt=${ckpt:-$HERE/$b/models/model.pt}
+    [ -n "$ckpt" ] && set -- "$@" --load_pretrain True --ckpt_path "$ckpt" --learning_rate "${FINE_TUNE_LR:-0.001}"
     $PY -m monai.bundle run --bundle_root "$HERE/$b" --config_file "$HERE/$b/configs/train.json" \
         --meta_file "$HERE/$b/configs/metadata.json" --logging_file "$HERE/$b/configs/logging.conf" \
-        --dataset_dir "$DATA" --ckpt_dir "$OUT/$b" --max_seconds "$SECONDS_LIMIT" "$@" > "$OUT/$b/train.log" 2>&1
+        --ckpt_dir "$OUT/$b" --max_seconds "$SECONDS_LIMIT" "$@" > "$OUT/$b/train.log" 2>&1
 }
-evaluate() {  # bundle
-    local b=$1
+evaluate() {  # bundle, output folder name, extra overrides...
+    local b=$1 name=$2; shift 2
     $PY -m monai.bundle run --bundle_root "$HERE/$b" \
         --config_file "['$HERE/$b/configs/train.json','$HERE/$b/configs/evaluate.json']" \
         --meta_file "$HERE/$b/configs/metadata.json" --logging_file "$HERE/$b/configs/logging.conf" \
-        --dataset_dir "$DATA" --output_dir "$OUT/$b/eval" --ckpt_path "$OUT/$b/model.pt" --num_workers "$WORKERS" \
-        > "$OUT/$b/evaluate.log" 2>&1
+        --dataset_dir "$DATA" --output_dir "$OUT/$b/$name" --ckpt_path "$OUT/$b/model.pt" --num_workers "$WORKERS" \
+        "$@" > "$OUT/$b/$name.log" 2>&1
+    echo "$b $name: $(tr '\n' ' ' < "$OUT/$b/$name/metrics.csv")" | tee -a "$OUT/timings.log"
 }
 
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
-    train dxa_spine_segmentation --num_workers "$(( WORKERS / 2 ))" --epochs "${DXA_EPOCHS:-80}" &
-    train mri_spine_segmentation --num_workers "$(( WORKERS * 3 / 8 ))" --epochs "${MRI_EPOCHS:-16}" --val_interval 4 &
-    wait
+    train $DXA "${DXA_DATA[@]}" --num_workers "$((WORKERS / 2))" --epochs "${DXA_EPOCHS:-80}" &
+    dxa=$!
+    train $MRI --dataset_dir "$DATA" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
+        --val_interval 4 &
+    mri=$!
+    failed=0
+    wait $dxa || failed=1
+    wait $mri || failed=1
+    [ $failed = 0 ] || { log "training failed: see $OUT/*/train.log"; exit 1; }
+    log "trained ($SECONDS_LIMIT s limit)"
 fi
 [ "${SKIP_EVAL:-0}" = 1 ] && exit 0
-evaluate dxa_spine_segmentation
-evaluate mri_spine_segmentation
-for b in dxa_spine_segmentation mri_spine_segmentation; do echo "$b: $(tr '\n' ' ' < "$OUT/$b/eval/metrics.csv")"; done
+evaluate $DXA eval
+evaluate $MRI eval
+evaluate $MRI eval_water --datalist_image_key mri_water
+evaluate $MRI eval_fat --datalist_image_key mri_fat
+log "evaluated"

@@ -17,6 +17,7 @@ import pytest
 import torch
 from monai.bundle import ConfigParser
 from monai.data.utils import affine_to_spacing
+from monai.transforms import Compose
 
 from monai_spine.bundles import BUNDLE_NAMES, bundle_root
 from monai_spine.cli import main
@@ -161,6 +162,8 @@ def _datalist(study: Path, folder: Path, copies: int = 1) -> Path:
             "dxa": "study/dxa.dcm",
             "dxa_spine": "study/dxa_spine.nii.gz",
             "mri": "study/mri_in_phase.nii.gz",
+            "mri_water": "study/mri_water.nii.gz",
+            "mri_fat": "study/mri_fat.nii.gz",
             "mri_spine": "study/mri_spine.nii.gz",
         }
     ] * copies
@@ -260,6 +263,38 @@ def test_fine_tuning_from_ckpt_path_runs_on_cpu(study, tmp_path, name):
     }
     assert all(distance[k] < 0.1 * from_fresh[k] for k in distance)  # it started from ckpt_path, not from scratch
     assert "val_mean_dice" in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_training_samples_are_randomised_and_keep_their_masks(study, tmp_path, name):
+    """train.json's random transforms as the trainer runs them: fixed-size samples on the inference's intensity scale,
+    masks that stay binary and Dixon images dropped once used; fields of view vary (DXA), and so do the contrasts
+    synthesised from the water and fat images (MRI)."""
+    parser = ConfigParser(ConfigParser.load_config_files(eval(_configs(name, "train"))))
+    parser["bundle_root"], parser["dataset_dir"] = str(bundle_root(name)), str(_datalist(study, tmp_path))
+    parser["slices_per_volume"] = 2
+    dxa = name.startswith("dxa")
+    loaded = Compose(
+        parser.get_parsed_content("load_transforms") + ([] if dxa else [parser.get_parsed_content("crop_indices")])
+    )(parser.get_parsed_content("train#datalist")[0])
+    randomise = Compose(parser.get_parsed_content("train#random_transforms")).set_random_state(1)
+    contrasts, lengths = set(), []
+    for _ in range(8):
+        out = randomise(dict(loaded))
+        for sample in [out] if dxa else out:
+            image, label = sample["image"], sample["label"]
+            assert tuple(image.shape) == (1 if dxa else 3, *parser["patch_size"])
+            assert tuple(label.shape) == (1, *parser["patch_size"]) and set(torch.unique(label).tolist()) <= {0, 1}
+            assert torch.isfinite(image).all() and "water" not in sample and "fat" not in sample
+            if dxa:  # percentile-normalised last, as the inference does
+                assert float(image.min()) >= 0.0 and float(image.max()) <= 1.0
+                lengths.append(int(label[0].any(0).sum()))
+        if not dxa:
+            contrasts.add(parser.get_parsed_content("dixon_contrast").dixon.contrast)
+    if dxa:  # visible spine length, rows
+        assert max(lengths) >= 1.5 * min(n for n in lengths if n > 0)
+    else:
+        assert len(contrasts) >= 3
 
 
 @pytest.mark.parametrize("name", BUNDLES)

@@ -1,9 +1,11 @@
 """Datalist splits: every study used once, scoliosis share balanced, deterministic, readable by MONAI."""
 
+from pathlib import Path
+
 import pytest
 from monai.data import load_decathlon_datalist
 
-from monai_spine.io.datalist import SPLITS, split_balanced, write_datalist
+from monai_spine.io.datalist import SPLITS, merge_datalists, split_balanced, write_datalist
 
 
 def _entries(n_scoliotic, n_normal):
@@ -32,3 +34,23 @@ def test_datalist_loads_with_monai(tmp_path):
     write_datalist(path, split_balanced(entries), "test cohort")
     loaded = load_decathlon_datalist(str(path), data_list_key="training", base_dir=str(tmp_path))
     assert len(loaded) == 8 and loaded[0]["image"].startswith(str(tmp_path))
+
+
+def test_merged_datalist_reads_the_same_files_with_splits_remapped(tmp_path):
+    for cohort in ("phantom", "drr/ct_0000"):
+        entries = [dict(e, image=f"{e['id']}/dxa.dcm", pixel_mm=1.5) for e in _entries(10, 10)]
+        for e in entries:
+            (tmp_path / cohort / e["id"]).mkdir(parents=True)
+            (tmp_path / cohort / e["image"]).write_text(cohort)
+        write_datalist(tmp_path / cohort / "dataset.json", split_balanced(entries), cohort)
+    merged = merge_datalists(
+        tmp_path / "merged" / "dataset.json",
+        {tmp_path / "phantom" / "dataset.json": None, tmp_path / "drr/ct_0000/dataset.json": {"test": "training"}},
+        "phantom + drr",
+    )
+    assert [len(merged[s]) for s in SPLITS] == [16 + 18, 2 + 2, 2]  # 20 → 16/2/2 each; drr's test joins training
+    loaded = load_decathlon_datalist(tmp_path / "merged" / "dataset.json", data_list_key="training")
+    assert sorted(Path(e["image"]).read_text() for e in loaded) == ["drr/ct_0000"] * 18 + ["phantom"] * 16
+    ids = [e["id"] for s in SPLITS for e in merged[s]]
+    assert len(set(ids)) == 40 and "../phantom/s000" in ids  # study folders rebased too, so ids stay unique
+    assert all(e["pixel_mm"] == 1.5 and isinstance(e["scoliotic"], bool) for e in loaded)

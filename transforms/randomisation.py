@@ -4,7 +4,9 @@ Two ideas, both as MONAI transforms (array form and dictionary form, suffix ``d`
 
 - **images generated from label maps** (SynthSeg; Billot et al., Medical Image Analysis 86:102789, 2023): a tissue
   label map becomes an image with a random mean, spread and texture per tissue, so that a network cannot rely on
-  one contrast (:class:`RandLabelToIntensity`, with presets for the MRI contrasts the MRI bundle must read);
+  one contrast (:class:`RandLabelToIntensity`, with presets for the MRI contrasts the MRI bundle must read), and
+  its counterpart for acquired Dixon images, a random contrast made from the water and fat images
+  (:class:`RandDixonContrast`);
 - **strong randomisation of realistic X-ray images** (SyntheX; Gao et al., Nature Machine Intelligence 5:294,
   2023): scatter, quantum noise, MONOCHROME1/2 inversion, anti-scatter grid lines, collimation, burnt-in markers,
   ECG wires and buttons (:class:`RandScatter` … :class:`RandWiresAndButtons`), and fields of view from a chest
@@ -49,14 +51,20 @@ from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 
 __all__ = [
+    "DIXON_CONTRASTS",
     "FOV_PRESETS",
     "HU_THRESHOLDS",
     "MRI_CONTRASTS",
+    "DixonContrast",
     "FieldOfView",
     "RandCollimation",
     "RandCollimationD",
     "RandCollimationDict",
     "RandCollimationd",
+    "RandDixonContrast",
+    "RandDixonContrastD",
+    "RandDixonContrastDict",
+    "RandDixonContrastd",
     "RandGridLines",
     "RandGridLinesD",
     "RandGridLinesDict",
@@ -428,6 +436,90 @@ class RandLabelToIntensity(_RandImage):
                 voxels = voxels + texture * (field / field.std().clamp(min=1e-6))[inside.cpu()]
             image[inside] = voxels.to(image.device)
         return image
+
+
+@dataclass(frozen=True)
+class DixonContrast:
+    """A contrast made from two-point Dixon water ``W`` and fat ``F`` images (same scanner scale):
+    ``|water_weight · W · (W / W₉₉.₅)^(water_power − 1) + fat_weight · F|``, ``W₉₉.₅`` the water image's 99.5th
+    percentile. Magnitude images, hence the absolute value.
+
+    Args:
+        water_weight: weight of the water term (signed).
+        fat_weight: weight of the fat term (signed).
+        water_power: power of the normalised water signal; above 1 it darkens intermediate water signal (muscle)
+            relative to the brightest (fluid, discs), as T2 weighting does.
+    """
+
+    water_weight: float
+    fat_weight: float
+    water_power: float = 1.0
+
+
+DIXON_CONTRASTS: dict[str, DixonContrast] = {
+    "in_phase": DixonContrast(1.0, 1.0),
+    "opposed_phase": DixonContrast(1.0, -1.0),
+    "water": DixonContrast(1.0, 0.0),
+    "fat": DixonContrast(0.0, 1.0),
+    "t2_like": DixonContrast(1.0, 0.6, 2.0),
+}
+"""Contrasts synthesised from the Dixon water and fat images: in-phase ``W + F``, opposed-phase ``|W − F|`` (voxels
+mixing fat and water, fatty marrow most, go dark), water only, fat only, and a T2-like one (fluid and discs
+brightest, fat bright, muscle dark). :class:`RandDixonContrast` jitters the weights, and MONAI's
+``RandHistogramShift`` after it remaps intensities non-linearly (``docs/randomisation.md``)."""
+
+
+class RandDixonContrast(RandomizableTransform):
+    """A random MRI contrast synthesised from the Dixon water and fat images of one acquisition.
+
+    Per draw a contrast is chosen uniformly from ``contrasts`` (:data:`DIXON_CONTRASTS`) and each of its two weights
+    is multiplied by a factor uniform in ``1 ± weight_jitter`` (signs kept); the image is
+    ``|a · W · (W / W₉₉.₅)^(p − 1) + b · F|`` (:class:`DixonContrast`). So one network sees in-phase,
+    opposed-phase, water, fat and T2-like images of every training volume, while the phantom writes only the
+    three Dixon images. ``W`` and ``F`` must share the scanner's scale (the phantom's do: ``in_phase = W + F``).
+
+    Args:
+        contrasts: names in :data:`DIXON_CONTRASTS` to draw from.
+        weight_jitter: relative jitter of the weights, in [0, 1).
+
+    Call ``t(water, fat)`` with two images ``(1, *spatial)`` of one shape; the result is float32 of that shape and
+    of ``water``'s array type (a MetaTensor keeps ``water``'s meta and affine).
+    """
+
+    backend = [TransformBackends.TORCH, TransformBackends.NUMPY]
+
+    def __init__(self, contrasts: Sequence[str] = tuple(DIXON_CONTRASTS), weight_jitter: float = 0.2) -> None:
+        super().__init__(prob=1.0)
+        if not contrasts or set(contrasts) - set(DIXON_CONTRASTS):
+            raise ValueError(f"contrasts must be a non-empty subset of {sorted(DIXON_CONTRASTS)}, got {contrasts}.")
+        if not 0.0 <= weight_jitter < 1.0:
+            raise ValueError(f"weight_jitter must be in [0, 1), got {weight_jitter}.")
+        self.contrasts, self.weight_jitter = tuple(contrasts), weight_jitter
+        self.contrast = self.contrasts[0]
+        self.weights = (1.0, 1.0)
+
+    def randomize(self, data=None) -> None:
+        super().randomize(None)
+        self.contrast = self.contrasts[self.R.randint(len(self.contrasts))]
+        preset = DIXON_CONTRASTS[self.contrast]
+        jitter = self.R.uniform(1.0 - self.weight_jitter, 1.0 + self.weight_jitter, size=2)
+        self.weights = (preset.water_weight * jitter[0], preset.fat_weight * jitter[1])
+
+    def __call__(self, water: NdarrayOrTensor, fat: NdarrayOrTensor, randomize: bool = True) -> NdarrayOrTensor:
+        """The synthesised image; ``randomize=False`` reuses the last draw."""
+        if water.shape != fat.shape:
+            raise ValueError(f"water {tuple(water.shape)} and fat {tuple(fat.shape)} images differ in shape.")
+        if randomize:
+            self.randomize()
+        w, f = (convert_to_tensor(x, track_meta=False, dtype=torch.float32) for x in (water, fat))
+        power = DIXON_CONTRASTS[self.contrast].water_power
+        if power != 1.0:
+            flat = w.flatten()
+            reference = flat.kthvalue(max(1, int(round(0.995 * flat.numel())))).values.clamp(min=1e-6)
+            w = w * (w / reference).clamp(min=0.0) ** (power - 1.0)
+        out = (self.weights[0] * w + self.weights[1] * f).abs()
+        dtype = torch.float32 if isinstance(water, torch.Tensor) else np.float32
+        return convert_to_dst_type(out, water, dtype=dtype)[0]
 
 
 class RandScatter(_RandImage):
@@ -940,6 +1032,52 @@ class RandLabelToIntensityd(_RandImaged):
         return d
 
 
+class RandDixonContrastd(RandomizableTransform, MapTransform):
+    """Dictionary form of :class:`RandDixonContrast`: the water and fat images under ``keys`` give an image under
+    ``output_key`` (the Dixon images are kept; drop them with MONAI's ``DeleteItemsd`` once used).
+
+    Args:
+        keys: the keys of the water image and of the fat image, in that order.
+        output_key: key of the synthesised image. With ``prob < 1`` it must already hold an image (e.g. the
+            acquired in-phase), which is kept when the transform does not apply.
+        contrasts, weight_jitter: see :class:`RandDixonContrast`.
+        prob: probability of synthesising.
+        allow_missing_keys: do nothing when a Dixon image is absent instead of raising ``KeyError``.
+    """
+
+    backend = RandDixonContrast.backend
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        output_key: str = "image",
+        contrasts: Sequence[str] = tuple(DIXON_CONTRASTS),
+        weight_jitter: float = 0.2,
+        prob: float = 1.0,
+        allow_missing_keys: bool = False,
+    ) -> None:
+        MapTransform.__init__(self, keys, allow_missing_keys)
+        RandomizableTransform.__init__(self, prob)
+        if len(self.keys) != 2:
+            raise ValueError(f"keys must name the water and the fat image, got {self.keys}.")
+        self.output_key = output_key
+        self.dixon = RandDixonContrast(contrasts, weight_jitter)
+
+    def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
+        super().set_random_state(seed, state)
+        self.dixon.set_random_state(seed, state)
+        return self
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
+        d = dict(data)
+        self.randomize(None)
+        images = list(self.key_iterator(d))
+        if not self._do_transform or len(images) < 2:
+            return d
+        d[self.output_key] = self.dixon(d[images[0]], d[images[1]])
+        return d
+
+
 class RandScatterd(_RandImaged):
     """Dictionary form of :class:`RandScatter` (``keys``, ``prob``, ``allow_missing_keys``, then its arguments)."""
 
@@ -984,6 +1122,7 @@ class RandWiresAndButtonsd(_RandImaged):
 
 
 RandLabelToIntensityD = RandLabelToIntensityDict = RandLabelToIntensityd
+RandDixonContrastD = RandDixonContrastDict = RandDixonContrastd
 RandScatterD = RandScatterDict = RandScatterd
 RandQuantumNoiseD = RandQuantumNoiseDict = RandQuantumNoised
 RandInvertD = RandInvertDict = RandInvertd

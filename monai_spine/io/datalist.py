@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from .files import atomic_write_text
 
-__all__ = ["SPLITS", "split_balanced", "write_datalist"]
+__all__ = ["SPLITS", "merge_datalists", "split_balanced", "write_datalist"]
 
 SPLITS = ("training", "validation", "test")
 
@@ -40,3 +41,42 @@ def write_datalist(path: str | os.PathLike, splits: dict[str, list[dict]], descr
     """Write a MONAI datalist (``{"training": [...], "validation": [...], "test": [...]}``) atomically."""
     document = {"description": description, **{split: splits[split] for split in SPLITS}}
     atomic_write_text(path, json.dumps(document, indent=1))
+
+
+def merge_datalists(
+    path: str | os.PathLike,
+    sources: Mapping[str | os.PathLike, Mapping[str, str] | None],
+    description: str,
+) -> dict[str, list[dict]]:
+    """Write at ``path`` one MONAI datalist of the entries of several (e.g. a phantom cohort and ``drr`` renders).
+
+    Every string value of an entry that names an existing file or folder relative to its own datalist's folder (the
+    image and mask paths, and the study folder named by ``id``) is rewritten relative to ``path``'s folder, so the
+    merged list reads the same files and its ids stay unique across sources.
+
+    Args:
+        path: the merged datalist file.
+        sources: ``{datalist file: {its split: split in the merged list}}``; a split not named (or ``None`` for
+            all) keeps its own name, e.g. ``{"test": "training"}`` trains on a cohort's test studies too.
+        description: the merged list's ``description``.
+
+    Returns:
+        the merged splits (:data:`SPLITS`), as written (``path``'s folder is created if needed).
+    """
+    target = Path(path).parent
+    target.mkdir(parents=True, exist_ok=True)
+    merged: dict[str, list[dict]] = {split: [] for split in SPLITS}
+    for source, split_map in sources.items():
+        folder = Path(source).parent
+        document = json.loads(Path(source).read_text())
+        for split in SPLITS:
+            for entry in document.get(split, []):
+                rebased = {
+                    key: os.path.relpath(folder / value, target)
+                    if isinstance(value, str) and (folder / value).exists()
+                    else value
+                    for key, value in entry.items()
+                }
+                merged[(split_map or {}).get(split, split)].append(rebased)
+    write_datalist(path, merged, description)
+    return merged

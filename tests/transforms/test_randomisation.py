@@ -9,9 +9,13 @@ import torch
 from monai.data import MetaTensor
 
 from monai_spine.transforms import (
+    DIXON_CONTRASTS,
     FOV_PRESETS,
     MRI_CONTRASTS,
     RandCollimation,
+    RandDixonContrast,
+    RandDixonContrastD,
+    RandDixonContrastd,
     RandGridLines,
     RandInvert,
     RandLabelToIntensity,
@@ -239,3 +243,84 @@ def test_compositions_reproducible_and_masks_follow_images():
     runs = [mri_randomisation().set_random_state(s)({"tissues": labels, "label": spine}) for s in (4, 4)]
     assert torch.equal(runs[0]["image"], runs[1]["image"])
     assert runs[0]["image"].shape == runs[0]["label"].shape == runs[0]["tissues"].shape
+
+
+def _dixon(shape=(1, 12, 10, 8)) -> tuple[np.ndarray, np.ndarray]:
+    """Water and fat images of four tissues in slabs along the last axis: fluid (water 1.0, fat 0), muscle (0.4, 0),
+    fatty marrow (0.3, 0.5) and fat (0.05, 0.9), as a Dixon pair shows them."""
+    water, fat = np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+    for k, (w, f) in enumerate([(1.0, 0.0), (0.4, 0.0), (0.3, 0.5), (0.05, 0.9)]):
+        water[..., 2 * k : 2 * k + 2], fat[..., 2 * k : 2 * k + 2] = w, f
+    return water, fat
+
+
+@pytest.mark.parametrize(
+    "contrast, expected",
+    [
+        ("in_phase", lambda w, f: w + f),
+        ("opposed_phase", lambda w, f: np.abs(w - f)),
+        ("water", lambda w, f: w),
+        ("fat", lambda w, f: f),
+        ("t2_like", lambda w, f: w * w / w.max() + 0.6 * f),  # water's 99.5th percentile is its maximum here
+    ],
+)
+def test_dixon_contrasts_are_the_documented_combinations(contrast, expected):
+    water, fat = _dixon()
+    out = RandDixonContrast(contrasts=(contrast,), weight_jitter=0.0)(water, fat)
+    assert isinstance(out, np.ndarray) and out.dtype == np.float32 and out.shape == water.shape
+    np.testing.assert_allclose(out, expected(water, fat), rtol=1e-6, atol=1e-7)
+
+
+def test_dixon_t2_like_brightens_fluid_over_muscle_and_opposed_phase_darkens_marrow():
+    water, fat = _dixon()
+    tissue = {name: (..., slice(2 * k, 2 * k + 2)) for k, name in enumerate(("fluid", "muscle", "marrow", "fat"))}
+
+    def mean(img, name):
+        return float(img[tissue[name]].mean())
+
+    images = {c: RandDixonContrast((c,), 0.0)(water, fat) for c in ("water", "t2_like", "in_phase", "opposed_phase")}
+    assert (
+        mean(images["t2_like"], "fluid") / mean(images["t2_like"], "muscle")
+        > 2 * (mean(images["water"], "fluid") / mean(images["water"], "muscle")) - 1e-6
+    )
+    assert mean(images["opposed_phase"], "marrow") < 0.3 * mean(images["in_phase"], "marrow")
+
+
+def test_dixon_contrast_draws_every_preset_with_jittered_weights_and_is_reproducible():
+    water, fat = _dixon()
+    transform = RandDixonContrast(weight_jitter=0.2).set_random_state(3)
+    seen = set()
+    for _ in range(60):
+        transform.randomize()
+        preset = DIXON_CONTRASTS[transform.contrast]
+        for weight, nominal in zip(transform.weights, (preset.water_weight, preset.fat_weight)):
+            assert abs(weight - nominal) <= 0.2 * abs(nominal) + 1e-12 and np.sign(weight) == np.sign(nominal)
+        seen.add(transform.contrast)
+    assert seen == set(DIXON_CONTRASTS)
+    a = RandDixonContrast().set_random_state(7)(torch.as_tensor(water), torch.as_tensor(fat))
+    b = RandDixonContrast().set_random_state(7)(torch.as_tensor(water), torch.as_tensor(fat))
+    assert isinstance(a, torch.Tensor) and torch.equal(a, b)
+
+
+def test_dixon_contrast_dict_writes_output_key_keeps_meta_and_respects_prob():
+    water, fat = _dixon()
+    affine = np.diag([2.0, 2.0, 3.0, 1.0])
+    data = {"water": MetaTensor(water, affine=affine), "fat": MetaTensor(fat, affine=affine), "image": water + fat}
+    out = RandDixonContrastd(("water", "fat"), output_key="image").set_random_state(5)(data)
+    expected = RandDixonContrast().set_random_state(5)(water, fat)
+    np.testing.assert_allclose(out["image"].numpy(), expected)
+    assert isinstance(out["image"], MetaTensor) and torch.equal(out["image"].affine, data["water"].affine)
+    assert out["water"] is data["water"] and out["fat"] is data["fat"]
+    kept = RandDixonContrastD(("water", "fat"), prob=0.0)(data)
+    assert kept["image"] is data["image"]
+    assert RandDixonContrastd(("water", "fat"), allow_missing_keys=True)({"water": water}) == {"water": water}
+
+
+def test_dixon_contrast_refuses_bad_arguments():
+    water, fat = _dixon()
+    with pytest.raises(ValueError, match="differ in shape"):
+        RandDixonContrast()(water, fat[..., :4])
+    with pytest.raises(ValueError, match="subset"):
+        RandDixonContrast(contrasts=("t1",))
+    with pytest.raises(ValueError, match="water and the fat"):
+        RandDixonContrastd("water")
