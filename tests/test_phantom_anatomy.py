@@ -49,11 +49,13 @@ def torso_raster():
     return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0)), grid)
 
 
-def test_labels_are_totalsegmentator_names_in_order():
+def test_labels_are_totalsegmentator_v2_names_and_ids():
     assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C7", "vertebrae_T1"]
     assert list(VERTEBRA_LABELS)[-2:] == ["vertebrae_L5", "sacrum"]
-    assert list(VERTEBRA_LABELS.values()) == list(range(1, len(LEVELS) + 1))
-    assert level_label("L5") == 18 and level_label("sacrum") == 19
+    # TotalSegmentator v2: 26 sacrum, 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1 (one id less per level down)
+    assert list(VERTEBRA_LABELS.values()) == list(range(44, 44 - len(LEVELS), -1))
+    assert (level_label("C1"), level_label("C7"), level_label("T1"), level_label("T12")) == (50, 44, 43, 32)
+    assert (level_label("L1"), level_label("L5"), level_label("sacrum")) == (31, 27, 26)
 
 
 def test_spine_length_is_bodies_and_discs_and_placement_fills_the_line():
@@ -95,10 +97,10 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
         assert volume_ml[MATERIALS.index(material)] > 10.0, material  # every tissue is there
     labels = raster.vertebra_labels
     assert labels.dtype == torch.uint8 and raster.spine_mask.dtype == torch.bool
-    present = torch.unique(labels).tolist()
-    assert present == list(range(len(LEVELS) + 1))
+    top_to_bottom = [level_label(name) for name in LEVELS]  # TotalSegmentator ids: 44 (C7) down to 26 (sacrum)
+    assert torch.unique(labels).tolist() == [0] + sorted(top_to_bottom)
     z_index = torch.arange(grid.shape[2], dtype=torch.float64)
-    mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in present[1:]]
+    mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in top_to_bottom]
     assert np.all(np.diff(mean_z) > 0)
     assert not (raster.spine_mask & (labels == level_label("sacrum"))).any()  # the column stops at the top of S1
 

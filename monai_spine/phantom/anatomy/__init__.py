@@ -19,11 +19,13 @@ import numpy as np
 from .body import Body, Torso, place_torso, sample_body
 from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
+from .shoulder import ShoulderGirdle, place_shoulder_girdle
 from .spine import (
     LEVEL_DIMS,
     LEVELS,
     POSTERIOR_CORTICAL_MM,
     SPINE_LEVELS,
+    TOTALSEGMENTATOR_IDS,
     VERTEBRA_LABELS,
     Disc,
     LevelDims,
@@ -47,6 +49,7 @@ from .thorax import Lung, Thorax, place_lungs_and_heart, place_ribs, place_stern
 __all__ = [
     "LEVELS",
     "SPINE_LEVELS",
+    "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
     "LEVEL_DIMS",
@@ -73,6 +76,7 @@ __all__ = [
     "IliacWing",
     "HipBone",
     "Femur",
+    "ShoulderGirdle",
     "Anatomy",
     "build_anatomy",
 ]
@@ -95,7 +99,9 @@ class Anatomy:
         sternum: the sternum, as a :class:`Rod`.
         hips: left and right hip bones.
         femurs: left and right upper femurs.
+        shoulders: clavicles, scapulae and manubrium (:mod:`.shoulder`).
         body: the build it was made with.
+        texture_seed: seed of the trabecular texture of cancellous bone (``rasterise``); ``None`` for uniform bone.
     """
 
     vertebrae: list[Vertebra]
@@ -110,7 +116,9 @@ class Anatomy:
     sternum: Rod
     hips: list[HipBone]
     femurs: list[Femur]
+    shoulders: ShoulderGirdle
     body: Body
+    texture_seed: int | None = None
 
 
 def build_anatomy(
@@ -126,7 +134,8 @@ def build_anatomy(
             about :func:`spine_length_mm` ``(body.scale)``.
         body: the build (torso, fat, skeletal scale).
         axial_rotation_deg: vertebral axial rotation, see :func:`place_vertebrae`.
-        rng: per-level skeletal variation (see :func:`place_vertebrae`); ``None`` for the reference dimensions.
+        rng: per-level skeletal variation (see :func:`place_vertebrae`) and the seed of the trabecular texture (drawn
+            last); ``None`` for the reference dimensions and uniform cancellous bone.
 
     Returns:
         :class:`Anatomy` in the phantom frame.
@@ -140,6 +149,7 @@ def build_anatomy(
     thorax = place_thorax(ribs, line, body.scale)
     lungs, heart = place_lungs_and_heart(vertebrae, thorax, body.scale)
     hips, femurs = place_pelvis(sacrum, body.scale)
+    sternum = place_sternum(ribs, body.scale)
     return Anatomy(
         vertebrae=vertebrae,
         discs=place_discs(vertebrae),
@@ -150,8 +160,10 @@ def build_anatomy(
         heart=heart,
         trachea=place_trachea(vertebrae, body.scale),
         ribs=ribs,
-        sternum=place_sternum(ribs, body.scale),
+        sternum=sternum,
         hips=hips,
         femurs=femurs,
+        shoulders=place_shoulder_girdle(vertebrae, ribs, sternum, body),
         body=body,
+        texture_seed=None if rng is None else int(rng.integers(2**31)),
     )

@@ -25,6 +25,7 @@ from .primitives import Rod
 __all__ = [
     "LEVELS",
     "SPINE_LEVELS",
+    "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
     "LEVEL_DIMS",
@@ -45,15 +46,26 @@ __all__ = [
 LEVELS = ("C7",) + tuple(f"T{i}" for i in range(1, 13)) + tuple(f"L{i}" for i in range(1, 6)) + ("sacrum",)
 """The phantom's levels, top to bottom: C7, T1–T12, L1–L5 and the sacrum."""
 
-VERTEBRA_LABELS = {("sacrum" if name == "sacrum" else f"vertebrae_{name}"): i + 1 for i, name in enumerate(LEVELS)}
-"""TotalSegmentator v2 label names → integer labels 1…19, top to bottom (0 is background)."""
+TOTALSEGMENTATOR_IDS = {
+    "sacrum": 26,
+    **{f"L{i}": 32 - i for i in range(1, 6)},
+    **{f"T{i}": 44 - i for i in range(1, 13)},
+    **{f"C{i}": 51 - i for i in range(1, 8)},
+}
+"""Level name → TotalSegmentator v2 class id: 26 sacrum (S1), 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1
+(Wasserthal et al., Radiology: Artificial Intelligence 2023)."""
+
+VERTEBRA_LABELS = {
+    ("sacrum" if name == "sacrum" else f"vertebrae_{name}"): TOTALSEGMENTATOR_IDS[name] for name in LEVELS
+}
+"""TotalSegmentator v2 label names → their class ids, top to bottom (C7 44 … L5 27, sacrum 26; 0 is background)."""
 
 
 def level_label(level: str) -> int:
-    """The integer label of a level name (``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``)."""
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}.")
-    return LEVELS.index(level) + 1
+    """The TotalSegmentator v2 id of a level name (``"C1"`` … ``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``)."""
+    if level not in TOTALSEGMENTATOR_IDS:
+        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(TOTALSEGMENTATOR_IDS)}.")
+    return TOTALSEGMENTATOR_IDS[level]
 
 
 @dataclass(frozen=True)
