@@ -97,6 +97,14 @@ def _scapula(side: float, ribs: list[ArcTube], v: dict[str, Vertebra], s: float)
     lateral = min(medial + SCAPULA_WIDTH_MM * s, 0.95 * a)
     angles = (-float(np.arccos(np.clip(medial / a, -0.95, 0.95))), -float(np.arccos(lateral / a)))
     axes = np.stack([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], axis=1)
-    return ArcTube(name=f"scapula_{'left' if side > 0 else 'right'}", side=side, centre=centre, axes=axes,
-                   semi_axes=(a, b), angles=angles, half_thickness=SCAPULA_HALF_THICKNESS_MM * s,
-                   half_height=SCAPULA_SEMI_HEIGHT_MM * s, cortical=GIRDLE_CORTICAL_MM * s)
+    return ArcTube(
+        name=f"scapula_{'left' if side > 0 else 'right'}",
+        side=side,
+        centre=centre,
+        axes=axes,
+        semi_axes=(a, b),
+        angles=angles,
+        half_thickness=SCAPULA_HALF_THICKNESS_MM * s,
+        half_height=SCAPULA_SEMI_HEIGHT_MM * s,
+        cortical=GIRDLE_CORTICAL_MM * s,
+    )

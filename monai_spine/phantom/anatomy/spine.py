@@ -88,6 +88,8 @@ class LevelDims:
         lamina_thickness: thickness of the lamina (posterior arch).
         process_radius: half-thickness of the transverse processes.
         cortical: thickness of the vertebral body's cortical shell.
+        transverse_drop: how far the transverse processes' tips reach down (inferior), 0 but for a transitional L5
+            whose processes meet the sacral alae (:mod:`.variants`).
     """
 
     body_height: float
@@ -107,8 +109,10 @@ class LevelDims:
     lamina_thickness: float
     process_radius: float
     cortical: float
+    transverse_drop: float = 0.0
 
     ANGLES = ("transverse_angle_deg", "spinous_inclination_deg")
+    UNVARIED = ANGLES + ("transverse_drop",)
 
     def scaled(self, factor: float) -> LevelDims:
         """All lengths multiplied by ``factor`` (angles kept)."""
@@ -327,7 +331,8 @@ def posterior_elements(dims: LevelDims) -> PosteriorElements:
                 anterior, pillar_r, pillar_r)
         )
         transverse.append(
-            Rod(np.array([u, v_canal, w_pedicle]), np.array([u + side * reach, v_canal - back, w_pedicle]), up,
+            Rod(np.array([u, v_canal, w_pedicle]),
+                np.array([u + side * reach, v_canal - back, w_pedicle + dims.transverse_drop]), up,
                 dims.process_radius, dims.process_radius)
         )
     slope = np.deg2rad(dims.spinous_inclination_deg)
@@ -402,7 +407,7 @@ def _level_dims(scale: float, rng: np.random.Generator | None) -> list[LevelDims
     for name in LEVELS:
         d = LEVEL_DIMS[name].scaled(scale)
         if rng is not None:
-            names = [f.name for f in fields(d) if f.name not in LevelDims.ANGLES]
+            names = [f.name for f in fields(d) if f.name not in LevelDims.UNVARIED]
             noise = np.clip(rng.standard_normal(len(names)), -2.0, 2.0)
             d = d.varied(dict(zip(names, 1.0 + LEVEL_VARIATION_SD * noise)))
         dims.append(d)
