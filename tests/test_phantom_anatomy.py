@@ -1,5 +1,7 @@
 """The phantom's anatomy and rasteriser: truth consistency, partial volumes, labels, dimensions, rotation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -12,15 +14,18 @@ from monai_spine.phantom.anatomy import (
     SPINE_LEVELS,
     VERTEBRA_LABELS,
     Body,
+    Variants,
     build_anatomy,
     level_label,
     level_spans,
     place_vertebrae,
     sample_body,
+    sample_variants,
     spine_length_mm,
 )
-from monai_spine.phantom.materials import MATERIALS
-from monai_spine.phantom.raster import rasterise
+from monai_spine.phantom.anatomy.variants import RIB_PAIRS, TRANSITIONAL_L5
+from monai_spine.phantom.materials import MATERIALS, material_property
+from monai_spine.phantom.raster import BODY_WAIST, ENDPLATE_MM, rasterise
 from monai_spine.phantom.shape import CoronalCurve, SpineShape, shape_centre_line
 
 VOXEL = 3.0
@@ -49,11 +54,13 @@ def torso_raster():
     return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0)), grid)
 
 
-def test_labels_are_totalsegmentator_names_in_order():
+def test_labels_are_totalsegmentator_v2_names_and_ids():
     assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C7", "vertebrae_T1"]
     assert list(VERTEBRA_LABELS)[-2:] == ["vertebrae_L5", "sacrum"]
-    assert list(VERTEBRA_LABELS.values()) == list(range(1, len(LEVELS) + 1))
-    assert level_label("L5") == 18 and level_label("sacrum") == 19
+    # TotalSegmentator v2: 26 sacrum, 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1 (one id less per level down)
+    assert list(VERTEBRA_LABELS.values()) == list(range(44, 44 - len(LEVELS), -1))
+    assert (level_label("C1"), level_label("C7"), level_label("T1"), level_label("T12")) == (50, 44, 43, 32)
+    assert (level_label("L1"), level_label("L5"), level_label("sacrum")) == (31, 27, 26)
 
 
 def test_spine_length_is_bodies_and_discs_and_placement_fills_the_line():
@@ -95,10 +102,10 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
         assert volume_ml[MATERIALS.index(material)] > 10.0, material  # every tissue is there
     labels = raster.vertebra_labels
     assert labels.dtype == torch.uint8 and raster.spine_mask.dtype == torch.bool
-    present = torch.unique(labels).tolist()
-    assert present == list(range(len(LEVELS) + 1))
+    top_to_bottom = [level_label(name) for name in LEVELS]  # TotalSegmentator ids: 44 (C7) down to 26 (sacrum)
+    assert torch.unique(labels).tolist() == [0] + sorted(top_to_bottom)
     z_index = torch.arange(grid.shape[2], dtype=torch.float64)
-    mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in present[1:]]
+    mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in top_to_bottom]
     assert np.all(np.diff(mean_z) > 0)
     assert not (raster.spine_mask & (labels == level_label("sacrum"))).any()  # the column stops at the top of S1
 
@@ -174,3 +181,117 @@ def test_bad_parameters_raise_clear_errors():
         place_vertebrae(line, axial_rotation_deg=np.zeros(3))
     with pytest.raises(ValueError, match="supersample"):
         rasterise(build_anatomy(line), _spine_grid(line, spacing=10.0), supersample=0)
+
+
+def _lumbar_rasters(texture_seed):
+    """A straight spine's L2–L4 on a 1 mm grid, without and with the trabecular texture of ``texture_seed``."""
+    line = _straight_line()
+    anatomy = build_anatomy(line)
+    l3 = anatomy.vertebrae[LEVELS.index("L3")]
+    grid = Grid.covering(l3.centre - (30.0, 30.0, 45.0), l3.centre + (30.0, 30.0, 45.0), (1.0,) * 3)
+    return l3, grid, rasterise(anatomy, grid), rasterise(replace(anatomy, texture_seed=texture_seed), grid)
+
+
+def test_cancellous_bone_is_textured_by_seed_keeping_mean_density_labels_and_column():
+    l3, grid, plain, textured = _lumbar_rasters(11)
+    interior = (plain.fractions[MATERIALS.index("cancellous")] > 0.999) & (plain.vertebra_labels == l3.label)
+    density_plain = material_property(plain.fractions, "density")[interior]
+    density = material_property(textured.fractions, "density")[interior]
+    assert float(density_plain.std()) < 1e-4  # uniform marrow before
+    assert float(density.std() / density.mean()) > 0.02  # textured after (bone tissue traded for marrow and back)
+    assert float(density.mean()) == pytest.approx(float(density_plain.mean()), rel=0.01)
+    assert torch.allclose(textured.fractions.sum(0), torch.ones(grid.shape), atol=1e-5)
+    assert torch.equal(textured.vertebra_labels, plain.vertebra_labels)
+    assert torch.equal(textured.spine_mask, plain.spine_mask)
+    again, other = (rasterise(replace(build_anatomy(_straight_line()), texture_seed=s), grid) for s in (11, 12))
+    assert torch.equal(again.fractions, textured.fractions) and not torch.equal(other.fractions, textured.fractions)
+
+
+def test_bodies_have_cortical_endplates_and_a_concave_waist():
+    l3, grid, plain, _ = _lumbar_rasters(None)
+    i, j = (int(round((l3.centre[d] - grid.origin[d]) / grid.spacing[d])) for d in (0, 1))
+    z = grid.axis(2).numpy()
+    within = (z > l3.superior_endplate[2] - 3.0) & (z < l3.inferior_endplate[2] + 3.0)
+    cortical_mm = float(plain.fractions[MATERIALS.index("cortical"), i, j][within].sum()) * grid.spacing[2]
+    assert cortical_mm == pytest.approx(2 * ENDPLATE_MM, abs=0.3)  # two endplates on the body's axis
+    body = (plain.spine_mask & (plain.vertebra_labels == l3.label)).numpy()
+    mid = int(round((l3.centre[2] - grid.origin[2]) / grid.spacing[2]))
+    top = int(np.ceil((l3.superior_endplate[2] - grid.origin[2]) / grid.spacing[2])) + 1
+    width_mid, width_top = (body[:, :, k].any(axis=1).sum() * grid.spacing[0] for k in (mid, top))
+    assert width_mid / width_top == pytest.approx(1.0 - BODY_WAIST, abs=0.04)
+
+
+def test_shoulder_girdle_crosses_the_upper_thoracic_spine():
+    anatomy = build_anatomy(_curved_line(), Body())  # no texture: bone voxels are bone
+    grid = Grid.covering((-200.0, -150.0, -60.0), (200.0, 150.0, 200.0), (VOXEL,) * 3)
+    raster = rasterise(anatomy, grid)
+    t1, t5 = (anatomy.vertebrae[LEVELS.index(name)] for name in ("T1", "T5"))
+    bone = raster.fractions[MATERIALS.index("cortical")] + raster.fractions[MATERIALS.index("cancellous")]
+
+    def voxel(point):
+        return tuple(int(round((point[d] - grid.origin[d]) / grid.spacing[d])) for d in range(3))
+
+    girdle = anatomy.shoulders
+    for medial, lateral in girdle.clavicles:
+        # the sternal end lies in front of the spine in a frontal view, between T1 and T5
+        assert abs(medial.start[0] - t1.centre[0]) < 40.0 and t1.superior_endplate[2] < medial.start[2] < t5.centre[2]
+        assert abs(lateral.end[0] - t1.centre[0]) > 120.0  # reaches the shoulder
+        for point in (0.5 * (medial.start + medial.end), 0.5 * (lateral.start + lateral.end)):
+            assert float(bone[voxel(point)]) > 0.5 and int(raster.vertebra_labels[voxel(point)]) == 0
+    for scapula in girdle.scapulae:
+        middle = scapula.point(0.5 * sum(scapula.angles))
+        assert float(bone[voxel(middle)]) > 0.5
+        assert middle[1] < t5.centre[1] - 0.5 * t5.dims.endplate_depth  # on the back, behind the bodies
+        assert scapula.point(scapula.angles[0])[1] < t5.centre[1] - 40.0  # the medial border behind the processes
+        assert abs(middle[0] - t5.centre[0]) > 60.0  # beside the spine, over the ribs
+    assert float(bone[voxel(girdle.manubrium.centre)]) > 0.5
+
+
+def test_variants_are_drawn_with_their_population_shares():
+    rng = np.random.default_rng(0)
+    drawn = [sample_variants(rng) for _ in range(4000)]
+    for pairs, share in RIB_PAIRS.items():
+        assert np.mean([v.rib_pairs == pairs for v in drawn]) == pytest.approx(share, abs=0.015)
+    for kind, share in TRANSITIONAL_L5.items():
+        assert np.mean([v.transitional_l5 == kind for v in drawn]) == pytest.approx(share, abs=0.02)
+    with pytest.raises(ValueError, match="rib_pairs"):
+        Variants(rib_pairs=14)
+
+
+def test_rib_pairs_11_and_13_drop_the_12th_or_add_a_cervical_rib():
+    line = _straight_line()
+    grid = Grid.covering((-200.0, -150.0, -40.0), (200.0, 150.0, 330.0), (VOXEL,) * 3)
+    twelve, eleven, thirteen = (build_anatomy(line, variants=Variants(rib_pairs=n)) for n in (12, 11, 13))
+    assert [len(a.ribs) for a in (twelve, eleven, thirteen)] == [24, 22, 26]
+    rib12 = next(r for r in twelve.ribs if r.name == "rib_left_12")
+    cervical = next(r for r in thirteen.ribs if r.name == "rib_left_0")
+    c7 = thirteen.vertebrae[LEVELS.index("C7")]
+    assert c7.superior_endplate[2] - 1.0 < cervical.neck.start[2] < c7.inferior_endplate[2]  # its head is on C7
+    bone = {}
+    for name, anatomy in (("12", twelve), ("11", eleven), ("13", thirteen)):
+        f = rasterise(anatomy, grid).fractions
+        bone[name] = f[MATERIALS.index("cortical")] + f[MATERIALS.index("cancellous")]
+
+    def at(point):
+        return tuple(int(round((point[d] - grid.origin[d]) / grid.spacing[d])) for d in range(3))
+
+    middle12 = at(rib12.point(0.5 * sum(rib12.angles)))
+    assert float(bone["12"][middle12]) > 0.5 and float(bone["11"][middle12]) < 0.05
+    middle0 = at(cervical.point(0.5 * sum(cervical.angles)))
+    assert float(bone["13"][middle0]) > 0.5 and float(bone["12"][middle0]) < 0.05
+
+
+@pytest.mark.parametrize("kind, touches", [("none", False), ("enlarged", False), ("articulating", True)])
+def test_transitional_l5_processes_reach_the_sacral_alae(kind, touches):
+    line = _straight_line()
+    anatomy = build_anatomy(line, variants=Variants(transitional_l5=kind))
+    l5, sacrum = anatomy.vertebrae[-2], anatomy.vertebrae[-1]
+    grid = Grid.covering(l5.centre - (70.0, 60.0, 25.0), sacrum.centre + (70.0, 30.0, 10.0), (2.0,) * 3)
+    labels = rasterise(anatomy, grid).vertebra_labels.numpy()
+    x = grid.axis(0).numpy()[:, None, None] - l5.centre[0]
+    lateral = np.abs(x) > 0.5 * l5.dims.endplate_width + 5.0  # beside the bodies: the processes and the alae
+    l5_side = (labels == l5.label) & lateral
+    sacrum_side = np.roll(labels == sacrum.label, -1, axis=2) & lateral  # one voxel up: adjacent in z
+    assert bool((l5_side & sacrum_side).any()) == touches
+    height = l5_side.any(axis=(0, 1)).sum() * 2.0
+    assert height >= (19.0 if kind != "none" else 0.0)  # Castellvi I: a process at least 19 mm high

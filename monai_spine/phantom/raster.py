@@ -8,8 +8,10 @@ step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order p
 order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
 cancellous interior, the torso a fat layer over lean tissue.
 
-Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → hip bones, femurs → intervertebral
-discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell, cancellous interior).
+Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium → hip
+bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell and bony
+endplates, cancellous interior). Last, with ``Anatomy.texture_seed``, cancellous bone's density is made to vary in
+space (trabecular grain and marrow heterogeneity, seeded; the labels and the column mask are not touched).
 
 The **spine column** (``spine_mask``), the object of every curve truth (the DXA/MRI centre line and the
 left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C7…L5 and the
@@ -37,20 +39,30 @@ from .anatomy import (
     Lung,
     Rod,
     Sacrum,
+    ShoulderGirdle,
     Thorax,
     Torso,
     Vertebra,
     posterior_elements,
 )
-from .materials import MATERIALS
+from .filters import gaussian_blur
+from .materials import MATERIALS, Tissue
 
 __all__ = ["Raster", "rasterise", "rasterise_column"]
 
 AIR, LUNG, FAT, MUSCLE, DISC, CANCELLOUS, CORTICAL = (
     MATERIALS.index(m) for m in ("air", "lung", "fat", "muscle", "disc", "cancellous", "cortical")
 )
-BODY_WAIST = 0.04
-"""Concavity of the vertebral body's side walls at mid-height (fraction of the endplate radius; a few %)."""
+BODY_WAIST = 0.08
+"""Concavity of the vertebral body's side walls at mid-height (fraction of the endplate radius): the waist."""
+ENDPLATE_MM = 1.0
+"""Thickness of the bony endplates (cortical) capping a vertebral body above and below, mm."""
+TRABECULAR_TEXTURE_SD = 0.3
+"""Standard deviation of the local relative change of cancellous bone's bone volume fraction (BV/TV)."""
+TRABECULAR_GRAIN_MM = (1.5, 8.0)
+"""Correlation lengths (Gaussian SD, mm) of the fine trabecular grain and of the coarse marrow heterogeneity."""
+_COARSE_STEP = 4
+"""Subsampling of the coarse texture component's noise grid, voxels."""
 DISC_BULGE = 0.02
 """Outward bulge of a disc at mid-height (fraction of its radius)."""
 _FAR = 1.0e4
@@ -305,7 +317,11 @@ def _wing_points(wing: IliacWing, step: float = _WING_SAMPLE_MM) -> np.ndarray:
 
 @dataclass
 class _Component:
-    """One primitive of a part: its sdf, bounding box (mm), cortical thickness and skeleton samples for slabs."""
+    """One primitive of a part: its sdf, bounding box (mm), cortical thickness and skeleton samples for slabs.
+
+    ``core`` is the sdf of its cancellous core where the cortex is not one thickness (a vertebral body's endplates);
+    by default the core is the part inset by ``cortical``.
+    """
 
     sdf: Callable[[_Region], torch.Tensor]
     low: np.ndarray
@@ -313,6 +329,7 @@ class _Component:
     cortical: float = 0.0
     points: np.ndarray | None = None
     radius: float = 0.0
+    core: Callable[[_Region], torch.Tensor] | None = None
 
 
 def _rod(rod: Rod, cortical: float = POSTERIOR_CORTICAL_MM) -> _Component:
@@ -354,7 +371,9 @@ def _union(region: _Region, components: list[_Component]) -> tuple[torch.Tensor,
         sl, sub = crop
         sdf = c.sdf(sub)
         outer[sl] = torch.minimum(outer[sl], sdf)
-        if c.cortical:
+        if c.core is not None:
+            inner[sl] = torch.minimum(inner[sl], c.core(sub))
+        elif c.cortical:
             inner[sl] = torch.minimum(inner[sl], sdf + c.cortical)
     return outer, inner
 
@@ -467,9 +486,9 @@ def _paint_trachea(canvas: _Canvas, trachea: Rod) -> None:
 # Spine.
 
 
-def _body_sdf(v: Vertebra, r: _Region) -> torch.Tensor:
-    """The vertebral body: an elliptic prism along the local inferior axis with a slight waist, cut by the
-    endplate planes (so that bodies wedge with the curve)."""
+def _body_walls(v: Vertebra, r: _Region) -> tuple[torch.Tensor, torch.Tensor]:
+    """The vertebral body's side wall (an elliptic prism along the local inferior axis with a concave waist) and its
+    endplates (the two endplate planes, so that bodies wedge with the curve): ``(side sdf, endplates sdf)``."""
     u, a, w = r.local(v.centre, v.axes)
     h = v.dims.body_height
     t = (w / h + 0.5).clamp(0.0, 1.0)
@@ -477,7 +496,18 @@ def _body_sdf(v: Vertebra, r: _Region) -> torch.Tensor:
     side = _ellipse(u, a, 0.5 * v.dims.endplate_width * waist, 0.5 * v.dims.endplate_depth * waist)
     above = -_plane(r, v.superior_endplate, v.superior_normal)
     below = _plane(r, v.inferior_endplate, v.inferior_normal)
-    return torch.maximum(side, torch.maximum(above, below))
+    return side, torch.maximum(above, below)
+
+
+def _body_sdf(v: Vertebra, r: _Region) -> torch.Tensor:
+    """The vertebral body: side wall and endplates (:func:`_body_walls`)."""
+    return torch.maximum(*_body_walls(v, r))
+
+
+def _body_core(v: Vertebra, r: _Region) -> torch.Tensor:
+    """The body's cancellous core: inside the side wall's cortex and the thicker bony endplates."""
+    side, endplates = _body_walls(v, r)
+    return torch.maximum(side + v.dims.cortical, endplates + ENDPLATE_MM)
 
 
 def _body_box(v: Vertebra) -> tuple[np.ndarray, np.ndarray]:
@@ -516,7 +546,7 @@ def _vertebra_components(v: Vertebra) -> tuple[_Component, list[_Component], _Co
         u, a, w = r.local(v.centre, v.axes)
         return torch.maximum(_ellipse(u, a - v_c, cu, cv), w.abs() - reach)
 
-    body = _Component(lambda r: _body_sdf(v, r), *_body_box(v), v.dims.cortical)
+    body = _Component(lambda r: _body_sdf(v, r), *_body_box(v), v.dims.cortical, core=lambda r: _body_core(v, r))
     parts = [_Component(arch, *_local_box(v, (-au, v_c - av, top), (au, v_c, bottom)), POSTERIOR_CORTICAL_MM)]
     parts += [_rod(rod.transformed(v.centre, v.axes)) for rod in elements.rods]
     canal_part = _Component(canal, *_local_box(v, (-cu, v_c - cv, -reach), (cu, v_c + cv, reach)))
@@ -614,6 +644,64 @@ def _paint_sacrum(canvas: _Canvas, sacrum: Sacrum) -> None:
     canvas.labels[index][occ["outer"] >= 0.5] = sacrum.vertebra.label
 
 
+def _paint_shoulders(canvas: _Canvas, girdle: ShoulderGirdle) -> None:
+    """Each clavicle (two rods), each scapula (a curved plate) and the manubrium, as bones."""
+    for clavicle in girdle.clavicles:
+        _paint_bone(canvas, [_rod(rod, girdle.cortical) for rod in clavicle])
+    for scapula in girdle.scapulae:
+        _paint_bone(canvas, [_arc(scapula)])
+    _paint_bone(canvas, [_ball(girdle.manubrium, girdle.cortical)], slabs=False)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Trabecular texture.
+
+
+def _smooth_noise(shape, sigma_voxels, generator: torch.Generator, step: int = 1) -> torch.Tensor:
+    """Gaussian noise smoothed by ``sigma_voxels`` and scaled to unit SD, ``shape``; drawn on a grid ``step``
+    times coarser and interpolated (trilinear) when ``step > 1``."""
+    coarse = tuple(-(-n // step) + 1 for n in shape) if step > 1 else tuple(shape)
+    noise = torch.randn(coarse, generator=generator, device=generator.device, dtype=torch.float32)
+    noise = gaussian_blur(noise, [sg / step for sg in sigma_voxels])
+    if step > 1:
+        noise = torch.nn.functional.interpolate(noise[None, None], scale_factor=step, mode="trilinear",
+                                                align_corners=True)[0, 0][tuple(slice(0, n) for n in shape)]
+    return noise / noise.std().clamp_min(_EPS)
+
+
+def _texture_cancellous(canvas: _Canvas, seed: int) -> None:
+    """Make cancellous bone's bone volume fraction vary in space: trabecular grain and marrow heterogeneity.
+
+    A smoothed noise field ``t`` (SD :data:`TRABECULAR_TEXTURE_SD`, correlation lengths
+    :data:`TRABECULAR_GRAIN_MM`) scales the local BV/TV ``β`` to ``β (1 + t)``: where ``t > 0`` a share
+    ``β t / (1 − β)`` of the cancellous fraction becomes bone tissue (cortical), where ``t < 0`` a share ``−t``
+    becomes marrow (fat and lean tissue in the marrow's proportions). Both change the density by
+    ``β t (ρ_bone − ρ_marrow)``, so the mean density of the bone is kept. ``β`` and the marrow are those of the
+    reference :class:`~monai_spine.phantom.materials.Tissue`.
+    """
+    cancellous = canvas.fractions[CANCELLOUS]
+    inside = [torch.nonzero(cancellous.amax(dim=tuple(d for d in range(3) if d != axis)) > 0).flatten()
+              for axis in range(3)]
+    if any(len(i) == 0 for i in inside):
+        return
+    index = tuple(slice(int(i[0]), int(i[-1]) + 1) for i in inside)
+    shape = tuple(sl.stop - sl.start for sl in index)
+    generator = torch.Generator(device=canvas.device).manual_seed(seed)
+    fine, coarse = (np.asarray(TRABECULAR_GRAIN_MM[k]) / canvas.spacing for k in range(2))
+    field = _smooth_noise(shape, fine, generator) + _smooth_noise(shape, coarse, generator, _COARSE_STEP)
+    t = (TRABECULAR_TEXTURE_SD / np.sqrt(2.0)) * field
+    tissue = Tissue()
+    beta, fat_share = tissue.bone_volume_fraction, tissue.marrow_fat_fraction
+    view = canvas.fractions[(slice(None),) + index]
+    c = view[CANCELLOUS]
+    to_bone = c * (beta / (1.0 - beta)) * t.clamp(0.0, 1.0)
+    to_marrow = c * (-t).clamp(0.0, 0.9)
+    view[CORTICAL].add_(to_bone)
+    view[FAT].add_(fat_share * to_marrow)
+    view[MUSCLE].add_((1.0 - fat_share) * to_marrow)
+    c.sub_(to_bone + to_marrow)
+
+
 # --------------------------------------------------------------------------------------------------------------
 
 
@@ -647,9 +735,12 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
     for rib in anatomy.ribs:
         _paint_bone(canvas, [_arc(rib), _rod(rib.neck, rib.cortical)])
     _paint_bone(canvas, [_rod(anatomy.sternum)], slabs=False)
+    _paint_shoulders(canvas, anatomy.shoulders)
     _paint_pelvis(canvas, anatomy)
     _paint_column(canvas, anatomy)
     _paint_sacrum(canvas, anatomy.sacrum)
+    if anatomy.texture_seed is not None:
+        _texture_cancellous(canvas, anatomy.texture_seed)
     return Raster(
         fractions=canvas.fractions,
         vertebra_labels=canvas.labels,

@@ -24,6 +24,7 @@ def _subject(study: Study) -> dict:
     return {
         "shape": study.shape.to_dict(),
         "body": asdict(study.anatomy.body),
+        "variants": asdict(study.anatomy.variants),
         "measures": study.measures,
         "centre_line_mm": np.round(study.centre_line, 3).tolist(),
         "vertebrae": [

@@ -19,11 +19,13 @@ import numpy as np
 from .body import Body, Torso, place_torso, sample_body
 from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
+from .shoulder import ShoulderGirdle, place_shoulder_girdle
 from .spine import (
     LEVEL_DIMS,
     LEVELS,
     POSTERIOR_CORTICAL_MM,
     SPINE_LEVELS,
+    TOTALSEGMENTATOR_IDS,
     VERTEBRA_LABELS,
     Disc,
     LevelDims,
@@ -32,6 +34,7 @@ from .spine import (
     Sacrum,
     Vertebra,
     _CentrePath,
+    _by_name,
     _Line,
     level_label,
     level_spans,
@@ -42,11 +45,13 @@ from .spine import (
     spine_length_mm,
     vertebra_axes,
 )
+from .variants import Variants, apply_rib_pairs, apply_transitional_l5, sample_variants
 from .thorax import Lung, Thorax, place_lungs_and_heart, place_ribs, place_sternum, place_thorax, place_trachea
 
 __all__ = [
     "LEVELS",
     "SPINE_LEVELS",
+    "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
     "LEVEL_DIMS",
@@ -73,6 +78,9 @@ __all__ = [
     "IliacWing",
     "HipBone",
     "Femur",
+    "ShoulderGirdle",
+    "Variants",
+    "sample_variants",
     "Anatomy",
     "build_anatomy",
 ]
@@ -91,11 +99,14 @@ class Anatomy:
         lungs: left and right lung.
         heart: the heart (lean tissue, cut out of the left lung).
         trachea: the air column from the neck to the carina, as a :class:`Rod` (air).
-        ribs: 24 ribs, left and right for T1…T12.
+        ribs: left and right ribs: T1…T12, less T12 or plus C7 with ``variants.rib_pairs`` 11 or 13.
         sternum: the sternum, as a :class:`Rod`.
         hips: left and right hip bones.
         femurs: left and right upper femurs.
+        shoulders: clavicles, scapulae and manubrium (:mod:`.shoulder`).
         body: the build it was made with.
+        variants: the anatomical variants it has (rib pairs, transitional L5; :mod:`.variants`).
+        texture_seed: seed of the trabecular texture of cancellous bone (``rasterise``); ``None`` for uniform bone.
     """
 
     vertebrae: list[Vertebra]
@@ -110,7 +121,10 @@ class Anatomy:
     sternum: Rod
     hips: list[HipBone]
     femurs: list[Femur]
+    shoulders: ShoulderGirdle
     body: Body
+    variants: Variants = Variants()
+    texture_seed: int | None = None
 
 
 def build_anatomy(
@@ -118,6 +132,7 @@ def build_anatomy(
     body: Body = Body(),
     axial_rotation_deg: RotationSpec = None,
     rng: np.random.Generator | None = None,
+    variants: Variants | None = None,
 ) -> Anatomy:
     """Place the whole phantom on a centre line.
 
@@ -126,12 +141,19 @@ def build_anatomy(
             about :func:`spine_length_mm` ``(body.scale)``.
         body: the build (torso, fat, skeletal scale).
         axial_rotation_deg: vertebral axial rotation, see :func:`place_vertebrae`.
-        rng: per-level skeletal variation (see :func:`place_vertebrae`); ``None`` for the reference dimensions.
+        rng: per-level skeletal variation (see :func:`place_vertebrae`), then the anatomical variants
+            (:func:`sample_variants`) and the seed of the trabecular texture; ``None`` for the reference dimensions,
+            no variants and uniform cancellous bone.
+        variants: the anatomical variants to build; drawn from ``rng`` when omitted (none without ``rng``). Given,
+            they are not drawn, so the texture seed is the next draw.
 
     Returns:
         :class:`Anatomy` in the phantom frame.
     """
     vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng)
+    if variants is None:
+        variants = Variants() if rng is None else sample_variants(rng)
+    vertebrae = apply_transitional_l5(vertebrae, variants.transitional_l5)
     line = _Line(np.asarray(centre_line_fine, dtype=np.float64))
     path = _CentrePath(centre_line_fine)
     sacrum = place_sacrum(path.points[-1], path.tangent(path.length), vertebrae[-1].dims, body.scale)
@@ -140,6 +162,10 @@ def build_anatomy(
     thorax = place_thorax(ribs, line, body.scale)
     lungs, heart = place_lungs_and_heart(vertebrae, thorax, body.scale)
     hips, femurs = place_pelvis(sacrum, body.scale)
+    sternum = place_sternum(ribs, body.scale)
+    shoulders = place_shoulder_girdle(vertebrae, ribs, sternum, body)
+    named = _by_name(vertebrae)
+    ribs = apply_rib_pairs(ribs, named["C7"], named["T1"], variants.rib_pairs)
     return Anatomy(
         vertebrae=vertebrae,
         discs=place_discs(vertebrae),
@@ -150,8 +176,11 @@ def build_anatomy(
         heart=heart,
         trachea=place_trachea(vertebrae, body.scale),
         ribs=ribs,
-        sternum=place_sternum(ribs, body.scale),
+        sternum=sternum,
         hips=hips,
         femurs=femurs,
+        shoulders=shoulders,
         body=body,
+        variants=variants,
+        texture_seed=None if rng is None else int(rng.integers(2**31)),
     )

@@ -25,6 +25,7 @@ from .primitives import Rod
 __all__ = [
     "LEVELS",
     "SPINE_LEVELS",
+    "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
     "LEVEL_DIMS",
@@ -45,15 +46,26 @@ __all__ = [
 LEVELS = ("C7",) + tuple(f"T{i}" for i in range(1, 13)) + tuple(f"L{i}" for i in range(1, 6)) + ("sacrum",)
 """The phantom's levels, top to bottom: C7, T1–T12, L1–L5 and the sacrum."""
 
-VERTEBRA_LABELS = {("sacrum" if name == "sacrum" else f"vertebrae_{name}"): i + 1 for i, name in enumerate(LEVELS)}
-"""TotalSegmentator v2 label names → integer labels 1…19, top to bottom (0 is background)."""
+TOTALSEGMENTATOR_IDS = {
+    "sacrum": 26,
+    **{f"L{i}": 32 - i for i in range(1, 6)},
+    **{f"T{i}": 44 - i for i in range(1, 13)},
+    **{f"C{i}": 51 - i for i in range(1, 8)},
+}
+"""Level name → TotalSegmentator v2 class id: 26 sacrum (S1), 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1
+(Wasserthal et al., Radiology: Artificial Intelligence 2023)."""
+
+VERTEBRA_LABELS = {
+    ("sacrum" if name == "sacrum" else f"vertebrae_{name}"): TOTALSEGMENTATOR_IDS[name] for name in LEVELS
+}
+"""TotalSegmentator v2 label names → their class ids, top to bottom (C7 44 … L5 27, sacrum 26; 0 is background)."""
 
 
 def level_label(level: str) -> int:
-    """The integer label of a level name (``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``)."""
-    if level not in LEVELS:
-        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(LEVELS)}.")
-    return LEVELS.index(level) + 1
+    """The TotalSegmentator v2 id of a level name (``"C1"`` … ``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``)."""
+    if level not in TOTALSEGMENTATOR_IDS:
+        raise ValueError(f"unknown level {level!r}; expected one of {', '.join(TOTALSEGMENTATOR_IDS)}.")
+    return TOTALSEGMENTATOR_IDS[level]
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,8 @@ class LevelDims:
         lamina_thickness: thickness of the lamina (posterior arch).
         process_radius: half-thickness of the transverse processes.
         cortical: thickness of the vertebral body's cortical shell.
+        transverse_drop: how far the transverse processes' tips reach down (inferior), 0 but for a transitional L5
+            whose processes meet the sacral alae (:mod:`.variants`).
     """
 
     body_height: float
@@ -95,8 +109,10 @@ class LevelDims:
     lamina_thickness: float
     process_radius: float
     cortical: float
+    transverse_drop: float = 0.0
 
     ANGLES = ("transverse_angle_deg", "spinous_inclination_deg")
+    UNVARIED = ANGLES + ("transverse_drop",)
 
     def scaled(self, factor: float) -> LevelDims:
         """All lengths multiplied by ``factor`` (angles kept)."""
@@ -315,7 +331,8 @@ def posterior_elements(dims: LevelDims) -> PosteriorElements:
                 anterior, pillar_r, pillar_r)
         )
         transverse.append(
-            Rod(np.array([u, v_canal, w_pedicle]), np.array([u + side * reach, v_canal - back, w_pedicle]), up,
+            Rod(np.array([u, v_canal, w_pedicle]),
+                np.array([u + side * reach, v_canal - back, w_pedicle + dims.transverse_drop]), up,
                 dims.process_radius, dims.process_radius)
         )
     slope = np.deg2rad(dims.spinous_inclination_deg)
@@ -390,7 +407,7 @@ def _level_dims(scale: float, rng: np.random.Generator | None) -> list[LevelDims
     for name in LEVELS:
         d = LEVEL_DIMS[name].scaled(scale)
         if rng is not None:
-            names = [f.name for f in fields(d) if f.name not in LevelDims.ANGLES]
+            names = [f.name for f in fields(d) if f.name not in LevelDims.UNVARIED]
             noise = np.clip(rng.standard_normal(len(names)), -2.0, 2.0)
             d = d.varied(dict(zip(names, 1.0 + LEVEL_VARIATION_SD * noise)))
         dims.append(d)
