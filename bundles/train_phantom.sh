@@ -39,9 +39,9 @@ RESULTS=${RESULTS:+$(realpath -m "$RESULTS")}
 log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
 pack() {  # RESULTS=FILE: the small results in one file (the GPU machine returns few files)
     [ -n "$RESULTS" ] || return 0
-    local items=()
-    for f in $DXA $MRI data/dataset.json dataset_dxa.json timings.log; do [ -e "$OUT/$f" ] && items+=("$f"); done
-    tar -czf "$RESULTS" -C "$OUT" --exclude='*.nii.gz' "${items[@]}" && echo "results: $RESULTS"
+    (cd "$OUT" && tar -czf "$RESULTS" --exclude='*.nii.gz' \
+        $(ls -d $DXA $MRI data/dataset.json dataset_dxa.json timings.log drr/*.log 2>/dev/null)) \
+        && echo "results: $RESULTS"
 }
 trap pack EXIT
 
@@ -57,15 +57,17 @@ fi
 render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, one datalist
     [ -f "$OUT/ct/dataset.json" ] || $PY -m monai_spine phantom --n "$DRR_CTS" --seed 2028 --out "$OUT/ct" \
         --modalities ct --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
-    local pids=() ct
-    for ct in "$OUT"/ct/study_*; do
-        [ -f "$OUT/drr/${ct##*/}/dataset.json" ] && continue
+    local pids=() ct study
+    mkdir -p "$OUT/drr"
+    for ct in "$OUT"/ct/study_*/; do
+        study=$(basename "$ct")
+        [ -f "$OUT/drr/$study/dataset.json" ] && continue
         $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
-            --seed "${ct##*_}" --out "$OUT/drr/${ct##*/}" --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
-            --device "$DEVICE" --workers 1 > "$OUT/ct/${ct##*/}_drr.log" 2>&1 &
+            --seed "$((10#${study#study_}))" --out "$OUT/drr/$study" --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
+            --device "$DEVICE" --workers 1 > "$OUT/drr/$study.log" 2>&1 &
         pids+=($!)
     done
-    for pid in "${pids[@]}"; do wait "$pid" || { log "drr failed: see $OUT/ct/*_drr.log"; wait; exit 1; }; done
+    for pid in "${pids[@]}"; do wait "$pid" || { log "drr failed: see $OUT/drr/*.log"; wait; exit 1; }; done
     # every drr study trains or validates the DXA bundle: the CTs are not the cohort's, so none is a test study
     $PY -c "import sys; from monai_spine.io.datalist import merge_datalists as m; m(sys.argv[1], {sys.argv[2]: None,
 **{d: {'test': 'training'} for d in sys.argv[3:]}}, 'phantom cohort + drr renders of phantom CTs')" \

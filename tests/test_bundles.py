@@ -242,6 +242,8 @@ def test_fine_tuning_from_ckpt_path_runs_on_cpu(study, tmp_path, name):
         "1",
         "--slices_per_volume",
         "2",
+        "--contrast_keys",  # trains on synthesised contrasts, validates on the in-phase image only (time)
+        "['image']",
         "--load_pretrain",
         "True",
         "--ckpt_path",
