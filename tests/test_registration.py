@@ -64,7 +64,7 @@ def _errors(matrix, truth, dxa_mask, mri_mask) -> tuple[float, float]:
 def rigid():
     """Three rigid pairs (trunk DXA) and one with a whole-body DXA: (study, dxa_mask, mri_mask, truth)."""
     studies = [make_study(seed, TRUNK, posture=False) for seed in RIGID_SEEDS] + [make_study(3, posture=False)]
-    return [(s, *_masks(s), s.mri.matrix_mri_to_dxa(s.dxa)) for s in studies]
+    return [(s, *_masks(s), s.mri.volumes.matrix_mri_to_dxa(s.dxa.image)) for s in studies]
 
 
 @pytest.fixture(scope="module")
@@ -264,3 +264,34 @@ def test_cli_empty_mask_exits_2(files, tmp_path, capsys, write_nifti):
 def test_cli_rejects_bad_options(files, tmp_path, capsys):
     assert _align(files, "rigid", tmp_path / "out", "--angles", "0") == 2
     assert "n_angles" in capsys.readouterr().err and not (tmp_path / "out").exists()
+
+
+def test_masks_sharing_no_height_give_a_finite_reason_and_plain_json(rigid):
+    """An MRI mask of 30 mm (less than the centre lines' 40 mm window) cannot be compared: a readable reason, and
+    ``null`` rather than ``inf``/``nan`` in alignment.json."""
+    _, dxa_mask, mri_mask, _ = rigid[0]
+    rows = np.flatnonzero(mri_mask[0].numpy().any(axis=(0, 1)))
+    short = mri_mask.clone()
+    middle = int(rows.mean())
+    short[..., : middle - 5] = 0
+    short[..., middle + 5 :] = 0
+    alignment = align_pair(dxa_mask, short)
+    assert not alignment.accepted and "share less than 40 mm of height" in alignment.reason, alignment.reason
+    assert "inf" not in alignment.reason and "nan" not in alignment.reason
+    record = json.loads(json.dumps(alignment.to_dict(), allow_nan=False))
+    assert record["stages"]["spine"]["centre_deviation_mm"] is None
+
+
+def test_iou_counts_the_common_height_only(rigid, rigid_alignments):
+    """A DXA mask that stops 60 mm early scores the same IoU over the stretch both masks show; a 40 mm sideways
+    move still scores low. (A move along the spine keeps a high IoU on the common rows: the outline and centre-line
+    checks catch that.)"""
+    _, dxa_mask, mri_mask, _ = rigid[0]
+    fixed, moving = coronal_masks(dxa_mask, mri_mask)
+    matrix = rigid_alignments[0].matrix_mri_to_dxa
+    rows = np.flatnonzero(dxa_mask[0].numpy().any(axis=0))
+    shortened = dxa_mask.clone()
+    shortened[..., : rows[0] + round(60.0 / float(affine_to_spacing(dxa_mask.affine, r=2)[1]))] = 0
+    short_fixed = coronal_masks(shortened, mri_mask)[0]
+    assert mask_iou(short_fixed, moving, matrix) == pytest.approx(mask_iou(fixed, moving, matrix), abs=0.02)
+    assert mask_iou(short_fixed, moving, rigid_matrix(0.0, (40.0, 0.0)) @ matrix) < 0.2

@@ -18,7 +18,7 @@ from monai_spine.io.files import as_plain
 
 from .coronal import coronal_mask_projection, crop_to_mask, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .qc import centre_line_deviation, mask_iou, touches_edge
+from .qc import DEVIATION_WINDOW_MM, centre_line_deviation, mask_iou, touches_edge
 from .rigid import rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
 
@@ -98,8 +98,9 @@ class Alignment:
 
     Args:
         matrix_mri_to_dxa: 3×3 homogeneous, MRI coronal frame ``(x, z)`` mm → DXA frame ``(x, z)`` mm (stage 2's).
-        iou: IoU of the DXA spine mask and the aligned, projected MRI spine mask.
-        centre_deviation_mm: the largest distance between the aligned spine centre lines, mm.
+        iou: IoU of the DXA spine mask and the aligned, projected MRI spine mask over the heights both cover.
+        centre_deviation_mm: the largest distance between the aligned spine centre lines, mm (``nan`` when they
+            share less height than the comparison window).
         accepted: whether every check passed.
         iou_threshold: the IoU needed.
         reason: why it was rejected, checks joined by ``"; "``; ``""`` when accepted.
@@ -127,20 +128,23 @@ class Alignment:
         return float(self.matrix_mri_to_dxa[0, 2]), float(self.matrix_mri_to_dxa[1, 2])
 
     def to_dict(self) -> dict:
-        """``alignment.json`` (``docs/commands/align.md``, ``docs/alignment.md``)."""
-        return {
-            "matrix_mri_to_dxa": np.asarray(self.matrix_mri_to_dxa, dtype=float).tolist(),
-            "rotation_deg": self.rotation_deg,
-            "translation_mm": list(self.translation_mm),
-            "iou": self.iou,
-            "accepted": self.accepted,
-            "iou_threshold": self.iou_threshold,
-            "stages": {
-                "image": self.image_stage.to_dict(),
-                "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": as_plain(self.centre_deviation_mm)},
-            },
-            "reason": self.reason,
-        }
+        """``alignment.json`` (``docs/commands/align.md``, ``docs/alignment.md``); values that are not finite (a
+        centre-line deviation with no common height, a failed metric) become ``null``."""
+        return as_plain(
+            {
+                "matrix_mri_to_dxa": np.asarray(self.matrix_mri_to_dxa, dtype=float).tolist(),
+                "rotation_deg": self.rotation_deg,
+                "translation_mm": list(self.translation_mm),
+                "iou": self.iou,
+                "accepted": self.accepted,
+                "iou_threshold": self.iou_threshold,
+                "stages": {
+                    "image": self.image_stage.to_dict(),
+                    "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": self.centre_deviation_mm},
+                },
+                "reason": self.reason,
+            }
+        )
 
 
 def _source(image) -> str:
@@ -209,7 +213,12 @@ def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
             f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
             f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
         )
-    if deviation > config.max_centre_deviation_mm:
+    if not np.isfinite(deviation):
+        reasons.append(
+            f"the aligned spines share less than {DEVIATION_WINDOW_MM:g} mm of height: their centre lines cannot "
+            "be compared"
+        )
+    elif deviation > config.max_centre_deviation_mm:
         reasons.append(
             f"the aligned centre lines are up to {deviation:.2f} mm apart, more than "
             f"{config.max_centre_deviation_mm:g} mm: the spine bends differently (posture change?)"

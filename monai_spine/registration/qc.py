@@ -24,12 +24,17 @@ def aligned_mask(fixed_mask: sitk.Image, moving_mask: sitk.Image, matrix_mri_to_
 
 
 def mask_iou(fixed_mask: sitk.Image, moving_mask: sitk.Image, matrix_mri_to_dxa) -> float:
-    """Intersection over union of the DXA mask and the MRI's projected mask mapped onto it, 0–1.
+    """Intersection over union of the DXA mask and the MRI's projected mask mapped onto it, over the rows (DXA
+    heights) both masks cover, 0–1.
 
-    The MRI mask's part outside the DXA image is lost, which lowers the score as a spine outside the DXA should.
+    Only the common height counts, so a mask that stops earlier than the other (a segmentation that misses a
+    vertebra, a shorter field of view) is judged on the stretch both show; masks that share no row score 0. The
+    MRI mask's part outside the DXA image is lost, which lowers the score as a spine outside the DXA should.
     """
     fixed = to_array(fixed_mask) > 0
     moving = to_array(aligned_mask(fixed_mask, moving_mask, matrix_mri_to_dxa)) > 0
+    common = fixed.any(axis=0) & moving.any(axis=0)
+    fixed, moving = fixed[:, common], moving[:, common]
     union = np.count_nonzero(fixed | moving)
     return float(np.count_nonzero(fixed & moving) / union) if union else 0.0
 
@@ -42,7 +47,7 @@ def centre_line_deviation(fixed_mask: sitk.Image, moving_mask: sitk.Image, matri
     heights is averaged over :data:`DEVIATION_WINDOW_MM` (which removes the masks' pixel noise, about ±1 mm per
     row, and keeps a bend). The largest absolute value over the common height, less half a window at each end,
     is returned: about 1 mm or less for the same spine rigidly moved, more where a posture change bends one centre
-    line against the other. ``inf`` when the spines share no height.
+    line against the other. ``nan`` when the spines share less height than one window.
     """
     fixed, moving = (curves_from_mask(to_array(mask), mask.GetSpacing(), min_width_fraction=0.7).centre
                      + np.asarray(mask.GetOrigin()) for mask in (fixed_mask, moving_mask))
@@ -51,7 +56,7 @@ def centre_line_deviation(fixed_mask: sitk.Image, moving_mask: sitk.Image, matri
     half = 0.5 * DEVIATION_WINDOW_MM
     z = np.arange(max(fixed[0, 1], moving[0, 1]) + half, min(fixed[-1, 1], moving[-1, 1]) - half, step)
     if z.size == 0:
-        return float("inf")
+        return float("nan")
     difference = np.interp(z, fixed[:, 1], fixed[:, 0]) - np.interp(z, moving[:, 1], moving[:, 0])
     window = max(round(DEVIATION_WINDOW_MM / step), 1)
     return float(np.abs(ndimage.uniform_filter1d(difference, window, mode="nearest")).max())
