@@ -33,8 +33,8 @@ from .spine import (
     RotationSpec,
     Sacrum,
     Vertebra,
-    _CentrePath,
     _by_name,
+    _CentrePath,
     _Line,
     level_label,
     level_spans,
@@ -45,8 +45,8 @@ from .spine import (
     spine_length_mm,
     vertebra_axes,
 )
-from .variants import Variants, apply_rib_pairs, apply_transitional_l5, sample_variants
 from .thorax import Lung, Thorax, place_lungs_and_heart, place_ribs, place_sternum, place_thorax, place_trachea
+from .variants import Variants, apply_rib_pairs, apply_transitional_l5, sample_variants
 
 __all__ = [
     "LEVELS",
