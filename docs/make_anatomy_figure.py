@@ -83,7 +83,7 @@ def main() -> None:
     for column, view in enumerate(names):
         _panel(axes[0, column], *images[("phantom", view)], f"phantom {names[view]} (seed {args.seed})")
         _panel(axes[1, column], *images[("real", view)], f"real CT (TotalSegmentator) through drr: {names[view]}")
-    _panel(axes[0, 3], *chest, "real chest radiograph RG1_UNCI (pydicom-data; no spacing: pixels)")
+    _panel(axes[0, 3], *chest, "real chest radiograph RG1_UNCI (pydicom-data)")
     ap, spacing = images[("phantom", "ap")]
     rows = int(CHEST_FIELD_MM / spacing[1])
     _panel(axes[1, 3], ap[:, :rows], spacing, "phantom AP, cut to a chest field")

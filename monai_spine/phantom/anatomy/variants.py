@@ -64,9 +64,15 @@ def apply_rib_pairs(ribs: list[ArcTube], c7: Vertebra, t1: Vertebra, rib_pairs: 
     lift = c7.centre - t1.centre
     end = float(np.deg2rad(CERVICAL_RIB_END_DEG))
     cervical = [
-        replace(rib, name=rib.name[:-1] + "0", centre=rib.centre + lift, angles=(rib.angles[0], end),
-                neck=replace(rib.neck, start=rib.neck.start + lift, end=rib.neck.end + lift))
-        for rib in ribs if rib.name.endswith("_1")
+        replace(
+            rib,
+            name=rib.name[:-1] + "0",
+            centre=rib.centre + lift,
+            angles=(rib.angles[0], end),
+            neck=replace(rib.neck, start=rib.neck.start + lift, end=rib.neck.end + lift),
+        )
+        for rib in ribs
+        if rib.name.endswith("_1")
     ]
     return cervical + list(ribs)
 
