@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError
 from monai_spine.geometry import Grid
@@ -104,5 +105,6 @@ def read_labelled_ct(
     for name, label in names.items():
         level_index[label] = LEVEL_ORDER.index(name) + 1
     levels = level_index[ids.clamp(min=0)]
-    grid = Grid(tuple(ct.shape[1:]), tuple(ct.meta["spacing_mm"]), (0.0, 0.0, 0.0))
+    spacing = affine_to_spacing(ct.affine, r=3)
+    grid = Grid(tuple(ct.shape[1:]), tuple(float(s) for s in spacing), (0.0, 0.0, 0.0))
     return LabelledCT(ct[0].as_tensor().float(), levels, grid, names, os.path.basename(os.path.normpath(ct_path)))
