@@ -1,16 +1,17 @@
-"""``drr`` throughput: complete studies (DXA bone and soft, AP, lateral, masks, truth, files) per minute from a
-512 × 512 × 300 CT.
+"""``drr`` throughput: complete studies (DXA bone and soft, AP, lateral, masks, truth, files; optionally the MRI-like
+group and the CT) per minute from a 512 × 512 × 300 CT.
 
 Target (issue 10): at least 20 studies per minute on 2 CPU cores.
 
-    python benchmarks/drr_speed.py --device cpu --threads 2 --n 6
-    python benchmarks/drr_speed.py --device cuda --n 40
+    python benchmarks/drr_speed.py --threads 2 --n 6                      # CPU, then CUDA when there is one
+    python benchmarks/drr_speed.py --modalities dxa,biplanar,mri --n 6
 
 The CT is procedural (an elliptical trunk of soft tissue with 24 labelled vertebrae, body and posterior arch,
 TotalSegmentator ids) at 0.8 × 0.8 × 1.5 mm. Reading the CT and preparing the source (column, water/bone
 fractions on the working grid) happens once per command and is timed apart; the figure is the studies rendered
 and written after it, one process with ``--threads`` torch threads. CPU seconds per study are printed too: on a
-shared machine they tell what the cores would do unloaded.
+shared machine they tell what the cores would do unloaded. When CUDA is available the same studies are rendered
+on the GPU too and its figure printed.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ import nibabel as nib
 import numpy as np
 import torch
 
-from monai_spine.drr import prepare_source, read_labelled_ct, render_study, write_drr_study
+from monai_spine.drr import prepare_source, read_labelled_ct, render_study
+from monai_spine.studies import write_study
 
 SHAPE = (512, 512, 300)
 SPACING_MM = (0.8, 0.8, 1.5)
@@ -53,28 +55,46 @@ def synthetic_ct(folder: Path) -> tuple[Path, Path]:
     return paths
 
 
+def _synchronise(device: str) -> None:
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def measure(ct: Path, labels: Path, out: Path, device: str, n: int, modalities: tuple[str, ...]) -> None:
+    """Prepare the source on ``device``, render and write ``n`` studies after a warm-up, print the figures."""
+    start = time.perf_counter()
+    source = prepare_source(read_labelled_ct(ct, labels), device)
+    _synchronise(device)
+    print(
+        f"{device}: prepare {time.perf_counter() - start:.1f} s, working grid {source.grid.shape} at "
+        f"{source.grid.spacing[0]:.2f} mm, levels {len(source.centroids)}"
+    )
+    render_study(source, 0, modalities)  # warm-up
+    start, cpu = time.perf_counter(), time.process_time()
+    for seed in range(1, n + 1):
+        write_study(render_study(source, seed, modalities), out / f"{device}_{seed:04d}")
+    _synchronise(device)
+    wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+    print(
+        f"{device}: {n} studies ({','.join(modalities)}, {torch.get_num_threads()} threads): "
+        f"{60.0 * n / wall:.1f} studies/min ({wall / n:.2f} s each; {cpu / n:.2f} CPU s each)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2, help="torch threads on the CPU")
     parser.add_argument("--n", type=int, default=6)
+    parser.add_argument("--modalities", default="dxa,biplanar", help="groups rendered (default dxa,biplanar)")
+    parser.add_argument("--no-cpu", action="store_true", help="only the GPU figure")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    modalities = tuple(args.modalities.split(","))
+    devices = ([] if args.no_cpu else ["cpu"]) + (["cuda"] if torch.cuda.is_available() else [])
     with tempfile.TemporaryDirectory() as tmp:
         ct, labels = synthetic_ct(Path(tmp))
-        start = time.perf_counter()
-        source = prepare_source(read_labelled_ct(ct, labels), args.device)
-        print(f"prepare: {time.perf_counter() - start:.1f} s, working grid {source.grid.shape} at "
-              f"{source.grid.spacing[0]:.2f} mm, levels {len(source.centroids)}")
-        render_study(source, 0)  # warm-up
-        start, cpu = time.perf_counter(), time.process_time()
-        for seed in range(1, args.n + 1):
-            write_drr_study(render_study(source, seed), source, Path(tmp) / f"study_{seed:04d}")
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
-    print(f"{args.n} studies on {args.device} ({args.threads} threads): {60.0 * args.n / wall:.1f} studies/min "
-          f"({wall / args.n:.2f} s each; {cpu / args.n:.2f} CPU s each)")
+        for device in devices:
+            measure(ct, labels, Path(tmp), device, args.n, modalities)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from monai_spine.cli import main
-from monai_spine.drr import LABEL_SCHEMES, prepare_source, read_labelled_ct, render_study
+from monai_spine.drr import LABEL_SCHEMES, Acquisition, prepare_source, read_labelled_ct, render_study
+from monai_spine.studies import FILES
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "real_anatomy"
@@ -69,13 +70,16 @@ def test_real_ct_levels_named_and_inside_the_spine(real_studies):
 
 @needs_real
 def test_real_ct_files_match_a_phantom_study(real_studies, phantom_study):
-    """Same file names, datalist keys, truth keys (those that apply) and DICOM tags as the phantom's."""
-    phantom_truth = json.loads((phantom_study / "truth.json").read_text())
+    """Same file names, datalist keys, truth keys (those that apply) and DICOM tags as the phantom's; the MRI's
+    files as the phantom writes them, plus the T2-weighted contrast."""
+    phantom_truth = json.loads((phantom_study / "truth.json").read_text())  # a phantom study without MRI
     truth = json.loads((real_studies / "study_0000" / "truth.json").read_text())
-    assert set(truth) - {"source", "acquisition"} <= set(phantom_truth)
+    mri_relations = {"matrix_mri_to_dxa", "mri_posture_changed"}
+    assert set(truth) - {"source", "acquisition"} - mri_relations <= set(phantom_truth)
     assert truth["schema"] == phantom_truth["schema"]
-    phantom_files = {k for k in phantom_truth["files"] if not k.startswith("ct")}
-    assert set(truth["files"]) == phantom_files
+    assert set(truth["files"]) == set(phantom_truth["files"]) | set(FILES["mri"]) | {"mri_t2"}
+    assert set(truth["frames"]) == set(phantom_truth["frames"]) | {"mri"}
+    assert set(truth["curves"]) == set(phantom_truth["curves"]) | {"mri"}
     assert {p.name for p in (real_studies / "study_0000").iterdir()} == {Path(v).name for v in
                                                                         truth["files"].values()}
     for image in ("dxa", "ap", "lateral"):
@@ -95,7 +99,7 @@ def test_real_ct_files_match_a_phantom_study(real_studies, phantom_study):
 @needs_real
 def test_real_ct_deterministic_by_seed(real_studies, tmp_path):
     assert _drr(tmp_path / "again", REAL_CT, REAL_LABELS, 1, 7) == 0
-    for name in ("dxa.dcm", "ap.dcm", "lateral_spine.nii.gz", "truth.json"):
+    for name in ("dxa.dcm", "ap.dcm", "lateral_spine.nii.gz", "mri_t2.nii.gz", "ct_vertebrae.nii.gz", "truth.json"):
         assert (tmp_path / "again" / "study_0000" / name).read_bytes() == (real_studies / "study_0000" /
                                                                           name).read_bytes()
 
@@ -116,12 +120,12 @@ def test_real_ct_segmented_by_the_dxa_bundle(real_studies):
 def test_phantom_ct_gives_the_phantoms_centre_line(phantom_study):
     """A phantom CT through drr: the centre line, moved by the study's pose, is the phantom's own within 1.5 mm
     coronally (mean) and 3 mm sagittally (mean), over the heights both cover."""
-    study = render_study(prepare_source(read_labelled_ct(phantom_study / "ct.nii.gz",
-                                                         phantom_study / "ct_vertebrae.nii.gz")), 3)
+    source = prepare_source(read_labelled_ct(phantom_study / "ct.nii.gz", phantom_study / "ct_vertebrae.nii.gz"))
+    study = render_study(source, 3, ("dxa",))
     truth = json.loads((phantom_study / "truth.json").read_text())
-    rotation, shift = study.acquisition.rigid()
+    rotation, shift = Acquisition(**study.subject["acquisition"]).rigid()
     expected = np.asarray(truth["centre_line_in"]["ct"]) @ rotation.T + shift
-    line = study.centre_line
+    line = np.asarray(study.subject["centre_line_mm"])
     z = line[:, 2][(line[:, 2] >= expected[:, 2].min()) & (line[:, 2] <= expected[:, 2].max())]
     assert np.ptp(z) > 100.0
     for axis, tolerance in ((0, 1.5), (1, 3.0)):

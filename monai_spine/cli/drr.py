@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 
+from .phantom import modality_groups
+
 __all__ = ["add_parser", "run"]
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "drr",
-        help="Studies (DXA-like, AP and lateral images with truth) rendered from a CT and its vertebra labels.",
+        help="Studies (DXA-like, AP and lateral, MRI-like and CT images with truth) rendered from a CT and its "
+        "vertebra labels.",
         description="Render N studies of a CT (NIfTI or DICOM series folder, HU) and its vertebra label volume (on "
         "the CT's grid) into DIR/study_NNNN/ with a MONAI datalist DIR/dataset.json, each with its own sampled "
         "pose, field of view, geometry and exposure; files and truth.json as `monai-spine phantom` writes them. "
@@ -25,6 +28,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         help="label ids: TotalSegmentator v2 (default) or VerSe")
     parser.add_argument("--device", default="cpu", help="torch device to render on, e.g. cuda (default cpu)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    parser.add_argument("--modalities", type=modality_groups, default=None, metavar="LIST",
+                        help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
+                        "e.g. dxa,mri for the segmentation bundles' training data")
     parser.set_defaults(run=run)
     return parser
 
@@ -33,12 +39,13 @@ def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import UsageError
     from monai_spine.drr import make_drr_cohort
     from monai_spine.io.files import staged_output
+    from monai_spine.studies import MODALITIES
 
     if args.n < 1 or args.workers < 1:
         raise UsageError(f"--n and --workers must be at least 1, got {args.n} and {args.workers}.")
     with staged_output(args.out) as stage:
         datalist = make_drr_cohort(args.ct, args.labels, args.n, args.seed, stage, args.label_scheme, args.device,
-                                   args.workers)
+                                   args.workers, modalities=args.modalities or MODALITIES)
     counts = ", ".join(f"{split} {len(entries)}" for split, entries in datalist.items())
     print(f"monai-spine drr: {args.n} studies in {args.out} ({counts}); datalist {args.out}/dataset.json")
     return 0

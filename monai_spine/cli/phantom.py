@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-__all__ = ["add_parser", "run"]
+__all__ = ["add_parser", "modality_groups", "run"]
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -32,7 +32,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--ct-spacing", type=float, default=2.5, metavar="MM", help="phantom/CT voxel size, mm")
     parser.add_argument("--dxa-pixel", type=_pixel_range, default=(1.0, 1.0), metavar="MM[:MM]",
                         help="DXA pixel size, 0.5-2.5 mm; LOW:HIGH draws each study's from that range (default 1)")
-    parser.add_argument("--modalities", type=_modalities, default=None, metavar="LIST",
+    parser.add_argument("--modalities", type=modality_groups, default=None, metavar="LIST",
                         help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
                         "e.g. dxa,mri for the segmentation bundles' training data")
     parser.set_defaults(run=run)
@@ -51,8 +51,9 @@ def _pixel_range(text: str) -> tuple[float, float]:
     return low, high
 
 
-def _modalities(text: str) -> tuple[str, ...]:
-    from monai_spine.phantom.write import MODALITIES
+def modality_groups(text: str) -> tuple[str, ...]:
+    """``--modalities``: ``"dxa,mri"`` → ``("dxa", "mri")``, groups of :data:`monai_spine.studies.MODALITIES`."""
+    from monai_spine.studies import MODALITIES
 
     groups = tuple(g.strip() for g in text.split(",") if g.strip())
     unknown = [g for g in groups if g not in MODALITIES]

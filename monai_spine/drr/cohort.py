@@ -1,10 +1,11 @@
-"""Many ``drr`` studies of one labelled CT, in worker processes, and their MONAI datalist."""
+"""Many ``drr`` studies of one labelled CT, in worker processes, written by :mod:`monai_spine.studies`, and their
+MONAI datalist."""
 
 from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
@@ -12,11 +13,13 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from monai_spine.io.datalist import split_balanced, write_datalist
+from monai_spine.studies import MODALITIES, write_study
+
 from .labels import read_labelled_ct
 from .render import DrrSource, prepare_source, render_study
-from .write import write_drr_datalist, write_drr_study
 
-__all__ = ["study_seed", "iter_drr_studies", "make_drr_cohort"]
+__all__ = ["study_seed", "iter_drr_studies", "make_drr_cohort", "write_drr_datalist"]
 
 _WORKER: dict = {}
 """The source each worker process prepared once (its initializer fills it)."""
@@ -27,8 +30,8 @@ def study_seed(seed: int, index: int) -> int:
     return int(np.random.SeedSequence([seed, index, 0xD22]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
-def _one(index: int, seed: int, out: Path, source: DrrSource) -> dict:
-    return write_drr_study(render_study(source, study_seed(seed, index)), source, out / f"study_{index:04d}")
+def _one(index: int, seed: int, out: Path, modalities: tuple[str, ...], source: DrrSource) -> dict:
+    return write_study(render_study(source, study_seed(seed, index), modalities), out / f"study_{index:04d}")
 
 
 def _init_worker(ct_path, labels_path, scheme: str, device: str) -> None:
@@ -36,34 +39,44 @@ def _init_worker(ct_path, labels_path, scheme: str, device: str) -> None:
     _WORKER["source"] = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
 
 
-def _worker_one(index: int, seed: int, out: Path) -> dict:
-    return _one(index, seed, out, _WORKER["source"])
+def _worker_one(index: int, seed: int, out: Path, modalities: tuple[str, ...]) -> dict:
+    return _one(index, seed, out, modalities, _WORKER["source"])
 
 
 def iter_drr_studies(ct_path, labels_path, n: int, seed: int, out: str | os.PathLike, scheme: str = "totalseg",
-                     device: str = "cpu", workers: int = 1) -> Iterator[dict]:
+                     device: str = "cpu", workers: int = 1, modalities: Sequence[str] = MODALITIES) -> Iterator[dict]:
     """Render ``n`` studies of the labelled CT into ``out/study_NNNN/``; an iterator of their datalist entries.
 
-    The inputs are read and checked at the call (a :class:`~monai_spine.errors.SpineInputError` before anything
-    is written); with ``workers > 1`` each worker process (single-threaded) prepares its own copy of the source.
-    Files depend only on the inputs, ``seed`` and the device, not on ``workers``.
+    ``modalities`` are the groups rendered and written (:data:`~monai_spine.studies.MODALITIES`). The inputs are
+    read and checked at the call (a :class:`~monai_spine.errors.SpineInputError` before anything is written); with
+    ``workers > 1`` each worker process (single-threaded) prepares its own copy of the source. Files depend only on
+    the inputs, ``seed`` and the device, not on ``workers``.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")
     source = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
+    modalities = tuple(modalities)
     if workers <= 1:
-        return (_one(i, seed, Path(out), source) for i in range(n))
-    return _in_workers((ct_path, labels_path, scheme, device), n, seed, Path(out), workers)
+        return (_one(i, seed, Path(out), modalities, source) for i in range(n))
+    return _in_workers((ct_path, labels_path, scheme, device), n, seed, Path(out), workers, modalities)
 
 
-def _in_workers(inputs: tuple, n: int, seed: int, out: Path, workers: int) -> Iterator[dict]:
+def _in_workers(inputs: tuple, n: int, seed: int, out: Path, workers: int, modalities: tuple[str, ...]):
     with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=inputs) as pool:
-        yield from pool.imap(partial(_worker_one, seed=seed, out=out), range(n))
+        yield from pool.imap(partial(_worker_one, seed=seed, out=out, modalities=modalities), range(n))
+
+
+def write_drr_datalist(out: str | os.PathLike, entries: list[dict], seed: int, source: str) -> dict:
+    """Split ``entries`` 80/10/10 (scoliosis-balanced, as the phantom's) and write ``out/dataset.json``."""
+    datalist = split_balanced(entries, seed=seed)
+    write_datalist(Path(out) / "dataset.json", datalist, f"monai-spine drr of {source}: n={len(entries)}, seed={seed}")
+    return datalist
 
 
 def make_drr_cohort(ct_path, labels_path, n: int, seed: int, out: str | os.PathLike, scheme: str = "totalseg",
-                    device: str = "cpu", workers: int = 1, progress: bool = True) -> dict:
+                    device: str = "cpu", workers: int = 1, progress: bool = True,
+                    modalities: Sequence[str] = MODALITIES) -> dict:
     """Render ``n`` studies (:func:`iter_drr_studies`) and write ``out/dataset.json``; return the datalist."""
-    studies = iter_drr_studies(ct_path, labels_path, n, seed, out, scheme, device, workers)
+    studies = iter_drr_studies(ct_path, labels_path, n, seed, out, scheme, device, workers, modalities)
     entries = list(tqdm(studies, total=n, desc="drr studies", unit="study", disable=not progress))
     return write_drr_datalist(out, entries, seed, os.path.basename(os.path.normpath(ct_path)))

@@ -1,5 +1,6 @@
-"""Studies rendered from a labelled CT: a posed copy of the CT seen as a dual-energy DXA and AP and lateral
-radiographs through sampled geometries, with the spine column's masks and truth (``docs/drr.md``).
+"""Studies rendered from a labelled CT: a posed copy of the CT seen as a dual-energy DXA, AP and lateral radiographs
+through sampled geometries, an MRI-like volume and the CT itself, with the spine column's masks and truth
+(``docs/drr.md``), as a :class:`~monai_spine.studies.RenderedStudy`.
 
 The CT is converted once to water and bone fractions (:func:`~monai_spine.projection.hu_to_basis`) on an
 isotropic working grid; a study moves that volume and the column mask by its pose, and every image is a line
@@ -9,6 +10,7 @@ The truth lives in the CT's **patient volume frame** (``docs/frames.md``), with 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from monai_spine.geometry import Grid, SpineCurves, curves_from_mask, curves_from_volume
-from monai_spine.geometry.extract import BoundaryCurves
+from monai_spine.geometry.pose import matrix_mri_to_dxa, resample_rigid
 from monai_spine.measures import measure_spine
 from monai_spine.projection import (
     BONE_DENSITY_G_CM3,
@@ -30,12 +32,15 @@ from monai_spine.projection import (
     radiograph,
     render_drr,
 )
+from monai_spine.studies import MODALITIES, CtPart, DxaPart, RadiographPart, RenderedStudy, lai_origin_spacing
 
 from .acquisition import Acquisition
 from .column import SpineColumn, level_centroids
-from .labels import LabelledCT
+from .labels import LABEL_SCHEMES, LEVEL_ORDER, LabelledCT
+from .mri import AIR_HU, render_mri
 
-__all__ = ["DXA_ENERGIES_KEV", "DrrSource", "DrrStudy", "dual_energy", "prepare_source", "render_study"]
+__all__ = ["DXA_ENERGIES_KEV", "PATIENT_FRAME", "SCOLIOTIC_COBB_DEG", "DrrSource", "dual_energy", "prepare_source",
+           "render_study"]
 
 WORK_SPACING_MM = 1.5
 """Finest voxel of the working grid the studies are rendered from, mm (the radiographs' pixels at the isocentre);
@@ -53,14 +58,23 @@ DXA_ENERGIES_KEV = (40.0, 70.0)
 RADIOGRAPH_PHOTONS = 2e4
 """Unattenuated photons per radiograph pixel at the nominal exposure."""
 
-DXA_BLUR_MM, RADIOGRAPH_BLUR_MM = 0.4, 0.6
-"""Detector blur (Gaussian σ), mm."""
+RADIOGRAPH_BLUR_MM = 0.6
+"""Detector blur of the AP and lateral views (Gaussian σ), mm."""
+
+SCOLIOTIC_COBB_DEG = 10.0
+"""A study is scoliotic (for the balanced split) when its truth's main coronal Cobb angle reaches this."""
+
+PATIENT_FRAME = ("the CT's patient volume frame (docs/frames.md): x toward the patient's left, y anterior, z toward "
+                 "the feet, mm from the centre of the CT's first voxel; the patient moved by the acquisition's pose")
+"""How the patient frame of a ``drr`` study is placed (``truth.json``'s ``frames.phantom``)."""
 
 _BONE_FREE_PATH_MM = 0.05
 """A DXA pixel whose bone path is below this is soft tissue only (for the R value)."""
 
 _BODY_ATTENUATION = 0.2
 """A DXA pixel with a high-energy attenuation above this (about 1 cm of tissue) is inside the body."""
+
+_TOTALSEG_ID = {name: label for label, name in LABEL_SCHEMES["totalseg"].items()}
 
 
 @dataclass(frozen=True)
@@ -69,6 +83,8 @@ class DrrSource:
 
     Args:
         basis: ``(2, X, Y, Z)`` float32 water and bone volume fractions.
+        hu: ``(X, Y, Z)`` float32 CT numbers, HU.
+        levels: ``(X, Y, Z)`` int16 level index into :data:`~.labels.LEVEL_ORDER` plus one (0: background).
         column: ``(X, Y, Z)`` bool spine column (bodies and discs).
         grid: the working grid.
         centroids: level name → centroid ``(3,)`` mm of its label (whole levels only).
@@ -77,6 +93,8 @@ class DrrSource:
     """
 
     basis: torch.Tensor
+    hu: torch.Tensor
+    levels: torch.Tensor
     column: torch.Tensor
     grid: Grid
     centroids: dict[str, np.ndarray]
@@ -93,60 +111,45 @@ class DrrSource:
         return self.grid.to_mm(np.zeros(3)), self.grid.to_mm(np.asarray(self.grid.shape) - 1)
 
 
-@dataclass
-class DrrStudy:
-    """A rendered study: images and masks ``(W, H)`` (torch, on the rendering device), geometries and truth."""
-
-    seed: int
-    acquisition: Acquisition
-    dxa_bone: torch.Tensor
-    dxa_soft: torch.Tensor
-    dxa_mask: torch.Tensor
-    dxa_geometry: ParallelProjection
-    ap: torch.Tensor
-    ap_mask: torch.Tensor
-    ap_geometry: Projection
-    lateral: torch.Tensor
-    lateral_mask: torch.Tensor
-    lateral_geometry: Projection
-    centre_line: np.ndarray
-    truth_curves: dict[str, SpineCurves | BoundaryCurves]
-    vertebrae: dict[str, np.ndarray]
-    measures: dict
-
-
-def _resample(volume: torch.Tensor, grid: Grid, spacing: float) -> tuple[torch.Tensor, Grid]:
-    """``(C, X, Y, Z)`` trilinearly onto the grid of the same first voxel and extent with ``spacing`` mm voxels."""
+def _working_grid(grid: Grid, spacing: float) -> Grid:
+    """The grid of the same first voxel and (about) the same extent as ``grid`` with ``spacing`` mm voxels."""
     extent = (np.asarray(grid.shape) - 1) * grid.spacing
     shape = tuple(int(n) for n in np.maximum(np.round(extent / spacing), 1) + 1)
-    out = F.interpolate(volume[None].float(), size=shape, mode="trilinear", align_corners=True)[0]
-    return out, Grid(shape, tuple(float(s) for s in extent / (np.asarray(shape) - 1)), grid.origin)
+    return Grid(shape, tuple(float(s) for s in extent / (np.asarray(shape) - 1)), grid.origin)
 
 
 def prepare_source(ct: LabelledCT, device="cpu", spacing_mm: float = WORK_SPACING_MM) -> DrrSource:
-    """The column and centroids from ``ct``'s labels, and the water/bone fractions on the working grid."""
-    levels = ct.labels.numpy()
-    column = SpineColumn(ct.grid.spacing)(levels)
-    centroids = level_centroids(levels, ct.grid.spacing)
-    volume = torch.cat([torch.stack(hu_to_basis(ct.hu)), torch.as_tensor(column)[None].float()]).to(device)
-    volume, grid = _resample(volume, ct.grid, max(spacing_mm, min(ct.grid.spacing)))
-    ids = {name: ct.ids[name] for name in centroids}
-    return DrrSource(volume[:2].contiguous(), volume[2] >= 0.5, grid, centroids, ids, ct.source)
+    """The CT's water/bone fractions and HU, its levels, column and centroids, on the working grid.
 
-
-def _posed(volume: torch.Tensor, grid: Grid, rotation: np.ndarray, shift: np.ndarray) -> torch.Tensor:
-    """``(C, X, Y, Z)`` of a patient moved by ``p ↦ R p + t``: each voxel samples the volume at ``R⁻¹ (p − t)``.
-
-    ``grid_sample`` coordinates ``n = p · scale − 1`` (``scale = 2 / extent``, the grid's origin at 0), so the
-    source of ``n`` is ``M n + b`` with ``M = S Rᵀ S⁻¹`` and ``b = S Rᵀ (S⁻¹ 1 − t) − 1``, axes ordered (z, y, x).
+    The CT is resampled trilinearly and the levels by nearest neighbour; the column is cut from the levels on the
+    working grid (:class:`~.column.SpineColumn`), not on the CT's finer one.
     """
-    scale = 2.0 / ((np.asarray(grid.shape) - 1) * grid.spacing)
-    matrix = np.diag(scale) @ rotation.T @ np.diag(1.0 / scale)
-    offset = scale * (rotation.T @ (1.0 / scale - shift)) - 1.0
-    theta = np.concatenate([matrix[::-1, ::-1], offset[::-1, None]], axis=1)
-    theta = torch.as_tensor(theta.copy(), dtype=volume.dtype, device=volume.device)[None]
-    sampling = F.affine_grid(theta, [1, *volume.shape], align_corners=True)
-    return F.grid_sample(volume[None], sampling, align_corners=True)[0]
+    grid = _working_grid(ct.grid, max(spacing_mm, min(ct.grid.spacing)))
+    same = np.eye(3), np.zeros(3)
+    hu = resample_rigid(ct.hu.to(device)[None], ct.grid, grid, *same)[0]
+    levels = resample_rigid(ct.labels.to(device)[None].float(), ct.grid, grid, *same, mode="nearest")[0]
+    levels_np = levels.to(torch.int16).cpu().numpy()
+    column = SpineColumn(grid.spacing)(levels_np)
+    centroids = level_centroids(levels_np, grid.spacing)
+    ids = {name: ct.ids[name] for name in centroids}
+    return DrrSource(torch.stack(hu_to_basis(hu)).contiguous(), hu, levels.to(torch.int16),
+                     torch.as_tensor(column, device=device), grid, centroids, ids, ct.source)
+
+
+def _field_grid(source: DrrSource, acquisition: Acquisition) -> Grid:
+    """The slices of the working grid around the field of view's z range (:data:`POSE_MARGIN_MM`)."""
+    grid = source.grid
+    low, high = np.asarray(acquisition.field_z_mm) + (-POSE_MARGIN_MM, POSE_MARGIN_MM)
+    first = max(int(np.floor(low / grid.spacing[2])), 0)
+    last = min(int(np.ceil(high / grid.spacing[2])), grid.shape[2] - 1)
+    return Grid((*grid.shape[:2], last - first + 1), grid.spacing, (0.0, 0.0, first * grid.spacing[2]))
+
+
+def _posed(volume: torch.Tensor, source: DrrSource, field: Grid, acquisition: Acquisition,
+           mode: str = "bilinear") -> torch.Tensor:
+    """``(C, X, Y, Z)`` on the working grid → the posed patient's ``(C, X, Y, z)`` on ``field``."""
+    rotation, shift = acquisition.rigid()
+    return resample_rigid(volume, source.grid, field, rotation, shift, mode)
 
 
 def _dxa_geometry(acquisition: Acquisition) -> ParallelProjection:
@@ -195,21 +198,6 @@ def dual_energy(paths: torch.Tensor, pixel_mm: float, photons_per_mm2: float,
     return (bone_mm * BONE_DENSITY_G_CM3 / 10.0).float(), (soft_mm / 10.0).float()
 
 
-def _field_volume(source: DrrSource, acquisition: Acquisition) -> tuple[torch.Tensor, torch.Tensor, Grid]:
-    """Water and bone fractions ``(2, X, Y, z)`` and column ``(X, Y, z)`` of the posed patient, on the slices of the
-    working grid around the field of view (:data:`POSE_MARGIN_MM`), and that grid."""
-    grid = source.grid
-    low, high = np.asarray(acquisition.field_z_mm) + (-POSE_MARGIN_MM, POSE_MARGIN_MM)
-    first = max(int(np.floor(low / grid.spacing[2])), 0)
-    last = min(int(np.ceil(high / grid.spacing[2])), grid.shape[2] - 1)
-    field = Grid((*grid.shape[:2], last - first + 1), grid.spacing, (0.0, 0.0, first * grid.spacing[2]))
-    rotation, shift = acquisition.rigid()
-    origin = np.asarray(field.origin)
-    volume = torch.cat([source.basis, source.column[None].float()])[..., first : last + 1]
-    moved = _posed(volume, field, rotation, rotation @ origin + shift - origin)
-    return moved[:2], moved[2] >= 0.5, field
-
-
 def _dxa_paths(volume: torch.Tensor, grid: Grid, dxa: ParallelProjection) -> torch.Tensor:
     """Parallel line integrals along y of ``(C, X, Y, Z)`` at the DXA's pixel centres, ``(C, W, H)`` mm.
 
@@ -225,54 +213,111 @@ def _dxa_paths(volume: torch.Tensor, grid: Grid, dxa: ParallelProjection) -> tor
     return F.grid_sample(sums[None], sampling, align_corners=True, padding_mode="zeros")[0]
 
 
-def _truth(source: DrrSource, acquisition: Acquisition, column: torch.Tensor, grid: Grid, views: dict,
-           dxa: ParallelProjection):
-    """Centre line, per-image truth curves, vertebra centroids in the field, and measures."""
-    z = grid.axis(2, device=column.device, dtype=torch.float64)
-    z_low, z_high = acquisition.field_z_mm
-    kept = (column & (z >= z_low) & (z <= z_high)).cpu().numpy()
-    volume = curves_from_volume(kept, grid.spacing)
-    shift = np.asarray(grid.origin)
-    arrays = volume.curves.to_array() + (0.0, shift[2] - dxa.origin[1])
-    arrays[:3, :, 0] -= dxa.origin[0]
-    line = volume.centre_line + shift
-    rotation, offset = acquisition.rigid()
-    vertebrae = {name: rotation @ c + offset for name, c in source.centroids.items()}
-    curves = {"dxa": SpineCurves.from_array(arrays).with_relative_depth()}
-    for view, (_, mask, geometry) in views.items():
-        curves[view] = curves_from_mask(mask.cpu().numpy(), geometry.pixel_mm)
-    phantom_like = SpineCurves(line[:, [0, 2]], line[:, [0, 2]], line[:, [0, 2]], line[:, [1, 2]], line[:, [1, 2]],
-                               line[:, [1, 2]])
-    in_field = {name: c for name, c in vertebrae.items() if z_low <= c[2] <= z_high}
-    return line, curves, in_field, measure_spine(phantom_like)
+def _dxa_truth(column: torch.Tensor, field: Grid, dxa: ParallelProjection):
+    """The posed column's centre line (patient frame) and six curves in the DXA image frame (depth relative)."""
+    found = curves_from_volume(column.cpu().numpy(), field.spacing)
+    origin = np.asarray(field.origin)
+    arrays = found.curves.to_array() + (0.0, origin[2] - dxa.origin[1])
+    arrays[:3, :, 0] += origin[0] - dxa.origin[0]
+    return found.centre_line + origin, SpineCurves.from_array(arrays).with_relative_depth()
 
 
-def render_study(source: DrrSource, seed: int) -> DrrStudy:
-    """Render study ``seed`` of ``source``: draw its acquisition, pose the CT, render the DXA, AP and lateral."""
-    rng = np.random.default_rng(seed)
-    device = source.basis.device
-    generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
-    acquisition = Acquisition.sample(rng, source.column_box(), source.volume_box())
-    basis, column, grid = _field_volume(source, acquisition)
-    volume = torch.cat([basis, column[None].float()])
-    threshold = MASK_PATH_VOXELS * min(grid.spacing)
-
+def _dxa_part(volume: torch.Tensor, field: Grid, acquisition: Acquisition, truth: SpineCurves,
+              generator: torch.Generator) -> DxaPart:
+    """The dual-energy DXA of the posed ``(water, bone, column)`` volume: bone and soft images, column mask."""
     dxa = _dxa_geometry(acquisition)
-    paths = _dxa_paths(volume, grid, dxa)
-    dxa_bone, dxa_soft = dual_energy(paths[:2], dxa.pixel_mm[0], acquisition.dxa_photons_per_mm2, generator)
+    paths = _dxa_paths(volume, field, dxa)
+    bone, soft = dual_energy(paths[:2], dxa.pixel_mm[0], acquisition.dxa_photons_per_mm2, generator)
+    mask = paths[2] > MASK_PATH_VOXELS * min(field.spacing)
+    return DxaPart(bone, soft, mask, dxa.pixel_mm, dxa.origin, truth)
+
+
+def _radiograph_part(view: str, volume: torch.Tensor, field: Grid, acquisition: Acquisition, source: DrrSource,
+                     generator: torch.Generator) -> RadiographPart:
+    """An AP or lateral radiograph of the posed ``(water, bone, column)`` volume at the acquisition's energy."""
+    geometry = _view_geometry(view, acquisition, source)
+    paths = render_drr(volume, field, geometry)
     energy = acquisition.radiograph_energy_kev
-    views = {}
-    for view, exposure in zip(("ap", "lateral"), acquisition.exposure):
-        geometry = _view_geometry(view, acquisition, source)
-        paths_view = render_drr(volume, grid, geometry)
-        line = mu_water(energy) * paths_view[0] + mu_bone(energy) * paths_view[1]
-        image = radiograph(line, geometry.pixel_mm, photons=RADIOGRAPH_PHOTONS, exposure=exposure,
-                           blur_mm=RADIOGRAPH_BLUR_MM, generator=generator)
-        views[view] = (image, paths_view[2] > threshold, geometry)
-    centre_line, curves, vertebrae, measures = _truth(source, acquisition, column, grid, views, dxa)
-    return DrrStudy(
-        seed=seed, acquisition=acquisition, dxa_bone=dxa_bone, dxa_soft=dxa_soft, dxa_mask=paths[2] > threshold,
-        dxa_geometry=dxa, ap=views["ap"][0], ap_mask=views["ap"][1], ap_geometry=views["ap"][2],
-        lateral=views["lateral"][0], lateral_mask=views["lateral"][1], lateral_geometry=views["lateral"][2],
-        centre_line=centre_line, truth_curves=curves, vertebrae=vertebrae, measures=measures,
-    )
+    exposure = acquisition.exposure[0 if view == "ap" else 1]
+    image = radiograph(mu_water(energy) * paths[0] + mu_bone(energy) * paths[1], geometry.pixel_mm,
+                       photons=RADIOGRAPH_PHOTONS, exposure=exposure, blur_mm=RADIOGRAPH_BLUR_MM, generator=generator)
+    mask = paths[2] > MASK_PATH_VOXELS * min(field.spacing)
+    return RadiographPart(image, mask, geometry, curves_from_mask(mask.cpu().numpy(), geometry.pixel_mm))
+
+
+def _ct_part(source: DrrSource, field: Grid, acquisition: Acquisition, hu: torch.Tensor,
+             column: torch.Tensor) -> CtPart:
+    """The posed CT on ``field``: HU, TotalSegmentator vertebra ids (0 for T13 and L6, which it lacks), column."""
+    levels = _posed(source.levels[None].float(), source, field, acquisition, mode="nearest")[0].long()
+    to_id = torch.tensor([0, *(_TOTALSEG_ID.get(name, 0) for name in LEVEL_ORDER)], device=levels.device)
+    found = curves_from_volume(column.cpu().numpy(), field.spacing)
+    return CtPart(hu, to_id[levels].to(torch.uint8), column, field.affine_ras(), found.curves, found.centre_line)
+
+
+def _subject(source: DrrSource, acquisition: Acquisition, centre_line: np.ndarray) -> dict:
+    """``truth.json``'s subject: the source, the acquisition, the measures, the centre line and the vertebrae whose
+    posed centroid lies in the field of view."""
+    rotation, shift = acquisition.rigid()
+    z_low, z_high = acquisition.field_z_mm
+    vertebrae = [{"name": name, "label": source.ids[name], "centre_mm": np.round(rotation @ c + shift, 3).tolist()}
+                 for name, c in source.centroids.items() if z_low <= (rotation @ c + shift)[2] <= z_high]
+    line = centre_line
+    curves = SpineCurves(*[line[:, [0, 2]]] * 3, *[line[:, [1, 2]]] * 3)
+    return {
+        "source": {"ct": source.source, "label_ids": source.ids},
+        "acquisition": acquisition.to_dict(),
+        "measures": measure_spine(curves),
+        "centre_line_mm": np.round(line, 3).tolist(),
+        "vertebrae": vertebrae,
+    }
+
+
+def _check_modalities(modalities: Sequence[str]) -> None:
+    if not modalities or set(modalities) - set(MODALITIES):
+        raise ValueError(f"modalities must be a non-empty subset of {MODALITIES}, got {list(modalities)}.")
+
+
+def render_study(source: DrrSource, seed: int, modalities: Sequence[str] = MODALITIES) -> RenderedStudy:
+    """Render study ``seed`` of ``source``: draw its acquisition, pose the CT, render the ``modalities`` asked for.
+
+    Every group (:data:`~monai_spine.studies.MODALITIES`) draws from its own stream of the seed, so an image does
+    not depend on which others are rendered beside it.
+    """
+    _check_modalities(modalities)
+    rng = np.random.default_rng(seed)
+    acquisition = Acquisition.sample(rng, source.column_box(), source.volume_box())
+    device = source.basis.device
+    generators = {group: torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
+                  for group in ("dxa", "biplanar", "mri")}
+    field = _field_grid(source, acquisition)
+    projected = bool({"dxa", "biplanar"} & set(modalities))
+    channels = [source.column[None].float(), *([source.basis] if projected else []),
+                *([source.hu[None] - AIR_HU] if "ct" in modalities else [])]  # outside the CT: air
+    posed = _posed(torch.cat(channels), source, field, acquisition)
+    column, volume = posed[0] >= 0.5, torch.cat([posed[1:3], posed[:1]]) if projected else None
+    z = field.axis(2, device=device, dtype=torch.float64)
+    kept = column & (z >= acquisition.field_z_mm[0]) & (z <= acquisition.field_z_mm[1])
+    centre_line, dxa_truth = _dxa_truth(kept, field, _dxa_geometry(acquisition))
+    parts = {}
+    if "ct" in modalities:
+        parts["ct"] = _ct_part(source, field, acquisition, posed[-1] + AIR_HU, column)
+    if "dxa" in modalities:
+        parts["dxa"] = _dxa_part(volume, field, acquisition, dxa_truth, generators["dxa"])
+    if "biplanar" in modalities:
+        for view in ("ap", "lateral"):
+            parts[view] = _radiograph_part(view, volume, field, acquisition, source, generators["biplanar"])
+    relations = {}
+    if "mri" in modalities:
+        rotation, shift = acquisition.rigid()
+        centre = rotation @ np.asarray(acquisition.centre_mm) + shift
+        parts["mri"], pose = render_mri(source.hu, source.column, source.levels > 0, source.grid, rotation, shift,
+                                        centre[[0, 2]], generators["mri"])
+        origin, _ = lai_origin_spacing(parts["mri"].affine)
+        if "dxa" in modalities:
+            matrix = matrix_mri_to_dxa(pose, (origin[0], origin[2]), parts["dxa"].origin_mm)
+            relations["matrix_mri_to_dxa"] = np.round(matrix, 6).tolist()
+        relations["mri_posture_changed"] = False
+    subject = _subject(source, acquisition, centre_line)
+    scoliotic = abs(subject["measures"]["coronal_cobb_deg"] or 0.0) >= SCOLIOTIC_COBB_DEG
+    return RenderedStudy(source="drr", seed=seed, labels={"scoliotic": scoliotic}, subject=subject,
+                         patient_frame=PATIENT_FRAME, relations=relations, **parts)

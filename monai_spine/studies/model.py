@@ -8,7 +8,8 @@ A :class:`RenderedStudy` holds one optional part per modality and the truth that
 - ``ap`` and ``lateral`` (:class:`RadiographPart`): radiographs (log-transmission, arbitrary units), masks and
   truth curves through a :class:`~monai_spine.projection.Projection` (cone or slot-scan beam).
 - ``ct`` (:class:`CtPart`): a volume in HU with vertebra labels and a spine-column mask.
-- ``mri`` (:class:`MriPart`): Dixon in-phase, water and fat magnitude volumes and a spine-column mask.
+- ``mri`` (:class:`MriPart`): Dixon in-phase, water and fat magnitude volumes (and other contrasts, e.g. T2) and a
+  spine-column mask.
 
 Frames (``docs/frames.md``): every position of the truth is in mm. The **patient frame** has x toward the patient's
 left, y anterior, z toward the feet; ``subject["centre_line_mm"]`` and vertebra centres are in it. 2D images are
@@ -93,7 +94,8 @@ class CtPart:
 class MriPart:
     """A Dixon MRI: ``in_phase``, ``water``, ``fat`` ``(X, Y, Z)`` magnitudes (arbitrary units), ``spine_mask``
     bool, on ``affine`` (``LAI`` voxels → RAS mm); ``truth`` curves and ``centre_line_mm`` ``(N, 3)`` in the
-    volume frame; ``frame`` adds entries to its ``truth.json`` frame (e.g. the pose it was moved by)."""
+    volume frame; ``frame`` adds entries to its ``truth.json`` frame (e.g. the pose it was moved by);
+    ``contrasts`` other images of the same grid by name (e.g. ``{"t2": ...}``, a T2-weighted volume)."""
 
     in_phase: Array
     water: Array
@@ -103,6 +105,7 @@ class MriPart:
     truth: SpineCurves
     centre_line_mm: np.ndarray
     frame: Mapping = field(default_factory=dict)
+    contrasts: Mapping[str, Array] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ holds:
 - ``ct``: ``ct.nii.gz`` (HU, int16), ``ct_vertebrae.nii.gz`` (uint8 TotalSegmentator ids), ``ct_spine.nii.gz``
   (uint8 spine column), on the CT's affine; with ``ct_dicom`` also ``ct_dicom/`` (an axial series, HU);
 - ``mri``: ``mri_in_phase.nii.gz``, ``mri_water.nii.gz``, ``mri_fat.nii.gz`` (uint16, the three scaled together
-  to at most :data:`MRI_MAX_STORED`, as scanners store magnitudes), ``mri_spine.nii.gz``;
+  to at most :data:`MRI_MAX_STORED`, as scanners store magnitudes), ``mri_spine.nii.gz``, and per other
+  contrast of the part ``mri_<name>.nii.gz`` (uint16, scaled on its own; datalist key ``mri_<name>``);
 - ``dxa``: ``dxa.dcm`` (bone areal density, g/cm², secondary capture), ``dxa_soft.dcm`` (soft tissue),
   ``dxa_spine.nii.gz``;
 - ``biplanar``: ``ap.dcm``, ``lateral.dcm`` (DX, with ViewPosition and the source distances), ``ap_spine.nii.gz``,
@@ -133,6 +134,9 @@ def _write_mri(mri: MriPart, folder: Path) -> None:
     for name in ("in_phase", "water", "fat"):
         _save_volume(folder / f"mri_{name}.nii.gz", (getattr(mri, name) * scale).round(), mri.affine, np.uint16)
     _save_volume(folder / "mri_spine.nii.gz", mri.spine_mask, mri.affine, np.uint8)
+    for name, image in mri.contrasts.items():
+        scale = MRI_MAX_STORED / float(image.max())
+        _save_volume(folder / f"mri_{name}.nii.gz", (image * scale).round(), mri.affine, np.uint16)
 
 
 def _write_dxa(dxa: DxaPart, folder: Path, study: RenderedStudy) -> None:
@@ -160,6 +164,19 @@ def _patient_name(study: RenderedStudy) -> str:
     return f"{study.source.capitalize()}^Spine"
 
 
+def _files(study: RenderedStudy, name: str, ct_dicom: bool) -> dict:
+    """The study's files by datalist key, relative to its folder's parent (``name`` the folder's name)."""
+    names = {}
+    for group in MODALITIES:
+        names.update({key: file for key, file in FILES[group].items()
+                      if getattr(study, key.split("_")[0]) is not None})  # the part of "ct_spine" is "ct"
+        if group == "mri" and study.mri is not None:
+            names.update({f"mri_{contrast}": f"mri_{contrast}.nii.gz" for contrast in study.mri.contrasts})
+    if ct_dicom and study.ct is not None:
+        names["ct_dicom"] = "ct_dicom"
+    return {key: f"{name}/{file}" for key, file in names.items()}
+
+
 def write_study(study: RenderedStudy, folder: str | os.PathLike, ct_dicom: bool = False) -> dict:
     """Write ``study``'s parts and ``truth.json`` into ``folder`` (created; see the module docstring).
 
@@ -178,10 +195,7 @@ def write_study(study: RenderedStudy, folder: str | os.PathLike, ct_dicom: bool 
     for view in ("ap", "lateral"):
         if getattr(study, view) is not None:
             _write_radiograph(view, getattr(study, view), folder, study)
-    files = {key: f"{folder.name}/{name}" for group in MODALITIES for key, name in FILES[group].items()
-             if getattr(study, key.split("_")[0]) is not None}  # the part of "ct_spine" is "ct"
-    if ct_dicom and study.ct is not None:
-        files["ct_dicom"] = f"{folder.name}/ct_dicom"
+    files = _files(study, folder.name, ct_dicom)
     files["truth"] = f"{folder.name}/truth.json"
     with open(folder / "truth.json", "w") as f:
         json.dump(_truth(study, files), f, indent=1)

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from monai_spine.geometry.grid import Grid
+from monai_spine.geometry.pose import UKB_SPACING_MM, MriPose, matrix_mri_to_dxa, posed_grid
 
 from ..materials import FAT_T1_MS, MATERIALS, Tissue, check_fractions, component_values, mix
 from .dxa import DxaImage
@@ -48,9 +49,6 @@ __all__ = [
     "skip_mri_draws",
 ]
 
-UKB_SPACING_MM = (2.232, 2.232, 3.0)
-"""UK Biobank Dixon voxel size (x, y, z), mm: 2.232 mm in-plane, 3 mm slices (West et al. 2016)."""
-
 UKB_MATRIX = (224, 174, 370)
 """UK Biobank stitched neck-to-knee matrix (x, y, z): a 500 × 388 × 1110 mm field of view (for reference)."""
 
@@ -65,72 +63,6 @@ SNR_RANGE = (15.0, 40.0)
 
 _SIGNAL_SCALE = 1000.0
 """Adipose tissue's in-phase value at unit scale; a study's scale is this × exp(U(−0.4, 0.4))."""
-
-
-@dataclass(frozen=True)
-class MriPose:
-    """The rigid in-plane (coronal) move of the patient between the DXA and the MRI.
-
-    A phantom-frame point ``p`` (after ``MriPosture``) lies in the MRI patient frame at ``q = R (p − c) + c + t``
-    in ``(x, z)``; ``y`` is unchanged. ``R`` turns +x (patient's left) toward +z (feet) by ``rotation_deg``:
-    clockwise on a standard coronal display (x to the right, z down).
-
-    Args:
-        rotation_deg: rotation about the y axis through ``centre_mm``, degrees.
-        translation_mm: ``t = (tx, tz)``, mm.
-        centre_mm: ``c``, the phantom-frame ``(x, z)`` the rotation turns about, mm.
-    """
-
-    rotation_deg: float = 0.0
-    translation_mm: tuple[float, float] = (0.0, 0.0)
-    centre_mm: tuple[float, float] = (0.0, 0.0)
-
-    def __post_init__(self):
-        values = [self.rotation_deg, *self.translation_mm, *self.centre_mm]
-        if len(values) != 5 or not np.all(np.isfinite(values)):
-            raise ValueError(f"MriPose needs a finite angle and (x, z) pairs, got {self}.")
-
-    @classmethod
-    def sample(
-        cls,
-        generator: torch.Generator,
-        max_rotation_deg: float = 5.0,
-        max_translation_mm: float = 20.0,
-        centre_mm=(0.0, 0.0),
-    ) -> MriPose:
-        """A uniform random pose within ``±max_rotation_deg`` and ``±max_translation_mm`` (each of x, z)."""
-        u = torch.rand(3, generator=generator, device=generator.device, dtype=torch.float64).tolist()
-        return cls(
-            rotation_deg=max_rotation_deg * (2.0 * u[0] - 1.0),
-            translation_mm=(max_translation_mm * (2.0 * u[1] - 1.0), max_translation_mm * (2.0 * u[2] - 1.0)),
-            centre_mm=(float(centre_mm[0]), float(centre_mm[1])),
-        )
-
-    def matrix(self) -> np.ndarray:
-        """3×3 homogeneous map of ``(x, z, 1)``: phantom frame (after posture) → MRI patient frame, mm."""
-        a = np.deg2rad(self.rotation_deg)
-        rotation = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-        centre = np.asarray(self.centre_mm)
-        out = np.eye(3)
-        out[:2, :2] = rotation
-        out[:2, 2] = centre - rotation @ centre + np.asarray(self.translation_mm)
-        return out
-
-    def apply(self, points) -> np.ndarray:
-        """``(..., 3)`` phantom-frame points (after posture) → MRI patient frame, mm."""
-        return _apply_xz(self.matrix(), points)
-
-    def invert(self, points) -> np.ndarray:
-        """``(..., 3)`` MRI patient-frame points → phantom frame (after posture), mm."""
-        return _apply_xz(np.linalg.inv(self.matrix()), points)
-
-
-def _apply_xz(matrix: np.ndarray, points) -> np.ndarray:
-    """Apply a 3×3 ``(x, z, 1)`` map to ``(..., 3)`` points, leaving y."""
-    out = np.array(points, dtype=np.float64)
-    xz = out[..., [0, 2]] @ matrix[:2, :2].T + matrix[:2, 2]
-    out[..., 0], out[..., 2] = xz[..., 0], xz[..., 1]
-    return out
 
 
 @dataclass(frozen=True)
@@ -239,11 +171,7 @@ class MriVolumes:
         rotation is ``−pose.rotation_deg``. The rigid part only: exact where the posture change is zero (above
         ``posture.start_z_mm``).
         """
-        to_patient = np.eye(3)
-        to_patient[:2, 2] = (self.grid.origin[0], self.grid.origin[2])
-        to_dxa = np.eye(3)
-        to_dxa[:2, 2] = -np.asarray(dxa.origin_mm, dtype=np.float64)
-        return to_dxa @ np.linalg.inv(self.pose.matrix()) @ to_patient
+        return matrix_mri_to_dxa(self.pose, (self.grid.origin[0], self.grid.origin[2]), dxa.origin_mm)
 
 
 def mri_grid(grid: Grid, pose: MriPose = MriPose(), posture: MriPosture = MriPosture(), spacing=UKB_SPACING_MM) -> Grid:
@@ -252,16 +180,9 @@ def mri_grid(grid: Grid, pose: MriPose = MriPose(), posture: MriPosture = MriPos
     UK Biobank's in-plane field of view (500 × 388 mm) holds a trunk; the phantom's box is the useful part of it.
     The box grows by the largest posture displacement on every side.
     """
-    if len(spacing) != 3 or min(spacing) <= 0.0:
-        raise ValueError(f"spacing must be 3 positive voxel sizes (mm), got {spacing}.")
-    low, high = np.asarray(grid.origin), np.asarray(grid.to_mm(np.asarray(grid.shape) - 1))
-    shift = max(abs(posture.bend_mm), abs(posture.lordosis_mm)) * max(1.0, float(posture.profile(high[2])))
-    margin = np.full(3, shift)
-    corners = np.array([[x, 0.0, z] for x in (low[0], high[0]) for z in (low[2], high[2])])
-    moved = pose.apply(corners)
-    box_low = np.array([moved[:, 0].min(), low[1], moved[:, 2].min()]) - margin
-    box_high = np.array([moved[:, 0].max(), high[1], moved[:, 2].max()]) + margin
-    return Grid.covering(box_low, box_high, spacing)
+    shift = max(abs(posture.bend_mm), abs(posture.lordosis_mm)) * max(1.0, float(posture.profile(grid.to_mm(
+        np.asarray(grid.shape) - 1)[2])))
+    return posed_grid(grid, pose, spacing, shift)
 
 
 def _signal_matrix(tissue: Tissue) -> np.ndarray:

@@ -1,0 +1,81 @@
+"""The team's real-anatomy check: the real CT of ``../shared/real_anatomy/`` rendered through ``drr`` (five
+acquisitions, DXA and MRI-like groups) and scored by ``evaluate`` with every bundle.
+
+The figures are asserted computed and within their ranges, not against issue 10's targets: the bundles are
+retrained later and the lead tightens the bounds then. Everything is written under pytest's temporary folder.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monai_spine.drr import MRI_CONTRASTS_RENDERED, make_drr_cohort
+from monai_spine.evaluation import evaluate_datalist
+
+REAL = Path(__file__).resolve().parents[1].parent / "shared" / "real_anatomy"
+REAL_CT, REAL_LABELS = REAL / "lumbar_ct.nii.gz", REAL / "lumbar_ct_vertebrae.nii.gz"
+N_ACQUISITIONS = 5
+MRI_KEYS = {f"mri_{c}" if c != "in_phase" else "mri" for c in MRI_CONTRASTS_RENDERED}
+"""The datalist keys of the MRI contrasts (the in-phase image is the phantom's ``mri``)."""
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    if not REAL_CT.exists():
+        pytest.skip(f"the real-anatomy CT is not at {REAL} (../shared)")
+    out = tmp_path_factory.mktemp("real_anatomy")
+    make_drr_cohort(
+        REAL_CT, REAL_LABELS, N_ACQUISITIONS, 11, out / "studies", progress=False, modalities=("dxa", "mri")
+    )
+    summary = evaluate_datalist(
+        out / "studies" / "dataset.json", "all", out / "evaluation", device="cpu", progress=False
+    )
+    with open(out / "evaluation" / "metrics.csv") as f:
+        rows = list(csv.DictReader(f))
+    return summary, rows, out
+
+
+def test_every_study_scored_by_every_bundle(evaluated):
+    summary, rows, out = evaluated
+    assert summary["n_studies"] == N_ACQUISITIONS and summary["n_failed_studies"] == 0, summary["failed"]
+    scored = {(row["scorer"], row["item"]) for row in rows if row["status"] == "ok"}
+    assert {scorer for scorer, _ in scored} == {"dxa_segmentation", "mri_segmentation", "alignment"}
+    assert {item for scorer, item in scored if scorer == "mri_segmentation"} == MRI_KEYS
+    assert len(rows) == N_ACQUISITIONS * (2 + len(MRI_KEYS))
+    assert json.loads((out / "evaluation" / "summary.json").read_text()) == summary
+    assert (out / "evaluation" / "evaluation.png").stat().st_size > 0
+
+
+def test_dxa_figures_are_sane(evaluated):
+    """Dice in [0, 1]; the labelled centroids counted (the CT holds T12–S1 whole, T11 is cut), inside ≤ total;
+    line errors finite and non-negative."""
+    summary, rows, _ = evaluated
+    dxa = summary["segmentation"]["dxa"]
+    assert dxa["ok"] == N_ACQUISITIONS
+    assert 0.0 <= dxa["dice"]["worst"] <= dxa["dice"]["mean"] <= 1.0
+    assert 0 <= dxa["centroids_inside"] <= dxa["centroids_total"]
+    assert N_ACQUISITIONS * 3 <= dxa["centroids_total"] <= N_ACQUISITIONS * 7  # T12-S1, some cut by the field
+    assert set(dxa["centroid_inside_share_by_level"]) <= {"T12", "L1", "L2", "L3", "L4", "L5", "S1"}
+    for row in (r for r in rows if r["scorer"] == "dxa_segmentation"):
+        assert 0.0 <= float(row["centre_mae_mm"]) < 100.0
+        assert 0.0 <= float(row["height_coverage"]) <= 1.0 + 1e-6
+
+
+def test_mri_and_alignment_figures_are_sane(evaluated):
+    """Dice per contrast in [0, 1]; every pair is alignable (no posture change) and its errors are finite."""
+    summary, rows, _ = evaluated
+    mri = summary["segmentation"]["mri"]
+    assert set(mri) == MRI_KEYS
+    for contrast in mri.values():
+        assert contrast["ok"] == N_ACQUISITIONS
+        assert 0.0 <= contrast["dice"]["worst"] <= contrast["dice"]["mean"] <= 1.0
+    alignment = summary["alignment"]
+    assert alignment["ok"] == alignment["alignable"] == N_ACQUISITIONS
+    for row in (r for r in rows if r["scorer"] == "alignment"):
+        assert 0.0 <= float(row["iou"]) <= 1.0
+        assert np.isfinite(float(row["rotation_error_deg"])) and np.isfinite(float(row["translation_error_mm"]))
