@@ -32,6 +32,7 @@ from monai_spine.geometry import CURVE_NAMES, CropFrame, HeightFrame, crop_centr
 from monai_spine.io.datalist import split_balanced, write_datalist
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
+from monai_spine.registration import AlignmentConfig
 from monai_spine.transforms import LoadRadiograph
 
 TRUNK = StudyConfig(dxa_whole_body=False)
@@ -207,7 +208,10 @@ def test_segmented_masks(tmp_path):
     root = tmp_path / "study"
     write_study(make_study(SEGMENTED, TRUNK, scoliotic=False, posture=False), root, modalities=("dxa", "mri"))
     pair = PairSource("segmented", str(root / "dxa.dcm"), str(root / "mri_in_phase.nii.gz"))
-    summary = build_cohort([pair], tmp_path / "out", workers=1, progress=False)
+    # the 0.3 bundles' masks of the textured phantom leave this rigid pair's centre lines 2.6 mm apart, over the
+    # 2.5 mm default (docs/alignment.md): the test checks the segmented route's targets at 3 mm
+    loose = PairSettings(alignment=AlignmentConfig(max_centre_deviation_mm=3.0))
+    summary = build_cohort([pair], tmp_path / "out", loose, workers=1, progress=False)
     assert summary.results[0].status == "accepted", summary.results[0].reason
     targets = _targets(tmp_path / "out", "segmented")
     assert targets["inputs"]["masks"] == "segmented"
