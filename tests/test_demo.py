@@ -34,7 +34,7 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
     # old phantom); the bundle's 1 mm target is missed until a longer retrain (docs/real_anatomy.md)
     assert coronal_error < 1.2 and distance < 1.5
     errors = [abs(float(e)) for e in re.findall(r"error\s+([+-][\d.]+)°", report)]
-    # bi-planar angles (the phantom's own masks): kyphosis 4.1° off on the phantom with waisted, textured bodies
+    # bi-planar angles (the phantom's own masks): Cobb 4.1° off on the phantom with waisted, textured bodies
     assert len(errors) == 6 and max(errors[3:]) < 4.5
     dxa_curves, _ = read_curves_json(demo / "dxa" / "curves.json")
     np.testing.assert_allclose(dxa_curves.sagittal_centre[:, 0].mean(), 0.0, atol=1e-3)  # single view: y relative
