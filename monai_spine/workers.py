@@ -56,22 +56,39 @@ def single_threaded() -> Iterator[None]:
             sitk.ProcessObject.SetGlobalDefaultNumberOfThreads(sitk_threads)
 
 
-def map_single_threaded(job: Callable[[Any], Any], items: Sequence, workers: int, ordered: bool = True) -> Iterator:
+def _start_worker(setup: Callable[..., None] | None, setup_args: tuple) -> None:
+    single_thread()
+    if setup is not None:
+        setup(*setup_args)
+
+
+def map_single_threaded(
+    job: Callable[[Any], Any],
+    items: Sequence,
+    workers: int,
+    ordered: bool = True,
+    setup: Callable[..., None] | None = None,
+    setup_args: tuple = (),
+) -> Iterator:
     """``job(item)`` of every item, from a spawn pool of ``min(workers, len(items))`` single-threaded processes.
 
-    With one worker (or one item) the jobs run here, single-threaded. ``job`` must be picklable (a module-level
-    function or a ``functools.partial`` of one).
+    With one worker (or one item) the jobs run here, single-threaded. ``job`` and ``setup`` must be picklable (a
+    module-level function or a ``functools.partial`` of one).
 
     Args:
         job: the function run on each item.
         items: the items (a list, a ``range``).
         workers: the most processes to start.
         ordered: yield results in the items' order; else as they finish.
+        setup: run once as ``setup(*setup_args)`` in each process that runs jobs (each worker, or this process),
+            e.g. to load what every job of that process shares.
     """
     processes = min(workers, len(items))
     if processes <= 1:
         with single_threaded():
+            _start_worker(setup, setup_args)
             yield from map(job, items)
         return
-    with multiprocessing.get_context("spawn").Pool(processes, initializer=single_thread) as pool:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes, initializer=_start_worker, initargs=(setup, setup_args)) as pool:
         yield from (pool.imap if ordered else pool.imap_unordered)(job, items)

@@ -3,18 +3,17 @@ MONAI datalist."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Iterator, Sequence
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from monai_spine.io.datalist import split_balanced, write_datalist
 from monai_spine.studies import MODALITIES, write_study
+from monai_spine.workers import map_single_threaded
 
 from .labels import read_labelled_ct
 from .render import DrrSource, prepare_source, render_study
@@ -35,7 +34,6 @@ def _one(index: int, seed: int, out: Path, modalities: tuple[str, ...], source: 
 
 
 def _init_worker(ct_path, labels_path, scheme: str, device: str) -> None:
-    torch.set_num_threads(1)
     _WORKER["source"] = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
 
 
@@ -56,14 +54,14 @@ def iter_drr_studies(ct_path, labels_path, n: int, seed: int, out: str | os.Path
         raise ValueError(f"n must be at least 1, got {n}.")
     source = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
     modalities = tuple(modalities)
-    if workers <= 1:
+    if workers <= 1 or n == 1:
         return (_one(i, seed, Path(out), modalities, source) for i in range(n))
     return _in_workers((ct_path, labels_path, scheme, device), n, seed, Path(out), workers, modalities)
 
 
 def _in_workers(inputs: tuple, n: int, seed: int, out: Path, workers: int, modalities: tuple[str, ...]):
-    with multiprocessing.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=inputs) as pool:
-        yield from pool.imap(partial(_worker_one, seed=seed, out=out, modalities=modalities), range(n))
+    job = partial(_worker_one, seed=seed, out=out, modalities=modalities)
+    yield from map_single_threaded(job, range(n), workers, setup=_init_worker, setup_args=inputs)
 
 
 def write_drr_datalist(out: str | os.PathLike, entries: list[dict], seed: int, source: str) -> dict:
