@@ -65,7 +65,8 @@ class FileOrientationd(MapTransform):
 
 
 class CheckSpineMask(Transform):
-    """Flag a predicted spine mask that cannot be a spine: empty, or shorter than ``min_length_mm``.
+    """Flag a predicted spine mask that cannot be a spine: empty, on an image larger than ``max_extent_mm`` at its
+    pixel size, shorter than ``min_length_mm``, or with a median width outside ``width_range_mm``.
 
     The mask passes unchanged (an empty mask is a valid answer for an image without a spine); the problem is
     emitted as one ``UserWarning`` naming the input file and appended to ``meta["qc_warnings"]``, so that
@@ -76,12 +77,33 @@ class CheckSpineMask(Transform):
             the patient frame; the head–feet axis) of a plausible spine, mm. The default, 100 mm, is about three
             lumbar vertebrae: less spine than that gives no usable curve, and false positives on images without a
             spine stay shorter.
+        max_extent_mm: largest plausible image, mm, along the first spatial axis (left–right) and along the
+            last (head–feet): a whole-body DXA is about 650 × 2000 mm; an image larger than that at its pixel size
+            (a chest radiograph of 0.17 mm pixels read at 1 mm) has a wrong pixel size, and its mask is flagged
+            whatever its shape.
+        width_range_mm: plausible median width of the column, mm, along the first spatial axis (left–right) over
+            the rows (slices) it occupies. Vertebral bodies are 24 (C7) to 50 mm (L5) wide
+            (``docs/phantom_anatomy.md``); a mask far outside (15, 90) mm says the pixel size is wrong (a
+            radiograph whose spacing tag is missing or 0, read at 1 mm per pixel, shows the spine several times
+            too wide) or the mask is not a spine.
     """
 
     backend = [TransformBackends.TORCH]
 
-    def __init__(self, min_length_mm: float = 100.0) -> None:
+    def __init__(self, min_length_mm: float = 100.0, width_range_mm: tuple[float, float] = (15.0, 90.0),
+                 max_extent_mm: tuple[float, float] = (800.0, 2200.0)) -> None:
         self.min_length_mm = min_length_mm
+        self.width_range_mm = width_range_mm
+        self.max_extent_mm = max_extent_mm
+
+    def _width_mm(self, mask: torch.Tensor, spacing: float) -> float:
+        """Median left–right extent of the mask's occupied rows (slices), mm."""
+        columns = mask[0].reshape(mask.shape[1], -1, mask.shape[-1]).bool().any(dim=1)  # (W, rows)
+        occupied = columns.any(dim=0)
+        index = torch.arange(columns.shape[0], device=mask.device)[:, None]
+        first = torch.where(columns, index, columns.shape[0]).amin(dim=0)[occupied]
+        last = torch.where(columns, index, -1).amax(dim=0)[occupied]
+        return float((last - first + 1).float().median()) * spacing
 
     def __call__(self, mask: torch.Tensor) -> torch.Tensor:
         rows = torch.nonzero(mask.reshape(-1, mask.shape[-1]).any(dim=0)).flatten()
@@ -89,10 +111,19 @@ class CheckSpineMask(Transform):
         if rows.numel() == 0:
             problem = "no spine found (empty mask)"
         elif isinstance(mask, MetaTensor):
-            spacing = float(affine_to_spacing(mask.affine, r=mask.ndim - 1)[-1])
-            length = float(rows[-1] - rows[0] + 1) * spacing
-            if length < self.min_length_mm:
+            spacing = affine_to_spacing(mask.affine, r=mask.ndim - 1)
+            length = float(rows[-1] - rows[0] + 1) * float(spacing[-1])
+            width = self._width_mm(mask, float(spacing[0]))
+            low, high = self.width_range_mm
+            extent = (mask.shape[1] * float(spacing[0]), mask.shape[-1] * float(spacing[-1]))
+            if extent[0] > self.max_extent_mm[0] or extent[1] > self.max_extent_mm[1]:
+                problem = (f"image {extent[0]:.0f} × {extent[1]:.0f} mm at its pixel size, larger than any "
+                           f"{self.max_extent_mm[0]:g} × {self.max_extent_mm[1]:g} mm radiograph: wrong pixel size")
+            elif length < self.min_length_mm:
                 problem = f"spine mask only {length:.0f} mm long (< {self.min_length_mm:g} mm): likely no spine"
+            elif not low <= width <= high:
+                problem = (f"spine mask {width:.0f} mm wide (a spine is {low:g}–{high:g} mm): wrong pixel size or "
+                           "not a spine")
         if problem is not None:
             name = mask.meta.get("filename_or_obj", "image") if isinstance(mask, MetaTensor) else "image"
             warnings.warn(f"{os.fspath(name)}: {problem}", stacklevel=2)
@@ -106,9 +137,11 @@ class CheckSpineMaskd(MapTransform):
 
     backend = CheckSpineMask.backend
 
-    def __init__(self, keys: KeysCollection, min_length_mm: float = 100.0, allow_missing_keys: bool = False) -> None:
+    def __init__(self, keys: KeysCollection, min_length_mm: float = 100.0,
+                 width_range_mm: tuple[float, float] = (15.0, 90.0),
+                 max_extent_mm: tuple[float, float] = (800.0, 2200.0), allow_missing_keys: bool = False) -> None:
         super().__init__(keys, allow_missing_keys)
-        self.check = CheckSpineMask(min_length_mm)
+        self.check = CheckSpineMask(min_length_mm, width_range_mm, max_extent_mm)
 
     def __call__(self, data: Mapping[Hashable, torch.Tensor]) -> dict[Hashable, torch.Tensor]:
         d = dict(data)

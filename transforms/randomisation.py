@@ -69,6 +69,10 @@ __all__ = [
     "RandGridLinesD",
     "RandGridLinesDict",
     "RandGridLinesd",
+    "RandIntensityLookup",
+    "RandIntensityLookupD",
+    "RandIntensityLookupDict",
+    "RandIntensityLookupd",
     "RandInvert",
     "RandInvertD",
     "RandInvertDict",
@@ -520,6 +524,41 @@ class RandDixonContrast(RandomizableTransform):
         out = (self.weights[0] * w + self.weights[1] * f).abs()
         dtype = torch.float32 if isinstance(water, torch.Tensor) else np.float32
         return convert_to_dst_type(out, water, dtype=dtype)[0]
+
+
+class RandIntensityLookup(_RandImage):
+    """A random, non-monotonic intensity look-up table: tissues swap brightness as they do between MRI contrasts.
+
+    The image's value range is split into ``n - 1`` equal steps by ``n`` knots (``n`` uniform in ``knots_range``);
+    each knot takes a value uniform in [0, 1], and every voxel is mapped by linear interpolation between its two
+    knots. Voxels of one tissue keep sharing a value (up to their spread), while the order of tissues is random: the
+    acquired-image counterpart of SynthSeg's random mean per label (:class:`RandLabelToIntensity`), for images with
+    no label map. MONAI's ``RandHistogramShift`` keeps the order of intensities; this one does not.
+
+    Args:
+        knots_range: smallest and largest number of knots (at least 2).
+        prob: probability of applying.
+
+    Input: ``(C, *spatial)``; output: float32 in [0, 1], same shape and array type.
+    """
+
+    def __init__(self, knots_range: tuple[int, int] = (3, 8), prob: float = 0.1) -> None:
+        super().__init__(prob)
+        if not 2 <= knots_range[0] <= knots_range[1]:
+            raise ValueError(f"knots_range must be (low, high) with 2 <= low <= high, got {knots_range}.")
+        self.knots_range = knots_range
+        self.knots = np.array([0.0, 1.0])
+
+    def _draw(self, img: NdarrayOrTensor) -> None:
+        self.knots = self.R.uniform(0.0, 1.0, size=self.R.randint(self.knots_range[0], self.knots_range[1] + 1))
+
+    def _apply(self, img: torch.Tensor) -> torch.Tensor:
+        low, high = _value_range(img)
+        position = ((img - low) / max(high - low, 1e-12)).clamp(0.0, 1.0) * (len(self.knots) - 1)
+        below = position.floor().clamp(max=len(self.knots) - 2)
+        knots = torch.as_tensor(self.knots, dtype=torch.float32, device=img.device)
+        start, end = knots[below.long()], knots[below.long() + 1]
+        return start + (position - below) * (end - start)
 
 
 class RandScatter(_RandImage):
@@ -1090,6 +1129,13 @@ class RandQuantumNoised(_RandImaged):
     array_class = RandQuantumNoise
 
 
+class RandIntensityLookupd(_RandImaged):
+    """Dictionary form of :class:`RandIntensityLookup` (``keys``, ``prob``, ``allow_missing_keys``, then its
+    arguments); one table for all keys."""
+
+    array_class = RandIntensityLookup
+
+
 class RandInvertd(_RandImaged):
     """Dictionary form of :class:`RandInvert` (``keys``, ``prob``, ``allow_missing_keys``)."""
 
@@ -1125,6 +1171,7 @@ RandLabelToIntensityD = RandLabelToIntensityDict = RandLabelToIntensityd
 RandDixonContrastD = RandDixonContrastDict = RandDixonContrastd
 RandScatterD = RandScatterDict = RandScatterd
 RandQuantumNoiseD = RandQuantumNoiseDict = RandQuantumNoised
+RandIntensityLookupD = RandIntensityLookupDict = RandIntensityLookupd
 RandInvertD = RandInvertDict = RandInvertd
 RandGridLinesD = RandGridLinesDict = RandGridLinesd
 RandCollimationD = RandCollimationDict = RandCollimationd

@@ -63,21 +63,26 @@ def test_file_orientation_needs_the_original_affine(image):
 
 
 def spine(shape, first: int, last: int) -> torch.Tensor:
-    """A one-channel mask of ``shape`` (spatial) with foreground on the last axis from ``first`` to ``last``."""
+    """A one-channel mask of ``shape`` (spatial) with foreground on the last axis from ``first`` to ``last``, 30
+    voxels wide on the first axis (3 on the others)."""
     mask = torch.zeros(1, *shape)
-    index = (0, *(slice(2, 5) for _ in shape[:-1]), slice(first, last + 1))
+    index = (0, slice(2, 32), *(slice(2, 5) for _ in shape[1:-1]), slice(first, last + 1))
     mask[index] = 1
     return mask
 
 
 # (mask, affine spacing per axis in mm, expected problem or None); length = rows × spacing of the last axis
 CHECKS = {
-    "2d empty": (torch.zeros(1, 20, 100), (1.0, 2.0), "no spine found (empty mask)"),
-    "2d 40 mm": (spine((20, 100), 40, 59), (1.0, 2.0), "spine mask only 40 mm long (< 100 mm): likely no spine"),
-    "2d 160 mm": (spine((20, 100), 10, 89), (1.0, 2.0), None),
-    "2d anisotropic": (spine((20, 100), 10, 89), (2.0, 1.0), "spine mask only 80 mm long"),
-    "3d 60 mm": (spine((8, 8, 50), 10, 29), (1.0, 1.0, 3.0), "spine mask only 60 mm long"),
-    "3d 120 mm": (spine((8, 8, 50), 10, 49), (1.0, 1.0, 3.0), None),
+    "2d empty": (torch.zeros(1, 40, 100), (1.0, 2.0), "no spine found (empty mask)"),
+    "2d 40 mm": (spine((40, 100), 40, 59), (1.0, 2.0), "spine mask only 40 mm long (< 100 mm): likely no spine"),
+    "2d 160 mm": (spine((40, 100), 10, 89), (1.0, 2.0), None),
+    "2d anisotropic": (spine((40, 100), 10, 89), (2.0, 1.0), "spine mask only 80 mm long"),
+    "2d 180 mm wide": (spine((40, 100), 10, 89), (6.0, 2.0), "spine mask 180 mm wide (a spine is 15–90 mm)"),
+    "2d 9 mm wide": (spine((40, 100), 10, 89), (0.3, 2.0), "spine mask 9 mm wide"),
+    "2d 1840 mm wide image": (spine((40, 100), 10, 89), (46.0, 2.0), "image 1840 × 200 mm at its pixel size"),
+    "3d 60 mm": (spine((40, 8, 50), 10, 29), (1.0, 1.0, 3.0), "spine mask only 60 mm long"),
+    "3d 120 mm": (spine((40, 8, 50), 10, 49), (1.0, 1.0, 3.0), None),
+    "3d 120 mm wide": (spine((40, 8, 50), 10, 49), (4.0, 1.0, 3.0), "spine mask 120 mm wide"),
 }
 
 
@@ -99,13 +104,13 @@ def test_check_spine_mask_known_lengths(name):
 
 
 def test_check_spine_mask_threshold_and_plain_tensors():
-    short = spine((20, 100), 40, 59)  # 20 rows
+    short = spine((40, 100), 40, 59)  # 20 rows
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         CheckSpineMask(min_length_mm=20)(MetaTensor(short.clone(), affine=torch.eye(3)))
         CheckSpineMask()(short)  # no affine: the length cannot be measured, only emptiness
     with pytest.warns(UserWarning, match="^image: no spine found"):
-        CheckSpineMask()(torch.zeros(1, 20, 100))
+        CheckSpineMask()(torch.zeros(1, 40, 100))
 
 
 def test_check_spine_mask_dictionary_form():

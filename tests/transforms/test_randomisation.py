@@ -17,6 +17,7 @@ from monai_spine.transforms import (
     RandDixonContrastD,
     RandDixonContrastd,
     RandGridLines,
+    RandIntensityLookup,
     RandInvert,
     RandLabelToIntensity,
     RandLabelToIntensityd,
@@ -33,8 +34,8 @@ from monai_spine.transforms import (
     radiograph_randomisation,
 )
 
-IMAGE_TRANSFORMS = (RandScatter, RandQuantumNoise, RandInvert, RandGridLines, RandCollimation, RandMarkers,
-                    RandWiresAndButtons)
+IMAGE_TRANSFORMS = (RandScatter, RandQuantumNoise, RandIntensityLookup, RandInvert, RandGridLines, RandCollimation,
+                    RandMarkers, RandWiresAndButtons)
 
 
 def _labels(shape=(1, 24, 20, 30)) -> np.ndarray:
@@ -188,6 +189,21 @@ def test_quantum_noise_grows_with_intensity():
     dark, bright = out[0, :, 1:100].std(), out[0, :, 100:].std()
     assert bright / dark == pytest.approx(np.sqrt(10), rel=0.15)
     assert bright == pytest.approx(np.sqrt(1.0 / 400), rel=0.1)
+
+
+def test_intensity_lookup_keeps_tissues_uniform_and_reorders_them():
+    tissues = np.repeat(np.array([0.0, 1 / 3, 2 / 3, 1.0], dtype=np.float32), 25)[None, :, None] * np.ones((1, 1, 10))
+    lookup = RandIntensityLookup(knots_range=(4, 4), prob=1.0)
+    orders = set()
+    for seed in range(20):
+        out = lookup.set_random_state(seed)(tissues)
+        means = out[0, ::25, 0]
+        assert np.allclose(out[0].reshape(4, 25, 10), means[:, None, None], atol=1e-6)  # a tissue stays one value
+        assert np.allclose(means, lookup.knots)  # with 4 knots the 4 tissue values are the knots themselves
+        orders.add(tuple(np.argsort(means)))
+    assert len(orders) > 5  # the tissues' brightness order is drawn, not kept
+    with pytest.raises(ValueError, match="knots_range"):
+        RandIntensityLookup(knots_range=(1, 3))
 
 
 def test_scatter_keeps_mean_and_lowers_detail():
