@@ -5,11 +5,13 @@
 #   bundles/train_phantom.sh OUT [N_STUDIES] [TRAIN_SECONDS]
 #
 # OUT/data: the cohort (`monai-spine phantom`, DXA + MRI files only). With DRR_CTS=K (default 0) also OUT/ct (K
-# CT-only phantoms of another seed) and OUT/drr/ct_NNNN (DRR_STUDIES `monai-spine drr` studies of each CT, default
-# 4): their DXA studies join the DXA bundle's training and validation through OUT/dataset_dxa.json (the phantom test
-# split stays the test set). The phantom's vertebra labels must be TotalSegmentator ids (DRR_LABEL_SCHEME, default
-# totalseg). OUT/<bundle>/: model.pt, train.log and the test-set evaluation (eval/metrics.csv, per-image *_raw.csv);
-# the MRI bundle is also evaluated on the test split's water and fat images (eval_water/, eval_fat/).
+# CT-only phantoms of another seed) and OUT/drr/ct_NNNN (DRR_STUDIES `monai-spine drr` studies of each CT, DXA and
+# MRI-like volumes, default 4): they join both bundles' training and validation (the phantom test split stays the
+# test set) through OUT/dataset_drr.json (DXA bundle) and OUT/dataset_mri.json (MRI bundle: each drr study twice,
+# once with its in-phase and once with its T2-like volume as the image). The phantom's vertebra labels must be
+# TotalSegmentator ids (DRR_LABEL_SCHEME, default totalseg). OUT/<bundle>/: model.pt, train.log and the test-set
+# evaluation (eval/metrics.csv, per-image *_raw.csv); the MRI bundle is also evaluated on the test split's water
+# and fat images (eval_water/, eval_fat/).
 #
 # Both trainings share one GPU and run at the same time, each stopped after TRAIN_SECONDS (best validation
 # checkpoint kept). FINE_TUNE=1 starts from the bundles' shipped weights (--load_pretrain True --ckpt_path, learning
@@ -40,7 +42,7 @@ log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
 pack() {  # RESULTS=FILE: the small results in one file (the GPU machine returns few files)
     [ -n "$RESULTS" ] || return 0
     (cd "$OUT" && tar -czf "$RESULTS" --exclude='*.nii.gz' \
-        $(ls -d $DXA $MRI data/dataset.json dataset_dxa.json timings.log drr/*.log 2>/dev/null)) \
+        $(ls -d $DXA $MRI data/dataset.json dataset_drr.json dataset_mri.json timings.log drr/*.log 2>/dev/null)) \
         && echo "results: $RESULTS"
 }
 trap pack EXIT
@@ -54,7 +56,7 @@ if [ ! -f "$DATA/dataset.json" ]; then
     log "phantom cohort: $N studies"
 fi
 
-render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, one datalist
+render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, two datalists
     [ -f "$OUT/ct/dataset.json" ] || $PY -m monai_spine phantom --n "$DRR_CTS" --seed 2028 --out "$OUT/ct" \
         --modalities ct --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
     local pids=() ct study
@@ -64,20 +66,30 @@ render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr
         [ -f "$OUT/drr/$study/dataset.json" ] && continue
         $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
             --seed "$((10#${study#study_}))" --out "$OUT/drr/$study" --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
-            --device "$DEVICE" --workers 1 > "$OUT/drr/$study.log" 2>&1 &
+            --modalities dxa,mri --device "$DEVICE" --workers 1 > "$OUT/drr/$study.log" 2>&1 &
         pids+=($!)
     done
     for pid in "${pids[@]}"; do wait "$pid" || { log "drr failed: see $OUT/drr/*.log"; wait; exit 1; }; done
-    # every drr study trains or validates the DXA bundle: the CTs are not the cohort's, so none is a test study
-    $PY -c "import sys; from monai_spine.io.datalist import merge_datalists as m; m(sys.argv[1], {sys.argv[2]: None,
-**{d: {'test': 'training'} for d in sys.argv[3:]}}, 'phantom cohort + drr renders of phantom CTs')" \
-        "$OUT/dataset_dxa.json" "$DATA/dataset.json" "$OUT"/drr/*/dataset.json
-    log "drr: $DRR_CTS CTs x $DRR_STUDIES studies, merged into dataset_dxa.json"
+    # every drr study trains or validates: the CTs are not the cohort's, so none is a test study
+    $PY - "$OUT" "$DATA/dataset.json" "$OUT"/drr/*/dataset.json <<'PY'
+import json, sys
+from pathlib import Path
+from monai_spine.io.datalist import merge_datalists
+out, cohort, renders = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+merged = merge_datalists(out / "dataset_drr.json", {cohort: None, **{d: {"test": "training"} for d in renders}},
+                         "phantom cohort + drr renders of phantom CTs")
+for split in ("training", "validation"):  # the MRI bundle also reads each drr study's T2-like volume
+    merged[split] += [dict(e, id=e["id"] + "_t2", mri=e["mri_t2"]) for e in merged[split] if "mri_t2" in e]
+(out / "dataset_mri.json").write_text(json.dumps(dict(merged, description="dataset_drr.json, T2-like volumes twice"), indent=1))
+PY
+    log "drr: $DRR_CTS CTs x $DRR_STUDIES studies, merged into dataset_drr.json and dataset_mri.json"
 }
 DXA_DATA=(--dataset_dir "$DATA")
+MRI_DATA=(--dataset_dir "$DATA")
 if [ "$DRR_CTS" -gt 0 ]; then
     render_drr
-    DXA_DATA=(--dataset_dir "$OUT" --datalist_file "$OUT/dataset_dxa.json")
+    DXA_DATA=(--dataset_dir "$OUT" --datalist_file "$OUT/dataset_drr.json")
+    MRI_DATA=(--dataset_dir "$OUT" --datalist_file "$OUT/dataset_mri.json")
 fi
 
 train() {  # bundle, extra overrides...
@@ -103,7 +115,7 @@ evaluate() {  # bundle, output folder name, extra overrides...
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
     train $DXA "${DXA_DATA[@]}" --num_workers "$((WORKERS / 2))" --epochs "${DXA_EPOCHS:-80}" &
     dxa=$!
-    train $MRI --dataset_dir "$DATA" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
+    train $MRI "${MRI_DATA[@]}" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
         --val_interval 4 &
     mri=$!
     failed=0
