@@ -83,7 +83,8 @@ def render_mri(
         MRI volume frame; ``frame``: the pose) and the pose.
     """
     pose = MriPose.sample(generator, MRI_MAX_ROTATION_DEG, MRI_MAX_TRANSLATION_MM, centre_xz)
-    seed, snr = int(torch.randint(2**31, (1,), generator=generator)), torch.rand(1, generator=generator).item()
+    draws = dict(generator=generator, device=generator.device)
+    seed, snr = int(torch.randint(2**31, (1,), **draws)), torch.rand(1, **draws).item()
     target = posed_grid(grid, pose, UKB_SPACING_MM)
     mri_rotation, mri_shift = pose.rigid()
     volume = torch.stack([hu.float() - AIR_HU, column.float(), vertebrae.float()])  # outside the CT: air
