@@ -79,3 +79,18 @@ def test_mri_and_alignment_figures_are_sane(evaluated):
     for row in (r for r in rows if r["scorer"] == "alignment"):
         assert 0.0 <= float(row["iou"]) <= 1.0
         assert np.isfinite(float(row["rotation_error_deg"])) and np.isfinite(float(row["translation_error_mm"]))
+
+
+def test_chest_radiograph_without_pixel_size_is_flagged_not_silent():
+    """``RG1_UNCI.dcm`` (pydicom-data, a real PA chest CR) has PixelSpacing 0: read at the assumed 1 mm per pixel it
+    is 1841 × 1955 mm, and whatever the DXA bundle finds on it carries a QC warning saying the pixel size is wrong."""
+    from pydicom.data import get_testdata_file
+
+    from monai_spine.segmentation import segment_dxa
+    from monai_spine.transforms import LoadRadiograph
+
+    with pytest.warns(UserWarning, match="1.0 mm per pixel assumed"):
+        image = LoadRadiograph()(get_testdata_file("RG1_UNCI.dcm"))
+    with pytest.warns(UserWarning, match=r"RG1_UNCI.dcm: image 1841 × 1955 mm .*wrong pixel size"):
+        mask = segment_dxa(image)
+    assert any("wrong pixel size" in w for w in mask.meta["qc_warnings"])
