@@ -25,7 +25,7 @@ from monai_spine.phantom.anatomy import (
 )
 from monai_spine.phantom.anatomy.variants import RIB_PAIRS, TRANSITIONAL_L5
 from monai_spine.phantom.materials import MATERIALS, material_property
-from monai_spine.phantom.raster import BODY_WAIST, ENDPLATE_MM, rasterise
+from monai_spine.phantom.raster import BODY_WAIST, ENDPLATE_MM, rasterise, rasterise_column
 from monai_spine.phantom.shape import CoronalCurve, SpineShape, shape_centre_line
 
 VOXEL = 3.0
@@ -107,7 +107,30 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
     z_index = torch.arange(grid.shape[2], dtype=torch.float64)
     mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in top_to_bottom]
     assert np.all(np.diff(mean_z) > 0)
-    assert not (raster.spine_mask & (labels == level_label("sacrum"))).any()  # the column stops at the top of S1
+
+
+def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
+    """The column's sacral part is the S1 body (the sacrum's first body height), not the alae or lower segments."""
+    anatomy = build_anatomy(_curved_line())
+    s1 = anatomy.sacrum.vertebra
+    grid = Grid.covering(s1.centre - (80.0, 60.0, 60.0), s1.centre + (80.0, 60.0, 60.0), (1.0,) * 3)
+    raster = rasterise(anatomy, grid)
+    column, labels = raster.spine_mask.numpy(), raster.vertebra_labels.numpy()
+    assert torch.equal(rasterise_column(anatomy, grid), raster.spine_mask)
+
+    def at(local) -> tuple[bool, int]:
+        index = tuple(np.round(grid.to_index(s1.to_world(np.asarray(local, float))[None])[0]).astype(int))
+        return bool(column[index]), int(labels[index])
+
+    half_w, half_d, half_h = 0.5 * s1.dims.endplate_width, 0.5 * s1.dims.endplate_depth, 0.5 * s1.dims.body_height
+    assert at((0.0, 0.0, 0.0)) == (True, s1.label)  # the S1 body's centre
+    assert at((0.0, 0.0, half_h - 3.0)) == (True, s1.label)  # just above its inferior endplate
+    assert at((0.0, 0.0, half_h + 3.0)) == (False, s1.label)  # S2: sacrum, not column
+    for side in (1.0, -1.0):  # the alae beside the body: sacrum, not column
+        assert at((side * (half_w + 12.0), -0.3 * half_d, 0.0)) == (False, s1.label)
+    sacral = np.argwhere(column & (labels == s1.label)) * grid.spacing + grid.origin
+    local = (sacral - s1.centre) @ s1.axes
+    assert np.abs(local[:, 0]).max() <= half_w + 1.0 and np.abs(local[:, 2]).max() <= half_h + 3.0  # curved ends
 
 
 @pytest.mark.parametrize("level", ["T8", "L2"])

@@ -92,9 +92,15 @@ def _study_grid(anatomy: Anatomy, length_mm: float, spacing: float) -> Grid:
     return Grid.covering(low, high, (spacing,) * 3)
 
 
-def _column_grid(line: np.ndarray, spacing: float) -> Grid:
-    """A grid hugging the spine column: the centre line's box widened by 45 mm across, 5 mm at the ends."""
-    return Grid.covering(line.min(axis=0) - (45.0, 45.0, 5.0), line.max(axis=0) + (45.0, 45.0, 5.0), (spacing,) * 3)
+def _column_grid(anatomy: Anatomy, line: np.ndarray, spacing: float) -> Grid:
+    """A grid hugging the spine column: the centre line's box widened by 45 mm across and 5 mm at the ends, grown
+    to hold the S1 body's corners (the column's bottom, below the line's end) with 5 mm to spare."""
+    s1 = anatomy.sacrum.vertebra
+    half = 0.5 * np.array([s1.dims.endplate_width, s1.dims.endplate_depth, s1.dims.body_height])
+    corners = s1.to_world(np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)]) * half)
+    low = np.minimum(line.min(axis=0) - (45.0, 45.0, 5.0), corners.min(axis=0) - 5.0)
+    high = np.maximum(line.max(axis=0) + (45.0, 45.0, 5.0), corners.max(axis=0) + 5.0)
+    return Grid.covering(low, high, (spacing,) * 3)
 
 
 @dataclass(frozen=True)
@@ -247,7 +253,7 @@ def make_study(
     study = Study(seed=seed, shape=shape, anatomy=anatomy, grid=grid, raster=rasterise(anatomy, grid, device),
                   centre_line=line, measures=measure_spine(SpineCurves(*[line[:, [0, 2]]] * 3, *[line[:, [1, 2]]] * 3)))
     tissue = Tissue.sample(generator)
-    fine = _column_grid(line_fine, config.column_spacing_mm)
+    fine = _column_grid(anatomy, line_fine, config.column_spacing_mm)
     column = rasterise_column(anatomy, fine, device) if wanted - {"ct"} else None
     edge = slice_points(column, fine) if column is not None else None
 

@@ -164,7 +164,8 @@ LEVEL_VARIATION_SD = 0.03
 part of which is overall size, carried by the skeletal scale)."""
 
 SPINE_LEVELS = LEVELS[:-1]
-"""The mobile levels C7…L5: their bodies and the discs below them make the spine column and its centre line."""
+"""The mobile levels C7…L5 placed along the centre line (their bodies and the discs below them fill it); the spine
+column is their bodies and discs and the S1 body (``raster.py``)."""
 
 _HEIGHT_FIELDS = ("body_height", "disc_height")
 _MIN_STRETCH, _MAX_STRETCH = 0.7, 1.5
