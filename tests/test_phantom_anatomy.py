@@ -9,6 +9,7 @@ import torch
 from monai_spine.geometry import curves_from_volume
 from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.anatomy import (
+    CERVICAL_LEVELS,
     LEVEL_DIMS,
     LEVELS,
     SPINE_LEVELS,
@@ -47,18 +48,23 @@ def _spine_grid(line: np.ndarray, margin=(45.0, 45.0, 10.0), spacing: float = VO
     return Grid.covering(line.min(0) - margin, line.max(0) + margin, (spacing,) * 3)
 
 
+def _named(anatomy, name: str):
+    return next(v for v in anatomy.vertebrae if v.name == name)
+
+
 @pytest.fixture(scope="module")
 def torso_raster():
     line = _curved_line()
-    grid = Grid.covering((-200.0, -150.0, -60.0), (200.0, 150.0, 640.0), (VOXEL,) * 3)
+    grid = Grid.covering((-200.0, -150.0, -130.0), (200.0, 150.0, 640.0), (VOXEL,) * 3)  # skull base to thighs
     return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0)), grid)
 
 
 def test_labels_are_totalsegmentator_v2_names_and_ids():
-    assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C7", "vertebrae_T1"]
+    assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C1", "vertebrae_C2"]
+    assert list(VERTEBRA_LABELS)[6:8] == ["vertebrae_C7", "vertebrae_T1"]
     assert list(VERTEBRA_LABELS)[-2:] == ["vertebrae_L5", "sacrum"]
     # TotalSegmentator v2: 26 sacrum, 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1 (one id less per level down)
-    assert list(VERTEBRA_LABELS.values()) == list(range(44, 44 - len(LEVELS), -1))
+    assert list(VERTEBRA_LABELS.values()) == list(range(50, 50 - len(CERVICAL_LEVELS + LEVELS), -1))
     assert (level_label("C1"), level_label("C7"), level_label("T1"), level_label("T12")) == (50, 44, 43, 32)
     assert (level_label("L1"), level_label("L5"), level_label("sacrum")) == (31, 27, 26)
 
@@ -102,7 +108,7 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
         assert volume_ml[MATERIALS.index(material)] > 10.0, material  # every tissue is there
     labels = raster.vertebra_labels
     assert labels.dtype == torch.uint8 and raster.spine_mask.dtype == torch.bool
-    top_to_bottom = [level_label(name) for name in LEVELS]  # TotalSegmentator ids: 44 (C7) down to 26 (sacrum)
+    top_to_bottom = [level_label(name) for name in CERVICAL_LEVELS + LEVELS]  # TotalSegmentator ids: 50 (C1) … 26
     assert torch.unique(labels).tolist() == [0] + sorted(top_to_bottom)
     z_index = torch.arange(grid.shape[2], dtype=torch.float64)
     mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in top_to_bottom]
@@ -137,7 +143,7 @@ def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
 def test_body_width_and_depth_match_the_table(level):
     line = _straight_line()
     anatomy = build_anatomy(line)
-    vertebra = anatomy.vertebrae[LEVELS.index(level)]
+    vertebra = _named(anatomy, level)
     grid = _spine_grid(line)
     raster = rasterise(anatomy, grid)
     body = (raster.spine_mask & (raster.vertebra_labels == vertebra.label)).cpu().numpy()
@@ -210,7 +216,7 @@ def _lumbar_rasters(texture_seed):
     """A straight spine's L2–L4 on a 1 mm grid, without and with the trabecular texture of ``texture_seed``."""
     line = _straight_line()
     anatomy = build_anatomy(line)
-    l3 = anatomy.vertebrae[LEVELS.index("L3")]
+    l3 = _named(anatomy, "L3")
     grid = Grid.covering(l3.centre - (30.0, 30.0, 45.0), l3.centre + (30.0, 30.0, 45.0), (1.0,) * 3)
     return l3, grid, rasterise(anatomy, grid), rasterise(replace(anatomy, texture_seed=texture_seed), grid)
 
@@ -248,7 +254,7 @@ def test_shoulder_girdle_crosses_the_upper_thoracic_spine():
     anatomy = build_anatomy(_curved_line(), Body())  # no texture: bone voxels are bone
     grid = Grid.covering((-200.0, -150.0, -60.0), (200.0, 150.0, 200.0), (VOXEL,) * 3)
     raster = rasterise(anatomy, grid)
-    t1, t5 = (anatomy.vertebrae[LEVELS.index(name)] for name in ("T1", "T5"))
+    t1, t5 = (_named(anatomy, name) for name in ("T1", "T5"))
     bone = raster.fractions[MATERIALS.index("cortical")] + raster.fractions[MATERIALS.index("cancellous")]
 
     def voxel(point):
@@ -288,7 +294,7 @@ def test_rib_pairs_11_and_13_drop_the_12th_or_add_a_cervical_rib():
     assert [len(a.ribs) for a in (twelve, eleven, thirteen)] == [24, 22, 26]
     rib12 = next(r for r in twelve.ribs if r.name == "rib_left_12")
     cervical = next(r for r in thirteen.ribs if r.name == "rib_left_0")
-    c7 = thirteen.vertebrae[LEVELS.index("C7")]
+    c7 = _named(thirteen, "C7")
     assert c7.superior_endplate[2] - 1.0 < cervical.neck.start[2] < c7.inferior_endplate[2]  # its head is on C7
     bone = {}
     for name, anatomy in (("12", twelve), ("11", eleven), ("13", thirteen)):

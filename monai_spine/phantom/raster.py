@@ -8,16 +8,17 @@ step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order p
 order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
 cancellous interior, the torso a fat layer over lean tissue.
 
-Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium → hip
-bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell and bony
-endplates, cancellous interior). Last, with ``Anatomy.texture_seed``, cancellous bone's density is made to vary in
-space (trabecular grain and marrow heterogeneity, seeded; the labels and the column mask are not touched).
+Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium → mandible →
+hip bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell and bony
+endplates, cancellous interior). Last, with ``Anatomy.texture_seed``, cancellous bone's density is made to vary in space
+(trabecular grain and marrow heterogeneity, seeded; the labels and the column mask are not touched).
 
 The **spine column** (``spine_mask``), the object of every curve truth (the DXA/MRI centre line and the
-left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C7…L5, the **S1 body**
-(the sacrum's first fused body, not its alae) and the intervertebral **discs** C7/T1…L5/S1: no posterior elements.
-It runs along the centre line from the top of C7 (the line's first point) to the top of S1 (its last) and on down
-the sacral arc to the bottom of the S1 body; its axial cross-sections are centred on the line.
+left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C2…L5, the **S1 body**
+(the sacrum's first fused body, not its alae) and the intervertebral **discs** C2/C3…L5/S1: no posterior elements,
+nothing of the atlas (C1, no body). It runs from the top of C2's body (the dens is not column) down the cervical
+path to the top of C7 (the centre line's first point), along the centre line to the top of S1 (its last) and on down
+the sacral arc to the bottom of the S1 body; its axial cross-sections are centred on those lines.
 """
 
 from __future__ import annotations
@@ -82,7 +83,7 @@ class Raster:
         fractions: float32 ``(len(MATERIALS), X, Y, Z)`` volume fractions, each voxel summing to 1.
         vertebra_labels: uint8 ``(X, Y, Z)``: each vertebra's label (``VERTEBRA_LABELS``) where its bone (body and
             processes) occupies at least half the voxel, else 0.
-        spine_mask: bool ``(X, Y, Z)``: the spine column (bodies C7…L5 and S1, discs C7/T1…L5/S1) occupying at least
+        spine_mask: bool ``(X, Y, Z)``: the spine column (bodies C2…L5 and S1, discs C2/C3…L5/S1) occupying at least
             half the voxel; see the module docstring.
     """
 
@@ -549,19 +550,20 @@ def _vertebra_components(v: Vertebra) -> tuple[_Component, list[_Component], _Co
 
     body = _Component(lambda r: _body_sdf(v, r), *_body_box(v), v.dims.cortical, core=lambda r: _body_core(v, r))
     parts = [_Component(arch, *_local_box(v, (-au, v_c - av, top), (au, v_c, bottom)), POSTERIOR_CORTICAL_MM)]
-    parts += [_rod(rod.transformed(v.centre, v.axes)) for rod in elements.rods]
+    parts += [_rod(rod.transformed(v.centre, v.axes)) for rod in elements.rods + v.extra_rods]
     canal_part = _Component(canal, *_local_box(v, (-cu, v_c - cv, -reach), (cu, v_c + cv, reach)))
     return body, parts, canal_part
 
 
 def _paint_vertebra(canvas: _Canvas, v: Vertebra) -> None:
     body, parts, canal = _vertebra_components(v)
-    index = canvas.index(np.min([c.low for c in parts + [body]], 0), np.max([c.high for c in parts + [body]], 0))
+    bodies = [body] if v.has_body else []  # the atlas has none
+    index = canvas.index(np.min([c.low for c in parts + bodies], 0), np.max([c.high for c in parts + bodies], 0))
     if index is None:
         return
 
     def fn(r: _Region):
-        body_outer, body_inner = _union(r, [body])
+        body_outer, body_inner = _union(r, bodies)
         outer, inner = _union(r, parts)
         return {
             "outer": torch.minimum(outer, body_outer),
@@ -764,6 +766,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
         _paint_bone(canvas, [_arc(rib), _rod(rib.neck, rib.cortical)])
     _paint_bone(canvas, [_rod(anatomy.sternum)], slabs=False)
     _paint_shoulders(canvas, anatomy.shoulders)
+    _paint_mandible(canvas, anatomy)
     _paint_pelvis(canvas, anatomy)
     _paint_column(canvas, anatomy)
     _paint_sacrum(canvas, anatomy.sacrum)
@@ -777,7 +780,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
 
 
 def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor:
-    """The spine-column mask alone (bodies C7–L5 and S1, and discs), bool ``(X, Y, Z)``, for fine truth grids.
+    """The spine-column mask alone (bodies C2–L5 and S1, and discs), bool ``(X, Y, Z)``, for fine truth grids.
 
     Paints only the discs and vertebrae, so a sub-millimetre grid around the spine stays cheap; on the same grid
     it equals :func:`rasterise`'s ``spine_mask``.
@@ -789,13 +792,20 @@ def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor
 
 
 def _paint_column(canvas: _Canvas, anatomy: Anatomy) -> None:
-    """The discs, then the vertebrae C7–L5 over them (bodies, posterior elements), and the S1 body's share of the
-    column (its bone is painted with the sacrum)."""
+    """The discs, then the vertebrae C1–L5 over them (bodies, posterior elements; the atlas has no body), and the S1
+    body's share of the column (its bone is painted with the sacrum)."""
     for disc in anatomy.discs:
         _paint_disc(canvas, disc)
     for vertebra in anatomy.vertebrae[:-1]:
         _paint_vertebra(canvas, vertebra)
     _add_s1_body(canvas, anatomy.sacrum)
+
+
+def _paint_mandible(canvas: _Canvas, anatomy: Anatomy) -> None:
+    """The mandible (its body and rami) as one bone, where the grid reaches it; C1–C6 are painted with the column."""
+    if anatomy.neck is not None:
+        body, *rami = anatomy.neck.mandible
+        _paint_bone(canvas, [_arc(body)] + [_rod(ramus, body.cortical) for ramus in rami])
 
 
 def _paint_pelvis(canvas: _Canvas, anatomy: Anatomy) -> None:
