@@ -56,7 +56,7 @@ def _named(anatomy, name: str):
 def torso_raster():
     line = _curved_line()
     grid = Grid.covering((-200.0, -150.0, -130.0), (200.0, 150.0, 640.0), (VOXEL,) * 3)  # skull base to thighs
-    return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0)), grid)
+    return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0), Variants()), grid)
 
 
 def test_labels_are_totalsegmentator_v2_names_and_ids():

@@ -41,6 +41,7 @@ from .spine import (
     _Line,
     level_label,
     level_spans,
+    mobile_levels,
     place_discs,
     place_sacrum,
     place_vertebrae,
@@ -55,6 +56,7 @@ __all__ = [
     "LEVELS",
     "CERVICAL_LEVELS",
     "SPINE_LEVELS",
+    "mobile_levels",
     "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
@@ -96,7 +98,8 @@ class Anatomy:
     """A placed phantom: spine and body parts in the phantom frame, mm.
 
     Args:
-        vertebrae: C1…C6 (:func:`~.head_neck.place_cervical`), C7…L5 and the sacrum (:func:`place_vertebrae`).
+        vertebrae: C1…C6 (:func:`~.head_neck.place_cervical`), C7…L5 (…L4 or …L6 with ``variants.lumbar_count``)
+            and the sacrum (:func:`place_vertebrae`).
         discs: C2/C3 … L5/S1 (none below the atlas).
         sacrum: the sacrum's shape (its :class:`Vertebra` record is ``vertebrae[-1]``).
         torso: the skin envelope and fat layer.
@@ -148,19 +151,19 @@ def build_anatomy(
             about :func:`spine_length_mm` ``(body.scale)``.
         body: the build (torso, fat, skeletal scale).
         axial_rotation_deg: vertebral axial rotation, see :func:`place_vertebrae`.
-        rng: per-level skeletal variation (see :func:`place_vertebrae`), then the anatomical variants
-            (:func:`sample_variants`), the cervical lordosis and the cervical levels' variation, and the seed of the
+        rng: the anatomical variants (:func:`sample_variants`), then the per-level skeletal variation (see
+            :func:`place_vertebrae`), the cervical lordosis and the cervical levels' variation, and the seed of the
             trabecular texture; ``None`` for the reference dimensions, no variants, the middle cervical lordosis and
             uniform cancellous bone.
-        variants: the anatomical variants to build; drawn from ``rng`` when omitted (none without ``rng``). Given,
-            they are not drawn, so the texture seed is the next draw.
+        variants: the anatomical variants to build (rib pairs, lumbar count, transitional processes); drawn from
+            ``rng`` when omitted (none without ``rng``). Given, they are not drawn.
 
     Returns:
         :class:`Anatomy` in the phantom frame.
     """
-    vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng)
     if variants is None:
         variants = Variants() if rng is None else sample_variants(rng)
+    vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng, variants.lumbar_count)
     vertebrae = apply_transitional_l5(vertebrae, variants.transitional_l5)
     line = _Line(np.asarray(centre_line_fine, dtype=np.float64))
     path = _CentrePath(centre_line_fine)

@@ -26,6 +26,7 @@ __all__ = [
     "LEVELS",
     "CERVICAL_LEVELS",
     "SPINE_LEVELS",
+    "mobile_levels",
     "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
@@ -58,7 +59,8 @@ TOTALSEGMENTATOR_IDS = {
     **{f"C{i}": 51 - i for i in range(1, 8)},
 }
 """Level name → TotalSegmentator v2 class id: 26 sacrum (S1), 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1
-(Wasserthal et al., Radiology: Artificial Intelligence 2023)."""
+(Wasserthal et al., Radiology: Artificial Intelligence 2023). It has no L6: a sixth lumbar vertebra is labelled 0,
+as ``monai-spine drr`` writes it (VerSe's id 25)."""
 
 VERTEBRA_LABELS = {
     ("sacrum" if name == "sacrum" else f"vertebrae_{name}"): TOTALSEGMENTATOR_IDS[name]
@@ -69,7 +71,10 @@ background)."""
 
 
 def level_label(level: str) -> int:
-    """The TotalSegmentator v2 id of a level name (``"C1"`` … ``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``)."""
+    """The TotalSegmentator v2 id of a level name (``"C1"`` … ``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``); 0 (not
+    labelled) for ``"L6"``, which TotalSegmentator lacks."""
+    if level == "L6":
+        return 0
     if level not in TOTALSEGMENTATOR_IDS:
         raise ValueError(f"unknown level {level!r}; expected one of {', '.join(TOTALSEGMENTATOR_IDS)}.")
     return TOTALSEGMENTATOR_IDS[level]
@@ -136,7 +141,8 @@ class LevelDims:
 # Panjabi et al. 1992 (Spine 17:299) and Zhou et al. 2000 (Eur Spine J 9:242); C7: Panjabi et al. 1991 (Spine
 # 16:861); discs: Busscher et al. 2010 (Eur Spine J 19:1104) thoracic, Pooni et al. 1986 / Twomey & Taylor 1985
 # lumbar; lamina: Egwu et al. 2019; cortical shell: Silva et al. 1994, Ritzel et al. 1997; sacrum (S1 row):
-# Gray's Anatomy (41st ed.), Zhou et al. 2000. C1–C6: Panjabi et al. 1991 (Spine 16:861) and Gilad & Nissan 1986
+# Gray's Anatomy (41st ed.), Zhou et al. 2000. L6 (a lumbarised S1, :mod:`.variants`): L5's row, a slightly lower
+# disc and a shorter spinous process. C1–C6: Panjabi et al. 1991 (Spine 16:861) and Gilad & Nissan 1986
 # (Spine 11:154) for bodies, endplates, pedicles and canal; discs: Gilad & Nissan 1986 (4.5–6 mm); transverse spans
 # and spinous lengths: Gray's Anatomy (41st ed.). C1 has no body: its "endplate" is the dens it rings (C2's), its
 # pedicles are the lateral masses, its spinous process the posterior tubercle; C2's body height is below the dens.
@@ -166,6 +172,7 @@ _TABLE = {
     "L3": (26.5, 46.0, 35.0, 10.5, 10.5, 14.0, 18.0, 24.0, 17.5, 88.0, 5, 30.0, 5, 19.0, 7.5, 4.0, 0.4),
     "L4": (26.0, 48.0, 35.0, 11.0, 12.5, 13.5, 18.0, 24.0, 18.0, 85.0, 5, 28.0, 5, 18.0, 7.5, 4.0, 0.4),
     "L5": (25.0, 50.0, 35.0, 11.0, 16.0, 14.0, 18.0, 26.0, 18.0, 92.0, 5, 25.0, 5, 16.0, 7.5, 4.5, 0.4),
+    "L6": (25.0, 50.0, 35.0, 10.0, 16.0, 14.0, 18.0, 26.0, 18.0, 92.0, 5, 22.0, 5, 14.0, 7.5, 4.5, 0.4),
     "sacrum": (28.0, 50.0, 32.0, 0.0, 18.0, 20.0, 18.0, 30.0, 15.0, 110.0, 0, 15.0, 30, 12.0, 8.0, 6.0, 0.5),
 }
 
@@ -185,6 +192,14 @@ column is their bodies and discs and the S1 body (``raster.py``)."""
 
 _HEIGHT_FIELDS = ("body_height", "disc_height")
 _MIN_STRETCH, _MAX_STRETCH = 0.7, 1.5
+
+
+def mobile_levels(lumbar_count: int = 5) -> tuple[str, ...]:
+    """The levels placed along the centre line above the sacrum: C7, T1–T12 and ``lumbar_count`` (4, 5 or 6) lumbar
+    vertebrae."""
+    if lumbar_count not in (4, 5, 6):
+        raise ValueError(f"lumbar_count must be 4, 5 or 6, got {lumbar_count}.")
+    return SPINE_LEVELS[:13] + tuple(f"L{i}" for i in range(1, lumbar_count + 1))
 
 
 def spine_length_mm(scale: float = 1.0) -> float:
@@ -434,9 +449,9 @@ def level_dims(name: str, scale: float, rng: np.random.Generator | None) -> Leve
     return d
 
 
-def _level_dims(scale: float, rng: np.random.Generator | None) -> list[LevelDims]:
-    """Every level of :data:`LEVELS`'s dimensions (:func:`level_dims`)."""
-    return [level_dims(name, scale, rng) for name in LEVELS]
+def _level_dims(names, scale: float, rng: np.random.Generator | None) -> list[LevelDims]:
+    """The dimensions of the levels ``names`` (:func:`level_dims`)."""
+    return [level_dims(name, scale, rng) for name in names]
 
 
 def place_vertebrae(
@@ -444,8 +459,9 @@ def place_vertebrae(
     scale: float = 1.0,
     axial_rotation_deg: RotationSpec = None,
     rng: np.random.Generator | None = None,
+    lumbar_count: int = 5,
 ) -> list[Vertebra]:
-    """Place C7…L5 and the sacrum along a centre line.
+    """Place C7…L5 (L4 or L6 with ``lumbar_count`` 4 or 6) and the sacrum along a centre line.
 
     Walking down the centre line by arc length from its first point (the top of C7), each level takes its body
     height then its disc height; every height is multiplied by one common stretch, the centre line's arc length over
@@ -458,9 +474,10 @@ def place_vertebrae(
         axial_rotation_deg: rotation (degrees, sign in the module docstring) as a callable of z (mm), an array with
             one value per centre-line point, a constant, or ``None`` for none.
         rng: per-level variation of every dimension by about :data:`LEVEL_VARIATION_SD`; ``None`` for none.
+        lumbar_count: 4, 5 or 6 lumbar vertebrae (:mod:`.variants`); the common stretch fits them to the line.
 
     Returns:
-        19 :class:`Vertebra`, C7 first, the sacrum last.
+        ``14 + lumbar_count`` :class:`Vertebra`, C7 first, the sacrum last.
 
     Raises:
         ValueError: bad centre line, scale or rotation array, or a centre line whose arc length is too far from
@@ -469,7 +486,8 @@ def place_vertebrae(
     _check_scale(scale)
     path = _CentrePath(centre_line_fine)
     rotation_at = _rotation_function(axial_rotation_deg, path)
-    dims = _level_dims(scale, rng)
+    names = mobile_levels(lumbar_count)
+    dims = _level_dims(names + ("sacrum",), scale, rng)
     mobile = dims[:-1]
     stretch = path.length / sum(d.body_height + d.disc_height for d in mobile)
     if not _MIN_STRETCH <= stretch <= _MAX_STRETCH:
@@ -478,7 +496,7 @@ def place_vertebrae(
             f"({path.length / stretch:.1f} mm); set SpineShape.length_mm from spine_length_mm(scale)."
         )
     vertebrae, s = [], 0.0
-    for name, d in zip(SPINE_LEVELS, mobile):
+    for name, d in zip(names, mobile):
         d = d.varied({k: stretch for k in _HEIGHT_FIELDS})
         top, bottom = s, s + d.body_height
         centre = path.point((top + bottom) / 2)
