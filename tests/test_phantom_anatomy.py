@@ -9,6 +9,7 @@ import torch
 from monai_spine.geometry import curves_from_volume
 from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.anatomy import (
+    CERVICAL_LEVELS,
     LEVEL_DIMS,
     LEVELS,
     SPINE_LEVELS,
@@ -25,7 +26,7 @@ from monai_spine.phantom.anatomy import (
 )
 from monai_spine.phantom.anatomy.variants import RIB_PAIRS, TRANSITIONAL_L5
 from monai_spine.phantom.materials import MATERIALS, material_property
-from monai_spine.phantom.raster import BODY_WAIST, ENDPLATE_MM, rasterise
+from monai_spine.phantom.raster import BODY_WAIST, ENDPLATE_MM, rasterise, rasterise_column
 from monai_spine.phantom.shape import CoronalCurve, SpineShape, shape_centre_line
 
 VOXEL = 3.0
@@ -47,18 +48,23 @@ def _spine_grid(line: np.ndarray, margin=(45.0, 45.0, 10.0), spacing: float = VO
     return Grid.covering(line.min(0) - margin, line.max(0) + margin, (spacing,) * 3)
 
 
+def _named(anatomy, name: str):
+    return next(v for v in anatomy.vertebrae if v.name == name)
+
+
 @pytest.fixture(scope="module")
 def torso_raster():
     line = _curved_line()
-    grid = Grid.covering((-200.0, -150.0, -60.0), (200.0, 150.0, 640.0), (VOXEL,) * 3)
-    return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0)), grid)
+    grid = Grid.covering((-200.0, -150.0, -130.0), (200.0, 150.0, 640.0), (VOXEL,) * 3)  # skull base to thighs
+    return grid, rasterise(build_anatomy(line, Body(), None, np.random.default_rng(0), Variants()), grid)
 
 
 def test_labels_are_totalsegmentator_v2_names_and_ids():
-    assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C7", "vertebrae_T1"]
+    assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C1", "vertebrae_C2"]
+    assert list(VERTEBRA_LABELS)[6:8] == ["vertebrae_C7", "vertebrae_T1"]
     assert list(VERTEBRA_LABELS)[-2:] == ["vertebrae_L5", "sacrum"]
     # TotalSegmentator v2: 26 sacrum, 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1 (one id less per level down)
-    assert list(VERTEBRA_LABELS.values()) == list(range(44, 44 - len(LEVELS), -1))
+    assert list(VERTEBRA_LABELS.values()) == list(range(50, 50 - len(CERVICAL_LEVELS + LEVELS), -1))
     assert (level_label("C1"), level_label("C7"), level_label("T1"), level_label("T12")) == (50, 44, 43, 32)
     assert (level_label("L1"), level_label("L5"), level_label("sacrum")) == (31, 27, 26)
 
@@ -102,19 +108,42 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
         assert volume_ml[MATERIALS.index(material)] > 10.0, material  # every tissue is there
     labels = raster.vertebra_labels
     assert labels.dtype == torch.uint8 and raster.spine_mask.dtype == torch.bool
-    top_to_bottom = [level_label(name) for name in LEVELS]  # TotalSegmentator ids: 44 (C7) down to 26 (sacrum)
+    top_to_bottom = [level_label(name) for name in CERVICAL_LEVELS + LEVELS]  # TotalSegmentator ids: 50 (C1) … 26
     assert torch.unique(labels).tolist() == [0] + sorted(top_to_bottom)
     z_index = torch.arange(grid.shape[2], dtype=torch.float64)
     mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in top_to_bottom]
     assert np.all(np.diff(mean_z) > 0)
-    assert not (raster.spine_mask & (labels == level_label("sacrum"))).any()  # the column stops at the top of S1
+
+
+def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
+    """The column's sacral part is the S1 body (the sacrum's first body height), not the alae or lower segments."""
+    anatomy = build_anatomy(_curved_line())
+    s1 = anatomy.sacrum.vertebra
+    grid = Grid.covering(s1.centre - (80.0, 60.0, 60.0), s1.centre + (80.0, 60.0, 60.0), (1.0,) * 3)
+    raster = rasterise(anatomy, grid)
+    column, labels = raster.spine_mask.numpy(), raster.vertebra_labels.numpy()
+    assert torch.equal(rasterise_column(anatomy, grid), raster.spine_mask)
+
+    def at(local) -> tuple[bool, int]:
+        index = tuple(np.round(grid.to_index(s1.to_world(np.asarray(local, float))[None])[0]).astype(int))
+        return bool(column[index]), int(labels[index])
+
+    half_w, half_d, half_h = 0.5 * s1.dims.endplate_width, 0.5 * s1.dims.endplate_depth, 0.5 * s1.dims.body_height
+    assert at((0.0, 0.0, 0.0)) == (True, s1.label)  # the S1 body's centre
+    assert at((0.0, 0.0, half_h - 3.0)) == (True, s1.label)  # just above its inferior endplate
+    assert at((0.0, 0.0, half_h + 3.0)) == (False, s1.label)  # S2: sacrum, not column
+    for side in (1.0, -1.0):  # the alae beside the body: sacrum, not column
+        assert at((side * (half_w + 12.0), -0.3 * half_d, 0.0)) == (False, s1.label)
+    sacral = np.argwhere(column & (labels == s1.label)) * grid.spacing + grid.origin
+    local = (sacral - s1.centre) @ s1.axes
+    assert np.abs(local[:, 0]).max() <= half_w + 1.0 and np.abs(local[:, 2]).max() <= half_h + 3.0  # curved ends
 
 
 @pytest.mark.parametrize("level", ["T8", "L2"])
 def test_body_width_and_depth_match_the_table(level):
     line = _straight_line()
     anatomy = build_anatomy(line)
-    vertebra = anatomy.vertebrae[LEVELS.index(level)]
+    vertebra = _named(anatomy, level)
     grid = _spine_grid(line)
     raster = rasterise(anatomy, grid)
     body = (raster.spine_mask & (raster.vertebra_labels == vertebra.label)).cpu().numpy()
@@ -187,7 +216,7 @@ def _lumbar_rasters(texture_seed):
     """A straight spine's L2–L4 on a 1 mm grid, without and with the trabecular texture of ``texture_seed``."""
     line = _straight_line()
     anatomy = build_anatomy(line)
-    l3 = anatomy.vertebrae[LEVELS.index("L3")]
+    l3 = _named(anatomy, "L3")
     grid = Grid.covering(l3.centre - (30.0, 30.0, 45.0), l3.centre + (30.0, 30.0, 45.0), (1.0,) * 3)
     return l3, grid, rasterise(anatomy, grid), rasterise(replace(anatomy, texture_seed=texture_seed), grid)
 
@@ -225,7 +254,7 @@ def test_shoulder_girdle_crosses_the_upper_thoracic_spine():
     anatomy = build_anatomy(_curved_line(), Body())  # no texture: bone voxels are bone
     grid = Grid.covering((-200.0, -150.0, -60.0), (200.0, 150.0, 200.0), (VOXEL,) * 3)
     raster = rasterise(anatomy, grid)
-    t1, t5 = (anatomy.vertebrae[LEVELS.index(name)] for name in ("T1", "T5"))
+    t1, t5 = (_named(anatomy, name) for name in ("T1", "T5"))
     bone = raster.fractions[MATERIALS.index("cortical")] + raster.fractions[MATERIALS.index("cancellous")]
 
     def voxel(point):
@@ -265,7 +294,7 @@ def test_rib_pairs_11_and_13_drop_the_12th_or_add_a_cervical_rib():
     assert [len(a.ribs) for a in (twelve, eleven, thirteen)] == [24, 22, 26]
     rib12 = next(r for r in twelve.ribs if r.name == "rib_left_12")
     cervical = next(r for r in thirteen.ribs if r.name == "rib_left_0")
-    c7 = thirteen.vertebrae[LEVELS.index("C7")]
+    c7 = _named(thirteen, "C7")
     assert c7.superior_endplate[2] - 1.0 < cervical.neck.start[2] < c7.inferior_endplate[2]  # its head is on C7
     bone = {}
     for name, anatomy in (("12", twelve), ("11", eleven), ("13", thirteen)):

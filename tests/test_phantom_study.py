@@ -48,7 +48,9 @@ def test_rendered_masks_match_truth_curves(study, view):
     errors = _mask_vs_truth_px(mask, spacing, truth)
     # A mask quantises edges to whole pixels: uniform ±0.5 px errors have mean 0.25 and 95th percentile 0.475.
     assert errors.mean() < 0.3
-    assert np.percentile(errors, 95) < 0.55
+    # Steps in width add a few errors near 1 px: 95th percentile 0.56 px measured for this DXA since the column holds
+    # the S1 body (0.5 before).
+    assert np.percentile(errors, 95) < 0.6
     # At a step in width (disc against endplate) truth slices and image rows may fall on either side of the step.
     assert errors.max() < 2.0
 
@@ -68,6 +70,27 @@ def test_projected_centre_line_lies_on_the_spine_in_every_image(study):
     assert _inside(mri.spine_mask, mri.grid.to_index(mri.phantom_to_mri(line))).mean() > 0.98
     ct_index = study.grid.to_index(line)
     assert _inside(study.raster.spine_mask, ct_index).all()
+
+
+def test_cervical_spine_in_every_image_and_the_truth_from_c2_to_s1(study):
+    """C2–C6 body centres lie in every image's spine mask, C1's (no body) in none; the CT labels hold C1–C6
+    (TotalSegmentator 50 … 45); the truth curves run from the top of C2 to the bottom of S1."""
+    named = {v.name: v for v in study.anatomy.vertebrae}
+    bodies = np.array([named[f"C{i}"].centre for i in range(2, 7)])
+    atlas = named["C1"].centre[None]
+    for points, inside in ((bodies, True), (atlas, False)):
+        assert (_inside(study.dxa.mask, study.dxa.image.to_pixel(points[:, [0, 2]])) == inside).all()
+        for view in ("ap", "lateral"):
+            part = getattr(study, view)
+            assert (_inside(part.mask, part.geometry.project(points)) == inside).all(), view
+        assert (_inside(study.raster.spine_mask, study.grid.to_index(points)) == inside).all()
+        mri = study.mri.volumes
+        assert (_inside(mri.spine_mask, mri.grid.to_index(mri.phantom_to_mri(points))) == inside).all()
+    labels = set(torch.unique(study.ct.vertebra_labels).tolist())
+    assert {45, 46, 47, 48, 49, 50} <= labels
+    top, bottom = named["C2"].superior_endplate[2], named["sacrum"].inferior_endplate[2]
+    z_first, z_last = study.dxa.truth.coronal_centre[[0, -1], 1] + study.dxa.image.origin_mm[1]
+    assert abs(z_first - top) < 6.0 and bottom - 3.0 < z_last < bottom + 12.0  # tilted endplates: corners reach
 
 
 def test_requested_angles_are_reproduced_by_the_measures(study):

@@ -5,6 +5,11 @@ made perpendicular to the local spine direction, from the neighbouring centroids
 :data:`BODY_DEPTH_FRACTION` of the label's depth (anterior wall to the tip of the spinous process: about 35 of
 100 mm in the lumbar spine, 28 of 80 mm in the thoracic; White & Panjabi, *Clinical Biomechanics of the Spine*,
 1990). A disc is the convex hull of the facing end slabs of two adjacent bodies.
+
+The column runs from C2 to S1, the definition the phantom shares (``docs/phantom_anatomy.md``): C1 (the atlas) has
+no body and never enters it; of S1 only the body enters, the anterior part of its label kept within
+:data:`S1_BODY_MARGIN_MM` of the level above's body half-width from the S1 label's midline, so that sacral alae
+labelled S1 stay out.
 """
 
 from __future__ import annotations
@@ -20,8 +25,8 @@ from scipy.spatial import ConvexHull, QhullError
 
 from .labels import LEVEL_ORDER
 
-__all__ = ["BODY_DEPTH_FRACTION", "END_SLAB_FRACTION", "SpineColumn", "SpineColumnd", "SpineColumnD",
-           "SpineColumnDict", "level_centroids"]
+__all__ = ["BODY_DEPTH_FRACTION", "END_SLAB_FRACTION", "S1_BODY_MARGIN_MM", "NO_BODY_LEVELS", "SpineColumn",
+           "SpineColumnd", "SpineColumnD", "SpineColumnDict", "level_centroids"]
 
 BODY_DEPTH_FRACTION = 0.36
 """Share of a vertebra's AP depth, from the front, that is its body."""
@@ -35,6 +40,13 @@ _DEPTH_QUANTILES = (0.01, 0.99)
 MIN_VOLUME_FRACTION = 0.3
 """A level with fewer voxels than this share of the median level's is cut by the field of view (or a stray
 label): it is left out of the column and of the truth."""
+
+S1_BODY_MARGIN_MM = 5.0
+"""How far the S1 body may reach beyond the half-width of the body above it (L5, or L6), mm: the S1 endplate is
+about as wide as L5's (Zhou et al. 2000, Eur Spine J 9:242), the alae lie beyond."""
+
+NO_BODY_LEVELS = ("C1",)
+"""Levels without a vertebral body (the atlas): never in the column."""
 
 _OPTIONAL_LEVELS = ("T13", "L6")
 """Levels that most spines lack: their absence does not break adjacency."""
@@ -97,7 +109,7 @@ class SpineColumn(Transform):
         self.spacing = np.asarray(spacing, dtype=np.float64)
 
     def _bodies(self, levels: np.ndarray, names, centres) -> dict[str, np.ndarray]:
-        """Each level's body voxel centres ``(P, 3)`` mm."""
+        """Each level's body voxel centres ``(P, 3)`` mm (S1's narrowed by :meth:`_s1_body`)."""
         slices = ndimage.find_objects(levels)
         bodies = {}
         for name in names:
@@ -107,14 +119,27 @@ class SpineColumn(Transform):
             depth = (points - centres[name]) @ _local_axes(names, centres, name)[1]
             back, front = np.quantile(depth, _DEPTH_QUANTILES)
             bodies[name] = points[depth >= front - BODY_DEPTH_FRACTION * (front - back)]
+            if name == "S1" and len(names) > 1:
+                bodies[name] = self._s1_body(bodies, names, centres)
         return bodies
+
+    @staticmethod
+    def _s1_body(bodies: Mapping[str, np.ndarray], names: Sequence[str], centres) -> np.ndarray:
+        """S1's anterior voxels within the body above's half-width plus :data:`S1_BODY_MARGIN_MM` of the S1
+        label's midline (its centroid), across the local left axis: the body, not the alae."""
+        above = names[names.index("S1") - 1]
+        along, ap = _local_axes(names, centres, "S1")
+        left = np.cross(ap, along)
+        low, high = np.quantile((bodies[above] - centres[above]) @ left, _DEPTH_QUANTILES)
+        lateral = (bodies["S1"] - centres["S1"]) @ left
+        return bodies["S1"][np.abs(lateral) <= 0.5 * (high - low) + S1_BODY_MARGIN_MM]
 
     def __call__(self, levels):
         array = np.asarray(levels.cpu() if isinstance(levels, torch.Tensor) else levels)
         squeeze = array.ndim == 4
         array = (array[0] if squeeze else array).astype(np.int32)
         centres = level_centroids(array, self.spacing)
-        names = [n for n in LEVEL_ORDER if n in centres]
+        names = [n for n in LEVEL_ORDER if n in centres and n not in NO_BODY_LEVELS]
         bodies = self._bodies(array, names, centres)
         column = np.zeros(array.shape, dtype=bool)
         for points in bodies.values():

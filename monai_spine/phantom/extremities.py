@@ -11,20 +11,21 @@ so along a ray each material's path is the chord of its parts less the chords of
 nested solids whose siblings do not meet. A part and its parent are centred on the same coronal plane (a parallel
 projection along y does not see y positions), so a part clipped to its parent, as every part is, has the shorter
 of the two chords, and siblings do not meet when their ``(x, z)`` footprints do not. A top-level part lies in
-air or, with ``replaces``, in the trunk's own tissue (the cervical spine in the rasterised neck).
+air.
 
-**Placement** (phantom frame: x left, y anterior, z feet; mm; sources in ``docs/phantom_imaging.md``): the head's
-vertex :data:`VERTEX_ABOVE_C7_MM` above the top of C7; the cervical spine C1–C6 between the skull and C7; the neck
-continues the torso envelope of :class:`~monai_spine.phantom.anatomy.Torso` above the trunk grid; the arms hang
-straight beside the torso from the level of T1 with a gap of :data:`ARM_GAP_MM`; the legs continue the trunk
-below the grid, each femoral shaft from where the grid cuts the upper femur of ``anatomy.femurs`` to the knee,
-then the tibia and fibula to the ankle, and the feet (supine, toes up, so the beam runs along the foot). Bone
-lengths and segment proportions are adult means (Trotter & Gleser 1952; Winter 2009) at ``body.scale`` 1 (a
-stature of ~1.72 m) and scale with it; soft-tissue radii are lean sizes plus a fat layer from ``body.fat_mm``.
+**Placement** (phantom frame: x left, y anterior, z feet; mm; sources in ``docs/phantom_imaging.md``): the skull's
+lowest point on the skull base (the basion of ``anatomy.neck``, above the rasterised cervical spine C1–C6 and mandible),
+the vertex :data:`SKULL_SEMI_AXES_MM` and :data:`SCALP_MM` above it; the neck continues the torso envelope of
+:class:`~monai_spine.phantom.anatomy.Torso` above the trunk grid; the arms hang straight beside the torso from the level
+of T1 with a gap of :data:`ARM_GAP_MM`; the legs continue the trunk below the grid, each femoral shaft from where the
+grid cuts the upper femur of ``anatomy.femurs`` to the knee, then the tibia and fibula to the ankle, and the feet
+(supine, toes up, so the beam runs along the foot). Bone lengths and segment proportions are adult means (Trotter &
+Gleser 1952; Winter 2009) at ``body.scale`` 1 (a stature of ~1.72 m) and scale with it; soft-tissue radii are lean sizes
+plus a fat layer from ``body.fat_mm``.
 
 Nothing here overlaps the trunk grid's tissue: parts end at the grid's top and bottom edges (the neck and the
 legs continue the torso's cross-section there, the thighs morphing from it over :data:`THIGH_MORPH_MM`), the
-arms lie beside the torso, and the cervical spine replaces the neck's lean tissue.
+arms lie beside the torso.
 """
 
 from __future__ import annotations
@@ -43,7 +44,6 @@ from .materials import MATERIALS, Tissue, linear_attenuation
 __all__ = [
     "ARM_GAP_MM",
     "THIGH_MORPH_MM",
-    "VERTEX_ABOVE_C7_MM",
     "Morph",
     "Part",
     "Profile",
@@ -55,12 +55,10 @@ __all__ = [
     "vertex_z",
 ]
 
-VERTEX_ABOVE_C7_MM = 240.0
-"""Height of the head's vertex above the top of C7 at scale 1, mm: stature − cervicale height ≈ 0.145 stature
-(ANSUR II, Gordon et al. 2014), the C7 spinous tip (cervicale) lying about a vertebra below the C7 body's top."""
-
 SKULL_SEMI_AXES_MM = (70.0, 90.0, 68.0)
-"""Outer semi-axes of the cranium (x, y, z): breadth ~140, length ~180, vertex to the skull base ~136 mm."""
+"""Outer semi-axes of the cranium (x, y, z): breadth ~140, length ~180, vertex to the skull base (basion) ~136 mm
+(basion–bregma height ~130–140 mm). With the rasterised cervical spine the vertex lies ~255 mm above the top of C7
+at scale 1 (stature − cervicale height ≈ 0.145 stature ≈ 250 mm; ANSUR II, Gordon et al. 2014)."""
 SCALP_MM = 6.0
 """Soft tissue over the skull, mm."""
 SKULL_MM = 6.5
@@ -70,17 +68,13 @@ HEAD_HEIGHT_MM = 230.0
 ~150 mm broad and ~190 mm long."""
 HEAD_NECK_JOIN = 0.61
 """The head gives way to the neck this far (fraction of the face's z semi-axis) below the skull's equator, where
-its width is about the neck's (the jaw line), or at the trunk grid's top if that is higher."""
+its width is about the neck's (the jaw line), or :data:`NECK_ABOVE_GRID_MM` above the trunk grid's top if that is
+higher."""
 JAW_MORPH_MM = 20.0
 """Above that join the head's cross-section turns into the neck's over this height, mm."""
-MANDIBLE = {"x": 42.0, "z": 160.0, "semi_axes": (5.0, 40.0, 12.0), "cortical": 1.5}
-"""The two halves of the mandible's body, seen end-on by the beam: centre x off the midline, z below the vertex,
-(x, y, z) semi-axes, cortex; mm."""
-
-CERVICAL = {"disc": 5.0, "c1_half_width": 30.0, "c1_half_depth": 18.0, "c2_half_width": 9.0, "c6_half_width": 11.0,
-            "half_depth": 8.0, "cortical": 0.6}
-"""C1–C6 (Panjabi et al. 1991, Spine 16:861): disc height, the atlas as a flat ellipsoid (lateral masses ~60 mm
-apart), body half-widths from C2 to C6, body half-depth, cortical shell; mm."""
+NECK_ABOVE_GRID_MM = 20.0
+"""The analytic neck continues the trunk grid's neck at least this far (scale 1) before the jaw line, mm: the grid's
+top lies at the skull base, and the head's tissue starts above this strip, so the whole-body DXA has no seam there."""
 
 FEMUR_LENGTH_MM = 465.0
 TIBIA_LENGTH_MM = 370.0
@@ -303,7 +297,6 @@ class Part:
         material: one of ``MATERIALS``.
         inside: the parts it holds; each displaces this part's material and is clipped to this part.
         z_range: the part exists only for ``z_range[0] ≤ z < z_range[1]`` mm (and so does what it holds).
-        replaces: for a top-level part, the trunk material it lies in (``None``: air).
     """
 
     name: str
@@ -311,12 +304,10 @@ class Part:
     material: str
     inside: tuple[Part, ...] = ()
     z_range: tuple[float, float] = (-np.inf, np.inf)
-    replaces: str | None = None
 
     def __post_init__(self):
-        for material in (self.material, self.replaces):
-            if material is not None and material not in MATERIALS:
-                raise ValueError(f"{self.name}: material must be one of {MATERIALS}, got {material!r}.")
+        if self.material not in MATERIALS:
+            raise ValueError(f"{self.name}: material must be one of {MATERIALS}, got {self.material!r}.")
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -373,13 +364,14 @@ def material_paths(
             (path lengths per material) when omitted.
 
     Returns:
-        ``(C, W, H)`` float32: ``Σ_parts weights[:, material] × path``; a part's replaced material counts negatively.
+        ``(C, W, H)`` float32: ``Σ_parts weights[:, material] × path``; a part displaces the material of the part
+        it lies in, which counts negatively there.
     """
     weights = torch.eye(len(MATERIALS)) if weights is None else torch.as_tensor(weights, dtype=torch.float32)
     out = torch.zeros((weights.shape[0], int(shape[0]), int(shape[1])))
     geometry = (tuple(float(v) for v in origin_mm), tuple(float(v) for v in pixel_mm), tuple(shape))
     for part in parts:
-        _project(part, out, weights.float(), geometry, part.replaces, None)
+        _project(part, out, weights.float(), geometry, None, None)
     return out
 
 
@@ -394,8 +386,8 @@ def trunk_z_edges(grid: Grid) -> tuple[float, float]:
 
 
 def vertex_z(anatomy: Anatomy) -> float:
-    """z of the top of the head, mm."""
-    return float(anatomy.vertebrae[0].superior_endplate[2]) - VERTEX_ABOVE_C7_MM * anatomy.body.scale
+    """z of the top of the head, mm: the skull (and the scalp over it) stands on the basion."""
+    return float(anatomy.neck.basion[2]) - (2.0 * SKULL_SEMI_AXES_MM[2] + SCALP_MM) * anatomy.body.scale
 
 
 def _midline(anatomy: Anatomy) -> float:
@@ -445,27 +437,24 @@ def _nodes(table, landmarks: dict[str, float], scale: float) -> tuple[np.ndarray
 
 
 def _head_and_neck(anatomy: Anatomy, top_edge: float) -> list[Part]:
-    """The head, the neck above the trunk grid and the cervical spine C1–C6.
+    """The head and the neck above the trunk grid.
 
     The head is lean tissue: the cranium (the skull under the scalp, an ellipsoid) above the skull's equator, the
     face (an ellipsoid reaching the chin) below it, turning into the neck's cross-section (the torso's, continued
-    upward) over :data:`JAW_MORPH_MM` above the join; the skull is a cortical shell around the brain (lean tissue),
-    the mandible two shelled ellipsoids. The neck (fat over lean tissue) runs from the join to the trunk grid.
+    upward) over :data:`JAW_MORPH_MM` above the join; the skull is a cortical shell around the brain (lean tissue).
+    The neck (fat over lean tissue) runs from the join to the trunk grid. The cervical spine and the mandible are in
+    the trunk grid (``raster.py``).
     """
     s, x_mid, vertex, torso = anatomy.body.scale, _midline(anatomy), vertex_z(anatomy), anatomy.torso
     skull_semi = np.array(SKULL_SEMI_AXES_MM) * s
     scalp_semi = skull_semi + SCALP_MM * s
     equator = np.array([x_mid, 0.0, vertex + scalp_semi[2]])
     face_semi = np.array([*scalp_semi[:2], (HEAD_HEIGHT_MM * s - scalp_semi[2])])
-    join = min(equator[2] + HEAD_NECK_JOIN * face_semi[2], top_edge)
+    join = min(equator[2] + HEAD_NECK_JOIN * face_semi[2], top_edge - NECK_ABOVE_GRID_MM * s)
     jaw = join - JAW_MORPH_MM * s
     brain = Part("brain", Ellipsoid(equator, skull_semi - SKULL_MM * s), "muscle")
     skull = Part("skull", Ellipsoid(equator, skull_semi), "cortical", (brain,))
-    inside = (skull,) + tuple(
-        _shelled(f"mandible_{_side_name(side)}", (x_mid + side * MANDIBLE["x"] * s, 0.0, vertex + MANDIBLE["z"] * s),
-                 np.array(MANDIBLE["semi_axes"]) * s, MANDIBLE["cortical"] * s)
-        for side in (1.0, -1.0)
-    )
+    inside = (skull,)
     z = np.unique(np.concatenate([[jaw, join, top_edge], torso.z[(torso.z > jaw) & (torso.z < top_edge)]]))
     cx, width, depth = _torso_section(torso, z, inner=False)
     _, lean_width, lean_depth = _torso_section(torso, z, inner=True)
@@ -479,36 +468,7 @@ def _head_and_neck(anatomy: Anatomy, top_edge: float) -> list[Part]:
                                         "muscle"),),
              z_range=(join, np.inf)),
     ]
-    return parts + _cervical_spine(anatomy, equator[2] + skull_semi[2])
-
-
-def _cervical_spine(anatomy: Anatomy, skull_base: float) -> list[Part]:
-    """C1–C6 in six equal slots from the skull base to the top of C7, each a body above a disc-high gap.
-
-    The column runs straight from C7's top to below the skull's centre; each vertebra replaces the neck's lean
-    tissue (rasterised or analytic) it lies in.
-    """
-    s, c = anatomy.body.scale, CERVICAL
-    c7 = anatomy.vertebrae[0]
-    bottom, x_bottom, x_top = float(c7.superior_endplate[2]), float(c7.superior_endplate[0]), _midline(anatomy)
-    top = skull_base + 2.0 * s
-    edges = np.linspace(top, bottom, 7)
-    parts = []
-    for k in range(6):
-        z0, z1 = edges[k], edges[k + 1] - c["disc"] * s
-        x = np.interp([z0, z1], [top, bottom], [x_top, x_bottom])
-        if k == 0:
-            centre = (0.5 * (x[0] + x[1]), 0.0, 0.5 * (z0 + z1))
-            semi = (c["c1_half_width"] * s, c["c1_half_depth"] * s, 0.5 * (z1 - z0))
-            parts.append(_shelled("C1", centre, semi, c["cortical"] * s))
-            continue
-        width = np.interp(k, [1, 5], [c["c2_half_width"], c["c6_half_width"]]) * s
-        depth = c["half_depth"] * s
-        inner = Profile(np.array([z0, z1]), x, np.full(2, width - c["cortical"] * s),
-                        np.full(2, depth - c["cortical"] * s))
-        outer = Profile(np.array([z0, z1]), x, np.full(2, width), np.full(2, depth))
-        parts.append(Part(f"C{k + 1}", outer, "cortical", (Part(f"C{k + 1}_cancellous", inner, "cancellous"),)))
-    return [Part(p.name, p.solid, p.material, p.inside, replaces="muscle") for p in parts]
+    return parts
 
 
 def _leg(anatomy: Anatomy, side: float, bottom_edge: float) -> tuple[Part, Part]:
@@ -625,7 +585,7 @@ def _arm(anatomy: Anatomy, side: float, legs: Sequence[Part], bottom_edge: float
     leg at every height, the humerus on the axis, the ulna (medial) and the radius (lateral) beside it.
     """
     s, body, x_mid = anatomy.body.scale, anatomy.body, _midline(anatomy)
-    shoulder = float(anatomy.vertebrae[1].centre[2])
+    shoulder = float(next(v for v in anatomy.vertebrae if v.name == "T1").centre[2])
     humerus_top = shoulder + HUMERUS_BELOW_SHOULDER_MM * s
     elbow = humerus_top + HUMERUS_LENGTH_MM * s
     marks = {"shoulder": shoulder, "humerus": humerus_top, "elbow": elbow, "radius": elbow + JOINT_SPACE_MM * s,
@@ -696,8 +656,7 @@ def extremity_line_integrals(
         tissue: the cancellous bone composition; ``Tissue()`` when omitted.
 
     Returns:
-        ``(len(energies_kev), W, H)`` float32, dimensionless. A part inside the trunk's own tissue (the cervical
-        spine) counts as its difference from the tissue it replaces.
+        ``(len(energies_kev), W, H)`` float32, dimensionless.
     """
     composition = (tissue or Tissue()).composition()
     mu = np.stack([composition @ linear_attenuation(e) for e in energies_kev])  # (E, M), 1/mm

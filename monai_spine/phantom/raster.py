@@ -8,15 +8,17 @@ step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order p
 order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
 cancellous interior, the torso a fat layer over lean tissue.
 
-Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium → hip
-bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell and bony
-endplates, cancellous interior). Last, with ``Anatomy.texture_seed``, cancellous bone's density is made to vary in
-space (trabecular grain and marrow heterogeneity, seeded; the labels and the column mask are not touched).
+Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium → mandible →
+hip bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell and bony
+endplates, cancellous interior). Last, with ``Anatomy.texture_seed``, cancellous bone's density is made to vary in space
+(trabecular grain and marrow heterogeneity, seeded; the labels and the column mask are not touched).
 
 The **spine column** (``spine_mask``), the object of every curve truth (the DXA/MRI centre line and the
-left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C7…L5 and the
-intervertebral **discs** C7/T1…L5/S1: no posterior elements, no sacrum. It runs along the centre line from the top
-of C7 (the line's first point) to the top of S1 (its last), and its axial cross-sections are centred on the line.
+left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C2…L5, the **S1 body**
+(the sacrum's first fused body, not its alae) and the intervertebral **discs** C2/C3…L5/S1: no posterior elements,
+nothing of the atlas (C1, no body). It runs from the top of C2's body (the dens is not column) down the cervical
+path to the top of C7 (the centre line's first point), along the centre line to the top of S1 (its last) and on down
+the sacral arc to the bottom of the S1 body; its axial cross-sections are centred on those lines.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ class Raster:
         fractions: float32 ``(len(MATERIALS), X, Y, Z)`` volume fractions, each voxel summing to 1.
         vertebra_labels: uint8 ``(X, Y, Z)``: each vertebra's label (``VERTEBRA_LABELS``) where its bone (body and
             processes) occupies at least half the voxel, else 0.
-        spine_mask: bool ``(X, Y, Z)``: the spine column (bodies C7…L5 and discs C7/T1…L5/S1) occupying at least
+        spine_mask: bool ``(X, Y, Z)``: the spine column (bodies C2…L5 and S1, discs C2/C3…L5/S1) occupying at least
             half the voxel; see the module docstring.
     """
 
@@ -548,19 +550,20 @@ def _vertebra_components(v: Vertebra) -> tuple[_Component, list[_Component], _Co
 
     body = _Component(lambda r: _body_sdf(v, r), *_body_box(v), v.dims.cortical, core=lambda r: _body_core(v, r))
     parts = [_Component(arch, *_local_box(v, (-au, v_c - av, top), (au, v_c, bottom)), POSTERIOR_CORTICAL_MM)]
-    parts += [_rod(rod.transformed(v.centre, v.axes)) for rod in elements.rods]
+    parts += [_rod(rod.transformed(v.centre, v.axes)) for rod in elements.rods + v.extra_rods]
     canal_part = _Component(canal, *_local_box(v, (-cu, v_c - cv, -reach), (cu, v_c + cv, reach)))
     return body, parts, canal_part
 
 
 def _paint_vertebra(canvas: _Canvas, v: Vertebra) -> None:
     body, parts, canal = _vertebra_components(v)
-    index = canvas.index(np.min([c.low for c in parts + [body]], 0), np.max([c.high for c in parts + [body]], 0))
+    bodies = [body] if v.has_body else []  # the atlas has none
+    index = canvas.index(np.min([c.low for c in parts + bodies], 0), np.max([c.high for c in parts + bodies], 0))
     if index is None:
         return
 
     def fn(r: _Region):
-        body_outer, body_inner = _union(r, [body])
+        body_outer, body_inner = _union(r, bodies)
         outer, inner = _union(r, parts)
         return {
             "outer": torch.minimum(outer, body_outer),
@@ -608,12 +611,19 @@ def _paint_disc(canvas: _Canvas, disc: Disc) -> None:
     canvas.column[index] += occ["column"]
 
 
-def _sacrum_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
-    """The sacrum: fused bodies and lateral masses swept along its arc, minus the sacral canal, cut at both ends."""
+def _sacral_coordinates(sacrum: Sacrum, r: _Region) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``(u, off, along)`` mm: left of the sacral arc, its offset toward anterior (the centre of curvature) and the
+    arc length from the top of S1 of a point's foot on the arc."""
     u, a, w = r.local(sacrum.top, sacrum.axes)
     radius = sacrum.radius
     along = radius * torch.atan2(w, radius - a)
-    off = radius - torch.sqrt((radius - a) ** 2 + w * w)  # toward anterior (the centre of curvature)
+    off = radius - torch.sqrt((radius - a) ** 2 + w * w)
+    return u, off, along
+
+
+def _sacrum_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
+    """The sacrum: fused bodies and lateral masses swept along its arc, minus the sacral canal, cut at both ends."""
+    u, off, along = _sacral_coordinates(sacrum, r)
     t = (along / sacrum.length).clamp(0.0, 1.0)
     t_ala = (along / (sacrum.ala_end * sacrum.length)).clamp(0.0, 1.0)
 
@@ -642,6 +652,26 @@ def _paint_sacrum(canvas: _Canvas, sacrum: Sacrum) -> None:
     occ = canvas.evaluate(index, lambda r: _bone(r, [component]))
     canvas.paint(index, _shell(occ["outer"], occ["inner"], CORTICAL, CANCELLOUS))
     canvas.labels[index][occ["outer"] >= 0.5] = sacrum.vertebra.label
+
+
+def _s1_body_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
+    """The S1 body: the sacrum's fused-body ellipse from the top of S1 down the arc for the S1 body height
+    (``sacrum.vertebra.dims.body_height``); no alae, no canal."""
+    u, off, along = _sacral_coordinates(sacrum, r)
+    t = (along / sacrum.length).clamp(0.0, 1.0)
+    width = sacrum.body_width[0] + t * (sacrum.body_width[1] - sacrum.body_width[0])
+    depth = sacrum.body_depth[0] + t * (sacrum.body_depth[1] - sacrum.body_depth[0])
+    ends = torch.maximum(-along, along - sacrum.vertebra.dims.body_height)
+    return torch.maximum(_ellipse(u, off, 0.5 * width, 0.5 * depth), ends)
+
+
+def _add_s1_body(canvas: _Canvas, sacrum: Sacrum) -> None:
+    """Add the S1 body's occupancy to the spine column (its bone is painted with the sacrum)."""
+    s1 = sacrum.vertebra
+    low, high = _body_box(s1)
+    index = canvas.index(low, high)
+    if index is not None:
+        canvas.column[index] += canvas.evaluate(index, lambda r: {"s1": _s1_body_sdf(sacrum, r)})["s1"]
 
 
 def _paint_shoulders(canvas: _Canvas, girdle: ShoulderGirdle) -> None:
@@ -736,6 +766,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
         _paint_bone(canvas, [_arc(rib), _rod(rib.neck, rib.cortical)])
     _paint_bone(canvas, [_rod(anatomy.sternum)], slabs=False)
     _paint_shoulders(canvas, anatomy.shoulders)
+    _paint_mandible(canvas, anatomy)
     _paint_pelvis(canvas, anatomy)
     _paint_column(canvas, anatomy)
     _paint_sacrum(canvas, anatomy.sacrum)
@@ -749,7 +780,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
 
 
 def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor:
-    """The spine-column mask alone (bodies C7–L5 and discs), bool ``(X, Y, Z)``, for fine truth grids.
+    """The spine-column mask alone (bodies C2–L5 and S1, and discs), bool ``(X, Y, Z)``, for fine truth grids.
 
     Paints only the discs and vertebrae, so a sub-millimetre grid around the spine stays cheap; on the same grid
     it equals :func:`rasterise`'s ``spine_mask``.
@@ -761,11 +792,20 @@ def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor
 
 
 def _paint_column(canvas: _Canvas, anatomy: Anatomy) -> None:
-    """The discs, then the vertebrae C7–L5 over them (bodies, posterior elements)."""
+    """The discs, then the vertebrae C1–L5 over them (bodies, posterior elements; the atlas has no body), and the S1
+    body's share of the column (its bone is painted with the sacrum)."""
     for disc in anatomy.discs:
         _paint_disc(canvas, disc)
     for vertebra in anatomy.vertebrae[:-1]:
         _paint_vertebra(canvas, vertebra)
+    _add_s1_body(canvas, anatomy.sacrum)
+
+
+def _paint_mandible(canvas: _Canvas, anatomy: Anatomy) -> None:
+    """The mandible (its body and rami) as one bone, where the grid reaches it; C1–C6 are painted with the column."""
+    if anatomy.neck is not None:
+        body, *rami = anatomy.neck.mandible
+        _paint_bone(canvas, [_arc(body)] + [_rod(ramus, body.cortical) for ramus in rami])
 
 
 def _paint_pelvis(canvas: _Canvas, anatomy: Anatomy) -> None:

@@ -83,18 +83,34 @@ class StudyConfig:
         return float(low) if low == high else float(np.random.default_rng([seed, 1]).uniform(low, high))
 
 
+GRID_ABOVE_BASION_MM = 2.0
+"""The study grid's top lies this far above the skull base (basion): the cervical spine, the mandible and the neck
+are rasterised, the skull above is the whole-body DXA's analytic head (``extremities.py``)."""
+
+
 def _study_grid(anatomy: Anatomy, length_mm: float, spacing: float) -> Grid:
-    """A grid around the torso, from 60 mm above C7 to 220 mm below the top of S1 (hips, femoral heads)."""
+    """A grid around the torso, from just above the skull base (:data:`GRID_ABOVE_BASION_MM`) to 220 mm below the
+    top of S1 (hips, femoral heads)."""
     torso = anatomy.torso
     half_width = float(np.max(np.abs(torso.centre_x) + torso.half_width))
-    low = (-half_width - 5.0, float(np.min(torso.centre_y - torso.half_depth)) - 5.0, -60.0)
+    top = float(anatomy.neck.basion[2]) - GRID_ABOVE_BASION_MM if anatomy.neck is not None else -60.0
+    low = (-half_width - 5.0, float(np.min(torso.centre_y - torso.half_depth)) - 5.0, top)
     high = (half_width + 5.0, float(np.max(torso.centre_y + torso.half_depth)) + 5.0, length_mm + 220.0)
     return Grid.covering(low, high, (spacing,) * 3)
 
 
-def _column_grid(line: np.ndarray, spacing: float) -> Grid:
-    """A grid hugging the spine column: the centre line's box widened by 45 mm across, 5 mm at the ends."""
-    return Grid.covering(line.min(axis=0) - (45.0, 45.0, 5.0), line.max(axis=0) + (45.0, 45.0, 5.0), (spacing,) * 3)
+def _column_grid(anatomy: Anatomy, line: np.ndarray, spacing: float) -> Grid:
+    """A grid hugging the spine column: the centre line's box widened by 45 mm across and 5 mm at the ends, grown
+    to hold the corners of every vertebral body (C2…C6 lie above the line, the S1 body below its end) with 5 mm to
+    spare."""
+    unit = np.array([[i, j, k] for i in (-1, 1) for j in (-1, 1) for k in (-1, 1)])
+    corners = np.concatenate([
+        v.to_world(unit * 0.5 * np.array([v.dims.endplate_width, v.dims.endplate_depth, v.dims.body_height]))
+        for v in anatomy.vertebrae if v.has_body
+    ])
+    low = np.minimum(line.min(axis=0) - (45.0, 45.0, 5.0), corners.min(axis=0) - 5.0)
+    high = np.maximum(line.max(axis=0) + (45.0, 45.0, 5.0), corners.max(axis=0) + 5.0)
+    return Grid.covering(low, high, (spacing,) * 3)
 
 
 @dataclass(frozen=True)
@@ -247,7 +263,7 @@ def make_study(
     study = Study(seed=seed, shape=shape, anatomy=anatomy, grid=grid, raster=rasterise(anatomy, grid, device),
                   centre_line=line, measures=measure_spine(SpineCurves(*[line[:, [0, 2]]] * 3, *[line[:, [1, 2]]] * 3)))
     tissue = Tissue.sample(generator)
-    fine = _column_grid(line_fine, config.column_spacing_mm)
+    fine = _column_grid(anatomy, line_fine, config.column_spacing_mm)
     column = rasterise_column(anatomy, fine, device) if wanted - {"ct"} else None
     edge = slice_points(column, fine) if column is not None else None
 

@@ -1,6 +1,7 @@
 """Adult spine and torso anatomy of the digital phantom, by body part: geometry only (numpy), no rendering.
 
-Modules: :mod:`.spine` (level table, vertebrae, posterior elements, discs, sacrum), :mod:`.thorax` (ribs, lungs,
+Modules: :mod:`.spine` (level table, vertebrae, posterior elements, discs, sacrum), :mod:`.head_neck` (C1–C6 on a
+cervical lordosis above C7, the skull base, the mandible), :mod:`.thorax` (ribs, lungs,
 heart, trachea, sternum), :mod:`.pelvis_limbs` (hip bones, femurs), :mod:`.body` (build, torso, fat layer) and
 :mod:`.primitives` (rods, ellipsoids, arcs they are made of). Here they are assembled into an :class:`Anatomy`.
 A new body part is a module of its own and one field of :class:`Anatomy`, set in :func:`build_anatomy`.
@@ -17,10 +18,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from .body import Body, Torso, place_torso, sample_body
+from .head_neck import Neck, place_cervical, sample_cervical_lordosis
 from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
 from .shoulder import ShoulderGirdle, place_shoulder_girdle
 from .spine import (
+    CERVICAL_LEVELS,
     LEVEL_DIMS,
     LEVELS,
     POSTERIOR_CORTICAL_MM,
@@ -38,6 +41,7 @@ from .spine import (
     _Line,
     level_label,
     level_spans,
+    mobile_levels,
     place_discs,
     place_sacrum,
     place_vertebrae,
@@ -50,7 +54,9 @@ from .variants import Variants, apply_rib_pairs, apply_transitional_l5, sample_v
 
 __all__ = [
     "LEVELS",
+    "CERVICAL_LEVELS",
     "SPINE_LEVELS",
+    "mobile_levels",
     "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
@@ -81,6 +87,7 @@ __all__ = [
     "ShoulderGirdle",
     "Variants",
     "sample_variants",
+    "Neck",
     "Anatomy",
     "build_anatomy",
 ]
@@ -91,8 +98,9 @@ class Anatomy:
     """A placed phantom: spine and body parts in the phantom frame, mm.
 
     Args:
-        vertebrae: C7…L5 and the sacrum (:func:`place_vertebrae`).
-        discs: C7/T1 … L5/S1.
+        vertebrae: C1…C6 (:func:`~.head_neck.place_cervical`), C7…L5 (…L4 or …L6 with ``variants.lumbar_count``)
+            and the sacrum (:func:`place_vertebrae`).
+        discs: C2/C3 … L5/S1 (none below the atlas).
         sacrum: the sacrum's shape (its :class:`Vertebra` record is ``vertebrae[-1]``).
         torso: the skin envelope and fat layer.
         thorax: the rib cage's inner surface.
@@ -107,6 +115,7 @@ class Anatomy:
         body: the build it was made with.
         variants: the anatomical variants it has (rib pairs, transitional L5; :mod:`.variants`).
         texture_seed: seed of the trabecular texture of cancellous bone (``rasterise``); ``None`` for uniform bone.
+        neck: the cervical spine's lordosis, the skull base (basion) and the mandible (:mod:`.head_neck`).
     """
 
     vertebrae: list[Vertebra]
@@ -125,6 +134,7 @@ class Anatomy:
     body: Body
     variants: Variants = Variants()
     texture_seed: int | None = None
+    neck: Neck | None = None
 
 
 def build_anatomy(
@@ -141,21 +151,24 @@ def build_anatomy(
             about :func:`spine_length_mm` ``(body.scale)``.
         body: the build (torso, fat, skeletal scale).
         axial_rotation_deg: vertebral axial rotation, see :func:`place_vertebrae`.
-        rng: per-level skeletal variation (see :func:`place_vertebrae`), then the anatomical variants
-            (:func:`sample_variants`) and the seed of the trabecular texture; ``None`` for the reference dimensions,
-            no variants and uniform cancellous bone.
-        variants: the anatomical variants to build; drawn from ``rng`` when omitted (none without ``rng``). Given,
-            they are not drawn, so the texture seed is the next draw.
+        rng: the anatomical variants (:func:`sample_variants`), then the per-level skeletal variation (see
+            :func:`place_vertebrae`), the cervical lordosis and the cervical levels' variation, and the seed of the
+            trabecular texture; ``None`` for the reference dimensions, no variants, the middle cervical lordosis and
+            uniform cancellous bone.
+        variants: the anatomical variants to build (rib pairs, lumbar count, transitional processes); drawn from
+            ``rng`` when omitted (none without ``rng``). Given, they are not drawn.
 
     Returns:
         :class:`Anatomy` in the phantom frame.
     """
-    vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng)
     if variants is None:
         variants = Variants() if rng is None else sample_variants(rng)
+    vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng, variants.lumbar_count)
     vertebrae = apply_transitional_l5(vertebrae, variants.transitional_l5)
     line = _Line(np.asarray(centre_line_fine, dtype=np.float64))
     path = _CentrePath(centre_line_fine)
+    neck = place_cervical(path.points[0], path.tangent(0.0), body.scale, sample_cervical_lordosis(rng), rng)
+    vertebrae = neck.vertebrae + vertebrae
     sacrum = place_sacrum(path.points[-1], path.tangent(path.length), vertebrae[-1].dims, body.scale)
     torso = place_torso(vertebrae, line, body)
     ribs = place_ribs(vertebrae, line, body)
@@ -183,4 +196,5 @@ def build_anatomy(
         body=body,
         variants=variants,
         texture_seed=None if rng is None else int(rng.integers(2**31)),
+        neck=neck,
     )

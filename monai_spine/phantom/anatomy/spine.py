@@ -24,11 +24,14 @@ from .primitives import Rod
 
 __all__ = [
     "LEVELS",
+    "CERVICAL_LEVELS",
     "SPINE_LEVELS",
+    "mobile_levels",
     "TOTALSEGMENTATOR_IDS",
     "VERTEBRA_LABELS",
     "LevelDims",
     "LEVEL_DIMS",
+    "level_dims",
     "level_label",
     "spine_length_mm",
     "level_spans",
@@ -44,7 +47,10 @@ __all__ = [
 ]
 
 LEVELS = ("C7",) + tuple(f"T{i}" for i in range(1, 13)) + tuple(f"L{i}" for i in range(1, 6)) + ("sacrum",)
-"""The phantom's levels, top to bottom: C7, T1–T12, L1–L5 and the sacrum."""
+"""The levels placed along the centre line (:func:`place_vertebrae`), top to bottom: C7, T1–T12, L1–L5, the sacrum."""
+
+CERVICAL_LEVELS = tuple(f"C{i}" for i in range(1, 7))
+"""The levels above the centre line, C1 (the atlas, no body) to C6, placed on a cervical lordosis (:mod:`.cervical`)."""
 
 TOTALSEGMENTATOR_IDS = {
     "sacrum": 26,
@@ -53,16 +59,22 @@ TOTALSEGMENTATOR_IDS = {
     **{f"C{i}": 51 - i for i in range(1, 8)},
 }
 """Level name → TotalSegmentator v2 class id: 26 sacrum (S1), 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1
-(Wasserthal et al., Radiology: Artificial Intelligence 2023)."""
+(Wasserthal et al., Radiology: Artificial Intelligence 2023). It has no L6: a sixth lumbar vertebra is labelled 0,
+as ``monai-spine drr`` writes it (VerSe's id 25)."""
 
 VERTEBRA_LABELS = {
-    ("sacrum" if name == "sacrum" else f"vertebrae_{name}"): TOTALSEGMENTATOR_IDS[name] for name in LEVELS
+    ("sacrum" if name == "sacrum" else f"vertebrae_{name}"): TOTALSEGMENTATOR_IDS[name]
+    for name in CERVICAL_LEVELS + LEVELS
 }
-"""TotalSegmentator v2 label names → their class ids, top to bottom (C7 44 … L5 27, sacrum 26; 0 is background)."""
+"""TotalSegmentator v2 label names → their class ids, top to bottom (C1 50 … C7 44 … L5 27, sacrum 26; 0 is
+background)."""
 
 
 def level_label(level: str) -> int:
-    """The TotalSegmentator v2 id of a level name (``"C1"`` … ``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``)."""
+    """The TotalSegmentator v2 id of a level name (``"C1"`` … ``"C7"``, ``"T1"`` … ``"L5"``, ``"sacrum"``); 0 (not
+    labelled) for ``"L6"``, which TotalSegmentator lacks."""
+    if level == "L6":
+        return 0
     if level not in TOTALSEGMENTATOR_IDS:
         raise ValueError(f"unknown level {level!r}; expected one of {', '.join(TOTALSEGMENTATOR_IDS)}.")
     return TOTALSEGMENTATOR_IDS[level]
@@ -129,9 +141,19 @@ class LevelDims:
 # Panjabi et al. 1992 (Spine 17:299) and Zhou et al. 2000 (Eur Spine J 9:242); C7: Panjabi et al. 1991 (Spine
 # 16:861); discs: Busscher et al. 2010 (Eur Spine J 19:1104) thoracic, Pooni et al. 1986 / Twomey & Taylor 1985
 # lumbar; lamina: Egwu et al. 2019; cortical shell: Silva et al. 1994, Ritzel et al. 1997; sacrum (S1 row):
-# Gray's Anatomy (41st ed.), Zhou et al. 2000.
+# Gray's Anatomy (41st ed.), Zhou et al. 2000. L6 (a lumbarised S1, :mod:`.variants`): L5's row, a slightly lower
+# disc and a shorter spinous process. C1–C6: Panjabi et al. 1991 (Spine 16:861) and Gilad & Nissan 1986
+# (Spine 11:154) for bodies, endplates, pedicles and canal; discs: Gilad & Nissan 1986 (4.5–6 mm); transverse spans
+# and spinous lengths: Gray's Anatomy (41st ed.). C1 has no body: its "endplate" is the dens it rings (C2's), its
+# pedicles are the lateral masses, its spinous process the posterior tubercle; C2's body height is below the dens.
 _TABLE = {
     #        body  epW   epD  disc  pdW  pdH  pdL  cnW  cnD  tpS tpA  spL spI spH  lam  prR  cort
+    "C1": (12.0, 10.0, 10.0, 0.0, 14.0, 14.0, 14.0, 28.0, 16.0, 76.0, 5, 8.0, 0, 8.0, 7.0, 4.0, 0.6),
+    "C2": (15.5, 17.0, 15.5, 4.5, 7.5, 8.5, 6.0, 23.5, 15.5, 56.0, 10, 28.0, 20, 10.0, 6.0, 3.5, 0.5),
+    "C3": (14.0, 16.5, 15.5, 5.0, 5.5, 7.0, 5.0, 24.0, 14.5, 52.0, 10, 18.0, 20, 7.0, 4.5, 3.0, 0.5),
+    "C4": (13.5, 17.5, 16.0, 5.0, 5.5, 7.0, 5.0, 24.5, 14.0, 53.0, 10, 18.0, 20, 7.0, 4.5, 3.0, 0.5),
+    "C5": (13.5, 18.5, 16.0, 5.5, 5.5, 7.0, 5.0, 25.0, 14.0, 55.0, 10, 20.0, 20, 7.0, 4.5, 3.0, 0.5),
+    "C6": (13.5, 20.0, 16.5, 5.5, 5.5, 7.0, 5.0, 25.0, 14.0, 58.0, 10, 26.0, 20, 8.0, 4.5, 3.0, 0.5),
     "C7": (14.0, 24.0, 16.5, 5.0, 6.5, 7.5, 12.0, 24.0, 14.5, 72.0, 10, 42.0, 25, 9.0, 5.0, 4.0, 0.6),
     "T1": (15.0, 27.0, 16.5, 4.0, 8.0, 9.5, 13.0, 21.0, 14.5, 78.0, 25, 45.0, 30, 9.0, 6.0, 5.0, 0.6),
     "T2": (16.0, 27.5, 17.5, 4.0, 6.5, 11.0, 13.0, 17.0, 15.0, 72.0, 25, 44.0, 40, 9.0, 6.5, 5.0, 0.6),
@@ -150,6 +172,7 @@ _TABLE = {
     "L3": (26.5, 46.0, 35.0, 10.5, 10.5, 14.0, 18.0, 24.0, 17.5, 88.0, 5, 30.0, 5, 19.0, 7.5, 4.0, 0.4),
     "L4": (26.0, 48.0, 35.0, 11.0, 12.5, 13.5, 18.0, 24.0, 18.0, 85.0, 5, 28.0, 5, 18.0, 7.5, 4.0, 0.4),
     "L5": (25.0, 50.0, 35.0, 11.0, 16.0, 14.0, 18.0, 26.0, 18.0, 92.0, 5, 25.0, 5, 16.0, 7.5, 4.5, 0.4),
+    "L6": (25.0, 50.0, 35.0, 10.0, 16.0, 14.0, 18.0, 26.0, 18.0, 92.0, 5, 22.0, 5, 14.0, 7.5, 4.5, 0.4),
     "sacrum": (28.0, 50.0, 32.0, 0.0, 18.0, 20.0, 18.0, 30.0, 15.0, 110.0, 0, 15.0, 30, 12.0, 8.0, 6.0, 0.5),
 }
 
@@ -164,10 +187,19 @@ LEVEL_VARIATION_SD = 0.03
 part of which is overall size, carried by the skeletal scale)."""
 
 SPINE_LEVELS = LEVELS[:-1]
-"""The mobile levels C7…L5: their bodies and the discs below them make the spine column and its centre line."""
+"""The mobile levels C7…L5 placed along the centre line (their bodies and the discs below them fill it); the spine
+column is their bodies and discs and the S1 body (``raster.py``)."""
 
 _HEIGHT_FIELDS = ("body_height", "disc_height")
 _MIN_STRETCH, _MAX_STRETCH = 0.7, 1.5
+
+
+def mobile_levels(lumbar_count: int = 5) -> tuple[str, ...]:
+    """The levels placed along the centre line above the sacrum: C7, T1–T12 and ``lumbar_count`` (4, 5 or 6) lumbar
+    vertebrae."""
+    if lumbar_count not in (4, 5, 6):
+        raise ValueError(f"lumbar_count must be 4, 5 or 6, got {lumbar_count}.")
+    return SPINE_LEVELS[:13] + tuple(f"L{i}" for i in range(1, lumbar_count + 1))
 
 
 def spine_length_mm(scale: float = 1.0) -> float:
@@ -229,6 +261,9 @@ class Vertebra:
         superior_endplate, inferior_endplate: ``(3,)`` centres of the endplates, mm.
         superior_normal, inferior_normal: ``(3,)`` unit normals of the endplate planes, pointing toward the feet.
         rotation_deg: the axial rotation applied.
+        extra_rods: rods beyond :func:`posterior_elements` in the local frame (the dens, the atlas's anterior arch,
+            uncinate processes, bifid spinous tips; :mod:`.head_neck`).
+        has_body: False for the atlas (C1): no body, so nothing of it in the spine column and no disc below it.
     """
 
     name: str
@@ -241,6 +276,8 @@ class Vertebra:
     superior_normal: np.ndarray
     inferior_normal: np.ndarray
     rotation_deg: float
+    extra_rods: tuple[Rod, ...] = ()
+    has_body: bool = True
 
     def to_world(self, local) -> np.ndarray:
         """Local ``(..., 3)`` (left, anterior, inferior) mm → phantom-frame points ``(..., 3)`` mm."""
@@ -401,17 +438,20 @@ def _rotation_function(axial_rotation_deg: RotationSpec, path: _CentrePath) -> C
     return lambda z: float(np.interp(z, path.points[:, 2], values))
 
 
-def _level_dims(scale: float, rng: np.random.Generator | None) -> list[LevelDims]:
-    """Every level's dimensions scaled by ``scale`` and, with ``rng``, varied by a few % per dimension."""
-    dims = []
-    for name in LEVELS:
-        d = LEVEL_DIMS[name].scaled(scale)
-        if rng is not None:
-            names = [f.name for f in fields(d) if f.name not in LevelDims.UNVARIED]
-            noise = np.clip(rng.standard_normal(len(names)), -2.0, 2.0)
-            d = d.varied(dict(zip(names, 1.0 + LEVEL_VARIATION_SD * noise)))
-        dims.append(d)
-    return dims
+def level_dims(name: str, scale: float, rng: np.random.Generator | None) -> LevelDims:
+    """Level ``name``'s dimensions scaled by ``scale`` and, with ``rng``, each varied by about
+    :data:`LEVEL_VARIATION_SD` (clipped at 2 SD)."""
+    d = LEVEL_DIMS[name].scaled(scale)
+    if rng is not None:
+        names = [f.name for f in fields(d) if f.name not in LevelDims.UNVARIED]
+        noise = np.clip(rng.standard_normal(len(names)), -2.0, 2.0)
+        d = d.varied(dict(zip(names, 1.0 + LEVEL_VARIATION_SD * noise)))
+    return d
+
+
+def _level_dims(names, scale: float, rng: np.random.Generator | None) -> list[LevelDims]:
+    """The dimensions of the levels ``names`` (:func:`level_dims`)."""
+    return [level_dims(name, scale, rng) for name in names]
 
 
 def place_vertebrae(
@@ -419,8 +459,9 @@ def place_vertebrae(
     scale: float = 1.0,
     axial_rotation_deg: RotationSpec = None,
     rng: np.random.Generator | None = None,
+    lumbar_count: int = 5,
 ) -> list[Vertebra]:
-    """Place C7…L5 and the sacrum along a centre line.
+    """Place C7…L5 (L4 or L6 with ``lumbar_count`` 4 or 6) and the sacrum along a centre line.
 
     Walking down the centre line by arc length from its first point (the top of C7), each level takes its body
     height then its disc height; every height is multiplied by one common stretch, the centre line's arc length over
@@ -433,9 +474,10 @@ def place_vertebrae(
         axial_rotation_deg: rotation (degrees, sign in the module docstring) as a callable of z (mm), an array with
             one value per centre-line point, a constant, or ``None`` for none.
         rng: per-level variation of every dimension by about :data:`LEVEL_VARIATION_SD`; ``None`` for none.
+        lumbar_count: 4, 5 or 6 lumbar vertebrae (:mod:`.variants`); the common stretch fits them to the line.
 
     Returns:
-        19 :class:`Vertebra`, C7 first, the sacrum last.
+        ``14 + lumbar_count`` :class:`Vertebra`, C7 first, the sacrum last.
 
     Raises:
         ValueError: bad centre line, scale or rotation array, or a centre line whose arc length is too far from
@@ -444,7 +486,8 @@ def place_vertebrae(
     _check_scale(scale)
     path = _CentrePath(centre_line_fine)
     rotation_at = _rotation_function(axial_rotation_deg, path)
-    dims = _level_dims(scale, rng)
+    names = mobile_levels(lumbar_count)
+    dims = _level_dims(names + ("sacrum",), scale, rng)
     mobile = dims[:-1]
     stretch = path.length / sum(d.body_height + d.disc_height for d in mobile)
     if not _MIN_STRETCH <= stretch <= _MAX_STRETCH:
@@ -453,7 +496,7 @@ def place_vertebrae(
             f"({path.length / stretch:.1f} mm); set SpineShape.length_mm from spine_length_mm(scale)."
         )
     vertebrae, s = [], 0.0
-    for name, d in zip(SPINE_LEVELS, mobile):
+    for name, d in zip(names, mobile):
         d = d.varied({k: stretch for k in _HEIGHT_FIELDS})
         top, bottom = s, s + d.body_height
         centre = path.point((top + bottom) / 2)
@@ -478,9 +521,12 @@ def place_vertebrae(
 
 
 def place_discs(vertebrae: list[Vertebra]) -> list[Disc]:
-    """The discs between consecutive vertebrae of :func:`place_vertebrae` (C7/T1 … L5/S1)."""
+    """The discs between consecutive vertebrae with bodies, top to bottom (C2/C3 … L5/S1 for a whole spine; none
+    below the atlas)."""
     discs = []
     for upper, lower in zip(vertebrae[:-1], vertebrae[1:]):
+        if not upper.has_body:
+            continue
         top, bottom = upper.inferior_endplate, lower.superior_endplate
         axis = upper.inferior_normal + lower.superior_normal
         lower_name = "S1" if lower.name == "sacrum" else lower.name
