@@ -18,9 +18,10 @@ from monai_spine.io.files import as_plain
 
 from .coronal import coronal_mask_projection, crop_to_mask, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .qc import DEVIATION_WINDOW_MM, centre_line_deviation, mask_iou, touches_edge
-from .rigid import rotation_deg
-from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
+from .profile import match_profiles, row_profile
+from .qc import DEVIATION_WINDOW_MM, aligned_mask, centre_line_deviation, mask_iou, touches_edge
+from .rigid import apply_matrix, rigid_matrix, rotation_deg
+from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit, shared_stretch
 
 __all__ = ["AlignmentConfig", "Alignment", "align_pair", "coronal_masks"]
 
@@ -52,6 +53,10 @@ class AlignmentConfig:
         icp_iterations: the most ICP rounds.
         icp_tolerance_mm: ICP stops when no key point moves more than this in a round.
         icp_trim_mm: ICP pairs farther apart than this are left out of the fit.
+        max_spine_shift_mm: the along-the-spine search (:func:`~.profile.match_profiles`) tries shifts up to this,
+            mm (about three vertebrae).
+        end_mm: ends of the two masks this close count as the same end: the profiles leave out this much at each
+            end, and ICP and the outline check keep an end only where both masks end within it, mm.
     """
 
     max_angle_deg: float = 2.0
@@ -70,6 +75,8 @@ class AlignmentConfig:
     icp_iterations: int = 100
     icp_tolerance_mm: float = 0.01
     icp_trim_mm: float = 3.0
+    max_spine_shift_mm: float = 100.0
+    end_mm: float = 5.0
 
     def __post_init__(self):
         if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
@@ -159,7 +166,8 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
         mri_mask: ``MetaTensor`` ``(1, X, Y, Z)``, the MRI spine mask in the patient volume frame (``LoadVolume``).
 
     Returns:
-        uint8 images in the DXA frame and in the MRI coronal frame.
+        uint8 images in the DXA frame and in the MRI coronal frame, holes filled (a segmentation's holes are not
+        the spine's shape).
 
     Raises:
         SpineInputError: a mask of the wrong dimension, or empty.
@@ -173,12 +181,13 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
     fixed = to_image(np.asarray(dxa_mask[0]) > 0, pixel_mm)
     mri_spacing = affine_to_spacing(mri_mask.affine, r=3).tolist()
     moving = coronal_mask_projection(np.asarray(mri_mask[0]), mri_spacing, pixel_mm)
-    return fixed, moving
+    return sitk.BinaryFillhole(fixed), sitk.BinaryFillhole(moving)
 
 
 def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> ImageStage:
     """Stage 1 on the two masks, each cropped to its box plus the margin (:mod:`.image_stage`): rotation search
-    on blurred maps, then Mattes MI on the masks blurred by ``config.mi_blur_mm``."""
+    on blurred maps, Mattes MI on the masks blurred by ``config.mi_blur_mm``, then the shift along the spine that
+    matches the masks' row profiles (:mod:`.profile`), which masks of different lengths need."""
     search, angle, peak = rotation_search(
         blurred_map(fixed, config.search_pixel_mm), blurred_map(moving, config.search_pixel_mm), config.angles_deg
     )
@@ -191,7 +200,13 @@ def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig)
     refined, metric, iterations = refine_mutual_information(
         *blurred, search, config.mi_bins, shrink, config.mi_smoothing_mm, config.mi_iterations, config.mi_sampling
     )
-    return ImageStage(refined, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations)
+    padding = [0, int(np.ceil(config.max_spine_shift_mm / fixed.GetSpacing()[1]))]
+    reference = sitk.ConstantPad(fixed, padding, padding)
+    match = match_profiles(row_profile(reference, config.end_mm),
+                           row_profile(aligned_mask(reference, moving, refined), config.end_mm),
+                           config.max_spine_shift_mm)
+    matrix = rigid_matrix(0.0, match.shift_mm) @ refined
+    return ImageStage(matrix, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations, match)
 
 
 def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask, config: AlignmentConfig) -> list[str]:
@@ -250,9 +265,12 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     fixed, moving = coronal_masks(dxa_mask, mri_mask)
     fixed_crop, moving_crop = (crop_to_mask(mask, config.search_margin_mm) for mask in (fixed, moving))
     first = _image_stage(fixed_crop, moving_crop, config)
+    key_points = boundary_points(moving_crop)
+    shared = shared_stretch(boundary_points(fixed_crop), apply_matrix(first.matrix_mri_to_dxa, key_points),
+                            config.end_mm)
     second = closest_point_fit(
         MaskBoundary(fixed_crop),
-        boundary_points(moving_crop),
+        key_points[shared] if np.count_nonzero(shared) >= 3 else key_points,
         first.matrix_mri_to_dxa,
         config.icp_iterations,
         config.icp_tolerance_mm,
