@@ -41,6 +41,9 @@ class AlignmentConfig:
             (:func:`~monai_spine.registration.qc.centre_line_deviation`) for an accepted alignment: 1 mm or less
             for the same spine rigidly moved on the phantom, more than 1.5 mm once a posture change bends the lower
             spine by 5 mm or more (and for some bends of 3–5 mm).
+        max_profile_residual_mm: the largest residual of the masks' row profiles (centre and width along the spine,
+            :func:`~.profile.match_profiles`) for an accepted alignment: 1.3–1.6 mm for the same spine on the
+            phantom's masks, however cut, widened or narrowed, 3.2 mm and more for a 30 mm bend or another person.
         search_pixel_mm: pixel size of the blurred masks in the rotation search (also the blur's σ).
         search_margin_mm: margin around each mask's box kept for both stages (wider than the blurs).
         mi_bins: histogram bins of the Mattes mutual information.
@@ -64,6 +67,7 @@ class AlignmentConfig:
     iou_threshold: float = 0.7
     max_rms_mm: float = 3.0
     max_centre_deviation_mm: float = 2.5
+    max_profile_residual_mm: float = 3.0
     search_pixel_mm: float = 4.0
     search_margin_mm: float = 30.0
     mi_bins: int = 32
@@ -209,7 +213,8 @@ def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig)
     return ImageStage(matrix, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations, match)
 
 
-def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask, config: AlignmentConfig) -> list[str]:
+def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
+            config: AlignmentConfig) -> list[str]:
     """Reasons to reject stage 2's alignment, in the order a reader should look at them."""
     reasons = []
     if touches_edge(np.asarray(mri_mask[0])):
@@ -228,6 +233,14 @@ def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
             f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
             f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
         )
+    profile = image.along_spine
+    if not np.isfinite(profile.residual_mm):
+        reasons.append("the masks share too little height to match their shapes along the spine")
+    elif profile.residual_mm > config.max_profile_residual_mm:
+        reasons.append(
+            f"the masks' centre and width along the spine differ by {profile.residual_mm:.2f} mm (RMS), more than "
+            f"{config.max_profile_residual_mm:g} mm: the spines differ in shape (another person? a posture change?)"
+        )
     if not np.isfinite(deviation):
         reasons.append(
             f"the aligned spines share less than {DEVIATION_WINDOW_MM:g} mm of height: their centre lines cannot "
@@ -245,10 +258,12 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     """Align an MRI to a coronal DXA through their spine masks, and check the result.
 
     Stage 1 (image level) finds the rotation in ``±config.max_angle_deg`` and any translation by FFT
-    cross-correlation of the blurred masks and refines it with Mattes mutual information; stage 2 (spine level)
-    refines it by ICP between the mask outlines. The pair is rejected (a result, not an error) when the IoU is
-    below ``config.iou_threshold``, the outlines do not superimpose, the rotation leaves the searched range, the
-    fit does not converge, or a mask is cut by its image's edge.
+    cross-correlation of the blurred masks, refines it with Mattes mutual information and sets the height by
+    matching the masks' centre and width along the spine (masks of different lengths); stage 2 (spine level)
+    refines it by ICP between the mask outlines on the stretch both show. The pair is rejected (a result, not an
+    error) when the IoU is below ``config.iou_threshold``, the outlines or the shapes along the spine do not
+    superimpose, the centre lines bend apart, the rotation leaves the searched range, the fit does not converge,
+    or a mask is cut by its image's edge.
 
     Args:
         dxa_mask: ``MetaTensor`` ``(1, W, H)``: the DXA's spine mask as ``LoadRadiograph`` loads it (coronal image
@@ -279,5 +294,5 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     matrix = second.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
-    reasons = _review(second, iou, deviation, dxa_mask, mri_mask, config)
+    reasons = _review(first, second, iou, deviation, dxa_mask, mri_mask, config)
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second)
