@@ -18,8 +18,16 @@ from scipy import ndimage
 
 from monai_spine.phantom.render.mri import MriPosture, render_mri
 from monai_spine.phantom.study import StudyConfig, make_study
-from monai_spine.registration import align_pair, apply_matrix, coronal_masks, rotation_deg
-from monai_spine.registration.coronal import to_array
+from monai_spine.registration import (
+    align_pair,
+    apply_matrix,
+    coronal_masks,
+    match_profiles,
+    rotation_deg,
+    row_profile,
+    shared_stretch,
+)
+from monai_spine.registration.coronal import to_array, to_image
 
 TRUNK = StudyConfig(dxa_whole_body=False)
 SEEDS = (0, 2)
@@ -122,3 +130,30 @@ def test_alignment_json_reports_the_shift_along_the_spine(studies):
     assert {"spine_shift_mm", "profile_residual_mm", "width_offset_mm", "shared_height_mm"} <= set(image)
     assert image["shared_height_mm"] > 200.0 and image["profile_residual_mm"] < 2.0
     assert "outline_offset_mm" in record["stages"]["spine"]
+
+
+def test_profile_match_finds_a_known_shift_of_a_shorter_wider_mask():
+    """A column whose width varies irregularly along z, and a copy 25 mm lower, 6 mm wider, 4 mm to the right and
+    missing its top 60 mm: the profiles match at exactly that shift, with the width error as the offset."""
+    rng = np.random.default_rng(1)
+    half_width = 15.0 + np.repeat(rng.uniform(-3.0, 3.0, 40), 10)  # 1 mm rows, a new width every 10 mm
+
+    def column(shift_z, shift_x, extra, start):
+        mask = np.zeros((120, 500), bool)
+        for row in range(start, 400):
+            centre = 60 + shift_x + 0.03 * row
+            mask[int(round(centre - half_width[row] - extra)) : int(round(centre + half_width[row] + extra)) + 1,
+                 row + 50 + shift_z] = True
+        return to_image(mask, (1.0, 1.0))
+
+    match = match_profiles(row_profile(column(0, 0, 0, 0)), row_profile(column(25, 4, 3, 60)), 100.0)
+    assert match.shift_mm[1] == pytest.approx(-25.0) and match.shift_mm[0] == pytest.approx(-4.0, abs=0.6)
+    assert match.width_offset_mm == pytest.approx(-6.0, abs=0.1) and match.residual_mm < 0.6
+
+
+def test_shared_stretch_keeps_matching_ends_and_drops_differing_ones():
+    z = np.arange(0.0, 301.0)
+    fixed = np.stack([np.zeros_like(z), z], axis=1)  # the DXA outline spans z 0–300 mm
+    moving = np.stack([np.zeros(261), np.arange(2.0, 263.0)], axis=1)  # top within 5 mm, bottom 38 mm short
+    kept = moving[shared_stretch(fixed, moving, end_mm=5.0), 1]
+    assert kept.min() == 2.0 and kept.max() == 257.0
