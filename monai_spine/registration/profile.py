@@ -94,36 +94,50 @@ class ProfileMatch:
     shared_mm: float
 
 
-def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, min_shared: float = 0.5) -> ProfileMatch:
+def _residual(fixed: RowProfile, centre: np.ndarray, width: np.ndarray, shared: np.ndarray) -> tuple[float, ...]:
+    """``(residual, lateral offset, width offset)`` of a moved profile against ``fixed`` over the ``shared`` rows."""
+    d_centre = fixed.centre_mm[shared] - centre[shared]
+    d_width = fixed.width_mm[shared] - width[shared]
+    z = np.flatnonzero(shared).astype(np.float64)
+    line = np.polyval(np.polyfit(z, d_centre, 1), z)
+    return float(np.sqrt(np.mean((d_centre - line) ** 2) + d_width.var())), float(d_centre.mean()), float(
+        d_width.mean())
+
+
+def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, overlap_slack_mm: float = 10.0
+                   ) -> ProfileMatch:
     """The shift along the rows (and the lateral offset) that best lays ``moving``'s profile on ``fixed``'s.
 
-    Every whole-row shift in ``±max_shift_mm`` is tried; at each, over the rows both cover, the lateral offset
-    is the centre difference's mean and the width error the width difference's mean; the residual is the RMS of
-    what is left of the centre difference once its straight-line fit is taken out (a rotation of up to a few
-    degrees, which the outline fit corrects next) and of the width difference once its mean is:
-    ``sqrt(mean(Δcentre − line)² + var(Δwidth))``. Shifts sharing less than ``min_shared`` of the shorter profile are
-    skipped. The smallest residual wins.
+    Whole-row shifts in ``±max_shift_mm`` are tried. Only those that keep the profiles overlapping over the most
+    rows any shift gives, less ``overlap_slack_mm``, qualify: a shorter mask of the same spine lies wholly within
+    the longer one at the truth, whereas sliding a bent or different spine partly off the other would hide where
+    they differ. At each, over the rows both cover, the lateral offset is the centre difference's mean and the
+    width error the width difference's mean; the residual is the RMS of what is left of the centre difference
+    once its straight-line fit is taken out (a rotation of up to a few degrees, which the outline fit corrects
+    next) and of the width difference once its mean is: ``sqrt(mean(Δcentre − line)² + var(Δwidth))``. The
+    smallest residual wins.
 
     Args:
         fixed: the DXA mask's profile.
         moving: the aligned MRI mask's profile on the same pixels.
         max_shift_mm: the largest shift along the spine tried, mm.
-        min_shared: the least share of the shorter profile the two must overlap.
+        overlap_slack_mm: how much less than the largest overlap a qualifying shift may share, mm.
+
+    Returns:
+        :class:`ProfileMatch`; its residual is ``inf`` (and the shift 0) when the profiles share fewer than three
+        rows at every shift.
     """
-    needed = max(min_shared * min(fixed.rows.size, moving.rows.size), 2)
-    best = ProfileMatch((0.0, 0.0), float("inf"), 0.0, 0.0)
     limit = int(round(max_shift_mm / fixed.row_mm))
-    for rows in range(-limit, limit + 1):
-        centre, width = _shifted(moving.centre_mm, rows), _shifted(moving.width_mm, rows)
-        shared = np.isfinite(centre) & np.isfinite(fixed.centre_mm)
-        if np.count_nonzero(shared) < needed:
+    shifts = range(-limit, limit + 1)
+    moved = [(_shifted(moving.centre_mm, rows), _shifted(moving.width_mm, rows)) for rows in shifts]
+    shared = [np.isfinite(centre) & np.isfinite(fixed.centre_mm) for centre, _ in moved]
+    counts = np.array([np.count_nonzero(rows) for rows in shared])
+    needed = max(counts.max() - overlap_slack_mm / fixed.row_mm, 3)
+    best = ProfileMatch((0.0, 0.0), float("inf"), 0.0, 0.0)
+    for rows, (centre, width), common, count in zip(shifts, moved, shared, counts):
+        if count < needed:
             continue
-        d_centre = fixed.centre_mm[shared] - centre[shared]
-        d_width = fixed.width_mm[shared] - width[shared]
-        z = np.flatnonzero(shared).astype(np.float64)
-        line = np.polyval(np.polyfit(z, d_centre, 1), z)
-        residual = float(np.sqrt(np.mean((d_centre - line) ** 2) + d_width.var()))
+        residual, d_centre, d_width = _residual(fixed, centre, width, common)
         if residual < best.residual_mm:
-            best = ProfileMatch((float(d_centre.mean()), rows * fixed.row_mm), residual, float(d_width.mean()),
-                                np.count_nonzero(shared) * fixed.row_mm)
+            best = ProfileMatch((d_centre, rows * fixed.row_mm), residual, d_width, count * fixed.row_mm)
     return best
