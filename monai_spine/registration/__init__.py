@@ -1,24 +1,28 @@
 """Two-stage rigid 2D alignment of an MRI to a coronal DXA, with IoU quality control (``docs/alignment.md``).
 
 ``align_pair(dxa_mask, mri_mask, config) -> Alignment``: stage 1 (image level) searches the rotation and the
-translation by FFT cross-correlation and refines them with Mattes mutual information; stage 2 (spine level)
-refines them by ICP between the spine outlines; the IoU of the masks and the outlines' residual decide
-acceptance. ``Alignment.to_dict()`` is ``alignment.json``; ``save_alignment_figure`` writes ``alignment.png``.
+translation by FFT cross-correlation, refines them with Mattes mutual information and sets the height along the
+spine from the masks' row profiles (:mod:`.profile`); stage 2 (spine level) refines them by ICP between the spine
+outlines on the stretch both masks show; the IoU, the outlines' and profiles' residuals and the centre lines
+decide acceptance. ``Alignment.to_dict()`` is ``alignment.json``; ``save_alignment_figure`` writes ``alignment.png``.
 """
 
 from .alignment import Alignment, AlignmentConfig, align_pair, coronal_masks
 from .coronal import coronal_mask_projection, coronal_projection
 from .figure import save_alignment_figure
 from .image_stage import ImageStage
+from .profile import ProfileMatch, RowProfile, match_profiles, row_profile
 from .qc import mask_iou
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
-from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
+from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit, shared_stretch
 
 __all__ = [
     "Alignment",
     "AlignmentConfig",
     "ImageStage",
     "MaskBoundary",
+    "ProfileMatch",
+    "RowProfile",
     "SpineStage",
     "align_pair",
     "apply_matrix",
@@ -27,6 +31,9 @@ __all__ = [
     "coronal_masks",
     "coronal_projection",
     "mask_iou",
+    "match_profiles",
+    "row_profile",
+    "shared_stretch",
     "coronal_mask_projection",
     "rigid_matrix",
     "rotation_deg",

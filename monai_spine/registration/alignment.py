@@ -18,9 +18,10 @@ from monai_spine.io.files import as_plain
 
 from .coronal import coronal_mask_projection, crop_to_mask, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .qc import DEVIATION_WINDOW_MM, centre_line_deviation, mask_iou, touches_edge
-from .rigid import rotation_deg
-from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit
+from .profile import match_profiles, row_profile
+from .qc import DEVIATION_WINDOW_MM, aligned_mask, centre_line_deviation, mask_iou, touches_edge
+from .rigid import apply_matrix, rigid_matrix, rotation_deg
+from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit, shared_stretch
 
 __all__ = ["AlignmentConfig", "Alignment", "align_pair", "coronal_masks"]
 
@@ -40,6 +41,9 @@ class AlignmentConfig:
             (:func:`~monai_spine.registration.qc.centre_line_deviation`) for an accepted alignment: 1 mm or less
             for the same spine rigidly moved on the phantom, more than 1.5 mm once a posture change bends the lower
             spine by 5 mm or more (and for some bends of 3–5 mm).
+        max_profile_residual_mm: the largest residual of the masks' row profiles (centre and width along the spine,
+            :func:`~.profile.match_profiles`) for an accepted alignment: 1.3–1.6 mm for the same spine on the
+            phantom's masks, however cut, widened or narrowed, 3.2 mm and more for a 30 mm bend or another person.
         search_pixel_mm: pixel size of the blurred masks in the rotation search (also the blur's σ).
         search_margin_mm: margin around each mask's box kept for both stages (wider than the blurs).
         mi_bins: histogram bins of the Mattes mutual information.
@@ -52,6 +56,10 @@ class AlignmentConfig:
         icp_iterations: the most ICP rounds.
         icp_tolerance_mm: ICP stops when no key point moves more than this in a round.
         icp_trim_mm: ICP pairs farther apart than this are left out of the fit.
+        max_spine_shift_mm: the along-the-spine search (:func:`~.profile.match_profiles`) tries shifts up to this,
+            mm (about three vertebrae).
+        end_mm: ends of the two masks this close count as the same end: the profiles leave out this much at each
+            end, and ICP and the outline check keep an end only where both masks end within it, mm.
     """
 
     max_angle_deg: float = 2.0
@@ -59,6 +67,7 @@ class AlignmentConfig:
     iou_threshold: float = 0.7
     max_rms_mm: float = 3.0
     max_centre_deviation_mm: float = 2.5
+    max_profile_residual_mm: float = 3.0
     search_pixel_mm: float = 4.0
     search_margin_mm: float = 30.0
     mi_bins: int = 32
@@ -70,6 +79,8 @@ class AlignmentConfig:
     icp_iterations: int = 100
     icp_tolerance_mm: float = 0.01
     icp_trim_mm: float = 3.0
+    max_spine_shift_mm: float = 100.0
+    end_mm: float = 5.0
 
     def __post_init__(self):
         if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
@@ -159,7 +170,8 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
         mri_mask: ``MetaTensor`` ``(1, X, Y, Z)``, the MRI spine mask in the patient volume frame (``LoadVolume``).
 
     Returns:
-        uint8 images in the DXA frame and in the MRI coronal frame.
+        uint8 images in the DXA frame and in the MRI coronal frame, holes filled (a segmentation's holes are not
+        the spine's shape).
 
     Raises:
         SpineInputError: a mask of the wrong dimension, or empty.
@@ -173,12 +185,13 @@ def coronal_masks(dxa_mask, mri_mask) -> tuple[sitk.Image, sitk.Image]:
     fixed = to_image(np.asarray(dxa_mask[0]) > 0, pixel_mm)
     mri_spacing = affine_to_spacing(mri_mask.affine, r=3).tolist()
     moving = coronal_mask_projection(np.asarray(mri_mask[0]), mri_spacing, pixel_mm)
-    return fixed, moving
+    return sitk.BinaryFillhole(fixed), sitk.BinaryFillhole(moving)
 
 
 def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> ImageStage:
     """Stage 1 on the two masks, each cropped to its box plus the margin (:mod:`.image_stage`): rotation search
-    on blurred maps, then Mattes MI on the masks blurred by ``config.mi_blur_mm``."""
+    on blurred maps, Mattes MI on the masks blurred by ``config.mi_blur_mm``, then the shift along the spine that
+    matches the masks' row profiles (:mod:`.profile`), which masks of different lengths need."""
     search, angle, peak = rotation_search(
         blurred_map(fixed, config.search_pixel_mm), blurred_map(moving, config.search_pixel_mm), config.angles_deg
     )
@@ -191,10 +204,17 @@ def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig)
     refined, metric, iterations = refine_mutual_information(
         *blurred, search, config.mi_bins, shrink, config.mi_smoothing_mm, config.mi_iterations, config.mi_sampling
     )
-    return ImageStage(refined, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations)
+    padding = [0, int(np.ceil(config.max_spine_shift_mm / fixed.GetSpacing()[1]))]
+    reference = sitk.ConstantPad(fixed, padding, padding)
+    match = match_profiles(row_profile(reference, config.end_mm),
+                           row_profile(aligned_mask(reference, moving, refined), config.end_mm),
+                           config.max_spine_shift_mm)
+    matrix = rigid_matrix(0.0, match.shift_mm) @ refined
+    return ImageStage(matrix, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations, match)
 
 
-def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask, config: AlignmentConfig) -> list[str]:
+def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
+            config: AlignmentConfig) -> list[str]:
     """Reasons to reject stage 2's alignment, in the order a reader should look at them."""
     reasons = []
     if touches_edge(np.asarray(mri_mask[0])):
@@ -213,6 +233,14 @@ def _review(spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
             f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
             f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
         )
+    profile = image.along_spine
+    if not np.isfinite(profile.residual_mm):
+        reasons.append("the masks share too little height to match their shapes along the spine")
+    elif profile.residual_mm > config.max_profile_residual_mm:
+        reasons.append(
+            f"the masks' centre and width along the spine differ by {profile.residual_mm:.2f} mm (RMS), more than "
+            f"{config.max_profile_residual_mm:g} mm: the spines differ in shape (another person? a posture change?)"
+        )
     if not np.isfinite(deviation):
         reasons.append(
             f"the aligned spines share less than {DEVIATION_WINDOW_MM:g} mm of height: their centre lines cannot "
@@ -230,10 +258,12 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     """Align an MRI to a coronal DXA through their spine masks, and check the result.
 
     Stage 1 (image level) finds the rotation in ``±config.max_angle_deg`` and any translation by FFT
-    cross-correlation of the blurred masks and refines it with Mattes mutual information; stage 2 (spine level)
-    refines it by ICP between the mask outlines. The pair is rejected (a result, not an error) when the IoU is
-    below ``config.iou_threshold``, the outlines do not superimpose, the rotation leaves the searched range, the
-    fit does not converge, or a mask is cut by its image's edge.
+    cross-correlation of the blurred masks, refines it with Mattes mutual information and sets the height by
+    matching the masks' centre and width along the spine (masks of different lengths); stage 2 (spine level)
+    refines it by ICP between the mask outlines on the stretch both show. The pair is rejected (a result, not an
+    error) when the IoU is below ``config.iou_threshold``, the outlines or the shapes along the spine do not
+    superimpose, the centre lines bend apart, the rotation leaves the searched range, the fit does not converge,
+    or a mask is cut by its image's edge.
 
     Args:
         dxa_mask: ``MetaTensor`` ``(1, W, H)``: the DXA's spine mask as ``LoadRadiograph`` loads it (coronal image
@@ -250,9 +280,12 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     fixed, moving = coronal_masks(dxa_mask, mri_mask)
     fixed_crop, moving_crop = (crop_to_mask(mask, config.search_margin_mm) for mask in (fixed, moving))
     first = _image_stage(fixed_crop, moving_crop, config)
+    key_points = boundary_points(moving_crop)
+    shared = shared_stretch(boundary_points(fixed_crop), apply_matrix(first.matrix_mri_to_dxa, key_points),
+                            config.end_mm)
     second = closest_point_fit(
         MaskBoundary(fixed_crop),
-        boundary_points(moving_crop),
+        key_points[shared] if np.count_nonzero(shared) >= 3 else key_points,
         first.matrix_mri_to_dxa,
         config.icp_iterations,
         config.icp_tolerance_mm,
@@ -261,5 +294,5 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     matrix = second.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
-    reasons = _review(second, iou, deviation, dxa_mask, mri_mask, config)
+    reasons = _review(first, second, iou, deviation, dxa_mask, mri_mask, config)
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second)

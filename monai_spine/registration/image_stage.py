@@ -20,6 +20,7 @@ import SimpleITK as sitk
 from scipy import signal
 
 from .coronal import to_array
+from .profile import ProfileMatch
 from .rigid import from_sitk, rigid_matrix, rotation_deg, to_sitk
 
 __all__ = ["ImageStage", "blurred_map", "rotation_search", "refine_mutual_information"]
@@ -30,12 +31,15 @@ class ImageStage:
     """The result of stage 1.
 
     Args:
-        matrix_mri_to_dxa: 3×3, MRI coronal frame ``(x, z)`` mm → DXA frame mm, after the refinement.
+        matrix_mri_to_dxa: 3×3, MRI coronal frame ``(x, z)`` mm → DXA frame mm, after the refinement and the
+            shift along the spine.
         search_angle_deg: the sampled angle with the highest correlation peak, degrees.
         search_translation_mm: ``(tx, tz)`` of the search's matrix (at that angle and peak), mm.
         ncc_peak: the highest normalised cross-correlation of the blurred masks, 0–1.
         metric: the final Mattes mutual information of the refinement (negative; lower is better).
         iterations: optimiser iterations of the refinement's last level.
+        along_spine: the shift along the spine that matched the masks' row profiles after the refinement
+            (:func:`~.profile.match_profiles`).
     """
 
     matrix_mri_to_dxa: np.ndarray
@@ -44,6 +48,7 @@ class ImageStage:
     ncc_peak: float
     metric: float
     iterations: int
+    along_spine: ProfileMatch
 
     def to_dict(self) -> dict:
         """The ``stages.image`` entry of ``alignment.json``."""
@@ -55,6 +60,10 @@ class ImageStage:
             "ncc_peak": self.ncc_peak,
             "mattes_mutual_information": self.metric,
             "iterations": self.iterations,
+            "spine_shift_mm": list(self.along_spine.shift_mm),
+            "profile_residual_mm": self.along_spine.residual_mm,
+            "width_offset_mm": self.along_spine.width_offset_mm,
+            "shared_height_mm": self.along_spine.shared_mm,
         }
 
 

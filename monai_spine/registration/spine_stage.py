@@ -22,7 +22,7 @@ from scipy import ndimage
 from .coronal import to_array
 from .rigid import apply_matrix, from_sitk, rotation_deg
 
-__all__ = ["MaskBoundary", "SpineStage", "boundary_points", "fit_rigid", "closest_point_fit"]
+__all__ = ["MaskBoundary", "SpineStage", "boundary_points", "shared_stretch", "fit_rigid", "closest_point_fit"]
 
 
 def boundary_points(mask: sitk.Image) -> np.ndarray:
@@ -30,6 +30,32 @@ def boundary_points(mask: sitk.Image) -> np.ndarray:
     foreground = to_array(mask) > 0
     edge = foreground & ~ndimage.binary_erosion(foreground)
     return np.argwhere(edge) * np.asarray(mask.GetSpacing()) + np.asarray(mask.GetOrigin())
+
+
+def shared_stretch(fixed_points, moving_points, end_mm: float = 5.0) -> np.ndarray:
+    """Which ``moving_points`` lie on the stretch of the spine both outlines show, as placed (both in the DXA frame).
+
+    At each end (top, bottom) where the two outlines end within ``end_mm`` of each other, the end belongs to
+    the stretch (its points are kept: they fix the height); where they end further apart (a mask that misses a
+    level, a field of view that stops early) the stretch stops ``end_mm`` inside the shorter one, so that the
+    longer outline's surplus and the shorter one's end, which lies inside the other mask, are both left out.
+
+    Args:
+        fixed_points: ``(M, 2)`` the DXA outline ``(x, z)`` mm.
+        moving_points: ``(N, 2)`` the MRI outline mapped into the DXA frame, mm.
+        end_mm: how far apart two ends may be and still count as the same end, mm.
+
+    Returns:
+        ``(N,)`` bool.
+    """
+    fixed_z, moving_z = np.asarray(fixed_points)[:, 1], np.asarray(moving_points)[:, 1]
+    ends = []
+    for fixed_end, moving_end, inward in ((fixed_z.min(), moving_z.min(), 1.0), (fixed_z.max(), moving_z.max(), -1.0)):
+        if abs(fixed_end - moving_end) <= end_mm:
+            ends.append(min(fixed_end, moving_end, key=lambda z: inward * z) - inward * end_mm)
+        else:
+            ends.append(max(fixed_end, moving_end, key=lambda z: inward * z) + inward * end_mm)
+    return (moving_z >= ends[0]) & (moving_z <= ends[1])
 
 
 class MaskBoundary:
@@ -92,7 +118,10 @@ class SpineStage:
         matrix_mri_to_dxa: 3×3, MRI coronal frame → DXA frame, mm.
         iterations: pairing-and-fitting rounds run.
         converged: whether the last round moved every key point less than the tolerance.
-        rms_mm: root-mean-square distance of all key points (none trimmed) to the DXA boundary at the end, mm.
+        rms_mm: root-mean-square of the key points' signed distances to the DXA boundary about their median (none
+            trimmed), mm: how far the outlines' shapes differ once a constant width error is set aside.
+        offset_mm: the median signed distance, mm: positive when the MRI outline lies outside the DXA's (the MRI
+            mask wider), negative when inside.
         fitted_share: share of key points the fit would use at the end (within the trimming distance).
     """
 
@@ -100,6 +129,7 @@ class SpineStage:
     iterations: int
     converged: bool
     rms_mm: float
+    offset_mm: float
     fitted_share: float
 
     def to_dict(self) -> dict:
@@ -110,6 +140,7 @@ class SpineStage:
             "iterations": self.iterations,
             "converged": self.converged,
             "rms_distance_mm": self.rms_mm,
+            "outline_offset_mm": self.offset_mm,
             "fitted_share": self.fitted_share,
         }
 
@@ -147,10 +178,12 @@ def closest_point_fit(
         if converged:
             break
     distance = fixed.closest(mapped)[1]
+    offset = float(np.median(distance))
     return SpineStage(
         matrix_mri_to_dxa=matrix,
         iterations=iteration,
         converged=converged,
-        rms_mm=float(np.sqrt(np.mean(distance**2))),
+        rms_mm=float(np.sqrt(np.mean((distance - offset) ** 2))),
+        offset_mm=offset,
         fitted_share=float(np.mean(_fitted(distance, trim_mm))),
     )
