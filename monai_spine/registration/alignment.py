@@ -76,7 +76,7 @@ class AlignmentConfig:
     mi_iterations: int = 100
     mi_sampling: float = 0.2
     mi_blur_mm: float = 2.0
-    icp_iterations: int = 100
+    icp_iterations: int = 200
     icp_tolerance_mm: float = 0.01
     icp_trim_mm: float = 3.0
     max_spine_shift_mm: float = 100.0
