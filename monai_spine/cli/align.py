@@ -49,6 +49,7 @@ def _segmented(kind: str, image, path: str):
 
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
+    from monai_spine.errors import warn
     from monai_spine.io.checks import check_same_grid
     from monai_spine.io.files import staged_output
     from monai_spine.registration import AlignmentConfig, align_pair, save_alignment_figure
@@ -70,6 +71,8 @@ def run(args: argparse.Namespace) -> int:
             json.dump(alignment.to_dict(), f, indent=1)
         save_alignment_figure(stage / "alignment.png", dxa, *masks, alignment)
     verdict = "accepted" if alignment.accepted else f"rejected ({alignment.reason})"
+    for warning in alignment.warnings:
+        warn(args.mri if "MRI" in warning else args.dxa, warning)
     print(f"monai-spine align: {verdict}; IoU {alignment.iou:.3f}, rotation {alignment.rotation_deg:.2f}°, "
           f"translation ({alignment.translation_mm[0]:.1f}, {alignment.translation_mm[1]:.1f}) mm; "
           f"{args.out}/alignment.json")

@@ -131,6 +131,8 @@ def _write_pair(stage: Path, source: PairSource, dxa, mri, dxa_mask, mri_mask, a
     _write_json(stage / "alignment.json", alignment.to_dict())
     if not alignment.accepted:
         return "alignment", alignment.reason, None
+    if alignment.warnings:  # the targets would describe part of the spine as if it were all of it
+        return "alignment", "; ".join(alignment.warnings), None
     curves = pair_curves(dxa_mask, mri_mask, alignment.matrix_mri_to_dxa)
     frame = CropFrame.around(curves.coronal_centre, settings.crop_pixel_mm)
     outside = spine_outside_crop(np.stack(list(curves_in_crop(curves, frame).values())[:3]), frame)

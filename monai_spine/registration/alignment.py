@@ -117,6 +117,8 @@ class Alignment:
         reason: why it was rejected, checks joined by ``"; "``; ``""`` when accepted.
         image_stage: stage 1's result.
         spine_stage: stage 2's result.
+        warnings: what does not make the pose wrong but limits its use, e.g. a spine cut by an image's edge (the
+            pose holds for the stretch both show; curve targets would cover part of the spine).
     """
 
     matrix_mri_to_dxa: np.ndarray
@@ -127,6 +129,7 @@ class Alignment:
     reason: str
     image_stage: ImageStage
     spine_stage: SpineStage
+    warnings: tuple[str, ...] = ()
 
     @property
     def rotation_deg(self) -> float:
@@ -154,6 +157,7 @@ class Alignment:
                     "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": self.centre_deviation_mm},
                 },
                 "reason": self.reason,
+                "warnings": list(self.warnings),
             }
         )
 
@@ -213,14 +217,16 @@ def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig)
     return ImageStage(matrix, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations, match)
 
 
-def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, dxa_mask, mri_mask,
-            config: AlignmentConfig) -> list[str]:
+def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
+    """A spine cut by an image's edge: the masks end there, not the spine (a warning: the shared stretch aligns)."""
+    cut = [("MRI spine mask reaches the edge of the MRI field of view", mri_mask),
+           ("DXA spine mask reaches the edge of the DXA image", dxa_mask)]
+    return tuple(f"the {what} (spine cut off)" for what, mask in cut if touches_edge(np.asarray(mask[0])))
+
+
+def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, config: AlignmentConfig) -> list[str]:
     """Reasons to reject stage 2's alignment, in the order a reader should look at them."""
     reasons = []
-    if touches_edge(np.asarray(mri_mask[0])):
-        reasons.append("the MRI spine mask reaches the edge of the MRI field of view (spine cut off)")
-    if touches_edge(np.asarray(dxa_mask[0])):
-        reasons.append("the DXA spine mask reaches the edge of the DXA image (spine cut off)")
     rotation = rotation_deg(spine.matrix_mri_to_dxa)
     if abs(rotation) > config.max_angle_deg + config.angle_step_deg:
         reasons.append(f"rotation {rotation:.2f}° is outside the searched ±{config.max_angle_deg:g}°")
@@ -262,8 +268,9 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     matching the masks' centre and width along the spine (masks of different lengths); stage 2 (spine level)
     refines it by ICP between the mask outlines on the stretch both show. The pair is rejected (a result, not an
     error) when the IoU is below ``config.iou_threshold``, the outlines or the shapes along the spine do not
-    superimpose, the centre lines bend apart, the rotation leaves the searched range, the fit does not converge,
-    or a mask is cut by its image's edge.
+    superimpose, the centre lines bend apart, the rotation leaves the searched range, or the fit does not
+    converge. A mask cut by its image's edge is a warning (``Alignment.warnings``), not a rejection: the pose is
+    found on the stretch both masks show (a CT-derived pair is cut where the CT ends).
 
     Args:
         dxa_mask: ``MetaTensor`` ``(1, W, H)``: the DXA's spine mask as ``LoadRadiograph`` loads it (coronal image
@@ -294,5 +301,6 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     matrix = second.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
-    reasons = _review(first, second, iou, deviation, dxa_mask, mri_mask, config)
-    return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second)
+    reasons = _review(first, second, iou, deviation, config)
+    return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second,
+                     _field_warnings(dxa_mask, mri_mask))
