@@ -16,7 +16,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .abdomen import BOWEL_WALL_MM, RENAL_FAT_MM, Abdomen, place_abdomen
 from .body import Body, Torso, place_torso, sample_body
+from .breasts import Breast, place_breasts
+from .devices import Devices, Instrumentation, place_devices
 from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
 from .shoulder import ShoulderGirdle, place_shoulder_girdle
@@ -81,6 +84,12 @@ __all__ = [
     "ShoulderGirdle",
     "Variants",
     "sample_variants",
+    "Abdomen",
+    "Breast",
+    "Devices",
+    "Instrumentation",
+    "BOWEL_WALL_MM",
+    "RENAL_FAT_MM",
     "Anatomy",
     "build_anatomy",
 ]
@@ -107,6 +116,10 @@ class Anatomy:
         body: the build it was made with.
         variants: the anatomical variants it has (rib pairs, transitional L5; :mod:`.variants`).
         texture_seed: seed of the trabecular texture of cancellous bone (``rasterise``); ``None`` for uniform bone.
+        abdomen: the abdominal organs, bowel and bowel gas (:mod:`.abdomen`); ``None`` for none.
+        breasts: a female build's breasts (:mod:`.breasts`), empty for a male build.
+        devices: the foreign objects (instrumentation, ECG electrodes and leads, buttons; :mod:`.devices`).
+        organ_texture_seed: seed of the organs' texture (``rasterise``); ``None`` for uniform organs.
     """
 
     vertebrae: list[Vertebra]
@@ -125,6 +138,10 @@ class Anatomy:
     body: Body
     variants: Variants = Variants()
     texture_seed: int | None = None
+    abdomen: Abdomen | None = None
+    breasts: tuple[Breast, ...] = ()
+    devices: Devices = Devices()
+    organ_texture_seed: int | None = None
 
 
 def build_anatomy(
@@ -143,7 +160,9 @@ def build_anatomy(
         axial_rotation_deg: vertebral axial rotation, see :func:`place_vertebrae`.
         rng: per-level skeletal variation (see :func:`place_vertebrae`), then the anatomical variants
             (:func:`sample_variants`) and the seed of the trabecular texture; ``None`` for the reference dimensions,
-            no variants and uniform cancellous bone.
+            no variants and uniform cancellous bone. The soft tissue (organs, gas) is drawn from a stream of its own
+            seeded by the texture seed (a fixed one without ``rng``, and no foreign objects), so the skeleton and
+            every draw after :func:`build_anatomy` are those of a phantom without it.
         variants: the anatomical variants to build; drawn from ``rng`` when omitted (none without ``rng``). Given,
             they are not drawn, so the texture seed is the next draw.
 
@@ -166,6 +185,12 @@ def build_anatomy(
     shoulders = place_shoulder_girdle(vertebrae, ribs, sternum, body)
     named = _by_name(vertebrae)
     ribs = apply_rib_pairs(ribs, named["C7"], named["T1"], variants.rib_pairs)
+    texture_seed = None if rng is None else int(rng.integers(2**31))
+    soft = np.random.default_rng(0 if texture_seed is None else [texture_seed, 1])
+    abdomen = place_abdomen(vertebrae, torso, body.scale, soft)
+    breasts = place_breasts(vertebrae, torso, body.scale, soft)
+    devices = place_devices(vertebrae, torso, bool(breasts), soft) if rng is not None else Devices()
+    organ_texture_seed = None if rng is None else int(soft.integers(2**31))
     return Anatomy(
         vertebrae=vertebrae,
         discs=place_discs(vertebrae),
@@ -182,5 +207,9 @@ def build_anatomy(
         shoulders=shoulders,
         body=body,
         variants=variants,
-        texture_seed=None if rng is None else int(rng.integers(2**31)),
+        texture_seed=texture_seed,
+        abdomen=abdomen,
+        breasts=breasts,
+        devices=devices,
+        organ_texture_seed=organ_texture_seed,
     )
