@@ -21,6 +21,7 @@ import torch
 
 __all__ = [
     "COMPONENTS",
+    "SPREAD_DRAWS",
     "ENERGIES_KEV",
     "FAT_T1_MS",
     "LINEAR_PROPERTIES",
@@ -72,6 +73,8 @@ class Component:
         pd_fat: MR-visible fat proton density, relative to pure water.
         t1_water_ms: T1 of the water protons at 1.5 T, ms (fat protons: ``FAT_T1_MS``).
         t2star_ms: T2* at 1.5 T, ms (water and fat).
+        spread_with: the component whose per-person ``hu`` draw this one shares (``None``: a draw of its own); the
+            organs follow lean tissue, so a study draws as many CT numbers as it did before they were added.
     """
 
     hu: float
@@ -82,6 +85,7 @@ class Component:
     pd_fat: float
     t1_water_ms: float
     t2star_ms: float
+    spread_with: str | None = None
 
 
 # μ/ρ (cm²/g) at 30, 40, 50, 60, 80, 100 keV from NIST Table 4 (ICRU 44 compositions).
@@ -108,16 +112,18 @@ COMPONENTS: dict[str, Component] = {
     "cortical_bone": Component(1700.0, 150.0, 1.92, _MU_CORTICAL, 0.20, 0.0, 250.0, 0.4),
     "marrow_adipose": Component(-100.0, 15.0, 0.95, _MU_ADIPOSE, 0.10, 0.90, 1000.0, _TRABECULAR_T2STAR_MS),
     "marrow_cells": Component(45.0, 10.0, 1.05, _MU_MUSCLE, 0.80, 0.0, 750.0, _TRABECULAR_T2STAR_MS),
-    "liver": Component(60.0, 8.0, 1.06, _MU_SOFT, 0.71, 0.0, 586.0, 25.0),
-    "spleen": Component(48.0, 6.0, 1.06, _MU_SOFT, 0.79, 0.0, 1057.0, 45.0),
-    "kidney": Component(32.0, 6.0, 1.05, _MU_SOFT, 0.81, 0.0, 1190.0, 45.0),
-    "blood": Component(42.0, 5.0, 1.06, _MU_SOFT, 0.82, 0.0, 1441.0, 60.0),
-    "fluid": Component(8.0, 5.0, 1.01, _MU_WATER, 0.97, 0.0, 3000.0, 150.0),
-    "gland": Component(38.0, 8.0, 1.04, _MU_SOFT, 0.74, 0.0, 1266.0, 35.0),
-    "titanium": Component(11500.0, 0.0, 4.43, _MU_TITANIUM, 0.0, 0.0, 1000.0, 0.1),
-    "steel": Component(32700.0, 0.0, 7.9, _MU_IRON, 0.0, 0.0, 1000.0, 0.1),
+    "liver": Component(60.0, 8.0, 1.06, _MU_SOFT, 0.71, 0.0, 586.0, 25.0, "muscle"),
+    "spleen": Component(48.0, 6.0, 1.06, _MU_SOFT, 0.79, 0.0, 1057.0, 45.0, "muscle"),
+    "kidney": Component(32.0, 6.0, 1.05, _MU_SOFT, 0.81, 0.0, 1190.0, 45.0, "muscle"),
+    "blood": Component(42.0, 5.0, 1.06, _MU_SOFT, 0.82, 0.0, 1441.0, 60.0, "muscle"),
+    "fluid": Component(8.0, 5.0, 1.01, _MU_WATER, 0.97, 0.0, 3000.0, 150.0, "muscle"),
+    "gland": Component(38.0, 8.0, 1.04, _MU_SOFT, 0.74, 0.0, 1266.0, 35.0, "muscle"),
+    "titanium": Component(11500.0, 0.0, 4.43, _MU_TITANIUM, 0.0, 0.0, 1000.0, 0.1, "muscle"),
+    "steel": Component(32700.0, 0.0, 7.9, _MU_IRON, 0.0, 0.0, 1000.0, 0.1, "muscle"),
 }
 """The components, keyed by name (the order of the component axis); values and sources: docs/phantom_imaging.md."""
+SPREAD_DRAWS = tuple(name for name, c in COMPONENTS.items() if c.spread_with is None)
+"""The components with a per-person CT-number draw of their own, in draw order (``render.ct.sample_hu``)."""
 
 _PURE = dict(air="air", lung="lung", fat="adipose", muscle="muscle", disc="disc", cortical="cortical_bone",
              **{name: name for name in ("liver", "spleen", "kidney", "blood", "fluid", "gland", "titanium", "steel")})

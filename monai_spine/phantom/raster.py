@@ -150,7 +150,7 @@ class _Region:
 class _Canvas:
     """The volumes being painted, the grid's coordinates and the occupancy rule."""
 
-    def __init__(self, grid: Grid, device, supersample: int):
+    def __init__(self, grid: Grid, device, supersample: int, materials: bool = True):
         self.device = torch.device(device)
         self.spacing = np.asarray(grid.spacing, dtype=np.float64)
         self.origin = np.asarray(grid.origin, dtype=np.float64)
@@ -161,8 +161,10 @@ class _Canvas:
         self.margin = float(self.spacing.max())
         sub = (np.arange(supersample) + 0.5) / supersample - 0.5
         self.offsets = [np.array([i, j, k]) * self.spacing for i in sub for j in sub for k in sub]
-        self.fractions = torch.zeros((len(MATERIALS),) + self.shape, dtype=torch.float32, device=self.device)
-        self.fractions[AIR] = 1.0
+        self.fractions = None  # a canvas for the column alone (``materials=False``) paints no materials
+        if materials:
+            self.fractions = torch.zeros((len(MATERIALS),) + self.shape, dtype=torch.float32, device=self.device)
+            self.fractions[AIR] = 1.0
         self.painted = [AIR]
         """The materials painted so far; the others are zero everywhere, so :meth:`paint` leaves them alone."""
         self.labels = torch.zeros(self.shape, dtype=torch.uint8, device=self.device)
@@ -197,6 +199,8 @@ class _Canvas:
 
     def paint(self, index, layers: list[tuple[int, torch.Tensor]]) -> None:
         """Composite disjoint material occupancies ``[(material, occ)]`` over the volume in ``index``."""
+        if self.fractions is None:
+            return
         total = layers[0][1] if len(layers) == 1 else sum(occ for _, occ in layers)
         view = self.fractions[(slice(None),) + tuple(index)]
         keep = 1.0 - total
@@ -795,7 +799,7 @@ def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor
     it equals :func:`rasterise`'s ``spine_mask``.
     """
     _check(anatomy, grid, 1)
-    canvas = _Canvas(grid, device, 1)
+    canvas = _Canvas(grid, device, 1, materials=False)
     _paint_column(canvas, anatomy)
     return canvas.column >= 0.5
 
@@ -877,7 +881,7 @@ def _texture_organs(canvas: _Canvas, seed: int) -> None:
     """Make the solid organs (liver, spleen, kidneys) vary in space: a share ``w`` of each organ's fraction becomes
     fat, ``w = ORGAN_FAT_SHARE · clamp(1 + t, 0, 2)`` with ``t`` a smoothed noise of SD :data:`ORGAN_TEXTURE_SD`
     (:data:`ORGAN_GRAIN_MM`), so an organ's mean CT number is ``HU − ORGAN_FAT_SHARE · (HU − HU_fat)`` and its
-    texture's SD about ``ORGAN_TEXTURE_SD · ORGAN_FAT_SHARE · (HU − HU_fat)`` (≈ 6 HU for the liver)."""
+    texture's SD about ``ORGAN_TEXTURE_SD · ORGAN_FAT_SHARE · (HU − HU_fat)`` (≈ 5 HU for the liver)."""
     index = _content_box(sum(canvas.fractions[m] for m in _TEXTURED_ORGANS))
     if index is None:
         return

@@ -150,6 +150,7 @@ def build_anatomy(
     axial_rotation_deg: RotationSpec = None,
     rng: np.random.Generator | None = None,
     variants: Variants | None = None,
+    soft_tissue: bool = True,
 ) -> Anatomy:
     """Place the whole phantom on a centre line.
 
@@ -163,6 +164,7 @@ def build_anatomy(
             no variants and uniform cancellous bone. The soft tissue (organs, gas) is drawn from a stream of its own
             seeded by the texture seed (a fixed one without ``rng``, and no foreign objects), so the skeleton and
             every draw after :func:`build_anatomy` are those of a phantom without it.
+        soft_tissue: place the abdominal organs and bowel gas, breasts and foreign objects (else none of them).
         variants: the anatomical variants to build; drawn from ``rng`` when omitted (none without ``rng``). Given,
             they are not drawn, so the texture seed is the next draw.
 
@@ -187,10 +189,10 @@ def build_anatomy(
     ribs = apply_rib_pairs(ribs, named["C7"], named["T1"], variants.rib_pairs)
     texture_seed = None if rng is None else int(rng.integers(2**31))
     soft = np.random.default_rng(0 if texture_seed is None else [texture_seed, 1])
-    abdomen = place_abdomen(vertebrae, torso, body.scale, soft)
-    breasts = place_breasts(vertebrae, torso, body.scale, soft)
-    devices = place_devices(vertebrae, torso, bool(breasts), soft) if rng is not None else Devices()
-    organ_texture_seed = None if rng is None else int(soft.integers(2**31))
+    abdomen = place_abdomen(vertebrae, torso, body.scale, soft) if soft_tissue else None
+    breasts = place_breasts(vertebrae, torso, body.scale, soft) if soft_tissue else ()
+    devices = place_devices(vertebrae, torso, bool(breasts), soft) if soft_tissue and rng is not None else Devices()
+    organ_texture_seed = None if rng is None or not soft_tissue else int(soft.integers(2**31))
     return Anatomy(
         vertebrae=vertebrae,
         discs=place_discs(vertebrae),
