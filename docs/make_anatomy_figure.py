@@ -52,11 +52,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--soft-tissue", action="store_true", help="phantom with organs, gas, breasts, metal")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         phantom, real = Path(tmp) / "phantom", Path(tmp) / "real"
         common = ["--n", "1", "--seed", str(args.seed), "--workers", "1"]
-        assert monai_spine(["phantom", *common, "--out", str(phantom), "--modalities", "dxa,biplanar"]) == 0
+        soft = ["--soft-tissue"] if args.soft_tissue else []
+        assert monai_spine(["phantom", *common, *soft, "--out", str(phantom), "--modalities", "dxa,biplanar"]) == 0
         assert (
             monai_spine(
                 [

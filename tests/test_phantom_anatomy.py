@@ -104,7 +104,8 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
     assert float(f.min()) >= 0.0 and float(f.max()) <= 1.0
     assert torch.allclose(f.sum(0), torch.ones(grid.shape), atol=1e-5)
     volume_ml = f.sum(dim=(1, 2, 3)) * VOXEL**3 / 1000.0
-    for material in MATERIALS:
+    occasional = ("gland", "titanium", "steel")  # breasts and metal are in some studies only (test_phantom_soft_tissue)
+    for material in (m for m in MATERIALS if m not in occasional):
         assert volume_ml[MATERIALS.index(material)] > 10.0, material  # every tissue is there
     labels = raster.vertebra_labels
     assert labels.dtype == torch.uint8 and raster.spine_mask.dtype == torch.bool

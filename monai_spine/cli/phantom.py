@@ -21,6 +21,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core)")
     parser.add_argument("--device", default="cpu", help="torch device to render on, e.g. cuda (default cpu)")
     parser.add_argument("--ct-dicom", action="store_true", help="also write each CT as an axial DICOM series")
+    parser.add_argument("--soft-tissue", action="store_true",
+                        help="add abdominal organs, bowel gas, breasts and foreign objects (metal) to the phantom")
     parser.add_argument("--scoliosis-share", type=float, default=0.35, help="share of scoliotic spines (0-1)")
     parser.add_argument("--posture-share", type=float, default=0.0,
                         help="share of studies whose MRI has a non-rigid posture change (0-1)")
@@ -90,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
             ct_spacing_mm=args.ct_spacing,
             dxa_pixel_mm=args.dxa_pixel[0] if args.dxa_pixel[0] == args.dxa_pixel[1] else args.dxa_pixel,
             posture_share=args.posture_share,
+            soft_tissue=args.soft_tissue,
             population=PopulationModel(
                 scoliosis_share=args.scoliosis_share,
                 fixed_pattern=args.pattern,

@@ -21,6 +21,7 @@ import torch
 
 __all__ = [
     "COMPONENTS",
+    "SPREAD_DRAWS",
     "ENERGIES_KEV",
     "FAT_T1_MS",
     "LINEAR_PROPERTIES",
@@ -38,8 +39,11 @@ __all__ = [
     "mix",
 ]
 
-MATERIALS = ("air", "lung", "fat", "muscle", "disc", "cancellous", "cortical")
-"""Material names; ``muscle`` stands for all lean soft tissue (muscle, organs, blood)."""
+MATERIALS = ("air", "lung", "fat", "muscle", "disc", "cancellous", "cortical", "liver", "spleen", "kidney", "blood",
+             "fluid", "gland", "titanium", "steel")
+"""Material names. ``muscle`` stands for lean soft tissue without a material of its own (muscle, bowel wall, heart);
+the abdominal organs, blood, body fluids (urine, bowel content) and breast gland have their own; ``titanium`` and
+``steel`` are implants and foreign objects."""
 
 NIST_ENERGIES_KEV = (30.0, 40.0, 50.0, 60.0, 80.0, 100.0)
 """Photon energies (keV) of the tabulated mass attenuation coefficients (NIST XCOM / Hubbell & Seltzer Table 4)."""
@@ -69,6 +73,8 @@ class Component:
         pd_fat: MR-visible fat proton density, relative to pure water.
         t1_water_ms: T1 of the water protons at 1.5 T, ms (fat protons: ``FAT_T1_MS``).
         t2star_ms: T2* at 1.5 T, ms (water and fat).
+        spread_with: the component whose per-person ``hu`` draw this one shares (``None``: a draw of its own); the
+            organs follow lean tissue, so a study draws as many CT numbers as it did before they were added.
     """
 
     hu: float
@@ -79,6 +85,7 @@ class Component:
     pd_fat: float
     t1_water_ms: float
     t2star_ms: float
+    spread_with: str | None = None
 
 
 # μ/ρ (cm²/g) at 30, 40, 50, 60, 80, 100 keV from NIST Table 4 (ICRU 44 compositions).
@@ -88,6 +95,10 @@ _MU_ADIPOSE = (0.3063, 0.2396, 0.2123, 0.1974, 0.1800, 0.1688)  # Adipose Tissue
 _MU_MUSCLE = (0.3783, 0.2685, 0.2262, 0.2048, 0.1823, 0.1693)  # Muscle, Skeletal (ICRU-44)
 _MU_SOFT = (0.3790, 0.2688, 0.2264, 0.2048, 0.1823, 0.1693)  # Tissue, Soft (ICRU-44)
 _MU_CORTICAL = (1.331, 0.6655, 0.4242, 0.3148, 0.2229, 0.1855)  # Bone, Cortical (ICRU-44)
+_MU_WATER = (0.3756, 0.2683, 0.2269, 0.2059, 0.1837, 0.1707)  # Water, Liquid
+# μ/ρ (cm²/g) of the elements from NIST Table 3 (XCOM): titanium (Z = 22) and iron (Z = 26, for stainless steel).
+_MU_TITANIUM = (4.972, 2.214, 1.213, 0.7661, 0.4052, 0.2721)
+_MU_IRON = (8.176, 3.629, 1.958, 1.205, 0.5952, 0.3717)
 
 _TRABECULAR_T2STAR_MS = 12.0
 """T2* of marrow between trabeculae at 1.5 T (susceptibility of the trabecular lattice; Wehrli et al. 1991)."""
@@ -101,10 +112,21 @@ COMPONENTS: dict[str, Component] = {
     "cortical_bone": Component(1700.0, 150.0, 1.92, _MU_CORTICAL, 0.20, 0.0, 250.0, 0.4),
     "marrow_adipose": Component(-100.0, 15.0, 0.95, _MU_ADIPOSE, 0.10, 0.90, 1000.0, _TRABECULAR_T2STAR_MS),
     "marrow_cells": Component(45.0, 10.0, 1.05, _MU_MUSCLE, 0.80, 0.0, 750.0, _TRABECULAR_T2STAR_MS),
+    "liver": Component(60.0, 8.0, 1.06, _MU_SOFT, 0.71, 0.0, 586.0, 25.0, "muscle"),
+    "spleen": Component(48.0, 6.0, 1.06, _MU_SOFT, 0.79, 0.0, 1057.0, 45.0, "muscle"),
+    "kidney": Component(32.0, 6.0, 1.05, _MU_SOFT, 0.81, 0.0, 1190.0, 45.0, "muscle"),
+    "blood": Component(42.0, 5.0, 1.06, _MU_SOFT, 0.82, 0.0, 1441.0, 60.0, "muscle"),
+    "fluid": Component(8.0, 5.0, 1.01, _MU_WATER, 0.97, 0.0, 3000.0, 150.0, "muscle"),
+    "gland": Component(38.0, 8.0, 1.04, _MU_SOFT, 0.74, 0.0, 1266.0, 35.0, "muscle"),
+    "titanium": Component(11500.0, 0.0, 4.43, _MU_TITANIUM, 0.0, 0.0, 1000.0, 0.1, "muscle"),
+    "steel": Component(32700.0, 0.0, 7.9, _MU_IRON, 0.0, 0.0, 1000.0, 0.1, "muscle"),
 }
 """The components, keyed by name (the order of the component axis); values and sources: docs/phantom_imaging.md."""
+SPREAD_DRAWS = tuple(name for name, c in COMPONENTS.items() if c.spread_with is None)
+"""The components with a per-person CT-number draw of their own, in draw order (``render.ct.sample_hu``)."""
 
-_PURE = dict(air="air", lung="lung", fat="adipose", muscle="muscle", disc="disc", cortical="cortical_bone")
+_PURE = dict(air="air", lung="lung", fat="adipose", muscle="muscle", disc="disc", cortical="cortical_bone",
+             **{name: name for name in ("liver", "spleen", "kidney", "blood", "fluid", "gland", "titanium", "steel")})
 """The component of each one-component material."""
 
 

@@ -8,10 +8,12 @@ step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order p
 order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
 cancellous interior, the torso a fat layer over lean tissue.
 
-Painter's order: torso (fat over muscle) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium → mandible →
-hip bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell and bony
-endplates, cancellous interior). Last, with ``Anatomy.texture_seed``, cancellous bone's density is made to vary in space
-(trabecular grain and marrow heterogeneity, seeded; the labels and the column mask are not touched).
+Painter's order: torso (fat over muscle) → abdominal organs, bowel and bowel gas, breasts (each replacing only the
+tissue it lies in: :meth:`_Canvas.replace`) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium →
+mandible → hip bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell
+and bony endplates, cancellous interior). Then, with ``Anatomy.texture_seed``, cancellous bone's density is made to
+vary in space (trabecular grain and marrow heterogeneity, seeded), and with ``Anatomy.organ_texture_seed`` the solid
+organs'; last the foreign objects (metal over everything). The labels and the column mask are touched by none of these.
 
 The **spine column** (``spine_mask``), the object of every curve truth (the DXA/MRI centre line and the
 left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C2…L5, the **S1 body**
@@ -32,9 +34,14 @@ import torch
 from monai_spine.geometry.grid import Grid
 
 from .anatomy import (
+    BOWEL_WALL_MM,
     POSTERIOR_CORTICAL_MM,
+    RENAL_FAT_MM,
+    Abdomen,
     Anatomy,
     ArcTube,
+    Breast,
+    Devices,
     Disc,
     Ellipsoid,
     IliacWing,
@@ -54,6 +61,9 @@ __all__ = ["Raster", "rasterise", "rasterise_column"]
 
 AIR, LUNG, FAT, MUSCLE, DISC, CANCELLOUS, CORTICAL = (
     MATERIALS.index(m) for m in ("air", "lung", "fat", "muscle", "disc", "cancellous", "cortical")
+)
+LIVER, SPLEEN, KIDNEY, BLOOD, FLUID, GLAND, STEEL = (
+    MATERIALS.index(m) for m in ("liver", "spleen", "kidney", "blood", "fluid", "gland", "steel")
 )
 BODY_WAIST = 0.08
 """Concavity of the vertebral body's side walls at mid-height (fraction of the endplate radius): the waist."""
@@ -142,7 +152,7 @@ class _Region:
 class _Canvas:
     """The volumes being painted, the grid's coordinates and the occupancy rule."""
 
-    def __init__(self, grid: Grid, device, supersample: int):
+    def __init__(self, grid: Grid, device, supersample: int, materials: bool = True):
         self.device = torch.device(device)
         self.spacing = np.asarray(grid.spacing, dtype=np.float64)
         self.origin = np.asarray(grid.origin, dtype=np.float64)
@@ -153,8 +163,12 @@ class _Canvas:
         self.margin = float(self.spacing.max())
         sub = (np.arange(supersample) + 0.5) / supersample - 0.5
         self.offsets = [np.array([i, j, k]) * self.spacing for i in sub for j in sub for k in sub]
-        self.fractions = torch.zeros((len(MATERIALS),) + self.shape, dtype=torch.float32, device=self.device)
-        self.fractions[AIR] = 1.0
+        self.fractions = None  # a canvas for the column alone (``materials=False``) paints no materials
+        if materials:
+            self.fractions = torch.zeros((len(MATERIALS),) + self.shape, dtype=torch.float32, device=self.device)
+            self.fractions[AIR] = 1.0
+        self.painted = [AIR]
+        """The materials painted so far; the others are zero everywhere, so :meth:`paint` leaves them alone."""
         self.labels = torch.zeros(self.shape, dtype=torch.uint8, device=self.device)
         self.column = torch.zeros(self.shape, dtype=torch.float32, device=self.device)
 
@@ -187,11 +201,29 @@ class _Canvas:
 
     def paint(self, index, layers: list[tuple[int, torch.Tensor]]) -> None:
         """Composite disjoint material occupancies ``[(material, occ)]`` over the volume in ``index``."""
+        if self.fractions is None:
+            return
         total = layers[0][1] if len(layers) == 1 else sum(occ for _, occ in layers)
         view = self.fractions[(slice(None),) + tuple(index)]
-        view.mul_(1.0 - total)
+        keep = 1.0 - total
+        for material in self.painted:
+            view[material].mul_(keep)
         for material, occ in layers:
             view[material].add_(occ)
+            self._mark(material)
+
+    def replace(self, index, occ: torch.Tensor, sources: tuple[int, ...], target: int) -> None:
+        """Turn the share ``occ`` of the ``sources`` materials in ``index`` into ``target``; the rest stays."""
+        view = self.fractions[(slice(None),) + tuple(index)]
+        for source in sources:
+            moved = view[source] * occ
+            view[source].sub_(moved)
+            view[target].add_(moved)
+        self._mark(target)
+
+    def _mark(self, material: int) -> None:
+        if material not in self.painted:
+            self.painted.append(material)
 
 
 def _shell(outer: torch.Tensor, inner: torch.Tensor, outer_material: int, inner_material: int):
@@ -699,6 +731,15 @@ def _smooth_noise(shape, sigma_voxels, generator: torch.Generator, step: int = 1
     return noise / noise.std().clamp_min(_EPS)
 
 
+def _content_box(volume: torch.Tensor) -> tuple[slice, slice, slice] | None:
+    """Index slices of the smallest box holding every non-zero voxel of ``volume (X, Y, Z)``; None if all zero."""
+    inside = [torch.nonzero(volume.amax(dim=tuple(d for d in range(3) if d != axis)) > 0).flatten()
+              for axis in range(3)]
+    if any(len(i) == 0 for i in inside):
+        return None
+    return tuple(slice(int(i[0]), int(i[-1]) + 1) for i in inside)
+
+
 def _texture_cancellous(canvas: _Canvas, seed: int) -> None:
     """Make cancellous bone's bone volume fraction vary in space: trabecular grain and marrow heterogeneity.
 
@@ -709,12 +750,9 @@ def _texture_cancellous(canvas: _Canvas, seed: int) -> None:
     ``β t (ρ_bone − ρ_marrow)``, so the mean density of the bone is kept. ``β`` and the marrow are those of the
     reference :class:`~monai_spine.phantom.materials.Tissue`.
     """
-    cancellous = canvas.fractions[CANCELLOUS]
-    inside = [torch.nonzero(cancellous.amax(dim=tuple(d for d in range(3) if d != axis)) > 0).flatten()
-              for axis in range(3)]
-    if any(len(i) == 0 for i in inside):
+    index = _content_box(canvas.fractions[CANCELLOUS])
+    if index is None:
         return
-    index = tuple(slice(int(i[0]), int(i[-1]) + 1) for i in inside)
     shape = tuple(sl.stop - sl.start for sl in index)
     generator = torch.Generator(device=canvas.device).manual_seed(seed)
     fine, coarse = (np.asarray(TRABECULAR_GRAIN_MM[k]) / canvas.spacing for k in range(2))
@@ -760,6 +798,9 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
     _check(anatomy, grid, supersample)
     canvas = _Canvas(grid, device, int(supersample))
     _paint_torso(canvas, anatomy.torso)
+    if anatomy.abdomen is not None:
+        _paint_abdomen(canvas, anatomy.abdomen)
+    _paint_breasts(canvas, anatomy.breasts)
     _paint_lungs(canvas, anatomy)
     _paint_trachea(canvas, anatomy.trachea)
     for rib in anatomy.ribs:
@@ -772,6 +813,9 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
     _paint_sacrum(canvas, anatomy.sacrum)
     if anatomy.texture_seed is not None:
         _texture_cancellous(canvas, anatomy.texture_seed)
+    if anatomy.organ_texture_seed is not None:
+        _texture_organs(canvas, anatomy.organ_texture_seed)
+    _paint_devices(canvas, anatomy.devices)
     return Raster(
         fractions=canvas.fractions,
         vertebra_labels=canvas.labels,
@@ -786,7 +830,7 @@ def rasterise_column(anatomy: Anatomy, grid: Grid, device="cpu") -> torch.Tensor
     it equals :func:`rasterise`'s ``spine_mask``.
     """
     _check(anatomy, grid, 1)
-    canvas = _Canvas(grid, device, 1)
+    canvas = _Canvas(grid, device, 1, materials=False)
     _paint_column(canvas, anatomy)
     return canvas.column >= 0.5
 
@@ -814,3 +858,97 @@ def _paint_pelvis(canvas: _Canvas, anatomy: Anatomy) -> None:
         _paint_bone(canvas, [_wing(hip.wing), _arc(hip.brim)] + [_rod(r, hip.wing.cortical) for r in hip.rami])
     for femur in anatomy.femurs:
         _paint_bone(canvas, [_ball(femur.head, femur.cortical)] + [_rod(r, femur.cortical) for r in femur.rods])
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Abdominal organs, bowel and bowel gas (painted over the torso, under the lungs and the bones).
+
+ORGAN_FAT_SHARE = 0.05
+"""Mean share of an organ's volume that its texture turns into fat (interstitial fat, sinus fat, vessels' fat)."""
+ORGAN_TEXTURE_SD = 0.8
+"""Standard deviation of the local relative change of that share (clipped to [0, 2] × ``ORGAN_FAT_SHARE``)."""
+ORGAN_GRAIN_MM = (3.0, 12.0)
+"""Correlation lengths (Gaussian SD, mm) of the organs' fine and coarse texture."""
+_TEXTURED_ORGANS = (LIVER, SPLEEN, KIDNEY)
+
+
+def _paint_soft(canvas: _Canvas, components: list[_Component], sources: tuple[int, ...], target: int,
+                slabs: bool = False) -> None:
+    """Turn the ``sources`` materials inside the union of ``components`` into ``target`` (an organ replaces lean
+    tissue, gas the bowel's fluid): what else is there (fat, bone, air) stays."""
+    boxes = _slabs(canvas, components) if slabs else [canvas.index(np.min([c.low for c in components], 0),
+                                                                   np.max([c.high for c in components], 0))]
+    for index in (box for box in boxes if box is not None):
+        occ = canvas.evaluate(index, lambda r: {"inside": _union(r, components)[0]})
+        canvas.replace(index, occ["inside"], sources, target)
+
+
+def _paint_abdomen(canvas: _Canvas, abdomen: Abdomen) -> None:
+    """In the torso's lean tissue: perirenal fat and kidneys, liver, spleen, aorta and IVC, the stomach's and the
+    bowel's content (fluid; their walls are the lean tissue around it), the gas cap of the stomach and the bowel
+    gas (in the fluid), then the bladder."""
+    lean = (MUSCLE,)
+    for kidney in abdomen.kidneys:
+        _paint_soft(canvas, [_ball(Ellipsoid(kidney.centre, kidney.semi_axes + RENAL_FAT_MM), 0.0)], lean, FAT)
+    for organ, material in ((abdomen.liver, LIVER), (abdomen.spleen, SPLEEN)):
+        _paint_soft(canvas, [_ball(organ, 0.0)], lean, material)
+    for kidney in abdomen.kidneys:
+        _paint_soft(canvas, [_ball(kidney, 0.0)], (MUSCLE, FAT), KIDNEY)
+    _paint_soft(canvas, [_rod(vessel, 0.0) for vessel in abdomen.vessels], lean, BLOOD, slabs=True)
+    stomach = abdomen.stomach
+    _paint_soft(canvas, [_ball(Ellipsoid(stomach.centre, stomach.semi_axes - BOWEL_WALL_MM), 0.0)], lean, FLUID)
+    lumen = [_rod(Rod.round(t.start, t.end, t.half_thickness - BOWEL_WALL_MM), 0.0)
+             for t in abdomen.colon + abdomen.small_bowel]
+    _paint_soft(canvas, lumen, lean, FLUID, slabs=True)
+    if abdomen.stomach_gas_mm > 0:
+        level = float(stomach.centre[2] - stomach.semi_axes[2]) + abdomen.stomach_gas_mm
+        _paint_soft(canvas, [_Component(lambda r: r.z - level, stomach.centre - stomach.semi_axes,
+                                        stomach.centre + stomach.semi_axes)], (FLUID,), AIR)
+    for pocket in abdomen.gas:
+        _paint_soft(canvas, [_ball(pocket, 0.0)], (FLUID,), AIR)
+    _paint_soft(canvas, [_ball(abdomen.bladder, 0.0)], lean, FLUID)
+
+
+def _paint_breasts(canvas: _Canvas, breasts: tuple[Breast, ...]) -> None:
+    """Each breast: its mound fills the air in front of the chest with fat, its glandular core replaces fat (of the
+    mound and the subcutaneous layer, not the lean chest wall)."""
+    for breast in breasts:
+        _paint_soft(canvas, [_ball(breast.mound, 0.0)], (AIR,), FAT)
+        _paint_soft(canvas, [_ball(breast.gland, 0.0)], (FAT,), GLAND)
+
+
+def _texture_organs(canvas: _Canvas, seed: int) -> None:
+    """Make the solid organs (liver, spleen, kidneys) vary in space: a share ``w`` of each organ's fraction becomes
+    fat, ``w = ORGAN_FAT_SHARE · clamp(1 + t, 0, 2)`` with ``t`` a smoothed noise of SD :data:`ORGAN_TEXTURE_SD`
+    (:data:`ORGAN_GRAIN_MM`), so an organ's mean CT number is ``HU − ORGAN_FAT_SHARE · (HU − HU_fat)`` and its
+    texture's SD about ``ORGAN_TEXTURE_SD · ORGAN_FAT_SHARE · (HU − HU_fat)`` (≈ 5 HU for the liver)."""
+    index = _content_box(sum(canvas.fractions[m] for m in _TEXTURED_ORGANS))
+    if index is None:
+        return
+    shape = tuple(sl.stop - sl.start for sl in index)
+    generator = torch.Generator(device=canvas.device).manual_seed(seed)
+    fine, coarse = (np.asarray(ORGAN_GRAIN_MM[k]) / canvas.spacing for k in range(2))
+    field = _smooth_noise(shape, fine, generator) + _smooth_noise(shape, coarse, generator, _COARSE_STEP)
+    share = ORGAN_FAT_SHARE * (1.0 + (ORGAN_TEXTURE_SD / np.sqrt(2.0)) * field).clamp_(0.0, 2.0)
+    view = canvas.fractions[(slice(None),) + index]
+    for material in _TEXTURED_ORGANS:
+        moved = view[material] * share
+        view[material].sub_(moved)
+        view[FAT].add_(moved)
+
+
+# --------------------------------------------------------------------------------------------------------------
+# Foreign objects (painted last, over everything: screws replace bone; the labels and the column are not touched).
+
+
+def _paint_devices(canvas: _Canvas, devices: Devices) -> None:
+    """The instrumentation's rods and screws in its metal; electrodes, lead wires and buttons in steel."""
+    construct = devices.instrumentation
+    parts = [] if construct is None else [([_rod(r, 0.0) for r in construct.rods + construct.screws],
+                                           MATERIALS.index(construct.metal))]
+    parts += [([_ball(e, 0.0) for e in devices.electrodes + devices.buttons], STEEL),
+              ([_rod(wire, 0.0) for wire in devices.leads], STEEL)]
+    for components, material in parts:
+        for index in _slabs(canvas, components) if components else []:
+            occ = canvas.evaluate(index, lambda r, c=components: {"metal": _union(r, c)[0]})
+            canvas.paint(index, [(material, occ["metal"])])

@@ -51,6 +51,10 @@ class StudyConfig:
         mri_max_rotation_deg, mri_max_translation_mm: range of the in-plane rigid move between DXA and MRI.
         posture_share: share of studies whose MRI also has a non-rigid posture change (unalignable pairs).
         population: the population the shapes are drawn from.
+        soft_tissue: abdominal organs, bowel gas, breasts and foreign objects in the phantom
+            (``docs/phantom_anatomy.md``). Off by default until the shipped segmentation weights have been trained
+            on them: the MRI bundle's Dice on a test study falls from 0.93 to 0.59 with them (the kidneys in their
+            fat beside the spine).
     """
 
     ct_spacing_mm: float = 2.5
@@ -64,6 +68,7 @@ class StudyConfig:
     mri_max_translation_mm: float = 20.0
     posture_share: float = 0.0
     population: PopulationModel = field(default_factory=PopulationModel)
+    soft_tissue: bool = False
 
     def __post_init__(self):
         for name in ("ct_spacing_mm", "column_spacing_mm", "radiograph_pixel_mm"):
@@ -256,7 +261,8 @@ def make_study(
     body = sample_body(rng)
     shape = sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic)
     line_fine = shape_centre_line(shape, n_points=FINE_LINE_POINTS)
-    anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng)
+    anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng,
+                            soft_tissue=config.soft_tissue)
     with_posture = bool(rng.random() < config.posture_share) if posture is None else posture
     grid = _study_grid(anatomy, shape.length_mm, config.ct_spacing_mm)
     line = shape_centre_line(shape)

@@ -25,6 +25,9 @@ def _subject(study: Study) -> dict:
         "shape": study.shape.to_dict(),
         "body": asdict(study.anatomy.body),
         "variants": asdict(study.anatomy.variants),
+        "soft_tissue": {"breasts": bool(study.anatomy.breasts),
+                        "bowel_gas_pockets": 0 if study.anatomy.abdomen is None else len(study.anatomy.abdomen.gas)},
+        "devices": study.anatomy.devices.to_dict(),
         "measures": study.measures,
         "centre_line_mm": np.round(study.centre_line, 3).tolist(),
         "vertebrae": [

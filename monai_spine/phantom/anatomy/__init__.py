@@ -17,8 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .abdomen import BOWEL_WALL_MM, RENAL_FAT_MM, Abdomen, place_abdomen
 from .body import Body, Torso, place_torso, sample_body
 from .head_neck import Neck, place_cervical, sample_cervical_lordosis
+from .breasts import Breast, place_breasts
+from .devices import Devices, Instrumentation, place_devices
 from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
 from .shoulder import ShoulderGirdle, place_shoulder_girdle
@@ -88,6 +91,12 @@ __all__ = [
     "Variants",
     "sample_variants",
     "Neck",
+    "Abdomen",
+    "Breast",
+    "Devices",
+    "Instrumentation",
+    "BOWEL_WALL_MM",
+    "RENAL_FAT_MM",
     "Anatomy",
     "build_anatomy",
 ]
@@ -116,6 +125,10 @@ class Anatomy:
         variants: the anatomical variants it has (rib pairs, transitional L5; :mod:`.variants`).
         texture_seed: seed of the trabecular texture of cancellous bone (``rasterise``); ``None`` for uniform bone.
         neck: the cervical spine's lordosis, the skull base (basion) and the mandible (:mod:`.head_neck`).
+        abdomen: the abdominal organs, bowel and bowel gas (:mod:`.abdomen`); ``None`` for none.
+        breasts: a female build's breasts (:mod:`.breasts`), empty for a male build.
+        devices: the foreign objects (instrumentation, ECG electrodes and leads, buttons; :mod:`.devices`).
+        organ_texture_seed: seed of the organs' texture (``rasterise``); ``None`` for uniform organs.
     """
 
     vertebrae: list[Vertebra]
@@ -135,6 +148,10 @@ class Anatomy:
     variants: Variants = Variants()
     texture_seed: int | None = None
     neck: Neck | None = None
+    abdomen: Abdomen | None = None
+    breasts: tuple[Breast, ...] = ()
+    devices: Devices = Devices()
+    organ_texture_seed: int | None = None
 
 
 def build_anatomy(
@@ -143,6 +160,7 @@ def build_anatomy(
     axial_rotation_deg: RotationSpec = None,
     rng: np.random.Generator | None = None,
     variants: Variants | None = None,
+    soft_tissue: bool = True,
 ) -> Anatomy:
     """Place the whole phantom on a centre line.
 
@@ -154,9 +172,12 @@ def build_anatomy(
         rng: the anatomical variants (:func:`sample_variants`), then the per-level skeletal variation (see
             :func:`place_vertebrae`), the cervical lordosis and the cervical levels' variation, and the seed of the
             trabecular texture; ``None`` for the reference dimensions, no variants, the middle cervical lordosis and
-            uniform cancellous bone.
+            uniform cancellous bone. The soft tissue (organs, gas) is drawn from a stream of its own seeded by the
+            texture seed (a fixed one without ``rng``, and no foreign objects), so the skeleton and every draw after
+            :func:`build_anatomy` are those of a phantom without it.
         variants: the anatomical variants to build (rib pairs, lumbar count, transitional processes); drawn from
             ``rng`` when omitted (none without ``rng``). Given, they are not drawn.
+        soft_tissue: place the abdominal organs and bowel gas, breasts and foreign objects (else none of them).
 
     Returns:
         :class:`Anatomy` in the phantom frame.
@@ -179,6 +200,12 @@ def build_anatomy(
     shoulders = place_shoulder_girdle(vertebrae, ribs, sternum, body)
     named = _by_name(vertebrae)
     ribs = apply_rib_pairs(ribs, named["C7"], named["T1"], variants.rib_pairs)
+    texture_seed = None if rng is None else int(rng.integers(2**31))
+    soft = np.random.default_rng(0 if texture_seed is None else [texture_seed, 1])
+    abdomen = place_abdomen(vertebrae, torso, body.scale, soft) if soft_tissue else None
+    breasts = place_breasts(vertebrae, torso, body.scale, soft) if soft_tissue else ()
+    devices = place_devices(vertebrae, torso, bool(breasts), soft) if soft_tissue and rng is not None else Devices()
+    organ_texture_seed = None if rng is None or not soft_tissue else int(soft.integers(2**31))
     return Anatomy(
         vertebrae=vertebrae,
         discs=place_discs(vertebrae),
@@ -195,6 +222,10 @@ def build_anatomy(
         shoulders=shoulders,
         body=body,
         variants=variants,
-        texture_seed=None if rng is None else int(rng.integers(2**31)),
+        texture_seed=texture_seed,
         neck=neck,
+        abdomen=abdomen,
+        breasts=breasts,
+        devices=devices,
+        organ_texture_seed=organ_texture_seed,
     )

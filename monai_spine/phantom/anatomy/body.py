@@ -9,7 +9,8 @@ from scipy.interpolate import PchipInterpolator
 
 from .spine import Vertebra, _by_name, _check_scale, _Line
 
-__all__ = ["Body", "sample_body", "Torso", "TORSO_STEP_MM", "POSTERIOR_DEPTH_MM", "FAT_PROFILE", "place_torso"]
+__all__ = ["Body", "sample_body", "Torso", "TORSO_STEP_MM", "POSTERIOR_DEPTH_MM", "FAT_PROFILE", "place_torso",
+           "skin_y"]
 
 
 @dataclass(frozen=True)
@@ -156,3 +157,11 @@ def place_torso(vertebrae: list[Vertebra], line: _Line, body: Body) -> Torso:
         half_depth=half_depth,
         fat=fat_z,
     )
+
+
+def skin_y(torso: Torso, z: float, x: float, side: float = 1.0) -> float:
+    """y of the skin's anterior (``side`` +1) or posterior (−1) surface at height ``z`` and ``x``, mm."""
+    cx, cy, hw, hd = (float(np.interp(z, torso.z, a)) for a in (torso.centre_x, torso.centre_y, torso.half_width,
+                                                                 torso.half_depth))
+    u = min(abs(x - cx) / hw, 0.99)
+    return cy + side * hd * (1.0 - u**torso.exponent) ** (1.0 / torso.exponent)

@@ -25,6 +25,14 @@ class Rod:
     half_thickness: float
     half_height: float
 
+    @classmethod
+    def round(cls, start, end, radius: float) -> Rod:
+        """A rod of circular section (a tube, a wire, a screw): ``up`` is any direction across it."""
+        start, end = np.asarray(start, float), np.asarray(end, float)
+        along = end - start
+        across = np.eye(3)[int(np.argmin(np.abs(along)))]
+        return cls(start, end, np.cross(along, across), float(radius), float(radius))
+
     def transformed(self, origin, axes) -> Rod:
         """The rod mapped by ``p → origin + axes @ p`` (local → phantom frame)."""
         origin, axes = np.asarray(origin, float), np.asarray(axes, float)

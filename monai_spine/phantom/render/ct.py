@@ -8,7 +8,7 @@ import torch
 from monai_spine.geometry.grid import Grid
 
 from ..filters import gaussian_blur
-from ..materials import COMPONENTS, MATERIALS, Tissue, check_fractions, component_values, mix
+from ..materials import COMPONENTS, MATERIALS, SPREAD_DRAWS, Tissue, check_fractions, component_values, mix
 
 __all__ = ["HU_RANGE", "render_ct", "sample_hu", "skip_ct_draws"]
 
@@ -20,10 +20,13 @@ def sample_hu(generator: torch.Generator, tissue: Tissue) -> np.ndarray:
     """One person's CT numbers of every material, ``(len(MATERIALS),)`` HU.
 
     Each component's CT number is drawn around its typical value (``Component.hu ± hu_sd``, normal: tissue density
-    varies between people); cancellous bone mixes them by ``tissue`` (BV/TV and marrow fat).
+    varies between people; the organs share lean tissue's draw, ``Component.spread_with``); cancellous bone mixes
+    them by ``tissue`` (BV/TV and marrow fat).
     """
-    spread = torch.randn(len(COMPONENTS), generator=generator, device=generator.device, dtype=torch.float64)
-    return tissue.composition() @ (component_values("hu") + component_values("hu_sd") * spread.cpu().numpy())
+    drawn = torch.randn(len(SPREAD_DRAWS), generator=generator, device=generator.device, dtype=torch.float64)
+    draws = dict(zip(SPREAD_DRAWS, drawn.cpu().numpy()))
+    spread = np.array([draws[c.spread_with or name] for name, c in COMPONENTS.items()])
+    return tissue.composition() @ (component_values("hu") + component_values("hu_sd") * spread)
 
 
 def render_ct(
@@ -72,5 +75,5 @@ def render_ct(
 def skip_ct_draws(generator: torch.Generator, grid: Grid) -> None:
     """Advance ``generator`` past the draws of ``render_ct(fractions, grid, generator, tissue=tissue)`` (default
     noise, CT numbers drawn) without rendering, so that what a study renders next is unchanged."""
-    torch.randn(len(COMPONENTS), generator=generator, device=generator.device, dtype=torch.float64)
+    torch.randn(len(SPREAD_DRAWS), generator=generator, device=generator.device, dtype=torch.float64)
     torch.randn(grid.shape, generator=generator, device=generator.device, dtype=torch.float32)

@@ -340,9 +340,10 @@ def render_dxa(
 
     composition = tissue.composition()
     mu = np.stack([composition @ linear_attenuation(e) for e in ("dxa_low", "dxa_high")])  # (2, M), 1/mm
-    bone_rows = np.isin(MATERIALS, ("cortical", "cancellous")).astype(np.float64)
-    weights = np.vstack([mu, bone_rows])  # line integrals at both energies and the bone path
-    # The detector sees the transmitted fraction (and, for the R-value's soft-tissue mask, the bone path).
+    bone_rows = np.isin(MATERIALS, ("cortical", "cancellous", "titanium", "steel")).astype(np.float64)
+    weights = np.vstack([mu, bone_rows])  # line integrals at both energies and the bone (and metal) path
+    # The detector sees the transmitted fraction (and, for the R-value's soft-tissue mask, the bone path: pixels
+    # through bone or metal are not soft-tissue reference, as a scanner excludes implants and artefacts).
     seen = _trunk(fractions, grid, weights, shape, origin, pixel, blur_mm)
     transmitted, bone_path = seen[:2], seen[2]
     if anatomy is not None:
