@@ -51,14 +51,14 @@ $PY -c "from monai_spine.transforms import RandDixonContrastd; import monai_spin
     || { echo "train_phantom.sh: $PY lacks a package above (monai-spine of this checkout and its wheels)" >&2; exit 2; }
 
 if [ ! -f "$DATA/dataset.json" ]; then
-    $PY -m monai_spine phantom --n "$N" --seed 2027 --out "$DATA" --modalities dxa,mri --dxa-pixel 0.5:2.5 \
+    $PY -m monai_spine phantom --n "$N" --seed 2027 --out "$DATA" --modalities dxa,mri --dxa-pixel 0.5:2.5 --soft-tissue \
         --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
     log "phantom cohort: $N studies"
 fi
 
 render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, two datalists
     [ -f "$OUT/ct/dataset.json" ] || $PY -m monai_spine phantom --n "$DRR_CTS" --seed 2028 --out "$OUT/ct" \
-        --modalities ct --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
+        --modalities ct --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
     local pids=() ct study
     mkdir -p "$OUT/drr"
     for ct in "$OUT"/ct/study_*/; do
