@@ -161,7 +161,7 @@ def place_abdomen(vertebrae: list[Vertebra], torso: Torso, scale: float, rng: np
     for name, levels, dx, dy, r in (("aorta", ("T12", "L1", "L2", "L3", "L4"), 12.0, 14.0, 10.0),
                                     ("ivc", ("T12", "L1", "L2", "L3", "L4", "L5"), -24.0, 16.0, 11.0)):
         ends = []
-        for name_ in levels:
+        for name_ in (n for n in levels if n in f.levels):  # L5 is absent from a four-lumbar spine
             v = f.levels[name_]
             ends.append(v.centre + np.array([dx * s, 0.5 * v.dims.endplate_depth + dy * s, 0.0]))
         vessels += _chain(np.array(ends), np.full(len(ends), r * s))
