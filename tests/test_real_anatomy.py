@@ -1,8 +1,10 @@
 """The team's real-anatomy check: the real CT of ``../shared/real_anatomy/`` rendered through ``drr`` (five
 acquisitions, DXA and MRI-like groups) and scored by ``evaluate`` with every bundle.
 
-The figures are asserted computed and within their ranges, not against issue 10's targets: the bundles are
-retrained later and the lead tightens the bounds then. Everything is written under pytest's temporary folder.
+The figures are asserted computed and within their ranges; issue 10's targets are asserted where the shipped
+weights meet them (every labelled centroid T12–S1 inside the DXA mask in every render), and the rest are guarded at
+the shipped weights' level (DXA centre line, MRI Dice; ``docs/real_anatomy.md`` gives the figures and the targets
+they miss). Everything is written under pytest's temporary folder.
 """
 
 from __future__ import annotations
@@ -64,6 +66,23 @@ def test_dxa_figures_are_sane(evaluated):
     for row in (r for r in rows if r["scorer"] == "dxa_segmentation"):
         assert 0.0 <= float(row["centre_mae_mm"]) < 100.0
         assert 0.0 <= float(row["height_coverage"]) <= 1.0 + 1e-6
+
+
+def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
+    """Issue 10's target: the 0.4 weights put every labelled centroid T12–S1 inside the mask of all 5 renders
+    (0.3: 2 of 5); their centre line is 1.97 mm from the label-derived one on average (target 1.5 mm, guarded here
+    at 2.5 mm)."""
+    dxa = evaluated[0]["segmentation"]["dxa"]
+    assert dxa["studies_with_target_levels_inside"] == N_ACQUISITIONS
+    assert dxa["centroids_inside"] == dxa["centroids_total"]
+    assert dxa["centre_mae_mm"]["mean"] < 2.5
+
+
+def test_mri_bundle_finds_the_spine_in_fat_bright_volumes(evaluated):
+    """The 0.4 weights reach Dice 0.54 (in-phase) and 0.49 (fat) on the real CT's MRI-like volumes (0.3: 0.09,
+    0.05); the target, 0.85, is not met: guarded at 0.4 so that a retrain cannot slip back unnoticed."""
+    mri = evaluated[0]["segmentation"]["mri"]
+    assert mri["mri"]["dice"]["mean"] > 0.4 and mri["mri_fat"]["dice"]["mean"] > 0.35
 
 
 def test_mri_and_alignment_figures_are_sane(evaluated):

@@ -40,8 +40,11 @@ __all__ = [
 
 TARGET_LEVELS = ("T12", "L1", "L2", "L3", "L4", "L5", "L6", "S1")
 """The levels whose centroids the DXA mask must contain (issue 10's target), where a study labels them."""
-_LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-3])|L[1-6]|S1)$")
-"""Vertebral levels of the spine column (the masks' object); the phantom's whole ``sacrum`` is not one."""
+_LEVEL = re.compile(r"^(C[2-7]|T([1-9]|1[0-3])|L[1-6]|S1)$")
+"""Vertebral levels with a body in the spine column (the masks' object, C2 to the S1 body): C1 has no body."""
+
+_LEVEL_NAMES = {"sacrum": "S1"}
+"""The phantom's ``truth.json`` names its sacrum ``sacrum``; its centre is the S1 body's, the column's last body."""
 
 _MRI_KEY = re.compile(r"^mri(_(?!spine$)\w+)?$")
 """Datalist keys of MRI(-like) images: ``mri`` (in-phase), ``mri_water``, ``mri_fat``, ... but not ``mri_spine``."""
@@ -167,12 +170,14 @@ class DxaSegmentationScorer(Scorer):
 
 
 def dxa_centroids(truth: dict) -> tuple[list[str], np.ndarray]:
-    """The labelled vertebral levels of ``truth.json`` (C1–C7, T1–T13, L1–L6, S1; not the phantom's whole
-    ``sacrum``, which the spine column leaves out): their names and their centres' DXA pixels ``(N, 2)``."""
+    """The labelled vertebral levels of ``truth.json`` with a body in the column (C2–C7, T1–T13, L1–L6, S1; the
+    phantom's ``sacrum`` counts as S1, its centre being the S1 body's): their names and their centres' DXA pixels
+    ``(N, 2)``."""
     frame = truth["frames"]["dxa"]
-    vertebrae = [v for v in truth["vertebrae"] if _LEVEL.match(v["name"])]
-    centres = np.asarray([v["centre_mm"] for v in vertebrae], dtype=np.float64).reshape(-1, 3)[:, [0, 2]]
-    return [v["name"] for v in vertebrae], centroid_pixels(centres, frame["origin_mm"], frame["pixel_mm"])
+    named = [(_LEVEL_NAMES.get(v["name"], v["name"]), v["centre_mm"]) for v in truth["vertebrae"]]
+    vertebrae = [(name, centre) for name, centre in named if _LEVEL.match(name)]
+    centres = np.asarray([centre for _, centre in vertebrae], dtype=np.float64).reshape(-1, 3)[:, [0, 2]]
+    return [name for name, _ in vertebrae], centroid_pixels(centres, frame["origin_mm"], frame["pixel_mm"])
 
 
 def score_dxa_mask(mask, truth_mask, truth: dict) -> dict:
