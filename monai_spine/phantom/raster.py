@@ -750,13 +750,10 @@ def _texture_cancellous(canvas: _Canvas, seed: int) -> None:
     ``β t (ρ_bone − ρ_marrow)``, so the mean density of the bone is kept. ``β`` and the marrow are those of the
     reference :class:`~monai_spine.phantom.materials.Tissue`.
     """
-    index = _content_box(canvas.fractions[CANCELLOUS])
-    if index is None:
+    textured = _texture_field(canvas, canvas.fractions[CANCELLOUS], seed, TRABECULAR_GRAIN_MM)
+    if textured is None:
         return
-    shape = tuple(sl.stop - sl.start for sl in index)
-    generator = torch.Generator(device=canvas.device).manual_seed(seed)
-    fine, coarse = (np.asarray(TRABECULAR_GRAIN_MM[k]) / canvas.spacing for k in range(2))
-    field = _smooth_noise(shape, fine, generator) + _smooth_noise(shape, coarse, generator, _COARSE_STEP)
+    index, field = textured
     t = (TRABECULAR_TEXTURE_SD / np.sqrt(2.0)) * field
     tissue = Tissue()
     beta, fat_share = tissue.bone_volume_fraction, tissue.marrow_fat_fraction
@@ -917,18 +914,27 @@ def _paint_breasts(canvas: _Canvas, breasts: tuple[Breast, ...]) -> None:
         _paint_soft(canvas, [_ball(breast.gland, 0.0)], (FAT,), GLAND)
 
 
+def _texture_field(canvas: _Canvas, occupancy: torch.Tensor, seed: int, grain_mm) -> tuple[tuple, torch.Tensor] | None:
+    """The box of ``occupancy``'s content and a seeded noise field on it: a fine plus a coarse Gaussian-smoothed
+    noise (``grain_mm``: their two correlation lengths, mm), each of unit SD; ``None`` when nothing is occupied."""
+    index = _content_box(occupancy)
+    if index is None:
+        return None
+    shape = tuple(sl.stop - sl.start for sl in index)
+    generator = torch.Generator(device=canvas.device).manual_seed(seed)
+    fine, coarse = (np.asarray(grain_mm[k]) / canvas.spacing for k in range(2))
+    return index, _smooth_noise(shape, fine, generator) + _smooth_noise(shape, coarse, generator, _COARSE_STEP)
+
+
 def _texture_organs(canvas: _Canvas, seed: int) -> None:
     """Make the solid organs (liver, spleen, kidneys) vary in space: a share ``w`` of each organ's fraction becomes
     fat, ``w = ORGAN_FAT_SHARE · clamp(1 + t, 0, 2)`` with ``t`` a smoothed noise of SD :data:`ORGAN_TEXTURE_SD`
     (:data:`ORGAN_GRAIN_MM`), so an organ's mean CT number is ``HU − ORGAN_FAT_SHARE · (HU − HU_fat)`` and its
     texture's SD about ``ORGAN_TEXTURE_SD · ORGAN_FAT_SHARE · (HU − HU_fat)`` (≈ 5 HU for the liver)."""
-    index = _content_box(sum(canvas.fractions[m] for m in _TEXTURED_ORGANS))
-    if index is None:
+    textured = _texture_field(canvas, sum(canvas.fractions[m] for m in _TEXTURED_ORGANS), seed, ORGAN_GRAIN_MM)
+    if textured is None:
         return
-    shape = tuple(sl.stop - sl.start for sl in index)
-    generator = torch.Generator(device=canvas.device).manual_seed(seed)
-    fine, coarse = (np.asarray(ORGAN_GRAIN_MM[k]) / canvas.spacing for k in range(2))
-    field = _smooth_noise(shape, fine, generator) + _smooth_noise(shape, coarse, generator, _COARSE_STEP)
+    index, field = textured
     share = ORGAN_FAT_SHARE * (1.0 + (ORGAN_TEXTURE_SD / np.sqrt(2.0)) * field).clamp_(0.0, 2.0)
     view = canvas.fractions[(slice(None),) + index]
     for material in _TEXTURED_ORGANS:
