@@ -19,9 +19,9 @@ import numpy as np
 
 from .abdomen import BOWEL_WALL_MM, RENAL_FAT_MM, Abdomen, place_abdomen
 from .body import Body, Torso, place_torso, sample_body
-from .head_neck import Neck, place_cervical, sample_cervical_lordosis
 from .breasts import Breast, place_breasts
 from .devices import Devices, Instrumentation, place_devices
+from .head_neck import Neck, place_cervical, sample_cervical_lordosis
 from .pelvis_limbs import Femur, HipBone, IliacWing, place_pelvis
 from .primitives import ArcTube, Ellipsoid, Rod
 from .shoulder import ShoulderGirdle, place_shoulder_girdle
