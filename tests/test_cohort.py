@@ -32,12 +32,11 @@ from monai_spine.geometry import CURVE_NAMES, CropFrame, HeightFrame, crop_centr
 from monai_spine.io.datalist import split_balanced, write_datalist
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
-from monai_spine.registration import AlignmentConfig
 from monai_spine.transforms import LoadRadiograph
 
 TRUNK = StudyConfig(dxa_whole_body=False)
-SCOLIOTIC, STRAIGHT, POSTURE = 1, 6, 35  # seeds: Cobb 63°; no scoliosis; a 20 mm bend in the MRI
-SEGMENTED = 5  # no scoliosis; the bundles' masks of this study align within the checks (not all do: docs/cohort.md)
+SCOLIOTIC, STRAIGHT, POSTURE = 1, 6, 37  # seeds: Cobb 63°; no scoliosis; an 18 mm bend in the MRI
+SEGMENTED = 4  # no scoliosis; the 0.4 bundles' masks of this study align within the checks (2 of 7: docs/cohort.md)
 GIVEN = PairSettings(use_given_masks=True)
 
 
@@ -208,15 +207,14 @@ def test_segmented_masks(tmp_path):
     root = tmp_path / "study"
     write_study(make_study(SEGMENTED, TRUNK, scoliotic=False, posture=False), root, modalities=("dxa", "mri"))
     pair = PairSource("segmented", str(root / "dxa.dcm"), str(root / "mri_in_phase.nii.gz"))
-    # the 0.3 bundles' masks of the textured phantom leave this rigid pair's centre lines 2.6 mm apart, over the
-    # 2.5 mm default (docs/alignment.md): the test checks the segmented route's targets at 3 mm
-    loose = PairSettings(alignment=AlignmentConfig(max_centre_deviation_mm=3.0))
-    summary = build_cohort([pair], tmp_path / "out", loose, workers=1, progress=False)
+    summary = build_cohort([pair], tmp_path / "out", PairSettings(), workers=1, progress=False)
     assert summary.results[0].status == "accepted", summary.results[0].reason
     targets = _targets(tmp_path / "out", "segmented")
     assert targets["inputs"]["masks"] == "segmented"
     errors = _errors(targets["curves_mm"], json.loads((root / "truth.json").read_text()))
-    assert max(errors.values()) < 1.5, errors
+    # the 0.4 masks on this phantom study: coronal centre 1.12 mm, boundaries up to 2.4 mm (1.5 with 0.3 on the
+    # phantom without cervical spine; the 0.4 weights were fine-tuned for 136 s, docs/real_anatomy.md)
+    assert errors["coronal_centre"] < 1.3 and max(errors.values()) < 2.8, sorted(errors.items())
 
 
 def test_folder_layout_and_command(phantom, tmp_path, capsys):
@@ -233,9 +231,9 @@ def test_folder_layout_and_command(phantom, tmp_path, capsys):
         ("1000001", "mri.nii.gz", True), ("1000002", "mri.nii.gz", True), ("1000003", "mri.nii.gz", False)]
     out = tmp_path / "out"
     assert main(["cohort", "--input", str(tmp_path / "ukb"), "--out", str(out), "--use-given-masks",
-                 "--workers", "1", "--crop-pixel", "2.8"]) == 0
+                 "--workers", "1", "--crop-pixel", "3.2"]) == 0
     assert "3 pairs: 1 accepted, 0 rejected, 2 failed" in capsys.readouterr().out
-    assert _targets(out, "1000001")["crop_frame"]["pixel_mm"] == 2.8
+    assert _targets(out, "1000001")["crop_frame"]["pixel_mm"] == 3.2
     rows = _rejections(out)
     assert rows["1000002"]["stage"] == "load" and "1000002/mri.nii.gz" in rows["1000002"]["reason"]
     assert rows["1000003"]["stage"] == "masks" and "no DXA spine mask given" in rows["1000003"]["reason"]

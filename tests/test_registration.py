@@ -40,7 +40,7 @@ TRUNK = StudyConfig(dxa_whole_body=False)
 RIGID_SEEDS = (0, 1, 2)
 POSTURE_SEED = 37  # with TRUNK and posture=True: a bend of about 18 mm at the bottom of the spine
 CONTRACT_KEYS = {"matrix_mri_to_dxa", "rotation_deg", "translation_mm", "iou", "accepted", "iou_threshold", "stages",
-                 "reason"}
+                 "reason", "warnings"}  # the contract's keys and the warnings (docs/commands/align.md)
 
 
 def _masks(study, mri=None):

@@ -15,9 +15,10 @@ __all__ = ["CROP_PIXEL_MM", "crop_image", "spine_outside_crop", "save_crop"]
 
 CROP_PIXEL_MM = 3.0
 """Default crop pixel size, mm. The crop spans 224 × 3 = 672 mm, centred halfway between the spine's ends: a
-C7–S1 spine of up to about 650 mm fits with 10 mm to spare at each end (adults measure 450–550 mm, the phantom's
-410–560 mm), and the lumbar curve's sideways excursion is far inside the ±336 mm. A vertebral body (15–30 mm tall)
-still spans 5–10 crop pixels, and the regressor's curves are sub-pixel values anyway."""
+C2–S1 column (the curves' span, ``docs/frames.md``) of up to about 650 mm fits with 10 mm to spare at each end; a
+longer one is rejected at the crop stage with a message that asks for a larger crop pixel size. The lumbar curve's
+sideways excursion is far inside the ±336 mm. A vertebral body (15–30 mm tall) still spans 5–10
+crop pixels, and the regressor's curves are sub-pixel values anyway."""
 
 
 def crop_image(image, frame: CropFrame) -> np.ndarray:

@@ -28,6 +28,7 @@ __all__ = [
     "TARGETS_SCHEMA",
     "SCOLIOSIS_COBB_DEG",
     "MEASURE_WINDOW_MM",
+    "MEASURE_END_MM",
     "coronal_curves",
     "sagittal_curves_in_dxa",
     "pair_curves",
@@ -45,6 +46,20 @@ MEASURE_WINDOW_MM = 90.0
 """Tangent window of the measures (``measure_spine``'s ``window_mm``) on curves from pixel masks, mm: long enough
 to average the ±0.5 pixel edge steps (the demo uses it too; the default 60 mm turns them into curves of 20–40° at
 the spine's ends)."""
+
+
+MEASURE_END_MM = 10.0
+"""The measures leave out this much of a mask-derived curve at each end, mm: the end plates' partial rows (a body
+cut obliquely, the S1 body under the sacrum's tilt) bend its last points by several mm, which the end tangents
+turn into a curve of 10–15° on a straight spine."""
+
+
+def _without_ends(curves: SpineCurves, end_mm: float) -> SpineCurves:
+    """The curves resampled (same number of points) between ``end_mm`` below their top and above their bottom."""
+    heights = HeightFrame.of_curve(curves.coronal_centre, curves.n_points)
+    step = np.sign(heights.z_bottom - heights.z_top) * end_mm
+    inner = HeightFrame(heights.z_top + step, heights.z_bottom - step, curves.n_points)
+    return SpineCurves(*(inner.curve(inner.values(curve)) for curve in curves.to_array()))
 
 
 def coronal_curves(dxa_mask, n_points: int = N_POINTS, min_width_fraction: float = 0.0) -> BoundaryCurves:
@@ -145,10 +160,11 @@ def targets_document(pair_id: str, curves: SpineCurves, frame: CropFrame, inputs
     Returns:
         a JSON-ready dict: the curves in DXA mm (``curves_mm``) and in crop pixels (``curves_crop_px``), the crop
         and height frames, ``measures`` (:func:`~monai_spine.measures.measure_spine`, tangent window
-        :data:`MEASURE_WINDOW_MM`) and ``scoliotic`` (coronal Cobb ≥ :data:`SCOLIOSIS_COBB_DEG`).
+        :data:`MEASURE_WINDOW_MM`, on the curves less :data:`MEASURE_END_MM` at each end) and ``scoliotic``
+        (coronal Cobb ≥ :data:`SCOLIOSIS_COBB_DEG`).
     """
     heights = HeightFrame.of_curve(curves.coronal_centre)
-    measures = measure_spine(curves, window_mm=MEASURE_WINDOW_MM)
+    measures = measure_spine(_without_ends(curves, MEASURE_END_MM), window_mm=MEASURE_WINDOW_MM)
     return {
         "schema": TARGETS_SCHEMA,
         "id": pair_id,

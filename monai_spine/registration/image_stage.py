@@ -82,14 +82,22 @@ def blurred_map(mask: sitk.Image, pixel_mm: float) -> sitk.Image:
 def _correlation_peak(fixed: np.ndarray, moving: np.ndarray) -> tuple[float, np.ndarray]:
     """The highest normalised cross-correlation of two ``(W, H)`` maps over all shifts, and its shift (pixels).
 
-    ``Σ f(i) m(i − k) / (‖f‖ ‖m‖)`` for every integer shift ``k`` (one FFT correlation): the cosine of the angle
-    between the two maps placed ``k`` apart, 1 where they coincide. The maps are zero outside the masks, so no
-    mean is removed. Moving pixel ``i`` lies on fixed pixel ``i + k`` at the peak.
+    ``Σ f(i) m(i − k) / (‖m‖ ‖f‖_k)`` for every integer shift ``k``, where ``‖f‖_k`` is the norm of the fixed map
+    under the moving map's box placed at ``k`` (template matching: the cosine of the angle between the moving map
+    and the patch of the fixed one it covers, 1 where the patch is the moving map). The norm is the window's, not
+    the whole fixed map's: with the whole map's, a shorter mask (an MRI field of view that holds half the spine)
+    scores highest where the fixed mask is widest, the lumbar spine, wherever it belongs. The maps are zero
+    outside the masks, so no mean is removed. Two FFT correlations; moving pixel ``i`` lies on fixed pixel
+    ``i + k`` at the peak.
     """
     correlation = signal.correlate(fixed, moving, mode="full", method="fft")
-    peak = np.unravel_index(np.argmax(correlation), correlation.shape)
-    norm = np.linalg.norm(fixed) * np.linalg.norm(moving)
-    return float(correlation[peak] / norm), np.asarray(peak) - (np.asarray(moving.shape) - 1)
+    window_energy = signal.correlate(np.square(fixed), np.ones_like(moving), mode="full", method="fft")
+    # FFT round-off leaves tiny values (and signs) where the window holds none of the fixed map
+    floor = 1e-6 * float(np.square(fixed).sum())
+    score = np.where(window_energy > floor, correlation / np.sqrt(np.maximum(window_energy, floor)), 0.0)
+    score /= np.linalg.norm(moving)
+    peak = np.unravel_index(np.argmax(score), score.shape)
+    return float(score[peak]), np.asarray(peak) - (np.asarray(moving.shape) - 1)
 
 
 def rotation_search(fixed: sitk.Image, moving: sitk.Image, angles_deg) -> tuple[np.ndarray, float, float]:

@@ -94,18 +94,22 @@ class ProfileMatch:
     shared_mm: float
 
 
-def _residual(fixed: RowProfile, centre: np.ndarray, width: np.ndarray, shared: np.ndarray) -> tuple[float, ...]:
-    """``(residual, lateral offset, width offset)`` of a moved profile against ``fixed`` over the ``shared`` rows."""
+def _residual(fixed: RowProfile, centre: np.ndarray, width: np.ndarray, shared: np.ndarray, share: float
+              ) -> tuple[float, ...]:
+    """``(residual, lateral offset, width offset)`` of a moved profile against ``fixed`` over the ``shared`` rows;
+    the residual over the ``share`` of them that agree best (straight line and mean refitted on those)."""
     d_centre = fixed.centre_mm[shared] - centre[shared]
     d_width = fixed.width_mm[shared] - width[shared]
     z = np.flatnonzero(shared).astype(np.float64)
-    line = np.polyval(np.polyfit(z, d_centre, 1), z)
-    return float(np.sqrt(np.mean((d_centre - line) ** 2) + d_width.var())), float(d_centre.mean()), float(
-        d_width.mean())
+    error = (d_centre - np.polyval(np.polyfit(z, d_centre, 1), z)) ** 2 + (d_width - d_width.mean()) ** 2
+    best = error <= np.quantile(error, share)
+    line = np.polyval(np.polyfit(z[best], d_centre[best], 1), z[best])
+    residual = np.sqrt(np.mean((d_centre[best] - line) ** 2) + d_width[best].var())
+    return float(residual), float(d_centre.mean()), float(d_width.mean())
 
 
-def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, overlap_slack_mm: float = 10.0
-                   ) -> ProfileMatch:
+def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, overlap_slack_mm: float = 10.0,
+                   share: float = 1.0) -> ProfileMatch:
     """The shift along the rows (and the lateral offset) that best lays ``moving``'s profile on ``fixed``'s.
 
     Whole-row shifts in ``±max_shift_mm`` are tried. Only those that keep the profiles overlapping over the most
@@ -114,14 +118,15 @@ def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, o
     they differ. At each, over the rows both cover, the lateral offset is the centre difference's mean and the
     width error the width difference's mean; the residual is the RMS of what is left of the centre difference
     once its straight-line fit is taken out (a rotation of up to a few degrees, which the outline fit corrects
-    next) and of the width difference once its mean is: ``sqrt(mean(Δcentre − line)² + var(Δwidth))``. The
-    smallest residual wins.
+    next) and of the width difference once its mean is: ``sqrt(mean(Δcentre − line)² + var(Δwidth))``, over the
+    ``share`` of the rows where the two agree best (line and mean refitted on them). The smallest residual wins.
 
     Args:
         fixed: the DXA mask's profile.
         moving: the aligned MRI mask's profile on the same pixels.
         max_shift_mm: the largest shift along the spine tried, mm.
         overlap_slack_mm: how much less than the largest overlap a qualifying shift may share, mm.
+        share: share of the shared rows the residual is taken over, the best-agreeing (1: all).
 
     Returns:
         :class:`ProfileMatch`; its residual is ``inf`` (and the shift 0) when the profiles share fewer than three
@@ -137,7 +142,7 @@ def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, o
     for rows, (centre, width), common, count in zip(shifts, moved, shared, counts):
         if count < needed:
             continue
-        residual, d_centre, d_width = _residual(fixed, centre, width, common)
+        residual, d_centre, d_width = _residual(fixed, centre, width, common, share)
         if residual < best.residual_mm:
             best = ProfileMatch((d_centre, rows * fixed.row_mm), residual, d_width, count * fixed.row_mm)
     return best

@@ -118,8 +118,9 @@ class SpineStage:
         matrix_mri_to_dxa: 3×3, MRI coronal frame → DXA frame, mm.
         iterations: pairing-and-fitting rounds run.
         converged: whether the last round moved every key point less than the tolerance.
-        rms_mm: root-mean-square of the key points' signed distances to the DXA boundary about their median (none
-            trimmed), mm: how far the outlines' shapes differ once a constant width error is set aside.
+        rms_mm: root-mean-square of the key points' signed distances to the DXA boundary about their median, over
+            the fit's ``share`` of the points closest to it, mm: how far the outlines' shapes differ once a
+            constant width error is set aside.
         offset_mm: the median signed distance, mm: positive when the MRI outline lies outside the DXA's (the MRI
             mask wider), negative when inside.
         fitted_share: share of key points the fit would use at the end (within the trimming distance).
@@ -152,6 +153,7 @@ def closest_point_fit(
     iterations: int = 100,
     tolerance_mm: float = 0.01,
     trim_mm: float = 3.0,
+    share: float = 1.0,
 ) -> SpineStage:
     """ICP: pair each key point with the closest DXA boundary point, fit, repeat.
 
@@ -163,6 +165,8 @@ def closest_point_fit(
         tolerance_mm: stop when no key point moves more than this in a round, mm.
         trim_mm: pairs farther apart than this, or than 3 × the median distance when that is larger (a start
             a few mm off), are left out of the fit, mm.
+        share: share of the key points the outline RMS is taken over, those whose distance is closest to the
+            median (1: all).
     """
     moving_points = np.asarray(moving_points, dtype=np.float64)
     matrix = np.asarray(matrix_mri_to_dxa, dtype=np.float64)
@@ -179,11 +183,13 @@ def closest_point_fit(
             break
     distance = fixed.closest(mapped)[1]
     offset = float(np.median(distance))
+    deviation = np.abs(distance - offset)
+    best = deviation <= np.quantile(deviation, share)
     return SpineStage(
         matrix_mri_to_dxa=matrix,
         iterations=iteration,
         converged=converged,
-        rms_mm=float(np.sqrt(np.mean((distance - offset) ** 2))),
+        rms_mm=float(np.sqrt(np.mean(deviation[best] ** 2))),
         offset_mm=offset,
         fitted_share=float(np.mean(_fitted(distance, trim_mm))),
     )
