@@ -16,7 +16,9 @@
 # Both trainings share one GPU and run at the same time, each stopped after TRAIN_SECONDS (best validation
 # checkpoint kept). FINE_TUNE=1 starts from the bundles' shipped weights (--load_pretrain True --ckpt_path, learning
 # rate FINE_TUNE_LR, default 0.001); FINE_TUNE_FROM=DIR starts from DIR/<bundle>/model.pt instead (a previous run's
-# OUT). SKIP_TRAIN=1 or SKIP_EVAL=1 run one half only; data already in OUT is reused. RESULTS=FILE.tar.gz packs the
+# OUT). BUNDLES=dxa or BUNDLES=mri trains and evaluates one bundle only (default dxa,mri); MRI_VAL_INTERVAL (default
+# 4 epochs) and MRI_CACHE_RATE (default the config's 1.0: every volume in memory) tune the MRI training for a
+# small machine. SKIP_TRAIN=1 or SKIP_EVAL=1 run one half only; data already in OUT is reused. RESULTS=FILE.tar.gz packs the
 # small results (weights, logs, metrics, datalists, timings; no masks) into one file, even when a step fails. Set
 # DEVICE=cpu and small numbers to try it on a laptop. The bundles are this folder's, or, when this script is run
 # from an installed package, those of `monai_spine.bundles`; the Python that runs them needs monai-spine installed
@@ -29,6 +31,7 @@ DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-16}
 DRR_CTS=${DRR_CTS:-0}
 DRR_STUDIES=${DRR_STUDIES:-4}
+BUNDLES=${BUNDLES:-dxa,mri}
 HERE=$(cd "$(dirname "$0")" && pwd)
 PY=${PYTHON:-python3}
 DXA=dxa_spine_segmentation
@@ -113,20 +116,26 @@ evaluate() {  # bundle, output folder name, extra overrides...
 }
 
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
-    train $DXA "${DXA_DATA[@]}" --num_workers "$((WORKERS / 2))" --epochs "${DXA_EPOCHS:-80}" &
-    dxa=$!
-    train $MRI "${MRI_DATA[@]}" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
-        --val_interval 4 &
-    mri=$!
+    pids=()
+    if [[ ",$BUNDLES," == *,dxa,* ]]; then
+        train $DXA "${DXA_DATA[@]}" --num_workers "$((WORKERS / 2))" --epochs "${DXA_EPOCHS:-80}" &
+        pids+=($!)
+    fi
+    if [[ ",$BUNDLES," == *,mri,* ]]; then
+        train $MRI "${MRI_DATA[@]}" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
+            --val_interval "${MRI_VAL_INTERVAL:-4}" ${MRI_CACHE_RATE:+--cache_rate $MRI_CACHE_RATE} &
+        pids+=($!)
+    fi
     failed=0
-    wait $dxa || failed=1
-    wait $mri || failed=1
+    for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
     [ $failed = 0 ] || { log "training failed: see $OUT/*/train.log"; exit 1; }
-    log "trained ($SECONDS_LIMIT s limit)"
+    log "trained $BUNDLES ($SECONDS_LIMIT s limit)"
 fi
 [ "${SKIP_EVAL:-0}" = 1 ] && exit 0
-evaluate $DXA eval
-evaluate $MRI eval
-evaluate $MRI eval_water --datalist_image_key mri_water
-evaluate $MRI eval_fat --datalist_image_key mri_fat
+if [[ ",$BUNDLES," == *,dxa,* ]]; then evaluate $DXA eval; fi
+if [[ ",$BUNDLES," == *,mri,* ]]; then
+    evaluate $MRI eval
+    evaluate $MRI eval_water --datalist_image_key mri_water
+    evaluate $MRI eval_fat --datalist_image_key mri_fat
+fi
 log "evaluated"
