@@ -57,6 +57,10 @@ def test_align_runs_from_a_non_editable_install(tmp_path):
         tmp_path / "pair" / "dxa.dcm",
         "--mri",
         tmp_path / "pair" / "mri_in_phase.nii.gz",
+        "--dxa-mask",  # the phantom's masks: the 0.4 bundles' masks of this study align 7 mm off and are rejected
+        tmp_path / "pair" / "dxa_spine.nii.gz",
+        "--mri-mask",
+        tmp_path / "pair" / "mri_spine.nii.gz",
         "--out",
         tmp_path / "aligned",
         cwd=tmp_path,
