@@ -115,13 +115,15 @@ evaluate() {  # bundle, output folder name, extra overrides...
     echo "$b $name: $(tr '\n' ' ' < "$OUT/$b/$name/metrics.csv")" | tee -a "$OUT/timings.log"
 }
 
+wanted() { [[ ",$BUNDLES," == *,$1,* ]]; }  # bundle short name (dxa, mri) is in BUNDLES
+
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
     pids=()
-    if [[ ",$BUNDLES," == *,dxa,* ]]; then
+    if wanted dxa; then
         train $DXA "${DXA_DATA[@]}" --num_workers "$((WORKERS / 2))" --epochs "${DXA_EPOCHS:-80}" &
         pids+=($!)
     fi
-    if [[ ",$BUNDLES," == *,mri,* ]]; then
+    if wanted mri; then
         train $MRI "${MRI_DATA[@]}" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
             --val_interval "${MRI_VAL_INTERVAL:-4}" ${MRI_CACHE_RATE:+--cache_rate $MRI_CACHE_RATE} &
         pids+=($!)
@@ -132,8 +134,8 @@ if [ "${SKIP_TRAIN:-0}" != 1 ]; then
     log "trained $BUNDLES ($SECONDS_LIMIT s limit)"
 fi
 [ "${SKIP_EVAL:-0}" = 1 ] && exit 0
-if [[ ",$BUNDLES," == *,dxa,* ]]; then evaluate $DXA eval; fi
-if [[ ",$BUNDLES," == *,mri,* ]]; then
+if wanted dxa; then evaluate $DXA eval; fi
+if wanted mri; then
     evaluate $MRI eval
     evaluate $MRI eval_water --datalist_image_key mri_water
     evaluate $MRI eval_fat --datalist_image_key mri_fat

@@ -94,18 +94,25 @@ class ProfileMatch:
     shared_mm: float
 
 
+def _squared_error(z: np.ndarray, d_centre: np.ndarray, d_width: np.ndarray) -> np.ndarray:
+    """Per row: the centre difference about its straight-line fit along ``z``, squared, plus the width difference
+    about its mean, squared."""
+    return (d_centre - np.polyval(np.polyfit(z, d_centre, 1), z)) ** 2 + (d_width - d_width.mean()) ** 2
+
+
 def _residual(fixed: RowProfile, centre: np.ndarray, width: np.ndarray, shared: np.ndarray, share: float
               ) -> tuple[float, ...]:
     """``(residual, lateral offset, width offset)`` of a moved profile against ``fixed`` over the ``shared`` rows;
     the residual over the ``share`` of them that agree best (straight line and mean refitted on those)."""
     d_centre = fixed.centre_mm[shared] - centre[shared]
     d_width = fixed.width_mm[shared] - width[shared]
+    offsets = float(d_centre.mean()), float(d_width.mean())
     z = np.flatnonzero(shared).astype(np.float64)
-    error = (d_centre - np.polyval(np.polyfit(z, d_centre, 1), z)) ** 2 + (d_width - d_width.mean()) ** 2
-    best = error <= np.quantile(error, share)
-    line = np.polyval(np.polyfit(z[best], d_centre[best], 1), z[best])
-    residual = np.sqrt(np.mean((d_centre[best] - line) ** 2) + d_width[best].var())
-    return float(residual), float(d_centre.mean()), float(d_width.mean())
+    error = _squared_error(z, d_centre, d_width)
+    if share < 1.0:  # refit on the best-agreeing rows (match_profiles runs this for every shift: only when asked)
+        best = error <= np.quantile(error, share)
+        error = _squared_error(z[best], d_centre[best], d_width[best])
+    return float(np.sqrt(error.mean())), *offsets
 
 
 def match_profiles(fixed: RowProfile, moving: RowProfile, max_shift_mm: float, overlap_slack_mm: float = 10.0,
