@@ -111,17 +111,16 @@ class CheckSpineMask(Transform):
         if rows.numel() == 0:
             problem = "no spine found (empty mask)"
         elif isinstance(mask, MetaTensor):
-            spacing = affine_to_spacing(mask.affine, r=mask.ndim - 1)
-            length = float(rows[-1] - rows[0] + 1) * float(spacing[-1])
-            width = self._width_mm(mask, float(spacing[0]))
+            across_mm, along_mm = (float(s) for s in affine_to_spacing(mask.affine, r=mask.ndim - 1)[[0, -1]])
+            length = float(rows[-1] - rows[0] + 1) * along_mm
             low, high = self.width_range_mm
-            extent = (mask.shape[1] * float(spacing[0]), mask.shape[-1] * float(spacing[-1]))
+            extent = (mask.shape[1] * across_mm, mask.shape[-1] * along_mm)
             if extent[0] > self.max_extent_mm[0] or extent[1] > self.max_extent_mm[1]:
                 problem = (f"image {extent[0]:.0f} × {extent[1]:.0f} mm at its pixel size, larger than any "
                            f"{self.max_extent_mm[0]:g} × {self.max_extent_mm[1]:g} mm radiograph: wrong pixel size")
             elif length < self.min_length_mm:
                 problem = f"spine mask only {length:.0f} mm long (< {self.min_length_mm:g} mm): likely no spine"
-            elif not low <= width <= high:
+            elif not low <= (width := self._width_mm(mask, across_mm)) <= high:
                 problem = (f"spine mask {width:.0f} mm wide (a spine is {low:g}–{high:g} mm): wrong pixel size or "
                            "not a spine")
         if problem is not None:

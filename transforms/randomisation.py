@@ -557,7 +557,8 @@ class RandIntensityLookup(_RandImage):
         position = ((img - low) / max(high - low, 1e-12)).clamp(0.0, 1.0) * (len(self.knots) - 1)
         below = position.floor().clamp(max=len(self.knots) - 2)
         knots = torch.as_tensor(self.knots, dtype=torch.float32, device=img.device)
-        start, end = knots[below.long()], knots[below.long() + 1]
+        index = below.long()
+        start, end = knots[index], knots[index + 1]
         return start + (position - below) * (end - start)
 
 
