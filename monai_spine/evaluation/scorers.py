@@ -18,6 +18,7 @@ from monai.data.utils import affine_to_spacing
 from scipy import ndimage
 
 from monai_spine.bundles import bundle_root
+from monai_spine.drr.column import NO_BODY_LEVELS
 from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.segmentation import BundleSegmenter
 
@@ -40,8 +41,9 @@ __all__ = [
 
 TARGET_LEVELS = ("T12", "L1", "L2", "L3", "L4", "L5", "L6", "S1")
 """The levels whose centroids the DXA mask must contain (issue 10's target), where a study labels them."""
-_LEVEL = re.compile(r"^(C[2-7]|T([1-9]|1[0-3])|L[1-6]|S1)$")
-"""Vertebral levels with a body in the spine column (the masks' object, C2 to the S1 body): C1 has no body."""
+_LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-3])|L[1-6]|S1)$")
+"""Vertebral levels; those in the spine column (the masks' object, C2 to the S1 body) leave out
+:data:`~monai_spine.drr.column.NO_BODY_LEVELS`."""
 
 _LEVEL_NAMES = {"sacrum": "S1"}
 """The phantom's ``truth.json`` names its sacrum ``sacrum``; its centre is the S1 body's, the column's last body."""
@@ -175,7 +177,7 @@ def dxa_centroids(truth: dict) -> tuple[list[str], np.ndarray]:
     ``(N, 2)``."""
     frame = truth["frames"]["dxa"]
     named = [(_LEVEL_NAMES.get(v["name"], v["name"]), v["centre_mm"]) for v in truth["vertebrae"]]
-    vertebrae = [(name, centre) for name, centre in named if _LEVEL.match(name)]
+    vertebrae = [(name, centre) for name, centre in named if _LEVEL.match(name) and name not in NO_BODY_LEVELS]
     centres = np.asarray([centre for _, centre in vertebrae], dtype=np.float64).reshape(-1, 3)[:, [0, 2]]
     return [name for name, _ in vertebrae], centroid_pixels(centres, frame["origin_mm"], frame["pixel_mm"])
 
