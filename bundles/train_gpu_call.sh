@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
-# The 0.4 weights of both segmentation bundles came from this, one 10-minute call on a GPU machine that has torch
-# but not the other packages: their wheels are carried in .whl/ and installed under /tmp/site. It renders the data
-# (bundles/train_phantom.sh with SKIP_TRAIN=1), then trains both bundles for what the call has left, fine-tuning
-# the shipped weights, and copies the best checkpoints and logs to $OUT:
-#   BUDGET=535 bash bundles/train_gpu_call.sh
-# Ran on 2026-12-01 (one NVIDIA H200, 16 CPU cores): data 249 s (64 phantom studies with soft tissue, 12 phantom
-# CTs x 4 drr renders), training 136 s + caching, stopped by the call's limit (the checkpoints are the best
-# validation ones).
+# Train both segmentation bundles in 10-minute device calls on a GPU machine that has torch but not the other
+# packages (their wheels are carried in .whl/ and installed under /tmp/site). One call:
+#   BUDGET=560 bash bundles/train_gpu_call.sh
+# renders the data into /tmp/run unless it is already there (bundles/train_phantom.sh with SKIP_TRAIN=1), trains
+# both bundles for what the call has left and copies the best checkpoints and logs to $OUT. The next call, started
+# while the machine is still held, finds the data and the last call's checkpoints in /tmp/run and fine-tunes from
+# them (FINE_TUNE_FROM) at FINE_TUNE_LR; on a fresh machine it renders again and starts from the shipped weights.
 set -u
 export PYTHONUNBUFFERED=1
-python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
+[ -d /tmp/site/monai ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
 export PYTHONPATH=/tmp/site:$PWD
-ln -s ../bundles monai_spine/bundles; ln -s ../transforms monai_spine/transforms
-export DEVICE=cuda WORKERS=16 DRR_CTS=${DRR_CTS:-12} DRR_STUDIES=4 FINE_TUNE=1 SKIP_EVAL=1
+[ -e monai_spine/bundles ] || ln -s ../bundles monai_spine/bundles
+[ -e monai_spine/transforms ] || ln -s ../transforms monai_spine/transforms
+export DEVICE=cuda WORKERS=16 DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=4 SKIP_EVAL=1 MRI_VAL_INTERVAL=${MRI_VAL_INTERVAL:-2}
+RUN=/tmp/run
 # data first (train_phantom.sh reuses it), then as much training as the call leaves
-SKIP_TRAIN=1 timeout 330 bash bundles/train_phantom.sh /tmp/run ${N:-64} 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
-T=$(( ${BUDGET:-555} - SECONDS - 150 )); echo "training for $T s"
-timeout $(( T + 140 )) bash bundles/train_phantom.sh /tmp/run ${N:-64} $T > $OUT/train.log 2>&1; echo "train rc=$? at $SECONDS s"
+SKIP_TRAIN=1 timeout 360 bash bundles/train_phantom.sh $RUN ${N:-64} 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
+if [ -f $RUN/dxa_spine_segmentation/model.pt ]; then  # a previous call on this machine: go on from its checkpoints
+    rm -rf $RUN/previous; mkdir $RUN/previous
+    for b in dxa_spine_segmentation mri_spine_segmentation; do
+        mkdir $RUN/previous/$b; mv $RUN/$b/model.pt $RUN/previous/$b/; cp $RUN/$b/train.log $OUT/${b}_previous_train.log; done
+    export FINE_TUNE_FROM=$RUN/previous; echo "fine-tuning from the previous call's checkpoints"
+else
+    export FINE_TUNE=1; echo "fine-tuning from the shipped weights"
+fi
+# the time limit starts once the MRI training volumes are cached (CACHE_S, about 2 min on 16 cores)
+T=$(( ${BUDGET:-560} - SECONDS - 40 - ${CACHE_S:-120} )); echo "training for $T s"
+timeout $(( T + 30 + ${CACHE_S:-120} )) bash bundles/train_phantom.sh $RUN ${N:-64} $T > $OUT/train.log 2>&1; echo "train rc=$? at $SECONDS s"
 for b in dxa_spine_segmentation mri_spine_segmentation; do
-  cp /tmp/run/$b/model.pt $OUT/${b}_model.pt; cp /tmp/run/$b/train.log $OUT/${b}_train.log; done
-cp /tmp/run/timings.log /tmp/run/dataset_drr.json /tmp/run/dataset_mri.json $OUT/ 2>/dev/null
-grep -h "val_mean_dice best" /tmp/run/*/train.log | tail -4 | cut -c1-160; cat /tmp/run/timings.log
+  cp $RUN/$b/model.pt $OUT/${b}_model.pt; cp $RUN/$b/train.log $OUT/${b}_train.log; done
+cp $RUN/timings.log $OUT/ 2>/dev/null
+grep -h "val_mean_dice best" $RUN/*/train.log | tail -4 | cut -c1-160; cat $RUN/timings.log
