@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["BUNDLE_NAMES", "bundle_root", "bundles_dir"]
+__all__ = ["BUNDLE_NAMES", "CURVE_BUNDLE", "bundle_root", "bundles_dir"]
 
 BUNDLE_NAMES = ("dxa_spine_segmentation", "mri_spine_segmentation")
 """The shipped segmentation bundles."""
+CURVE_BUNDLE = "dxa_spine_curve_regression"
+"""The DXA curve regressor bundle."""
 
 
 def bundles_dir() -> Path:

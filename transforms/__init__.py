@@ -92,6 +92,20 @@ from .randomisation import (
     mri_randomisation,
     radiograph_randomisation,
 )
+from .regression import (
+    CORONAL_CURVES,
+    LoadCurveTargets,
+    LoadCurveTargetsD,
+    LoadCurveTargetsd,
+    LoadCurveTargetsDict,
+    RandCurveCropJitterD,
+    RandCurveCropJitterd,
+    RandCurveCropJitterDict,
+    SaveCurveValuesD,
+    SaveCurveValuesd,
+    SaveCurveValuesDict,
+    jitter_crop,
+)
 from .slices import (
     AdjacentSlices,
     AdjacentSlicesD,
@@ -185,4 +199,16 @@ __all__ = [
     "RandWiresAndButtonsDict",
     "RAS_LABELS",
     "TissueLabel",
+    "CORONAL_CURVES",
+    "LoadCurveTargets",
+    "LoadCurveTargetsd",
+    "LoadCurveTargetsD",
+    "LoadCurveTargetsDict",
+    "RandCurveCropJitterd",
+    "RandCurveCropJitterD",
+    "RandCurveCropJitterDict",
+    "SaveCurveValuesd",
+    "SaveCurveValuesD",
+    "SaveCurveValuesDict",
+    "jitter_crop",
 ]

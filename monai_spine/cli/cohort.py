@@ -18,7 +18,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "build (exit 0). See docs/cohort.md.",
     )
     source = parser.add_mutually_exclusive_group(required=True)
-    source.add_argument("--datalist", metavar="FILE",
+    source.add_argument("--datalist", metavar="FILE", action="append",
                         help="a MONAI datalist with id, dxa, mri per entry (e.g. a phantom cohort's dataset.json)")
     source.add_argument("--input", metavar="DIR", help="participant folders DIR/<id>/ with dxa.dcm and mri.nii.gz "
                         "(or mri.nii, or a DICOM series folder mri/)")
@@ -31,19 +31,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--use-given-masks", action="store_true",
                         help="use the pairs' own spine masks (dxa_spine, mri_spine) instead of segmenting: for "
                         "phantoms and tests")
+    parser.add_argument("--targets-from-truth", action="store_true",
+                        help="rendered studies (phantom, drr): crops and targets from each study's truth.json, no MRI "
+                        "or alignment; --datalist may be given several times and each study keeps its split")
     parser.add_argument("--iou-threshold", type=float, default=0.7, help="least IoU of an accepted pair (default 0.7)")
     parser.add_argument("--crop-pixel", type=float, default=None, metavar="MM",
-                        help="crop pixel size in mm (default 3: 224 pixels hold a 650 mm spine)")
+                        help="crop pixel size in mm (default 3.2: 224 pixels hold a 690 mm spine)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the datalist's split (default 0)")
     parser.set_defaults(run=run)
     return parser
 
 
 def _pairs(args: argparse.Namespace):
+    from monai_spine.cli import UsageError
     from monai_spine.cohort import pairs_from_csv, pairs_from_datalist, pairs_from_folder
 
     if args.datalist:
-        return pairs_from_datalist(args.datalist)
+        if len(args.datalist) > 1:
+            raise UsageError("--datalist more than once needs --targets-from-truth.")
+        return pairs_from_datalist(args.datalist[0])
     if args.input:
         return pairs_from_folder(args.input)
     return pairs_from_csv(args.pairs)
@@ -59,7 +65,24 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--workers must be at least 1, got {args.workers}.")
         settings = PairSettings(AlignmentConfig(iou_threshold=args.iou_threshold),
                                 CROP_PIXEL_MM if args.crop_pixel is None else args.crop_pixel, args.use_given_masks)
+    if args.targets_from_truth:
+        return _from_truth(args, settings.crop_pixel_mm)
     summary = build_cohort(_pairs(args), args.out, settings, args.workers, args.scheduler, args.seed)
     print(f"monai-spine cohort: {summary.line()}; datalist {args.out}/dataset.json, "
           f"rejections {args.out}/rejections.csv")
+    return 0
+
+
+def _from_truth(args: argparse.Namespace, crop_pixel_mm: float) -> int:
+    import os
+
+    from monai_spine.cli import UsageError
+    from monai_spine.cohort import build_truth_cohort
+
+    if not args.datalist:
+        raise UsageError("--targets-from-truth needs --datalist (rendered studies with truth.json).")
+    document = build_truth_cohort(args.datalist, args.out, crop_pixel_mm, args.workers or os.cpu_count() or 1)
+    counts = ", ".join(f"{split} {len(document[split])}" for split in ("training", "validation", "test"))
+    print(f"monai-spine cohort: targets from truth: {counts}; left out {len(document['rejected'])} (spine beyond "
+          f"the crop); datalist {args.out}/dataset.json")
     return 0

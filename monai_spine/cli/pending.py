@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from types import SimpleNamespace
 
-__all__ = ["infer", "batch"]
+__all__ = ["batch"]
 
 
 def _not_available(part: str):
@@ -30,17 +30,6 @@ def _command(name: str, help: str, part: str, arguments):
 
 _OUT = (("--out",), {"required": True, "metavar": "DIR", "help": "output folder"})
 
-infer = _command(
-    "infer",
-    "One coronal DXA, or AP + lateral radiographs, to a 3D spine curve.",
-    "the DXA regressor and the bi-planar pipeline come with parts 5 and 6",
-    [
-        (("--dxa",), {"metavar": "FILE", "help": "coronal DXA (DICOM or 2D NIfTI)"}),
-        (("--ap",), {"metavar": "FILE", "help": "AP radiograph"}),
-        (("--lateral",), {"metavar": "FILE", "help": "lateral radiograph"}),
-        _OUT,
-    ],
-)
 batch = _command(
     "batch",
     "Every study under a folder, resumable; failures are listed in manifest.csv.",

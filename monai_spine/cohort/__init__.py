@@ -13,11 +13,13 @@ from .sources import PairSource, check_pairs, pairs_from_csv, pairs_from_datalis
 from .targets import (
     TARGETS_SCHEMA,
     coronal_curves,
+    curves_from_crop,
     curves_in_crop,
     pair_curves,
     sagittal_curves_in_dxa,
     targets_document,
 )
+from .truth import build_truth_cohort, build_truth_pair, truth_curves
 
 __all__ = [
     "CROP_PIXEL_MM",
@@ -29,9 +31,12 @@ __all__ = [
     "PairSource",
     "build_cohort",
     "build_pair",
+    "build_truth_cohort",
+    "build_truth_pair",
     "check_pairs",
     "coronal_curves",
     "crop_image",
+    "curves_from_crop",
     "curves_in_crop",
     "pair_curves",
     "pairs_from_csv",
@@ -42,4 +47,5 @@ __all__ = [
     "save_crop",
     "spine_outside_crop",
     "targets_document",
+    "truth_curves",
 ]

@@ -13,11 +13,11 @@ from monai_spine.geometry import CropFrame
 
 __all__ = ["CROP_PIXEL_MM", "crop_image", "spine_outside_crop", "save_crop"]
 
-CROP_PIXEL_MM = 3.0
-"""Default crop pixel size, mm. The crop spans 224 × 3 = 672 mm, centred halfway between the spine's ends: a
-C2–S1 column (the curves' span, ``docs/frames.md``) of up to about 650 mm fits with 10 mm to spare at each end; a
+CROP_PIXEL_MM = 3.2
+"""Default crop pixel size, mm. The crop spans 224 × 3.2 = 717 mm, centred halfway between the spine's ends: a
+C2–S1 column (the curves' span, ``docs/frames.md``) of up to about 690 mm fits with 13 mm to spare at each end; a
 longer one is rejected at the crop stage with a message that asks for a larger crop pixel size. The lumbar curve's
-sideways excursion is far inside the ±336 mm. A vertebral body (15–30 mm tall) still spans 5–10
+sideways excursion is far inside the ±358 mm. A vertebral body (15–30 mm tall) still spans 5–9
 crop pixels, and the regressor's curves are sub-pixel values anyway."""
 
 

@@ -33,6 +33,8 @@ __all__ = [
     "sagittal_curves_in_dxa",
     "pair_curves",
     "curves_in_crop",
+    "measure_curves",
+    "curves_from_crop",
     "targets_document",
 ]
 
@@ -54,12 +56,16 @@ cut obliquely, the S1 body under the sacrum's tilt) bend its last points by seve
 turn into a curve of 10–15° on a straight spine."""
 
 
-def _without_ends(curves: SpineCurves, end_mm: float) -> SpineCurves:
-    """The curves resampled (same number of points) between ``end_mm`` below their top and above their bottom."""
+def measure_curves(curves: SpineCurves, end_mm: float = MEASURE_END_MM,
+                                window_mm: float = MEASURE_WINDOW_MM) -> dict:
+    """The clinical measures of curves (``docs/measures.md``), as every route and the regressor's targets report
+    them: ``measure_spine`` of the curves resampled (same number of points) between ``end_mm`` below their top and
+    above their bottom, tangent window ``window_mm``."""
     heights = HeightFrame.of_curve(curves.coronal_centre, curves.n_points)
     step = np.sign(heights.z_bottom - heights.z_top) * end_mm
     inner = HeightFrame(heights.z_top + step, heights.z_bottom - step, curves.n_points)
-    return SpineCurves(*(inner.curve(inner.values(curve)) for curve in curves.to_array()))
+    return measure_spine(SpineCurves(*(inner.curve(inner.values(curve)) for curve in curves.to_array())),
+                         window_mm=window_mm)
 
 
 def coronal_curves(dxa_mask, n_points: int = N_POINTS, min_width_fraction: float = 0.0) -> BoundaryCurves:
@@ -148,6 +154,25 @@ def curves_in_crop(curves: SpineCurves, frame: CropFrame) -> dict[str, np.ndarra
     return dict(zip(CURVE_NAMES, pixels))
 
 
+def curves_from_crop(values, frame: CropFrame, heights: HeightFrame) -> SpineCurves:
+    """The regressor's normalised output back in image mm: the inverse of :func:`curves_in_crop` over the crop side.
+
+    Args:
+        values: ``(6, N)``: coronal crop columns over the crop side ``u / S``, sagittal relative depth in crop
+            pixels over the crop side (``monai_spine.transforms.LoadCurveTargets``).
+        frame: the crop frame the image was cropped on.
+        heights: the spine's ``N`` heights in the image (from its top to its bottom).
+
+    Returns:
+        :class:`~monai_spine.geometry.SpineCurves`: coronal ``(x, z)`` in the image frame, sagittal ``(y, z)``
+        with relative depth (mean of the sagittal centre 0), mm.
+    """
+    pixels = np.asarray(values, dtype=np.float64) * frame.size
+    coronal = [heights.curve(frame.lateral_to_mm(curve)) for curve in pixels[:3]]
+    sagittal = [heights.curve(curve * frame.pixel_mm) for curve in pixels[3:]]
+    return SpineCurves(*coronal, *sagittal).with_relative_depth()
+
+
 def targets_document(pair_id: str, curves: SpineCurves, frame: CropFrame, inputs: dict) -> dict:
     """``targets.json`` of an accepted pair (``docs/cohort.md``).
 
@@ -164,7 +189,7 @@ def targets_document(pair_id: str, curves: SpineCurves, frame: CropFrame, inputs
         (coronal Cobb ≥ :data:`SCOLIOSIS_COBB_DEG`).
     """
     heights = HeightFrame.of_curve(curves.coronal_centre)
-    measures = measure_spine(_without_ends(curves, MEASURE_END_MM), window_mm=MEASURE_WINDOW_MM)
+    measures = measure_curves(curves)
     return {
         "schema": TARGETS_SCHEMA,
         "id": pair_id,

@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Train the DXA curve regressor (and its ablations) on rendered studies, targets from their truth, and evaluate
+# each model on the held-out test split.
+#
+#   bundles/train_regression.sh OUT [N_STUDIES] [TRAIN_SECONDS]
+#
+# OUT/phantom_soft, OUT/phantom: N_STUDIES/2 phantom studies each (DXA only; with and without --soft-tissue), OUT/ct
+# and OUT/drr/ct_NNNN: DRR_CTS phantom CTs (another seed, default 8) and DRR_STUDIES `monai-spine drr` DXA renders
+# of each (default 6); OUT/cohort: `monai-spine cohort --targets-from-truth` of all of them (crops and
+# targets.json, each study keeping its split; drr studies train only). OUT/<model>/: model.pt (best validation
+# mean absolute error), train.log, eval/ (test split, `configs/evaluate.json`). MODELS (default "resnet18_bot"; ""
+# renders the data only) lists the models trained at the same time on one GPU, each stopped after TRAIN_SECONDS:
+#   resnet18_bot  ResNet-18 + bottleneck transformer (the shipped configuration)
+#   resnet50_bot  ResNet-50 + bottleneck transformer (the published configuration)
+#   resnet50      ResNet-50 without the transformer (ablation)
+# LEARNING_RATE (default the config's 1e-4), EPOCHS, LR_STEP_EPOCHS and BATCH_SIZE tune a short run;
+# FINE_TUNE_FROM=FILE starts from weights. Set DEVICE=cpu WORKERS=2 and small numbers to try it on a laptop. Needs monai-spine installed (or
+# this checkout on PYTHONPATH), monai, pytorch-ignite, fire and nibabel.
+set -euo pipefail
+OUT=${1:?usage: bundles/train_regression.sh OUT [N_STUDIES] [TRAIN_SECONDS]}
+N=${2:-400}
+SECONDS_LIMIT=${3:-300}
+DEVICE=${DEVICE:-cuda}
+WORKERS=${WORKERS:-16}
+DRR_CTS=${DRR_CTS:-8}
+DRR_STUDIES=${DRR_STUDIES:-6}
+MODELS=${MODELS-resnet18_bot}
+HERE=$(cd "$(dirname "$0")" && pwd)
+B=$HERE/dxa_spine_curve_regression
+PY=${PYTHON:-python3}
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
+
+phantom() {  # folder, seed, count, options...
+    local folder=$1 seed=$2 n=$3; shift 3
+    [ -f "$OUT/$folder/dataset.json" ] || $PY -m monai_spine phantom --n "$n" --seed "$seed" --out "$OUT/$folder" \
+        --dxa-pixel 0.5:2.5 --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" "$@" > "$OUT/$folder.log"
+}
+phantom phantom_soft 4041 $((N / 2)) --modalities dxa --soft-tissue
+phantom phantom 4043 $((N - N / 2)) --modalities dxa
+log "phantom: $N studies"
+if [ "$DRR_CTS" -gt 0 ]; then
+    phantom ct 4042 "$DRR_CTS" --modalities ct --soft-tissue
+    pids=()
+    for ct in "$OUT"/ct/study_*/; do
+        study=$(basename "$ct")
+        [ -f "$OUT/drr/$study/dataset.json" ] && continue
+        $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
+            --seed "$((10#${study#study_} + 4042))" --out "$OUT/drr/$study" --modalities dxa --device "$DEVICE" \
+            --workers 1 > "$OUT/drr_$study.log" 2>&1 &
+        pids+=($!)
+    done
+    for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || { log "drr failed: see $OUT/drr_*.log"; exit 1; }; done
+    log "drr: $DRR_CTS CTs x $DRR_STUDIES studies"
+fi
+if [ ! -f "$OUT/cohort/dataset.json" ]; then
+    datalists=(--datalist "$OUT/phantom_soft/dataset.json" --datalist "$OUT/phantom/dataset.json")
+    for d in "$OUT"/drr/*/dataset.json; do [ -f "$d" ] && datalists+=(--datalist "$d"); done
+    $PY -m monai_spine cohort "${datalists[@]}" --targets-from-truth --out "$OUT/cohort" --workers "$WORKERS"
+    # drr renders of the CTs train only: the test split stays phantom studies of the cohort's seeds
+    $PY - "$OUT/cohort/dataset.json" <<'PY'
+import json, sys
+path = sys.argv[1]
+d = json.load(open(path))
+moved = [e for e in d["test"] if e["id"].startswith("study_")]
+d["test"] = [e for e in d["test"] if not e["id"].startswith("study_")]
+d["training"] += moved
+json.dump(d, open(path, "w"), indent=1)
+PY
+    log "cohort: $(grep -c '"id"' "$OUT/cohort/dataset.json") entries"
+fi
+
+declare -A CONFIG=(
+    [resnet18_bot]="--encoder resnet18 --attention True --attention_dim 256"
+    [resnet50_bot]="--encoder resnet50 --attention True --attention_dim 512"
+    [resnet50]="--encoder resnet50 --attention False"
+)
+train() {  # model
+    local m=$1
+    mkdir -p "$OUT/$m"
+    # shellcheck disable=SC2086
+    $PY -m monai.bundle run --bundle_root "$B" --config_file "$B/configs/train.json" \
+        --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" \
+        --dataset_dir "$OUT/cohort" --ckpt_dir "$OUT/$m" --max_seconds "$SECONDS_LIMIT" ${CONFIG[$m]} \
+        --num_workers "$((WORKERS / $(echo "$MODELS" | wc -w)))" --epochs "${EPOCHS:-200}" \
+        ${BATCH_SIZE:+--batch_size $BATCH_SIZE} ${LEARNING_RATE:+--learning_rate $LEARNING_RATE} ${LR_STEP_EPOCHS:+--lr_step_epochs $LR_STEP_EPOCHS} \
+        ${FINE_TUNE_FROM:+--load_pretrain True --ckpt_path $FINE_TUNE_FROM} > "$OUT/$m/train.log" 2>&1
+}
+evaluate() {  # model
+    local m=$1
+    # shellcheck disable=SC2086
+    $PY -m monai.bundle run --bundle_root "$B" --config_file "['$B/configs/train.json','$B/configs/evaluate.json']" \
+        --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" ${CONFIG[$m]} \
+        --dataset_dir "$OUT/cohort" --output_dir "$OUT/$m/eval" --ckpt_path "$OUT/$m/model.pt" \
+        --num_workers "$WORKERS" > "$OUT/$m/eval.log" 2>&1
+    log "$m test: $(tr '\n' ' ' < "$OUT/$m/eval/metrics.csv")"
+}
+pids=()
+for m in $MODELS; do train "$m" & pids+=($!); done
+for pid in "${pids[@]}"; do wait "$pid" || log "a training failed: see $OUT/*/train.log"; done
+log "trained $MODELS ($SECONDS_LIMIT s limit)"
+for m in $MODELS; do [ -f "$OUT/$m/model.pt" ] && evaluate "$m"; done
+log "evaluated"

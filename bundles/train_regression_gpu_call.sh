@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The curve regressor's weights came from this: one 10-minute call on a GPU machine that has torch but not the other
+# packages (their wheels are carried in .whl/ and installed under /tmp/site). It renders the data
+# (bundles/train_regression.sh with no model), trains the shipped configuration and the two ablations at the same
+# time for what the call has left, evaluates them on the test split, and returns the shipped model's weights in fp16
+# (split in 15 MB parts: the machine returns files of at most 16 MiB; `cat r18.pt.part_* > model.pt`) and the logs.
+#   BUDGET=560 bash bundles/train_regression_gpu_call.sh
+set -u
+export PYTHONUNBUFFERED=1
+[ -d /tmp/site/monai ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
+export PYTHONPATH=/tmp/site:$PWD
+[ -e monai_spine/bundles ] || ln -s ../bundles monai_spine/bundles
+[ -e monai_spine/transforms ] || ln -s ../transforms monai_spine/transforms
+export DEVICE=cuda WORKERS=16 LEARNING_RATE=${LEARNING_RATE:-3e-4} EPOCHS=${EPOCHS:-400} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-120}
+RUN=/tmp/reg
+MODELS="" timeout 330 bash bundles/train_regression.sh $RUN ${N:-400} 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
+T=$(( ${BUDGET:-560} - SECONDS - 60 )); echo "training for $T s"
+MODELS=${MODELS:-"resnet18_bot resnet50_bot resnet50"} timeout $(( T + 50 )) bash bundles/train_regression.sh $RUN ${N:-400} $T \
+    > $OUT/train.log 2>&1; echo "train rc=$? at $SECONDS s"
+python3 - <<'PY'
+import torch
+state = torch.load("/tmp/reg/resnet18_bot/model.pt", map_location="cpu", weights_only=True)
+torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, "/tmp/reg/r18.pt")
+PY
+split -b 15m /tmp/reg/r18.pt $OUT/r18.pt.part_
+(cd $RUN && tar -czf $OUT/logs.tar.gz timings.log cohort/dataset.json */train.log */eval.log */eval/*.csv *.log 2>/dev/null)
+cat $RUN/timings.log; grep -h "best value" $RUN/*/train.log | tail -6 | cut -c1-160

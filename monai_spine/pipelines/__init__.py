@@ -1,0 +1,7 @@
+"""Routes from input images to the contract's results (``curves.json``, ``curve3d.csv``, ``overlay.png``,
+``report.png``): ``infer --dxa`` (:func:`infer_dxa`); the files every route writes (:func:`write_results`)."""
+
+from .dxa import infer_dxa, run_dxa
+from .results import write_results
+
+__all__ = ["infer_dxa", "run_dxa", "write_results"]

@@ -1,0 +1,83 @@
+"""``infer --dxa``: one coronal DXA → the 3D spine curve (``docs/regression.md``).
+
+Load (DICOM or 2D NIfTI, any pixel size; ``LoadRadiograph``) → spine mask (``dxa_spine_segmentation``) → the
+spine's crop and heights → the six curves (``dxa_spine_curve_regression``) in the DXA's millimetres → measures,
+``curves.json`` (``mode: dxa``, depth relative), ``curve3d.csv``, ``overlay.png``, ``report.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from monai.data.utils import affine_to_spacing
+
+from monai_spine.errors import SpineInputError
+from monai_spine.io.files import staged_output
+from monai_spine.regression import regress_dxa_curves
+from monai_spine.regression.runner import regressor_version
+from monai_spine.segmentation import bundle_versions, segment_dxa
+from monai_spine.transforms import LoadRadiograph
+
+from .results import write_results
+
+__all__ = ["infer_dxa", "run_dxa", "EDGE_MARGIN_MM"]
+
+EDGE_MARGIN_MM = 5.0
+"""A spine mask this close to the image's top or bottom edge is taken as cut by the field of view."""
+
+
+def _field_of_view_warnings(mask, spacing) -> list[str]:
+    """A warning for each image edge (top, bottom) that the spine mask reaches: the curves cover only the part in
+    the image, and the measures that need the rest are not comparable."""
+    rows = np.flatnonzero(np.asarray(mask[0]).any(axis=0))
+    height = mask.shape[-1]
+    margin = EDGE_MARGIN_MM / spacing[1]
+    edges = [name for name, cut in (("top", rows[0] < margin), ("bottom", rows[-1] >= height - margin)) if cut]
+    return [f"the spine runs out of the image at the {edge}: the curves cover the part in the image only"
+            for edge in edges]
+
+
+def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | None = None, extra_warnings=()):
+    """Run the DXA route on one file and write its results into ``folder``.
+
+    Args:
+        path: the coronal DXA.
+        folder: the output folder (created if missing).
+        title: the report's title.
+        inputs: extra ``curves.json`` inputs (e.g. the file name as the user gave it).
+        extra_warnings: QC warnings the caller adds.
+
+    Returns:
+        ``(curves, measures)``.
+
+    Raises:
+        SpineInputError: the file cannot be read as a coronal image, or no spine is found in it.
+    """
+    image = LoadRadiograph()(path)
+    mask = segment_dxa(image)
+    if not np.asarray(mask).any():
+        raise SpineInputError(path, "no spine found in the image (the DXA segmentation's mask is empty)")
+    spacing = affine_to_spacing(image.affine, r=2).tolist()
+    curves, frame = regress_dxa_curves(image, mask)
+    warnings = [*image.meta.get("warnings", []), *mask.meta.get("qc_warnings", []),
+                *_field_of_view_warnings(mask, spacing), *extra_warnings]
+    inputs = {"dxa": os.fspath(path), **(inputs or {}), "modality": image.meta.get("modality", "DXA"),
+              "pixel_spacing_mm": spacing,
+              "crop_frame": {"centre_mm": list(frame.centre_mm), "pixel_mm": frame.pixel_mm, "size": frame.size},
+              "depth": "relative: y has mean 0 over the sagittal centre line (a single DXA does not show depth)"}
+    provenance = {"bundles": {**bundle_versions(), **regressor_version()}}
+    measures = write_results(folder, curves, "dxa", inputs, image[0].numpy(), spacing, warnings, provenance, title)
+    return curves, measures
+
+
+def infer_dxa(path: str | os.PathLike, out: str | os.PathLike) -> dict:
+    """``monai-spine infer --dxa FILE --out DIR``: the results in ``out`` (nothing there unless all succeeded).
+
+    Returns:
+        the measures.
+    """
+    with staged_output(out) as stage:
+        _, measures = run_dxa(path, stage, f"monai-spine: {Path(path).name} (DXA)")
+    return measures

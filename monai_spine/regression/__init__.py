@@ -1,0 +1,6 @@
+"""The DXA curve regressor bundle (``dxa_spine_curve_regression``) in-process: a DXA and its spine mask → the six
+spine curves in the DXA's millimetres (``docs/regression.md``)."""
+
+from .runner import BundleCurveRegressor, regress_dxa_curves
+
+__all__ = ["BundleCurveRegressor", "regress_dxa_curves"]

@@ -1,0 +1,98 @@
+"""The curve regressor bundle run in-process on a DXA already loaded and segmented.
+
+:class:`BundleCurveRegressor` parses the bundle's ``inference.json`` (network, weights, crop pixel size and the
+crop's ``image_transforms``), as ``segmentation.BundleSegmenter`` does for the segmentation bundles, so the
+pipeline and ``python -m monai.bundle run`` share one definition. :func:`regress_dxa_curves` is the pipeline's
+step: the spine mask gives the crop frame and the spine's heights, the network the six curves.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import torch
+from monai.bundle import ConfigParser
+from monai.data import MetaTensor
+from monai.transforms import Compose
+
+from monai_spine.bundles import CURVE_BUNDLE, bundle_root
+from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
+from monai_spine.geometry import CropFrame, HeightFrame
+
+__all__ = ["BundleCurveRegressor", "regress_dxa_curves", "regressor_version", "END_ROW_FRACTION"]
+
+END_ROW_FRACTION = 0.3
+"""The spine's top and bottom are the first and last mask rows this wide (fraction of the median width): a stray
+row is not the spine's end, while the cervical spine (C2–C6 about half as wide as the lumbar spine) is kept, as in
+the truth curves the regressor learns from."""
+
+
+class BundleCurveRegressor:
+    """Normalised curves ``(6, N)`` of a DXA crop, from the curve regressor bundle.
+
+    Args:
+        bundle_root: the bundle folder (``configs/inference.json``; weights at its ``ckpt_path``, fp16 or fp32).
+        device: torch device; default CUDA when available.
+    """
+
+    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
+        root = Path(bundle_root)
+        parser = ConfigParser()
+        parser.read_meta(root / "configs" / "metadata.json")
+        parser.read_config(root / "configs" / "inference.json")
+        parser["bundle_root"] = os.fspath(root)
+        if device is not None:
+            parser["device"] = f"$torch.device({str(device)!r})"
+        self.device = parser.get_parsed_content("device")
+        self.network = parser.get_parsed_content("network")
+        state = torch.load(parser.get_parsed_content("ckpt_path"), map_location=self.device, weights_only=True)
+        self.network.load_state_dict(state)  # fp16 weights are copied into the fp32 parameters
+        self.network.eval()
+        self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
+        self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
+        self.crop_size = int(parser.get_parsed_content("crop_size"))
+        self.version = parser["_meta_#version"]
+
+    def __call__(self, crop: np.ndarray) -> np.ndarray:
+        """``crop``: ``(S, S)`` of ``(u, v)`` (``cohort.crop_image``) → ``(6, N)`` values normalised to the crop."""
+        image = self.preprocessing({"image": torch.as_tensor(crop, dtype=torch.float32)[None]})["image"]
+        with torch.inference_mode():
+            values = self.network(torch.as_tensor(image)[None].to(self.device))[0]
+        return values.float().cpu().numpy().astype(np.float64)
+
+
+@cache
+def _regressor() -> BundleCurveRegressor:
+    return BundleCurveRegressor(bundle_root(CURVE_BUNDLE))
+
+
+def regressor_version() -> dict[str, str]:
+    """``{bundle name: version}`` of the curve regressor bundle, for ``curves.json``'s provenance."""
+    return {CURVE_BUNDLE: _regressor().version}
+
+
+def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor | None = None):
+    """The six spine curves of a coronal DXA, DXA frame mm.
+
+    The mask's coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
+    (:meth:`~monai_spine.geometry.CropFrame.around`, the bundle's crop pixel size); the regressor gives every
+    curve at those heights.
+
+    Args:
+        image: ``(1, W, H)`` ``MetaTensor`` as ``LoadRadiograph`` gives it.
+        mask: its spine mask (``segmentation.segment_dxa``), same grid.
+        regressor: default the shipped bundle's.
+
+    Returns:
+        ``(curves, crop_frame)``: :class:`~monai_spine.geometry.SpineCurves` (coronal ``(x, z)`` in the image
+        frame; sagittal ``(y, z)`` with relative depth) and the :class:`~monai_spine.geometry.CropFrame` used.
+    """
+    regressor = regressor or _regressor()
+    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
+    heights = HeightFrame.of_curve(coronal.centre)
+    frame = CropFrame.around(coronal.centre, regressor.crop_pixel_mm, regressor.crop_size)
+    values = regressor(crop_image(image, frame))
+    return curves_from_crop(values, frame, heights), frame
