@@ -25,6 +25,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument(
         "--device", default=None, help="torch device of the bundles, e.g. cpu or cuda (default: cuda when available)"
     )
+    parser.add_argument("--scorers", metavar="LIST", default=None,
+                        help="comma-separated scorers to run, from dxa_segmentation, mri_segmentation, alignment, "
+                        "dxa_pipeline (default all)")
     parser.set_defaults(run=run)
     return parser
 
@@ -35,16 +38,31 @@ def _mean(section: dict | None, name: str) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from monai_spine.evaluation import evaluate_datalist  # torch, MONAI and the bundles: only when it runs
+    from monai_spine.cli import UsageError
+    from monai_spine.evaluation import SCORERS, evaluate_datalist  # torch, MONAI, bundles: only when it runs
 
-    summary = evaluate_datalist(args.datalist, args.split, args.out, args.device)
-    dxa, mri = summary["segmentation"]["dxa"], summary["segmentation"]["mri"]
-    mri_dice = ", ".join(f"{name} {_mean(figures, 'dice')}" for name, figures in mri.items()) or "n/a"
-    alignment = summary["alignment"]
-    print(
-        f"monai-spine evaluate: {summary['n_studies']} studies ({summary['n_failed_studies']} failed); DXA Dice "
-        f"{_mean(dxa, 'dice')}, centroids inside {dxa['centroids_inside']}/{dxa['centroids_total']}; MRI Dice "
-        f"{mri_dice}; alignment accepted {alignment['accepted']}/{alignment['ok']}, translation error "
-        f"{_mean(alignment, 'translation_error_mm')} mm; {args.out}/summary.json"
-    )
+    names = list(SCORERS) if args.scorers is None else [n.strip() for n in args.scorers.split(",") if n.strip()]
+    unknown = sorted(set(names) - set(SCORERS))
+    if unknown or not names:
+        raise UsageError(f"--scorers: unknown or none {unknown}; choose from {', '.join(SCORERS)}.")
+    summary = evaluate_datalist(args.datalist, args.split, args.out, args.device,
+                                scorers=[SCORERS[name](args.device) for name in names])
+    parts = []
+    dxa = summary.get("segmentation", {}).get("dxa")
+    if dxa:
+        parts.append(f"DXA Dice {_mean(dxa, 'dice')}, centroids inside {dxa['centroids_inside']}/"
+                     f"{dxa['centroids_total']}")
+    mri = summary.get("segmentation", {}).get("mri")
+    if mri is not None:
+        parts.append("MRI Dice " + (", ".join(f"{n} {_mean(f, 'dice')}" for n, f in mri.items()) or "n/a"))
+    alignment = summary.get("alignment")
+    if alignment:
+        parts.append(f"alignment accepted {alignment['accepted']}/{alignment['ok']}, translation error "
+                     f"{_mean(alignment, 'translation_error_mm')} mm")
+    route = summary["pipelines"].get("dxa")
+    if route and route["n"]:
+        parts.append(f"DXA route: 3D {route['mean_3d_mm']:.2f} mm, coronal {route['coronal_mae_mm']:.2f} mm, "
+                     f"sagittal {route['sagittal_mae_mm']:.2f} mm, Cobb MAE {route['cobb_mae_deg']:.1f}°")
+    print(f"monai-spine evaluate: {summary['n_studies']} studies ({summary['n_failed_studies']} failed); "
+          f"{'; '.join(parts)}; {args.out}/summary.json")
     return 0

@@ -17,9 +17,15 @@ import numpy as np
 from monai.data.utils import affine_to_spacing
 from scipy import ndimage
 
-from monai_spine.bundles import bundle_root
+from monai_spine.bundles import CURVE_BUNDLE, bundle_root
+from monai_spine.cohort import measure_curves, truth_curves
 from monai_spine.drr.column import NO_BODY_LEVELS
+from monai_spine.errors import SpineInputError
+from monai_spine.geometry import CURVE_NAMES, SpineCurves
+from monai_spine.measures import curve_mae_mm, relative_error_percent
+from monai_spine.measures.metrics import SCALAR_MEASURES
 from monai_spine.registration import AlignmentConfig, align_pair
+from monai_spine.regression import BundleCurveRegressor, regress_dxa_curves
 from monai_spine.segmentation import BundleSegmenter
 
 from .figures import DxaPanel
@@ -31,6 +37,8 @@ __all__ = [
     "DxaSegmentationScorer",
     "MriSegmentationScorer",
     "AlignmentScorer",
+    "DxaPipelineScorer",
+    "curve_errors",
     "SCORERS",
     "register_scorer",
     "figure_summary",
@@ -56,6 +64,12 @@ _MRI_KEY = re.compile(r"^mri(_(?!spine$)\w+)?$")
 def bundle_segmenter(name: str, device: str | None) -> BundleSegmenter:
     """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process."""
     return BundleSegmenter(bundle_root(name), device)
+
+
+@cache
+def curve_regressor(device: str | None) -> BundleCurveRegressor:
+    """The shipped curve regressor on ``device``, built once per process."""
+    return BundleCurveRegressor(bundle_root(CURVE_BUNDLE), device)
 
 
 def figure_summary(rows: Sequence[dict], name: str, worst: str = "max") -> dict | None:
@@ -275,3 +289,65 @@ class AlignmentScorer(Scorer):
             "rotation_error_deg": figure_summary(alignable, "rotation_error_deg"),
             "translation_error_mm": figure_summary(alignable, "translation_error_mm"),
         }
+
+
+def _at_heights(curve: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Lateral values of a curve ``(N, 2)`` at heights ``z``, held constant beyond its ends."""
+    order = np.argsort(curve[:, 1])
+    return np.interp(z, curve[order, 1], curve[order, 0])
+
+
+def curve_errors(pred: SpineCurves, truth: SpineCurves) -> dict:
+    """The DXA route's figures against the truth (both with relative depth), per the contract's ``summary.json``.
+
+    ``coronal_mae_mm`` / ``sagittal_mae_mm``: centre lines at the truth's heights; ``curve_mae_mm_<name>`` for
+    all six; ``relative_error_percent``: mean of the six over the truth's height; ``mean_3d_mm``: mean 3D distance
+    of the centre lines at the truth's heights; ``<measure>_error``: signed error of each measure
+    (:data:`~monai_spine.measures.metrics.SCALAR_MEASURES`, both measured by ``cohort.targets.measure_curves``).
+    """
+    mae = curve_mae_mm(pred, truth)
+    z = truth.coronal_centre[:, 1]
+    dx = _at_heights(pred.coronal_centre, z) - truth.coronal_centre[:, 0]
+    dy = _at_heights(pred.sagittal_centre, z) - truth.sagittal_centre[:, 0]
+    measured = measure_curves(pred), measure_curves(truth)
+    return {
+        "coronal_mae_mm": float(mae[0]),
+        "sagittal_mae_mm": float(mae[3]),
+        "mean_3d_mm": float(np.mean(np.hypot(dx, dy))),
+        "relative_error_percent": float(np.mean(relative_error_percent(pred, truth))),
+        **{f"curve_mae_mm_{name}": float(v) for name, v in zip(CURVE_NAMES, mae)},
+        **{f"{key}_error": float(measured[0][key] - measured[1][key]) for key in SCALAR_MEASURES},
+    }
+
+
+@register_scorer("dxa_pipeline")
+class DxaPipelineScorer(Scorer):
+    """The DXA route (``infer --dxa``: segmentation bundle, crop, curve regressor) on ``dxa`` against the six curves
+    of ``truth`` (:func:`curve_errors`)."""
+
+    name = "dxa_pipeline"
+    section = ("pipelines", "dxa")
+    requires = ("dxa", "truth")
+    figures = ("coronal_mae_mm", "sagittal_mae_mm", "mean_3d_mm", "relative_error_percent",
+               *(f"curve_mae_mm_{name}" for name in CURVE_NAMES), *(f"{key}_error" for key in SCALAR_MEASURES))
+
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device
+
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
+        if not np.asarray(mask).any():
+            raise SpineInputError(study.files["dxa"], "no spine found in the image")
+        pred, _ = regress_dxa_curves(study.dxa, mask, curve_regressor(self.device))
+        return curve_errors(pred, truth_curves(study.files["truth"]))
+
+    def summarise(self, rows: Sequence[dict]) -> dict:
+        ok = [row for row in rows if row["status"] == "ok"]
+        mean = {name: float(np.mean([row[name] for row in ok])) if ok else None
+                for name in ("mean_3d_mm", "coronal_mae_mm", "sagittal_mae_mm")}
+        angle_mae = {f"{short}_mae_deg": float(np.mean([abs(row[f"{key}_error"]) for row in ok])) if ok else None
+                     for short, key in (("cobb", "coronal_cobb_deg"), ("kyphosis", "thoracic_kyphosis_deg"),
+                                        ("lordosis", "lumbar_lordosis_deg"), ("ferguson", "coronal_ferguson_deg"))}
+        return {"n": len(ok), "failed": sum(row["status"] == "failed" for row in rows), **mean, **angle_mae,
+                **{name: figure_summary(ok, name) for name in self.figures if name.startswith("curve_mae")},
+                "relative_error_percent": figure_summary(ok, "relative_error_percent")}

@@ -57,6 +57,8 @@ class CurveSegment:
         upper_index, lower_index: indices of the upper and lower end points.
         apex_index: index of the point farthest from the straight line joining the end points.
         upper_mm, lower_mm, apex_mm: those points, mm.
+        ferguson_deg: the Ferguson angle: 180° less the angle at the apex between the lines to the end points
+            (Ferguson's method measures the same curve from the apex and end vertebrae's centres).
     """
 
     angle_deg: float
@@ -67,6 +69,14 @@ class CurveSegment:
     upper_mm: tuple[float, float]
     lower_mm: tuple[float, float]
     apex_mm: tuple[float, float]
+
+    @property
+    def ferguson_deg(self) -> float:
+        upper, lower = np.subtract(self.upper_mm, self.apex_mm), np.subtract(self.lower_mm, self.apex_mm)
+        norms = np.linalg.norm(upper) * np.linalg.norm(lower)
+        if norms == 0:
+            return 0.0
+        return float(180.0 - np.degrees(np.arccos(np.clip(np.dot(upper, lower) / norms, -1.0, 1.0))))
 
     def to_dict(self) -> dict:
         """Plain JSON-serialisable values, points as ``[lateral, z]`` lists."""
@@ -79,6 +89,7 @@ class CurveSegment:
             "upper_mm": list(self.upper_mm),
             "lower_mm": list(self.lower_mm),
             "apex_mm": list(self.apex_mm),
+            "ferguson_deg": self.ferguson_deg,
         }
 
 
@@ -285,7 +296,8 @@ def measure_spine(
 
     Returns:
         a JSON-serialisable dict (plain floats, ints, strings, lists, ``None``):
-        ``coronal_cobb_deg`` (main curve), ``coronal_apex_mm`` ``[x, z]``, ``coronal_curves`` (one
+        ``coronal_cobb_deg`` (main curve), ``coronal_ferguson_deg`` (its Ferguson angle), ``coronal_apex_mm``
+        ``[x, z]``, ``coronal_curves`` (one
         :meth:`CurveSegment.to_dict` per curve of at least ``min_cobb_deg``, top to bottom, with ``"main"``),
         ``thoracic_kyphosis_deg``, ``lumbar_lordosis_deg``, ``kyphosis_apex_mm`` and ``lordosis_apex_mm``
         ``[y, z]`` (``None`` when absent), ``kyphosis`` and ``lordosis`` (segment dicts or ``None``),
@@ -298,6 +310,7 @@ def measure_spine(
     plane = plane_of_max_curvature(curves.curve3d(), min_cobb_deg, **fit)
     return {
         "coronal_cobb_deg": cobb.main.angle_deg,
+        "coronal_ferguson_deg": cobb.main.ferguson_deg,
         "coronal_apex_mm": list(cobb.main.apex_mm),
         "coronal_curves": [{**c.to_dict(), "main": c is cobb.main} for c in cobb.curves],
         "thoracic_kyphosis_deg": profile.kyphosis_deg,

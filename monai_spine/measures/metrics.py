@@ -120,6 +120,7 @@ def curve_distance(pred, truth) -> CurveDistance:
 
 SCALAR_MEASURES = (
     "coronal_cobb_deg",
+    "coronal_ferguson_deg",
     "thoracic_kyphosis_deg",
     "lumbar_lordosis_deg",
     "plane_of_max_curvature_cobb_deg",
