@@ -53,9 +53,9 @@ def test_later_parts_say_not_available(argv, tmp_path, capsys):
          "monai-spine cohort: error: --workers must be at least 1, got 0."),
         (["phantom", "--n", "0", "--seed", "0", "--out", "OUT"],
          "monai-spine phantom: error: --n must be at least 1, got 0."),
-        (["infer", "--dxa", "x.dcm", "--out", "OUT"],
-         "monai-spine infer: error: not available yet (the DXA regressor and the bi-planar pipeline come with parts 5 "
-         "and 6)."),
+        (["infer", "--dxa", "x.dcm", "--out", "OUT"], "monai-spine infer: error: x.dcm: no such file or folder"),
+        (["infer", "--ap", "a.dcm", "--lateral", "l.dcm", "--out", "OUT"],
+         "monai-spine infer: error: the bi-planar route (--ap, --lateral) is not available yet."),
         (["convert", "missing.dcm", "out.nii.gz"], "monai-spine convert: error: missing.dcm: no such file or folder"),
     ],
 )

@@ -19,9 +19,11 @@ from monai.data.utils import affine_to_spacing
 
 from monai_spine.cli import main
 from monai_spine.cohort import (
+    CROP_PIXEL_MM,
     PairSettings,
     PairSource,
     build_cohort,
+    build_truth_cohort,
     crop_image,
     pairs_from_csv,
     pairs_from_datalist,
@@ -276,3 +278,28 @@ def test_command_needs_one_source(tmp_path, capsys):
             main(["cohort", *args, "--out", str(tmp_path)])
         assert exit_info.value.code == 2
     assert "one of the arguments --datalist --input --pairs is required" in capsys.readouterr().err
+
+
+def test_targets_from_truth_agree_with_the_aligned_pairs(built, phantom, tmp_path):
+    """The regressor trains on targets taken from rendered studies' truth: they must be what the cohort builder
+    makes from the same study's DXA and MRI through the alignment (the route users' cohorts take)."""
+    out, _ = built
+    datalist = json.loads(phantom[1].read_text())
+    for split in ("training", "validation", "test"):
+        datalist[split] = [e for e in datalist.get(split, []) if e["id"] in (_study(SCOLIOTIC), _study(STRAIGHT))]
+    (phantom[0] / "two.json").write_text(json.dumps(datalist))
+    document = build_truth_cohort([phantom[0] / "two.json"], tmp_path / "truth", workers=1)
+    entries = {e["id"]: e for split in ("training", "validation", "test") for e in document[split]}
+    assert sorted(entries) == [_study(SCOLIOTIC), _study(STRAIGHT)] and not document["rejected"]
+    for pair_id, entry in entries.items():
+        from_truth = json.loads((tmp_path / "truth" / entry["targets"]).read_text())
+        aligned = _targets(out, pair_id)
+        assert from_truth["scoliotic"] == aligned["scoliotic"]
+        assert np.allclose(from_truth["crop_frame"]["centre_mm"], aligned["crop_frame"]["centre_mm"], atol=1.0)
+        for name in CURVE_NAMES:
+            a, b = np.asarray(from_truth["curves_mm"][name]), np.asarray(aligned["curves_mm"][name])
+            assert np.abs(a[:, 1] - b[:, 1]).max() < 1.5  # same heights, within a pixel at each end
+            assert np.abs(a[:, 0] - b[:, 0]).mean() < (1.0 if name.startswith("coronal") else 1.5), name
+        crop = LoadRadiograph()(tmp_path / "truth" / entry["image"])
+        assert crop.shape == (1, 224, 224)
+        assert np.allclose(affine_to_spacing(crop.affine, r=2), CROP_PIXEL_MM)

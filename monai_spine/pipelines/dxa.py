@@ -8,6 +8,7 @@ spine's crop and heights → the six curves (``dxa_spine_curve_regression``) in 
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -53,22 +54,24 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
         ``(curves, measures)``.
 
     Raises:
-        SpineInputError: the file cannot be read as a coronal image, or no spine is found in it.
+        SpineInputError: the file cannot be read as a coronal image, or no spine is found in it (the DXA
+            segmentation's mask fails ``CheckSpineMask``: empty, shorter than 100 mm, or of no spine's width).
     """
     image = LoadRadiograph()(path)
-    mask = segment_dxa(image)
-    if not np.asarray(mask).any():
-        raise SpineInputError(path, "no spine found in the image (the DXA segmentation's mask is empty)")
+    with warnings.catch_warnings():  # the mask's QC problems become the error below, said once
+        warnings.simplefilter("ignore", UserWarning)
+        mask = segment_dxa(image)
+    if mask.meta.get("qc_warnings"):  # empty, too short to be a spine, or a wrong pixel size: no result to trust
+        raise SpineInputError(path, f"no spine found in the image: {'; '.join(mask.meta['qc_warnings'])}")
     spacing = affine_to_spacing(image.affine, r=2).tolist()
     curves, frame = regress_dxa_curves(image, mask)
-    warnings = [*image.meta.get("warnings", []), *mask.meta.get("qc_warnings", []),
-                *_field_of_view_warnings(mask, spacing), *extra_warnings]
+    qc = [*image.meta.get("warnings", []), *_field_of_view_warnings(mask, spacing), *extra_warnings]
     inputs = {"dxa": os.fspath(path), **(inputs or {}), "modality": image.meta.get("modality", "DXA"),
               "pixel_spacing_mm": spacing,
               "crop_frame": {"centre_mm": list(frame.centre_mm), "pixel_mm": frame.pixel_mm, "size": frame.size},
               "depth": "relative: y has mean 0 over the sagittal centre line (a single DXA does not show depth)"}
     provenance = {"bundles": {**bundle_versions(), **regressor_version()}}
-    measures = write_results(folder, curves, "dxa", inputs, image[0].numpy(), spacing, warnings, provenance, title)
+    measures = write_results(folder, curves, "dxa", inputs, image[0].numpy(), spacing, qc, provenance, title)
     return curves, measures
 
 

@@ -1,0 +1,166 @@
+"""The DXA curve regressor: its network, its bundle as users run it, and ``monai-spine infer --dxa`` on a phantom
+study none of the training studies share a seed with, against the phantom's truth."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import nibabel as nib
+import numpy as np
+import pytest
+import torch
+from monai.bundle import ConfigParser
+
+from monai_spine.bundles import CURVE_BUNDLE, bundle_root
+from monai_spine.cli import main
+from monai_spine.cohort import build_truth_cohort, truth_curves
+from monai_spine.geometry import CURVE_NAMES
+from monai_spine.geometry.writers import read_curves_json
+from monai_spine.measures import curve_mae_mm
+from monai_spine.networks import SpineCurveRegressor
+from monai_spine.phantom.study import make_study
+from monai_spine.phantom.write import write_study
+
+ROOT = bundle_root(CURVE_BUNDLE)
+WEIGHTS = ROOT / "models" / "model.pt"
+SEED = 515151  # not a training seed
+
+
+def _bundle(*args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "CUDA_VISIBLE_DEVICES": ""}
+    return subprocess.run([sys.executable, "-m", "monai.bundle", *args, "--bundle_root", str(ROOT), "--meta_file",
+                           str(ROOT / "configs" / "metadata.json")], env=env, capture_output=True, text=True,
+                          timeout=600)
+
+
+def _configs(*names: str) -> str:
+    return str([str(ROOT / "configs" / f"{name}.json") for name in names])
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """A scoliotic phantom study (DXA) in a datalist, and its regressor pairs from the truth."""
+    root = tmp_path_factory.mktemp("curves")
+    entry = write_study(make_study(SEED, scoliotic=True), root / "study_0000", modalities=("dxa",))
+    (root / "dataset.json").write_text(json.dumps({"training": [entry], "validation": [entry], "test": [entry]}))
+    build_truth_cohort([root / "dataset.json"], root / "cohort")
+    return root
+
+
+@pytest.mark.parametrize("encoder, attention", [("resnet18", True), ("resnet50", True), ("resnet50", False)])
+def test_network_gives_six_curves_of_209_from_a_224_crop(encoder, attention):
+    network = SpineCurveRegressor(encoder, attention).eval()
+    with torch.no_grad():
+        assert network(torch.rand(2, 1, 224, 224)).shape == (2, 6, 209)
+    assert network.encoder[0].stride == (2, 2)  # the stride-2 stem
+    with pytest.raises(ValueError, match="positions"):
+        SpineCurveRegressor(encoder, True, crop_size=224)(torch.rand(1, 1, 160, 160))
+
+
+def test_every_config_resolves_as_the_zoo_layers_them(monkeypatch):
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    layers = {
+        ("inference",): ("network", "preprocessing", "postprocessing", "handlers"),
+        ("train",): ("network", "loss", "optimizer", "lr_scheduler", "train#preprocessing", "validate#preprocessing"),
+        ("train", "evaluate"): ("validate#preprocessing", "validate#handlers"),
+        ("train", "multi_gpu_train"): ("device",),
+        ("train", "evaluate", "multi_gpu_evaluate"): ("device",),
+    }
+    for configs, ids in layers.items():
+        parser = ConfigParser()
+        parser.read_meta(ROOT / "configs" / "metadata.json")
+        parser.read_config(eval(_configs(*configs)))
+        parser["bundle_root"] = str(ROOT)
+        for i in ids:
+            assert parser.get_parsed_content(i) is not None, (configs, i)
+        assert parser.get_parsed_content("ckpt_path") == str(WEIGHTS)
+    assert parser["_meta_#name"] and parser["_meta_#version"]
+    train = ConfigParser(ConfigParser.load_config_files(eval(_configs("train"))))
+    assert type(train.get_parsed_content("optimizer")).__name__ == "Adam"
+    assert tuple(train.get_parsed_content("optimizer").defaults["betas"]) == (0.9, 0.999)
+    assert type(train.get_parsed_content("lr_scheduler")).__name__ == "StepLR"
+    for other in ("multi_gpu_train.json", "multi_gpu_evaluate.json", "logging.conf"):  # as the other bundles'
+        assert (ROOT / "configs" / other).read_bytes() == (
+            bundle_root("dxa_spine_segmentation") / "configs" / other).read_bytes()
+
+
+def test_shipped_weights_fit_the_zoo_limit_and_load_on_cpu():
+    assert WEIGHTS.stat().st_size <= 25_000_000
+    state = torch.load(WEIGHTS, map_location="cpu", weights_only=True)
+    assert all(t.device.type == "cpu" for t in state.values())
+    assert {t.dtype for t in state.values() if t.is_floating_point()} == {torch.float16}
+    SpineCurveRegressor("resnet18", True, dim=256).load_state_dict(state)
+
+
+def test_fine_tuning_and_evaluation_run_on_cpu(study, tmp_path):
+    result = _bundle("run", "--config_file", _configs("train"), "--dataset_dir", str(study / "cohort"),
+                     "--ckpt_dir", str(tmp_path / "models"), "--epochs", "1", "--val_interval", "1", "--batch_size",
+                     "1", "--num_workers", "0", "--load_pretrain", "True")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "models" / "model.pt").is_file()
+    result = _bundle("run", "--config_file", _configs("train", "evaluate"), "--dataset_dir", str(study / "cohort"),
+                     "--output_dir", str(tmp_path / "eval"), "--num_workers", "0")
+    assert result.returncode == 0, result.stderr[-2000:]
+    mae = float((tmp_path / "eval" / "metrics.csv").read_text().split(",")[1])
+    assert mae * 224 * 3.2 < 6.0  # the shipped weights on an unseen phantom study, mm over the six curves
+
+
+def test_bundle_inference_writes_the_curves_of_each_crop(study, tmp_path):
+    crops = tmp_path / "crops"
+    crops.mkdir()
+    crop = nib.load(study / "cohort" / "pairs" / "study_0000" / "dxa_crop.nii.gz")
+    nib.save(crop, crops / "a.nii.gz")
+    result = _bundle("run", "--config_file", _configs("inference"), "--dataset_dir", str(crops), "--output_dir",
+                     str(tmp_path / "out"))
+    assert result.returncode == 0, result.stderr[-2000:]
+    values = np.asarray(json.loads((tmp_path / "out" / "a_curves.json").read_text())["values"])
+    targets = json.loads((study / "cohort" / "pairs" / "study_0000" / "targets.json").read_text())
+    truth = np.array([np.asarray(targets["curves_crop_px"][name])[:, 0] for name in CURVE_NAMES]) / 224
+    assert np.abs(values[0] - truth[0]).mean() * 224 * 3.2 < 3.0  # coronal centre, mm
+
+
+def test_infer_dxa_writes_the_contract_files_close_to_the_truth(study, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["infer", "--dxa", str(study / "study_0000" / "dxa.dcm"), "--out", str(out)]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["curve3d.csv", "curves.json", "overlay.png", "report.png"]
+    curves, document = read_curves_json(out / "curves.json")
+    assert document["mode"] == "dxa" and document["n_points"] == 209
+    assert abs(curves.sagittal_centre[:, 0].mean()) < 1e-2  # relative depth
+    assert CURVE_BUNDLE in document["provenance"]["bundles"]
+    errors = curve_mae_mm(curves, truth_curves(study / "study_0000" / "truth.json"))
+    assert errors[0] < 3.0 and errors[3] < 5.0, errors  # coronal, sagittal centre lines, mm
+    assert "coronal Cobb" in capsys.readouterr().out
+
+
+def test_a_spine_cut_by_the_field_of_view_gives_its_part_with_a_warning(study, tmp_path):
+    from monai_spine.transforms import LoadRadiograph
+
+    dxa = LoadRadiograph()(study / "study_0000" / "dxa.dcm")
+    truth = truth_curves(study / "study_0000" / "truth.json")
+    spacing = float(dxa.affine[1, 1])
+    cut = int(np.mean(truth.coronal_centre[[0, -1], 1]) / spacing)  # the spine's middle row
+    pixels = dxa[0].numpy()[:, cut:]
+    nib.save(nib.Nifti1Image(pixels.astype(np.float32), np.diag([float(dxa.affine[0, 0]), spacing, 1, 1])),
+             tmp_path / "lower.nii.gz")
+    assert main(["infer", "--dxa", str(tmp_path / "lower.nii.gz"), "--out", str(tmp_path / "out")]) == 0
+    curves, document = read_curves_json(tmp_path / "out" / "curves.json")
+    assert any("runs out of the image at the top" in w for w in document["qc"]["warnings"])
+    assert curves.coronal_centre[0, 1] < 20.0  # the curves start at the image's top, the part that is there
+
+
+@pytest.mark.parametrize("content, message", [("no spine", "no spine found"), ("text", "")])
+def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, content, message):
+    path = tmp_path / "in.nii.gz"
+    if content == "no spine":  # flat noise: an exposure without a body
+        pixels = np.random.default_rng(0).random((400, 900)).astype(np.float32) * 100 + 1000
+        nib.save(nib.Nifti1Image(pixels, np.diag([1.0, 1.0, 1.0, 1.0])), path)
+    else:
+        path.write_text("not an image")
+    out = tmp_path / "out"
+    assert main(["infer", "--dxa", str(path), "--out", str(out)]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and str(path) in error and message in error
+    assert not out.exists()
