@@ -32,7 +32,7 @@ def test_console_script_is_installed():
 @pytest.mark.parametrize(
     "argv",
     [
-        ["infer", "--dxa", "x.dcm", "--out", "OUT"],
+        ["infer", "--ap", "a.dcm", "--lateral", "l.dcm", "--out", "OUT"],
         ["batch", "--input", "in", "--out", "OUT"],
     ],
 )
