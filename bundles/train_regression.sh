@@ -37,24 +37,27 @@ phantom() {  # folder, seed, count, options...
     [ -f "$OUT/$folder/dataset.json" ] || $PY -m monai_spine phantom --n "$n" --seed "$seed" --out "$OUT/$folder" \
         --dxa-pixel 0.5:2.5 --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" "$@" > "$OUT/$folder.log"
 }
-phantom phantom_soft 4041 $((N / 2)) --modalities dxa --soft-tissue
-phantom phantom 4043 $((N - N / 2)) --modalities dxa
-log "phantom: $N studies"
-if [ "$DRR_CTS" -gt 0 ]; then
-    phantom ct 4042 "$DRR_CTS" --modalities ct --soft-tissue
-    pids=()
-    for ct in "$OUT"/ct/study_*/; do
-        study=$(basename "$ct")
-        [ -f "$OUT/drr/$study/dataset.json" ] && continue
-        $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
-            --seed "$((10#${study#study_} + 4042))" --out "$OUT/drr/$study" --modalities dxa --device "$DEVICE" \
-            --workers 1 > "$OUT/drr_$study.log" 2>&1 &
-        pids+=($!)
-    done
-    for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || { log "drr failed: see $OUT/drr_*.log"; exit 1; }; done
-    log "drr: $DRR_CTS CTs x $DRR_STUDIES studies"
-fi
-if [ ! -f "$OUT/cohort/dataset.json" ]; then
+render() {  # the phantom studies and the drr renders of phantom CTs
+    phantom phantom_soft 4041 $((N / 2)) --modalities dxa --soft-tissue
+    phantom phantom 4043 $((N - N / 2)) --modalities dxa
+    log "phantom: $N studies"
+    if [ "$DRR_CTS" -gt 0 ]; then
+        phantom ct 4042 "$DRR_CTS" --modalities ct --soft-tissue
+        pids=()
+        for ct in "$OUT"/ct/study_*/; do
+            study=$(basename "$ct")
+            [ -f "$OUT/drr/$study/dataset.json" ] && continue
+            $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
+                --seed "$((10#${study#study_} + 4042))" --out "$OUT/drr/$study" --modalities dxa --device "$DEVICE" \
+                --workers 1 > "$OUT/drr_$study.log" 2>&1 &
+            pids+=($!)
+        done
+        for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || { log "drr failed: see $OUT/drr_*.log"; exit 1; }; done
+        log "drr: $DRR_CTS CTs x $DRR_STUDIES studies"
+    fi
+}
+if [ ! -f "$OUT/cohort/dataset.json" ]; then  # a cohort already there (e.g. made on another machine) is used as is
+    render
     datalists=(--datalist "$OUT/phantom_soft/dataset.json" --datalist "$OUT/phantom/dataset.json")
     for d in "$OUT"/drr/*/dataset.json; do [ -f "$d" ] && datalists+=(--datalist "$d"); done
     $PY -m monai_spine cohort "${datalists[@]}" --targets-from-truth --out "$OUT/cohort" --workers "$WORKERS"

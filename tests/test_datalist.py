@@ -1,11 +1,12 @@
 """Datalist splits: every study used once, scoliosis share balanced, deterministic, readable by MONAI."""
 
+import json
 from pathlib import Path
 
 import pytest
 from monai.data import load_decathlon_datalist
 
-from monai_spine.io.datalist import SPLITS, merge_datalists, split_balanced, write_datalist
+from monai_spine.io.datalist import SPLITS, merge_datalists, split_balanced, write_datalist, write_folds
 
 
 def _entries(n_scoliotic, n_normal):
@@ -54,3 +55,20 @@ def test_merged_datalist_reads_the_same_files_with_splits_remapped(tmp_path):
     ids = [e["id"] for s in SPLITS for e in merged[s]]
     assert len(set(ids)) == 40 and "../phantom/s000" in ids  # study folders rebased too, so ids stay unique
     assert all(e["pixel_mm"] == 1.5 and isinstance(e["scoliotic"], bool) for e in loaded)
+
+
+def test_folds_partition_training_and_validation_and_keep_the_test_split(tmp_path):
+    entries = [{"id": f"s{i}", "image": f"s{i}.nii.gz", "scoliotic": i % 3 == 0} for i in range(23)]
+    path = tmp_path / "dataset.json"
+    write_datalist(path, {"training": entries[:18], "validation": entries[18:20], "test": entries[20:]}, "d")
+    files = write_folds(path, 5, seed=1)
+    assert [f.name for f in files] == [f"dataset_fold{i}.json" for i in range(5)]
+    folds = [json.loads(f.read_text()) for f in files]
+    validation = [sorted(e["id"] for e in fold["validation"]) for fold in folds]
+    assert sorted(sum(validation, [])) == sorted(e["id"] for e in entries[:20])  # each entry validates once
+    for fold in folds:
+        assert {e["id"] for e in fold["training"]}.isdisjoint(e["id"] for e in fold["validation"])
+        assert len(fold["training"]) + len(fold["validation"]) == 20 and fold["test"] == entries[20:]
+        assert sum(e["scoliotic"] for e in fold["validation"]) in (1, 2)  # 7 scoliotic of 20, spread over 5 folds
+    with pytest.raises(ValueError, match="fewer than"):
+        write_folds(path, 21)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .files import atomic_write_text
 
-__all__ = ["SPLITS", "merge_datalists", "split_balanced", "write_datalist"]
+__all__ = ["SPLITS", "merge_datalists", "split_balanced", "write_datalist", "write_folds"]
 
 SPLITS = ("training", "validation", "test")
 
@@ -80,3 +80,35 @@ def merge_datalists(
                 merged[(split_map or {}).get(split, split)].append(rebased)
     write_datalist(path, merged, description)
     return merged
+
+
+def write_folds(datalist: str | os.PathLike, n_folds: int = 5, seed: int = 0) -> list[Path]:
+    """Cross-validation datalists of a datalist: its training and validation entries cut in ``n_folds`` folds
+    (shuffled with ``seed``, balanced for ``scoliotic`` when entries have it); fold ``i`` validates on part ``i``
+    and trains on the others; ``test`` is kept as it is. Written beside it as ``<name>_fold<i>.json`` (paths in the
+    entries stay relative to the same folder).
+
+    Returns:
+        the fold files, in order.
+    """
+    path = Path(datalist)
+    document = json.loads(path.read_text())
+    if n_folds < 2:
+        raise ValueError(f"n_folds must be at least 2, got {n_folds}.")
+    pool = document.get("training", []) + document.get("validation", [])
+    if len(pool) < n_folds:
+        raise ValueError(f"{path}: {len(pool)} training and validation entries, fewer than {n_folds} folds.")
+    rng = np.random.default_rng(seed)
+    fold_of = {}
+    for stratum in (True, False):
+        members = [i for i, entry in enumerate(pool) if bool(entry.get("scoliotic", False)) == stratum]
+        rng.shuffle(members)
+        fold_of.update({int(i): k % n_folds for k, i in enumerate(members)})
+    files = []
+    for fold in range(n_folds):
+        splits = {"training": [e for i, e in enumerate(pool) if fold_of[i] != fold],
+                  "validation": [e for i, e in enumerate(pool) if fold_of[i] == fold],
+                  "test": document.get("test", [])}
+        files.append(path.with_name(f"{path.stem}_fold{fold}.json"))
+        write_datalist(files[-1], splits, f"{document.get('description', path.name)}: fold {fold} of {n_folds}")
+    return files
