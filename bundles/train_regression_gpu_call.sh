@@ -5,6 +5,9 @@
 # time for what the call has left, evaluates them on the test split, and returns the shipped model's weights in fp16
 # (split in 15 MB parts: the machine returns files of at most 16 MiB; `cat r18.pt.part_* > model.pt`) and the logs.
 #   BUDGET=560 bash bundles/train_regression_gpu_call.sh
+# With COHORT=DIR (a `monai-spine cohort --targets-from-truth` folder carried with the call) it trains on that and
+# renders nothing: the shipped 0.1 weights came from COHORT=.regdata/cohort BUDGET=170, the cohort made on a CPU
+# machine by `DEVICE=cpu WORKERS=2 DRR_CTS=3 DRR_STUDIES=6 MODELS="" bundles/train_regression.sh .regdata 160 1`.
 set -u
 export PYTHONUNBUFFERED=1
 [ -d /tmp/site/monai ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
@@ -13,9 +16,13 @@ export PYTHONPATH=/tmp/site:$PWD
 [ -e monai_spine/transforms ] || ln -s ../transforms monai_spine/transforms
 export DEVICE=cuda WORKERS=16 LEARNING_RATE=${LEARNING_RATE:-3e-4} EPOCHS=${EPOCHS:-400} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-120}
 RUN=/tmp/reg
-MODELS="" timeout 330 bash bundles/train_regression.sh $RUN ${N:-400} 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
-T=$(( ${BUDGET:-560} - SECONDS - 60 )); echo "training for $T s"
-MODELS=${MODELS:-"resnet18_bot resnet50_bot resnet50"} timeout $(( T + 50 )) bash bundles/train_regression.sh $RUN ${N:-400} $T \
+if [ -n "${COHORT:-}" ]; then  # a cohort made on another machine and carried (the GPU machine lacks SimpleITK)
+    mkdir -p $RUN && cp -r "$COHORT" $RUN/cohort
+else
+    MODELS="" timeout 330 bash bundles/train_regression.sh $RUN ${N:-400} 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
+fi
+T=$(( ${BUDGET:-560} - SECONDS - 45 )); echo "training for $T s"
+MODELS=${MODELS:-"resnet18_bot resnet50_bot resnet50"} timeout $(( T + 30 )) bash bundles/train_regression.sh $RUN ${N:-400} $T \
     > $OUT/train.log 2>&1; echo "train rc=$? at $SECONDS s"
 python3 - <<'PY'
 import torch
