@@ -1,9 +1,8 @@
 """The main job on the embedded default data (a phantom study), with a report against its known truth.
 
-DXA: the spine masks come from the segmentation bundles, the MRI is aligned to the DXA (two stages, with QC), and
-until the DXA regressor (part 5) exists, the sagittal curves are the aligned MRI's, as in the regressor's training
-targets. Bi-planar: until the radiograph segmentation (part 6) exists, the phantom's own masks stand in. Every
-stand-in is named in ``curves.json``'s QC warnings.
+DXA: the route of ``infer --dxa`` (``pipelines.dxa``: the DXA segmentation bundle, the spine crop and the curve
+regressor bundle), so the sagittal curves come from the DXA alone. Bi-planar: until the radiograph segmentation
+(part 6) exists, the phantom's own masks stand in, named in ``curves.json``'s QC warnings.
 """
 
 from __future__ import annotations
@@ -13,21 +12,15 @@ from pathlib import Path
 import numpy as np
 import torch
 from monai.data.utils import affine_to_spacing
-from monai.transforms import Compose
 
-from monai_spine import __version__
-from monai_spine.cohort.targets import MEASURE_WINDOW_MM, pair_curves
 from monai_spine.geometry import SpineCurves, curves_from_mask
-from monai_spine.geometry.writers import write_curve3d_csv, write_curves_json
 from monai_spine.io.files import staged_output
-from monai_spine.measures import curve_distance, curve_mae_mm, measure_spine
+from monai_spine.measures import curve_distance, curve_mae_mm
 from monai_spine.phantom.study import Study, make_study
 from monai_spine.phantom.write import write_study
+from monai_spine.pipelines import run_dxa, write_results
 from monai_spine.projection import triangulate
-from monai_spine.registration import align_pair
-from monai_spine.report import save_overlay, save_report
-from monai_spine.segmentation import bundle_versions, segment_dxa, segment_mri
-from monai_spine.transforms import LoadRadiographd, LoadVolumed
+from monai_spine.transforms import LoadRadiographd
 
 __all__ = ["DEMO_SEED", "run_demo"]
 
@@ -35,40 +28,6 @@ DEMO_SEED = 2026
 """The demo's phantom study: a scoliotic spine."""
 END_ROW_FRACTION = 0.7
 """Curves start and end at the first and last rows this wide (fraction of the median): no partial end plates."""
-
-
-def _write_outputs(
-    folder: Path, curves: SpineCurves, mode: str, inputs: dict, image, spacing, warnings, bundles: dict
-) -> dict:
-    folder.mkdir()
-    measures = measure_spine(curves, window_mm=MEASURE_WINDOW_MM)
-    qc = {"warnings": list(warnings)}
-    provenance = {"monai_spine": __version__, "bundles": bundles, "phantom_seed": DEMO_SEED}
-    write_curves_json(folder / "curves.json", curves, mode=mode, inputs=inputs, measures=measures, qc=qc,
-                      provenance=provenance)
-    write_curve3d_csv(folder / "curve3d.csv", curves.curve3d())
-    save_overlay(folder / "overlay.png", image, spacing, curves, f"{mode}: spine curves")
-    save_report(folder / "report.png", curves, measures, f"monai-spine demo ({mode}, phantom study)", warnings)
-    return measures
-
-
-def _dxa(study_dir: Path, out: Path) -> tuple[SpineCurves, dict]:
-    """Masks from the bundles, MRI aligned to the DXA, the six curves as the cohort builder makes its targets."""
-    data = Compose([LoadRadiographd("dxa"), LoadVolumed("mri")])(
-        {"dxa": str(study_dir / "dxa.dcm"), "mri": str(study_dir / "mri_in_phase.nii.gz")}
-    )
-    dxa_mask, mri_mask = segment_dxa(data["dxa"]), segment_mri(data["mri"])
-    alignment = align_pair(dxa_mask, mri_mask)
-    curves = pair_curves(dxa_mask, mri_mask, alignment.matrix_mri_to_dxa, END_ROW_FRACTION)
-    warnings = [*dxa_mask.meta.get("qc_warnings", []), *mri_mask.meta.get("qc_warnings", []),
-                "demo stand-in: sagittal curves from the paired MRI aligned to the DXA (DXA regressor: part 5)"]
-    if not alignment.accepted:
-        warnings.append(f"MRI alignment rejected: {alignment.reason}")
-    spacing = affine_to_spacing(data["dxa"].affine, r=2).tolist()
-    inputs = {"dxa": "input/dxa.dcm", "mri": "input/mri_in_phase.nii.gz", "modality": "OT",
-              "pixel_spacing_mm": spacing, "alignment": alignment.to_dict()}
-    return curves, _write_outputs(out, curves, "dxa", inputs, data["dxa"][0].numpy(), spacing, warnings,
-                                  bundle_versions())
 
 
 def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, dict]:
@@ -106,8 +65,10 @@ def _biplanar(study_dir: Path, study: Study, out: Path) -> tuple[SpineCurves, di
         "geometry": {"ap": ap_geometry.to_dict(), "lateral": lateral_geometry.to_dict()},
     }
     ap_image = data["ap"]
-    return curves, _write_outputs(out, curves, "biplanar", inputs, ap_image[0].numpy(),
-                                  affine_to_spacing(ap_image.affine, r=2).tolist(), warnings, bundles={})
+    spacing = affine_to_spacing(ap_image.affine, r=2).tolist()
+    return curves, write_results(out, curves, "biplanar", inputs, ap_image[0].numpy(), spacing, warnings,
+                                 {"bundles": {}, "phantom_seed": DEMO_SEED},
+                                 "monai-spine demo (biplanar, phantom study)")
 
 
 def _angle_line(name: str, value: float, truth: float) -> str:
@@ -121,9 +82,10 @@ def run_demo(out: str) -> int:
         study = make_study(DEMO_SEED, scoliotic=True)
         study_dir = stage / "input"
         write_study(study, study_dir)
-        dxa_curves, dxa_measures = _dxa(study_dir, stage / "dxa")
+        dxa_curves, dxa_measures = run_dxa(study_dir / "dxa.dcm", stage / "dxa",
+                                           "monai-spine demo (dxa, phantom study)", inputs={"dxa": "input/dxa.dcm"})
         bi_curves, bi_measures = _biplanar(study_dir, study, stage / "biplanar")
-    truth, shape = study.dxa.truth, study.shape
+    shape = study.shape
     print(f"monai-spine demo: phantom study {DEMO_SEED} ({shape.pattern} scoliosis), results in {out}/")
     for name, measures in (("DXA", dxa_measures), ("bi-planar", bi_measures)):
         print(f"  {name}:")
@@ -131,8 +93,9 @@ def run_demo(out: str) -> int:
         kyphosis = "thoracic_kyphosis_deg"
         print(_angle_line("thoracic kyphosis", measures[kyphosis], study.measures[kyphosis]))
         print(_angle_line("lumbar lordosis", measures["lumbar_lordosis_deg"], study.measures["lumbar_lordosis_deg"]))
-    coronal_mae = float(curve_mae_mm(dxa_curves.coronal_centre, truth.coronal_centre))
-    print(f"  DXA coronal centre line: mean error {coronal_mae:.2f} mm")
+    dxa_errors = curve_mae_mm(dxa_curves, study.dxa.truth.with_relative_depth())
+    print(f"  DXA centre lines: coronal mean error {dxa_errors[0]:.2f} mm, sagittal (relative depth) "
+          f"{dxa_errors[3]:.2f} mm")
     distance = curve_distance(bi_curves.curve3d(), _truth_at(study.centre_line, bi_curves.curve3d()[:, 2]))
     print(f"  bi-planar 3D centre line: mean distance {distance.mean_mm:.2f} mm, max {distance.max_mm:.2f} mm")
     return 0

@@ -46,9 +46,9 @@ def test_every_study_scored_by_every_bundle(evaluated):
     summary, rows, out = evaluated
     assert summary["n_studies"] == N_ACQUISITIONS and summary["n_failed_studies"] == 0, summary["failed"]
     scored = {(row["scorer"], row["item"]) for row in rows if row["status"] == "ok"}
-    assert {scorer for scorer, _ in scored} == {"dxa_segmentation", "mri_segmentation", "alignment"}
+    assert {scorer for scorer, _ in scored} == {"dxa_segmentation", "mri_segmentation", "alignment", "dxa_pipeline"}
     assert {item for scorer, item in scored if scorer == "mri_segmentation"} == MRI_KEYS
-    assert len(rows) == N_ACQUISITIONS * (2 + len(MRI_KEYS))
+    assert len(rows) == N_ACQUISITIONS * (3 + len(MRI_KEYS))
     assert json.loads((out / "evaluation" / "summary.json").read_text()) == summary
     assert (out / "evaluation" / "evaluation.png").stat().st_size > 0
 
@@ -98,6 +98,27 @@ def test_mri_and_alignment_figures_are_sane(evaluated):
     for row in (r for r in rows if r["scorer"] == "alignment"):
         assert 0.0 <= float(row["iou"]) <= 1.0
         assert np.isfinite(float(row["rotation_error_deg"])) and np.isfinite(float(row["translation_error_mm"]))
+
+
+def test_dxa_route_on_the_real_spine(evaluated):
+    """Issue 11's real-anatomy figures for ``infer --dxa`` (segmentation, crop, curve regressor) against the
+    label-derived curves, relative depth: REAL_FIGURES"""
+    route = evaluated[0]["pipelines"]["dxa"]
+    assert route["n"] == N_ACQUISITIONS and route["failed"] == 0
+    assert route["coronal_mae_mm"] < REAL_COR and route["sagittal_mae_mm"] < REAL_SAG
+    assert route["lordosis_mae_deg"] < REAL_LORD
+
+
+def test_chest_radiograph_is_refused_by_the_dxa_route(tmp_path, capsys):
+    """The real PA chest radiograph (pixel size 0 in its header) given to ``infer --dxa``: a clear error naming the
+    wrong pixel size, exit 2, nothing written, never a silent wrong curve."""
+    from pydicom.data import get_testdata_file
+
+    from monai_spine.cli import main
+
+    assert main(["infer", "--dxa", get_testdata_file("RG1_UNCI.dcm"), "--out", str(tmp_path / "out")]) == 2
+    assert "wrong pixel size" in capsys.readouterr().err.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
 
 
 def test_chest_radiograph_without_pixel_size_is_flagged_not_silent():
