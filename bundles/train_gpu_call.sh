@@ -6,6 +6,8 @@
 # both bundles for what the call has left and copies the best checkpoints and logs to $OUT. The next call, started
 # while the machine is still held, finds the data and the last call's checkpoints in /tmp/run and fine-tunes from
 # them (FINE_TUNE_FROM) at FINE_TUNE_LR; on a fresh machine it renders again and starts from the shipped weights.
+# The 0.5 weights (2026-12-02, one H200): `DXA_EPOCHS=45 MRI_EPOCHS=8 BUDGET=565` (data 270 s, training 135 s), then
+# at once `DXA_EPOCHS=120 MRI_EPOCHS=24 FINE_TUNE_LR=0.0005 BUDGET=565` (data reused, 40 s; training 365 s).
 set -u
 export PYTHONUNBUFFERED=1
 [ -d /tmp/site/monai ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1

@@ -21,6 +21,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--ap", metavar="FILE", help="AP radiograph (bi-planar route: not available yet)")
     parser.add_argument("--lateral", metavar="FILE", help="lateral radiograph (bi-planar route: not available yet)")
     parser.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    parser.add_argument("--coronal-from", choices=("regressor", "mask"), default=None,
+                        help="DXA: the coronal curves from the regressor or from the spine mask's edges (default: "
+                        "the better measured, docs/regression.md)")
     parser.set_defaults(run=run)
     return parser
 
@@ -33,8 +36,9 @@ def run(args: argparse.Namespace) -> int:
     if not args.dxa:
         raise UsageError("give --dxa FILE.")
     from monai_spine.pipelines import infer_dxa
+    from monai_spine.pipelines.dxa import CORONAL_SOURCE
 
-    measures = infer_dxa(args.dxa, args.out)
+    measures = infer_dxa(args.dxa, args.out, args.coronal_from or CORONAL_SOURCE)
     print(f"monai-spine infer: {args.out}/curves.json; coronal Cobb {measures['coronal_cobb_deg']:.1f}°, "
           f"thoracic kyphosis {measures['thoracic_kyphosis_deg']:.1f}°, "
           f"lumbar lordosis {measures['lumbar_lordosis_deg']:.1f}°")

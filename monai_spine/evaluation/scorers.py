@@ -24,6 +24,7 @@ from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, SpineCurves
 from monai_spine.measures import curve_mae_mm, relative_error_percent
 from monai_spine.measures.metrics import SCALAR_MEASURES
+from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.regression import BundleCurveRegressor, regress_dxa_curves
 from monai_spine.segmentation import BundleSegmenter
@@ -331,14 +332,15 @@ class DxaPipelineScorer(Scorer):
     figures = ("coronal_mae_mm", "sagittal_mae_mm", "mean_3d_mm", "relative_error_percent",
                *(f"curve_mae_mm_{name}" for name in CURVE_NAMES), *(f"{key}_error" for key in SCALAR_MEASURES))
 
-    def __init__(self, device: str | None = None) -> None:
+    def __init__(self, device: str | None = None, coronal_source: str = CORONAL_SOURCE) -> None:
         self.device = device
+        self.coronal_source = coronal_source
 
     def score(self, study: EvaluationStudy, item: str) -> dict:
         mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
         if not np.asarray(mask).any():
             raise SpineInputError(study.files["dxa"], "no spine found in the image")
-        pred, _ = regress_dxa_curves(study.dxa, mask, curve_regressor(self.device))
+        pred, _ = regress_dxa_curves(study.dxa, mask, curve_regressor(self.device), self.coronal_source)
         return curve_errors(pred, truth_curves(study.files["truth"]))
 
     def summarise(self, rows: Sequence[dict]) -> dict:

@@ -20,9 +20,10 @@ from monai.transforms import Compose
 
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
-from monai_spine.geometry import CropFrame, HeightFrame
+from monai_spine.geometry import CropFrame, HeightFrame, SpineCurves
 
-__all__ = ["BundleCurveRegressor", "regress_dxa_curves", "regressor_version", "END_ROW_FRACTION"]
+__all__ = ["BundleCurveRegressor", "CORONAL_SOURCES", "END_ROW_FRACTION", "regress_dxa_curves", "regressor_limitation",
+           "regressor_version"]
 
 END_ROW_FRACTION = 0.3
 """The spine's top and bottom are the first and last mask rows this wide (fraction of the median width): a stray
@@ -55,6 +56,7 @@ class BundleCurveRegressor:
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))
         self.version = parser["_meta_#version"]
+        self.limitation = parser.get("_meta_#known_limitation", "")
 
     def __call__(self, crop: np.ndarray) -> np.ndarray:
         """``crop``: ``(S, S)`` of ``(u, v)`` (``cohort.crop_image``) → ``(6, N)`` values normalised to the crop."""
@@ -74,17 +76,31 @@ def regressor_version() -> dict[str, str]:
     return {CURVE_BUNDLE: _regressor().version}
 
 
-def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor | None = None):
+def regressor_limitation() -> str:
+    """The shipped regressor's ``known_limitation`` (``metadata.json``): a QC warning on every result while its
+    weights miss their accuracy targets; empty once they meet them."""
+    return _regressor().limitation
+
+
+CORONAL_SOURCES = ("regressor", "mask")
+"""Where the DXA route's coronal curves come from: the regressor (all six curves, the published method) or the
+spine mask's edges (``coronal_curves``), with the sagittal curves from the regressor."""
+
+
+def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor | None = None,
+                       coronal_source: str = "regressor"):
     """The six spine curves of a coronal DXA, DXA frame mm.
 
     The mask's coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
     (:meth:`~monai_spine.geometry.CropFrame.around`, the bundle's crop pixel size); the regressor gives every
-    curve at those heights.
+    curve at those heights. With ``coronal_source="mask"`` the coronal curves are the mask's own, at the same
+    heights (:data:`CORONAL_SOURCES`).
 
     Args:
         image: ``(1, W, H)`` ``MetaTensor`` as ``LoadRadiograph`` gives it.
         mask: its spine mask (``segmentation.segment_dxa``), same grid.
         regressor: default the shipped bundle's.
+        coronal_source: ``"regressor"`` or ``"mask"``.
 
     Returns:
         ``(curves, crop_frame)``: :class:`~monai_spine.geometry.SpineCurves` (coronal ``(x, z)`` in the image
@@ -94,5 +110,9 @@ def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCur
     coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
     heights = HeightFrame.of_curve(coronal.centre)
     frame = CropFrame.around(coronal.centre, regressor.crop_pixel_mm, regressor.crop_size)
-    values = regressor(crop_image(image, frame))
-    return curves_from_crop(values, frame, heights), frame
+    if coronal_source not in CORONAL_SOURCES:
+        raise ValueError(f"coronal_source must be one of {CORONAL_SOURCES}, got {coronal_source!r}.")
+    curves = curves_from_crop(regressor(crop_image(image, frame)), frame, heights)
+    if coronal_source == "mask":
+        curves = SpineCurves(*(heights.curve(heights.values(c)) for c in coronal), *curves.to_array()[3:])
+    return curves, frame
