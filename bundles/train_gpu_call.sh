@@ -29,7 +29,9 @@ fi
 # the time limit starts once the MRI training volumes are cached (CACHE_S, about 2 min on 16 cores)
 T=$(( ${BUDGET:-560} - SECONDS - 40 - ${CACHE_S:-120} )); echo "training for $T s"
 timeout $(( T + 30 + ${CACHE_S:-120} )) bash bundles/train_phantom.sh $RUN ${N:-64} $T > $OUT/train.log 2>&1; echo "train rc=$? at $SECONDS s"
-for b in dxa_spine_segmentation mri_spine_segmentation; do
-  cp $RUN/$b/model.pt $OUT/${b}_model.pt; cp $RUN/$b/train.log $OUT/${b}_train.log; done
+for b in dxa_spine_segmentation mri_spine_segmentation; do  # CPU tensors: the weights must load without CUDA
+  python3 -c "import sys, torch; s = torch.load(sys.argv[1], map_location='cpu', weights_only=True); torch.save(s, sys.argv[2])" \
+      $RUN/$b/model.pt $OUT/${b}_model.pt
+  cp $RUN/$b/train.log $OUT/${b}_train.log; done
 cp $RUN/timings.log $OUT/ 2>/dev/null
 grep -h "val_mean_dice best" $RUN/*/train.log | tail -4 | cut -c1-160; cat $RUN/timings.log

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 from monai.data.utils import affine_to_spacing
+from scipy import ndimage
 
 from monai_spine.errors import SpineInputError
 from monai_spine.io.files import staged_output
@@ -23,12 +24,18 @@ from monai_spine.transforms import LoadRadiograph
 
 from .results import write_results
 
-__all__ = ["infer_dxa", "run_dxa", "EDGE_MARGIN_MM", "CORONAL_SOURCE"]
+__all__ = ["infer_dxa", "run_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE", "MIN_BONE_CONTRAST"]
 
 CORONAL_SOURCE = "mask"
 """The route's coronal curves by default (``regression.CORONAL_SOURCES``): the spine mask's edges while the shipped
-regressor (0.1, trained for 50 CPU minutes) places the coronal centre line about 14 mm off on the phantom against
-1.1 mm for the mask (``docs/regression.md``); back to ``"regressor"`` once a retrained one measures better."""
+regressor (0.1, trained for 52 CPU minutes) places the coronal centre line 20 mm off on the phantom test set against
+1.2 mm for the mask (``docs/regression.md``); back to ``"regressor"`` once a retrained one measures better."""
+
+MIN_BONE_CONTRAST = 0.08
+"""Least contrast of the spine mask against a 10 mm ring around it (mean inside − mean in the ring, over the image's
+1st–99th percentile range): bone is brighter than what surrounds it, 0.20–0.26 on phantom and real-CT DXA renders;
+a mask found on an image without a spine (flat noise: 0.02) is not."""
+RING_MM = 10.0
 
 EDGE_MARGIN_MM = 5.0
 """A spine mask this close to the image's top or bottom edge is taken as cut by the field of view."""
@@ -43,6 +50,16 @@ def _field_of_view_warnings(mask, spacing) -> list[str]:
     edges = [name for name, cut in (("top", rows[0] < margin), ("bottom", rows[-1] >= height - margin)) if cut]
     return [f"the spine runs out of the image at the {edge}: the curves cover the part in the image only"
             for edge in edges]
+
+
+def bone_contrast(image, mask) -> float:
+    """:data:`MIN_BONE_CONTRAST`'s measure of a DXA ``(1, W, H)`` and its spine mask on the same grid."""
+    pixels, inside = np.asarray(image[0], dtype=np.float64), np.asarray(mask[0]) > 0
+    spacing = affine_to_spacing(image.affine, r=2).numpy()
+    ring = ndimage.binary_dilation(inside, np.ones(np.maximum(2 * np.round(RING_MM / spacing) + 1, 3).astype(int)))
+    ring &= ~inside
+    low, high = np.percentile(pixels, [1, 99])
+    return float((pixels[inside].mean() - pixels[ring].mean()) / max(high - low, 1e-12))
 
 
 def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | None = None, extra_warnings=(),
@@ -62,7 +79,8 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
 
     Raises:
         SpineInputError: the file cannot be read as a coronal image, or no spine is found in it (the DXA
-            segmentation's mask fails ``CheckSpineMask``: empty, shorter than 100 mm, or of no spine's width).
+            segmentation's mask fails ``CheckSpineMask``: empty, shorter than 100 mm, or of no spine's width; or it
+            is not brighter than around it, :data:`MIN_BONE_CONTRAST`).
     """
     image = LoadRadiograph()(path)
     with warnings.catch_warnings():  # the mask's QC problems become the error below, said once
@@ -70,6 +88,9 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
         mask = segment_dxa(image)
     if mask.meta.get("qc_warnings"):  # empty, too short to be a spine, or a wrong pixel size: no result to trust
         raise SpineInputError(path, f"no spine found in the image: {'; '.join(mask.meta['qc_warnings'])}")
+    if (contrast := bone_contrast(image, mask)) < MIN_BONE_CONTRAST:
+        raise SpineInputError(path, f"no spine found in the image: the mask is no brighter than around it (contrast "
+                                    f"{contrast:.2f} < {MIN_BONE_CONTRAST})")
     spacing = affine_to_spacing(image.affine, r=2).tolist()
     curves, frame = regress_dxa_curves(image, mask, coronal_source=coronal_source)
     qc = [*image.meta.get("warnings", []), *_field_of_view_warnings(mask, spacing), *extra_warnings]
