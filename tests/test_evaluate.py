@@ -141,7 +141,8 @@ def test_summary_has_the_contract_keys(evaluated):
     summary = json.loads((evaluated / "summary.json").read_text())
     assert CONTRACT_KEYS <= summary.keys()
     assert summary["schema"] == SCHEMA == "monai-spine/evaluation/v1" and summary["split"] == "test"
-    assert summary["pipelines"] == {}
+    route = summary["pipelines"]["dxa"]  # the DXA route of infer --dxa on the two readable studies
+    assert route["n"] == 2 and route["failed"] == 1 and route["coronal_mae_mm"] < 2.5  # 1.55 mm with the 0.5 mask
     assert summary["segmentation"]["dxa"]["dice"]["worst"] > 0.88
     assert summary["segmentation"]["mri"]["mri"]["dice"]["mean"] > 0.75  # 0.79 with the 0.4 weights
     alignment = summary["alignment"]
