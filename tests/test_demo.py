@@ -28,7 +28,8 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
     assert (demo / "input" / "truth.json").exists()
     assert not list(demo.rglob(".partial-*"))
 
-    match = re.search(r"DXA centre lines: coronal mean error ([\d.]+) mm, sagittal \(relative depth\) ([\d.]+) mm", report)
+    match = re.search(r"DXA centre lines: coronal mean error ([\d.]+) mm, sagittal \(relative depth\) ([\d.]+) mm",
+                      report)
     coronal_error, sagittal_error = float(match.group(1)), float(match.group(2))
     distance = float(re.search(r"bi-planar 3D centre line: mean distance ([\d.]+) mm", report).group(1))
     # DXA route: coronal curves from the 0.5 mask, 1.02 mm; sagittal from the under-trained 0.1 regressor, 5.41 mm

@@ -80,8 +80,8 @@ def test_saved_values_name_the_image(tmp_path):
     from monai.data import MetaTensor
 
     values = torch.rand(6, 209)
-    SaveCurveValuesd("pred", str(tmp_path))({"pred": values, "image": MetaTensor(torch.zeros(1, 4, 4),
-                                                                                 meta={"filename_or_obj": "/a/b.nii.gz"})})
+    image = MetaTensor(torch.zeros(1, 4, 4), meta={"filename_or_obj": "/a/b.nii.gz"})
+    SaveCurveValuesd("pred", str(tmp_path))({"pred": values, "image": image})
     document = json.loads((tmp_path / "b_curves.json").read_text())
     assert document["curve_names"] == list(CURVE_NAMES)
     assert np.allclose(document["values"], values.numpy(), atol=1e-6)
