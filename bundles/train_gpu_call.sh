@@ -8,12 +8,7 @@
 # them (FINE_TUNE_FROM) at FINE_TUNE_LR; on a fresh machine it renders again and starts from the shipped weights.
 # The 0.5 weights (2026-12-02, one H200): `DXA_EPOCHS=45 MRI_EPOCHS=8 BUDGET=565` (data 270 s, training 135 s), then
 # at once `DXA_EPOCHS=120 MRI_EPOCHS=24 FINE_TUNE_LR=0.0005 BUDGET=565` (data reused, 40 s; training 365 s).
-set -u
-export PYTHONUNBUFFERED=1
-[ -d /tmp/site/monai ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
-export PYTHONPATH=/tmp/site:$PWD
-[ -e monai_spine/bundles ] || ln -s ../bundles monai_spine/bundles
-[ -e monai_spine/transforms ] || ln -s ../transforms monai_spine/transforms
+source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=cuda WORKERS=16 DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=4 SKIP_EVAL=1 MRI_VAL_INTERVAL=${MRI_VAL_INTERVAL:-2}
 RUN=/tmp/run
 # data first (train_phantom.sh reuses it), then as much training as the call leaves

@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
-# The curve regressor's weights came from this: one 10-minute call on a GPU machine that has torch but not the other
+# Train the curve regressor in one 10-minute call on a GPU machine that has torch but not the other
 # packages (their wheels are carried in .whl/ and installed under /tmp/site). It renders the data
 # (bundles/train_regression.sh with no model), trains the shipped configuration and the two ablations at the same
 # time for what the call has left, evaluates them on the test split, and returns the shipped model's weights in fp16
 # (split in 15 MB parts: the machine returns files of at most 16 MiB; `cat r18.pt.part_* > model.pt`) and the logs.
 #   BUDGET=560 bash bundles/train_regression_gpu_call.sh
 # With COHORT=DIR (a `monai-spine cohort --targets-from-truth` folder carried with the call) it trains on that and
-# renders nothing: the shipped 0.1 weights came from COHORT=.regdata/cohort BUDGET=170, the cohort made on a CPU
-# machine by `DEVICE=cpu WORKERS=2 DRR_CTS=3 DRR_STUDIES=6 MODELS="" bundles/train_regression.sh .regdata 160 1`.
-set -u
-export PYTHONUNBUFFERED=1
-[ -d /tmp/site/monai ] || python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl 2>&1 | tail -1
-export PYTHONPATH=/tmp/site:$PWD
-[ -e monai_spine/bundles ] || ln -s ../bundles monai_spine/bundles
-[ -e monai_spine/transforms ] || ln -s ../transforms monai_spine/transforms
+# renders nothing, e.g. COHORT=.regdata/cohort made on a CPU machine by `DEVICE=cpu WORKERS=2 DRR_CTS=3
+# DRR_STUDIES=6 MODELS="" bundles/train_regression.sh .regdata 160 1` (carry it with the call). No run of this script
+# has returned weights yet: the shipped 0.1 weights were trained on CPU (the bundle's README).
+source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=cuda WORKERS=16 LEARNING_RATE=${LEARNING_RATE:-3e-4} EPOCHS=${EPOCHS:-400} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-120}
 RUN=/tmp/reg
 if [ -n "${COHORT:-}" ]; then  # a cohort made on another machine and carried (the GPU machine lacks SimpleITK)

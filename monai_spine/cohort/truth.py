@@ -23,6 +23,7 @@ from monai_spine.io.files import atomic_write_text, json_text
 from monai_spine.workers import map_single_threaded
 
 from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
+from .pair import PARTIAL_PREFIX
 from .targets import curves_in_crop, targets_document
 
 __all__ = ["truth_curves", "build_truth_pair", "build_truth_cohort"]
@@ -70,7 +71,7 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
     document = targets_document(entry["id"], curves, frame, {"dxa": entry["dxa"], "truth": entry["truth"],
                                                             "masks": "truth"})
     folder = Path(pairs_dir) / entry["id"]
-    staging = folder.with_name(f".partial-{entry['id']}-{secrets.token_hex(4)}")
+    staging = folder.with_name(f"{PARTIAL_PREFIX}{entry['id']}-{secrets.token_hex(4)}")
     staging.mkdir()
     try:
         save_crop(staging / "dxa_crop.nii.gz", crop_image(dxa, frame), frame)

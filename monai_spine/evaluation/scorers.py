@@ -23,7 +23,7 @@ from monai_spine.drr.column import NO_BODY_LEVELS
 from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, SpineCurves
 from monai_spine.measures import curve_mae_mm, relative_error_percent
-from monai_spine.measures.metrics import SCALAR_MEASURES
+from monai_spine.measures.metrics import SCALAR_MEASURES, lateral_at_truth_heights
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.regression import BundleCurveRegressor, regress_dxa_curves
@@ -292,12 +292,6 @@ class AlignmentScorer(Scorer):
         }
 
 
-def _at_heights(curve: np.ndarray, z: np.ndarray) -> np.ndarray:
-    """Lateral values of a curve ``(N, 2)`` at heights ``z``, held constant beyond its ends."""
-    order = np.argsort(curve[:, 1])
-    return np.interp(z, curve[order, 1], curve[order, 0])
-
-
 def curve_errors(pred: SpineCurves, truth: SpineCurves) -> dict:
     """The DXA route's figures against the truth (both with relative depth), per the contract's ``summary.json``.
 
@@ -307,9 +301,8 @@ def curve_errors(pred: SpineCurves, truth: SpineCurves) -> dict:
     (:data:`~monai_spine.measures.metrics.SCALAR_MEASURES`, both measured by ``cohort.targets.measure_curves``).
     """
     mae = curve_mae_mm(pred, truth)
-    z = truth.coronal_centre[:, 1]
-    dx = _at_heights(pred.coronal_centre, z) - truth.coronal_centre[:, 0]
-    dy = _at_heights(pred.sagittal_centre, z) - truth.sagittal_centre[:, 0]
+    centres = truth.to_array()[[0, 3]]  # coronal and sagittal centre lines
+    dx, dy = lateral_at_truth_heights(pred.to_array()[[0, 3]], centres) - centres[..., 0]
     measured = measure_curves(pred), measure_curves(truth)
     return {
         "coronal_mae_mm": float(mae[0]),

@@ -16,6 +16,7 @@ __all__ = [
     "CurveDistance",
     "lateral_mae",
     "curve_mae_mm",
+    "lateral_at_truth_heights",
     "relative_error_percent",
     "curve_distance",
     "spine_errors",
@@ -49,7 +50,7 @@ def lateral_mae(pred, truth):
     return np.mean(np.abs(pred - truth), axis=-1)[()]
 
 
-def _lateral_at_truth_heights(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def lateral_at_truth_heights(pred: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Lateral values of ``pred`` ``(M, N, 2)`` at the heights of ``truth``, held constant beyond its ends."""
     out = np.empty(truth.shape[:-1])
     for i, (p, t) in enumerate(zip(pred, truth)):
@@ -75,7 +76,7 @@ def curve_mae_mm(pred, truth):
     pred, truth = _pair(pred, truth, SpineCurves.to_array)
     batch = truth.shape[:-2]
     flat_truth = truth.reshape(-1, *truth.shape[-2:])
-    lateral = _lateral_at_truth_heights(pred.reshape(flat_truth.shape), flat_truth)
+    lateral = lateral_at_truth_heights(pred.reshape(flat_truth.shape), flat_truth)
     return np.mean(np.abs(lateral - flat_truth[..., 0]), axis=-1).reshape(batch)[()]
 
 

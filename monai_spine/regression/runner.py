@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import os
 from functools import cache
-from pathlib import Path
 
 import numpy as np
 import torch
-from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose
 
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
 from monai_spine.geometry import CropFrame, HeightFrame, SpineCurves
+from monai_spine.segmentation.runner import load_bundle
 
 __all__ = ["BundleCurveRegressor", "CORONAL_SOURCES", "END_ROW_FRACTION", "regress_dxa_curves", "regressor_limitation",
            "regressor_version"]
@@ -40,18 +39,7 @@ class BundleCurveRegressor:
     """
 
     def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
-        root = Path(bundle_root)
-        parser = ConfigParser()
-        parser.read_meta(root / "configs" / "metadata.json")
-        parser.read_config(root / "configs" / "inference.json")
-        parser["bundle_root"] = os.fspath(root)
-        if device is not None:
-            parser["device"] = f"$torch.device({str(device)!r})"
-        self.device = parser.get_parsed_content("device")
-        self.network = parser.get_parsed_content("network")
-        state = torch.load(parser.get_parsed_content("ckpt_path"), map_location=self.device, weights_only=True)
-        self.network.load_state_dict(state)  # fp16 weights are copied into the fp32 parameters
-        self.network.eval()
+        parser, self.device, self.network = load_bundle(bundle_root, device)
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))

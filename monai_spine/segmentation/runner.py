@@ -22,7 +22,29 @@ from monai.transforms import Compose
 
 from monai_spine.bundles import BUNDLE_NAMES, bundle_root
 
-__all__ = ["BundleSegmenter", "bundle_versions", "segment_dxa", "segment_mri"]
+__all__ = ["BundleSegmenter", "bundle_versions", "load_bundle", "segment_dxa", "segment_mri"]
+
+
+def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | None = None):
+    """A bundle's ``inference.json`` parsed (with its ``metadata.json``) and its network on ``device`` with the
+    weights at ``ckpt_path`` loaded (``weights_only``; fp16 weights are copied into the network's fp32 parameters),
+    in eval mode.
+
+    Returns:
+        ``(parser, device, network)``: the ``ConfigParser`` for the bundle's other definitions.
+    """
+    root = Path(bundle_root)
+    parser = ConfigParser()
+    parser.read_meta(root / "configs" / "metadata.json")
+    parser.read_config(root / "configs" / "inference.json")
+    parser["bundle_root"] = os.fspath(root)
+    if device is not None:
+        parser["device"] = f"$torch.device({str(device)!r})"
+    device = parser.get_parsed_content("device")
+    network = parser.get_parsed_content("network")
+    state = torch.load(parser.get_parsed_content("ckpt_path"), map_location=device, weights_only=True)
+    network.load_state_dict(state)
+    return parser, device, network.eval()
 
 
 class BundleSegmenter:
@@ -35,18 +57,7 @@ class BundleSegmenter:
     """
 
     def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
-        root = Path(bundle_root)
-        parser = ConfigParser()
-        parser.read_meta(root / "configs" / "metadata.json")
-        parser.read_config(root / "configs" / "inference.json")
-        parser["bundle_root"] = os.fspath(root)
-        if device is not None:
-            parser["device"] = f"$torch.device({str(device)!r})"
-        self.device = parser.get_parsed_content("device")
-        self.network = parser.get_parsed_content("network")
-        state = torch.load(parser.get_parsed_content("ckpt_path"), map_location=self.device, weights_only=True)
-        self.network.load_state_dict(state)
-        self.network.eval()
+        parser, self.device, self.network = load_bundle(bundle_root, device)
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.inferer = parser.get_parsed_content("inferer")
         self.postprocessing = Compose(parser.get_parsed_content("mask_transforms"))
