@@ -14,7 +14,7 @@
 #   resnet50_bot  ResNet-50 + bottleneck transformer (the published configuration)
 #   resnet50      ResNet-50 without the transformer (ablation)
 # LEARNING_RATE (default the config's 1e-4), EPOCHS, LR_STEP_EPOCHS and BATCH_SIZE tune a short run;
-# FINE_TUNE_FROM=FILE starts from weights. Set DEVICE=cpu WORKERS=2 and small numbers to try it on a laptop. Needs monai-spine installed (or
+# FINE_TUNE_FROM=DIR starts each model from DIR/<model>/model.pt (a previous run's); TRAIN=0 or EVALUATE=0 skips that step. Set DEVICE=cpu WORKERS=2 and small numbers to try it on a laptop. Needs monai-spine installed (or
 # this checkout on PYTHONPATH), monai, pytorch-ignite, fire and nibabel.
 set -euo pipefail
 OUT=${1:?usage: bundles/train_regression.sh OUT [N_STUDIES] [TRAIN_SECONDS]}
@@ -80,7 +80,8 @@ declare -A CONFIG=(
     [resnet50]="--encoder resnet50 --attention False"
 )
 train() {  # model
-    local m=$1
+    local m=$1 ckpt=${FINE_TUNE_FROM:+$FINE_TUNE_FROM/$1/model.pt}
+    [ -f "$ckpt" ] || ckpt=""  # a model without a previous checkpoint starts afresh
     mkdir -p "$OUT/$m"
     # shellcheck disable=SC2086
     $PY -m monai.bundle run --bundle_root "$B" --config_file "$B/configs/train.json" \
@@ -88,7 +89,7 @@ train() {  # model
         --dataset_dir "$OUT/cohort" --ckpt_dir "$OUT/$m" --max_seconds "$SECONDS_LIMIT" ${CONFIG[$m]} \
         --num_workers "$((WORKERS / $(echo "$MODELS" | wc -w)))" --epochs "${EPOCHS:-200}" \
         ${BATCH_SIZE:+--batch_size $BATCH_SIZE} ${LEARNING_RATE:+--learning_rate $LEARNING_RATE} ${LR_STEP_EPOCHS:+--lr_step_epochs $LR_STEP_EPOCHS} \
-        ${FINE_TUNE_FROM:+--load_pretrain True --ckpt_path $FINE_TUNE_FROM} > "$OUT/$m/train.log" 2>&1
+        ${ckpt:+--load_pretrain True --ckpt_path $ckpt} > "$OUT/$m/train.log" 2>&1
 }
 evaluate() {  # model
     local m=$1
@@ -99,9 +100,12 @@ evaluate() {  # model
         --num_workers "$WORKERS" > "$OUT/$m/eval.log" 2>&1
     log "$m test: $(tr '\n' ' ' < "$OUT/$m/eval/metrics.csv")"
 }
-pids=()
-for m in $MODELS; do train "$m" & pids+=($!); done
-for pid in "${pids[@]}"; do wait "$pid" || log "a training failed: see $OUT/*/train.log"; done
-log "trained $MODELS ($SECONDS_LIMIT s limit)"
+if [ "${TRAIN:-1}" != 0 ]; then
+    pids=()
+    for m in $MODELS; do train "$m" & pids+=($!); done
+    for pid in "${pids[@]}"; do wait "$pid" || log "a training failed: see $OUT/*/train.log"; done
+    log "trained $MODELS ($SECONDS_LIMIT s limit)"
+fi
+[ "${EVALUATE:-1}" = 0 ] && exit 0
 for m in $MODELS; do [ -f "$OUT/$m/model.pt" ] && evaluate "$m"; done
 log "evaluated"

@@ -1,30 +1,37 @@
 #!/usr/bin/env bash
-# Train the curve regressor in one 10-minute call on a GPU machine that has torch but not the other
-# packages (their wheels are carried in .whl/ and installed under /tmp/site). It renders the data
-# (bundles/train_regression.sh with no model), trains the shipped configuration and the two ablations at the same
-# time for what the call has left, evaluates them on the test split, and returns the shipped model's weights in fp16
-# (split in 15 MB parts: the machine returns files of at most 16 MiB; `cat r18.pt.part_* > model.pt`) and the logs.
+# Train the curve regressor and its ablations in 10-minute device calls on a GPU machine that has torch but not the
+# other packages (their wheels are carried in .whl/ and installed under /tmp/site; SimpleITK is not needed: the
+# targets come from the truth). One call:
 #   BUDGET=560 bash bundles/train_regression_gpu_call.sh
-# With COHORT=DIR (a `monai-spine cohort --targets-from-truth` folder carried with the call) it trains on that and
-# renders nothing, e.g. COHORT=.regdata/cohort made on a CPU machine by `DEVICE=cpu WORKERS=2 DRR_CTS=3
-# DRR_STUDIES=6 MODELS="" bundles/train_regression.sh .regdata 160 1` (carry it with the call). No run of this script
-# has returned weights yet: the shipped 0.1 weights were trained on CPU (the bundle's README).
+# renders the data into /tmp/reg unless it is already there (bundles/train_regression.sh with no model: phantom
+# studies and `drr` renders of phantom CTs, then `monai-spine cohort --targets-from-truth`), trains the shipped
+# configuration and the two ablations at the same time for what the call has left, copies the shipped model's
+# weights out in fp16 CPU tensors (split in 15 MB parts: the machine returns files of at most 16 MiB;
+# `cat r18.pt.part_* > model.pt`), then evaluates every model on the test split and returns the logs. The next call,
+# started while the machine is still held, finds the data and the checkpoints in /tmp/reg and goes on from them
+# (FINE_TUNE_FROM) at its own LEARNING_RATE: the step decay runs across calls. RETURN_R50=1 also returns the
+# ResNet-50 + transformer's weights (4 parts). N, DRR_CTS, DRR_STUDIES size the data.
 source "$(dirname "$0")/gpu_machine.sh"
-export DEVICE=cuda WORKERS=16 LEARNING_RATE=${LEARNING_RATE:-3e-4} EPOCHS=${EPOCHS:-400} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-120}
-RUN=/tmp/reg
-if [ -n "${COHORT:-}" ]; then  # a cohort made on another machine and carried (the GPU machine lacks SimpleITK)
-    mkdir -p $RUN && cp -r "$COHORT" $RUN/cohort
-else
-    MODELS="" timeout 330 bash bundles/train_regression.sh $RUN ${N:-400} 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
+export DEVICE=${DEVICE:-cuda} WORKERS=${WORKERS:-16} EPOCHS=${EPOCHS:-100000} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-100000}
+export LEARNING_RATE=${LEARNING_RATE:-3e-4} DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=${DRR_STUDIES:-10}
+RUN=/tmp/reg N=${N:-500} MODELS=${MODELS:-"resnet18_bot resnet50_bot resnet50"}
+MODELS="" timeout 360 bash bundles/train_regression.sh $RUN $N 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
+if [ -f $RUN/resnet18_bot/model.pt ]; then  # a previous call on this machine: go on from its checkpoints
+    rm -rf $RUN/previous; mkdir $RUN/previous
+    for m in $MODELS; do mkdir $RUN/previous/$m; mv $RUN/$m/model.pt $RUN/$m/train.log $RUN/previous/$m/ 2>/dev/null; done
+    export FINE_TUNE_FROM=$RUN/previous; echo "going on from the previous call's checkpoints"
 fi
-T=$(( ${BUDGET:-560} - SECONDS - 45 )); echo "training for $T s"
-MODELS=${MODELS:-"resnet18_bot resnet50_bot resnet50"} timeout $(( T + 30 )) bash bundles/train_regression.sh $RUN ${N:-400} $T \
-    > $OUT/train.log 2>&1; echo "train rc=$? at $SECONDS s"
-python3 - <<'PY'
-import torch
-state = torch.load("/tmp/reg/resnet18_bot/model.pt", map_location="cpu", weights_only=True)
-torch.save({k: v.half() if v.is_floating_point() else v for k, v in state.items()}, "/tmp/reg/r18.pt")
-PY
-split -b 15m /tmp/reg/r18.pt $OUT/r18.pt.part_
-(cd $RUN && tar -czf $OUT/logs.tar.gz timings.log cohort/dataset.json */train.log */eval.log */eval/*.csv *.log 2>/dev/null)
+T=$(( ${BUDGET:-560} - SECONDS - 100 )); echo "training for $T s"
+EVALUATE=0 MODELS=$MODELS timeout $(( T + 40 )) bash bundles/train_regression.sh $RUN $N $T > $OUT/train.log 2>&1
+echo "train rc=$? at $SECONDS s"
+half() {  # model, name: its best checkpoint as fp16 CPU tensors in 15 MB parts
+    python3 -c "import sys, torch
+s = torch.load(sys.argv[1], map_location='cpu', weights_only=True)
+torch.save({k: v.half() if v.is_floating_point() else v for k, v in s.items()}, sys.argv[2])" $RUN/$1/model.pt $RUN/$2.pt
+    split -b 15m $RUN/$2.pt $OUT/$2.pt.part_
+}
+half resnet18_bot r18
+[ "${RETURN_R50:-0}" = 1 ] && half resnet50_bot r50
+TRAIN=0 MODELS=$MODELS timeout $(( ${BUDGET:-560} - SECONDS - 10 )) bash bundles/train_regression.sh $RUN $N 0 > $OUT/eval.log 2>&1
+(cd $RUN && tar -czf $OUT/logs.tar.gz timings.log cohort/dataset.json */train.log */eval.log */eval/*.csv previous/*/train.log 2>/dev/null)
 cat $RUN/timings.log; grep -h "best value" $RUN/*/train.log | tail -6 | cut -c1-160

@@ -57,16 +57,27 @@ def _pairs(args: argparse.Namespace):
 
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
-    from monai_spine.cohort import CROP_PIXEL_MM, PairSettings, build_cohort
-    from monai_spine.registration import AlignmentConfig
+    from monai_spine.cohort import CROP_PIXEL_MM
 
+    crop_pixel_mm = CROP_PIXEL_MM if args.crop_pixel is None else args.crop_pixel
     with option_values():
         if args.workers is not None and args.workers < 1:
             raise ValueError(f"--workers must be at least 1, got {args.workers}.")
-        settings = PairSettings(AlignmentConfig(iou_threshold=args.iou_threshold),
-                                CROP_PIXEL_MM if args.crop_pixel is None else args.crop_pixel, args.use_given_masks)
-    if args.targets_from_truth:
-        return _from_truth(args, settings.crop_pixel_mm)
+        if not crop_pixel_mm > 0:
+            raise ValueError(f"the crop pixel size must be positive, got {crop_pixel_mm} mm.")
+    if args.targets_from_truth:  # registers nothing: runs without SimpleITK (a GPU training machine)
+        return _from_truth(args, crop_pixel_mm)
+    return _from_pairs(args, crop_pixel_mm)
+
+
+def _from_pairs(args: argparse.Namespace, crop_pixel_mm: float) -> int:
+    from monai_spine.cli import option_values
+    from monai_spine.cohort import PairSettings, build_cohort
+    from monai_spine.registration import AlignmentConfig
+
+    with option_values():
+        settings = PairSettings(AlignmentConfig(iou_threshold=args.iou_threshold), crop_pixel_mm,
+                                args.use_given_masks)
     summary = build_cohort(_pairs(args), args.out, settings, args.workers, args.scheduler, args.seed)
     print(f"monai-spine cohort: {summary.line()}; datalist {args.out}/dataset.json, "
           f"rejections {args.out}/rejections.csv")

@@ -128,7 +128,7 @@ def _entry(result: PairResult) -> dict:
 def build_cohort(
     pairs: Sequence[PairSource],
     out: str | os.PathLike,
-    settings: PairSettings = PairSettings(),
+    settings: PairSettings | None = None,
     workers: int | None = None,
     scheduler: str | None = None,
     seed: int = 0,
@@ -143,7 +143,8 @@ def build_cohort(
     Args:
         pairs: the pairs (:mod:`.sources`).
         out: output folder (created).
-        settings: how each pair is built; a re-run must use the same (``out/cohort.json``).
+        settings: how each pair is built (default :class:`PairSettings()`); a re-run must use the same
+            (``out/cohort.json``).
         workers: worker processes (spawned, single-threaded) when no ``scheduler`` is given; default one per
             CPU core; 1 builds in this process.
         scheduler: address of a Dask scheduler (e.g. ``tcp://host:8786``): the pairs run on its workers instead,
@@ -160,6 +161,7 @@ def build_cohort(
         SpineInputError: an unusable pair list, ``out`` built with other settings, or an unreachable scheduler.
     """
     check_pairs(pairs, "the pair list")
+    settings = settings or PairSettings()
     out = Path(out)
     with _dask_client(scheduler) as client:
         pairs_dir = out / "pairs"

@@ -16,6 +16,7 @@ import shutil
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from monai.data.utils import affine_to_spacing
@@ -23,11 +24,13 @@ from monai.data.utils import affine_to_spacing
 from monai_spine.errors import SpineInputError, one_line
 from monai_spine.geometry import CropFrame
 from monai_spine.io.files import as_plain
-from monai_spine.registration import AlignmentConfig, align_pair
 
 from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
 from .sources import PairSource
 from .targets import curves_in_crop, pair_curves, targets_document
+
+if TYPE_CHECKING:
+    from monai_spine.registration import AlignmentConfig
 
 __all__ = ["STATUSES", "PARTIAL_PREFIX", "PairSettings", "PairResult", "build_pair", "read_pair"]
 
@@ -37,6 +40,14 @@ STATUSES = ("accepted", "rejected", "failed")
 
 PARTIAL_PREFIX = ".partial-"
 """Prefix of the private folders a pair is written into before it is renamed."""
+
+
+def _registration():
+    """``monai_spine.registration`` (SimpleITK), imported when a pair is registered: the truth cohort
+    (:mod:`.truth`), which registers nothing, then runs where SimpleITK is not installed (a GPU training machine)."""
+    import monai_spine.registration
+
+    return monai_spine.registration
 
 
 @dataclass(frozen=True)
@@ -49,7 +60,7 @@ class PairSettings:
         use_given_masks: use the pairs' own spine masks (phantoms, tests) instead of segmenting the images.
     """
 
-    alignment: AlignmentConfig = field(default_factory=AlignmentConfig)
+    alignment: AlignmentConfig = field(default_factory=lambda: _registration().AlignmentConfig())
     crop_pixel_mm: float = CROP_PIXEL_MM
     use_given_masks: bool = False
 
@@ -145,13 +156,13 @@ def _write_pair(stage: Path, source: PairSource, dxa, mri, dxa_mask, mri_mask, a
     return "", "", document["scoliotic"]
 
 
-def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairSettings = PairSettings()) -> PairResult:
+def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairSettings | None = None) -> PairResult:
     """Build one pair into ``pairs_dir/<id>/``; never raises for a bad pair.
 
     Args:
         source: the pair's files.
         pairs_dir: the cohort's ``pairs/`` folder (exists).
-        settings: masks, alignment and crop settings.
+        settings: masks, alignment and crop settings (default :class:`PairSettings()`).
 
     Returns:
         :class:`PairResult`: ``accepted`` (``dxa_crop.nii.gz``, ``targets.json``, ``alignment.json`` written),
@@ -160,6 +171,7 @@ def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairS
     """
     from monai_spine.transforms import LoadRadiograph, LoadVolume
 
+    settings = settings or PairSettings()
     start = time.perf_counter()
     pairs_dir = Path(pairs_dir)
     stage_name = "load"
@@ -170,7 +182,7 @@ def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairS
         stage_name = "masks"
         dxa_mask, mri_mask = _masks(source, dxa, mri, settings.use_given_masks)
         stage_name = "alignment"
-        alignment = align_pair(dxa_mask, mri_mask, settings.alignment)
+        alignment = _registration().align_pair(dxa_mask, mri_mask, settings.alignment)
         stage_name = "targets"
         stage_name, reason, scoliotic = _write_pair(staging, source, dxa, mri, dxa_mask, mri_mask, alignment, settings)
         status = "rejected" if reason else "accepted"

@@ -20,9 +20,9 @@ from monai_spine.geometry import (
     spine_curves_from_views,
 )
 from monai_spine.geometry.extract import BoundaryCurves
+from monai_spine.geometry.pose import apply_matrix
 from monai_spine.io.files import rounded
 from monai_spine.measures import measure_spine
-from monai_spine.registration import apply_matrix
 
 __all__ = [
     "TARGETS_SCHEMA",

@@ -15,7 +15,16 @@ import torch.nn.functional as F
 
 from .grid import Grid
 
-__all__ = ["UKB_SPACING_MM", "MriPose", "matrix_mri_to_dxa", "posed_grid", "resample_rigid"]
+__all__ = [
+    "UKB_SPACING_MM",
+    "MriPose",
+    "apply_matrix",
+    "matrix_mri_to_dxa",
+    "posed_grid",
+    "resample_rigid",
+    "rigid_matrix",
+    "rotation_deg",
+]
 
 UKB_SPACING_MM = (2.232, 2.232, 3.0)
 """UK Biobank Dixon voxel size (x, y, z), mm: 2.232 mm in-plane, 3 mm slices (West et al. 2016)."""
@@ -160,3 +169,25 @@ def matrix_mri_to_dxa(pose: MriPose, mri_origin_mm, dxa_origin_mm) -> np.ndarray
     to_dxa = np.eye(3)
     to_dxa[:2, 2] = -np.asarray(dxa_origin_mm, dtype=np.float64)
     return to_dxa @ np.linalg.inv(pose.matrix()) @ to_patient
+
+
+def rigid_matrix(angle_deg: float, translation_mm=(0.0, 0.0), centre_mm=(0.0, 0.0)) -> np.ndarray:
+    """``p ↦ R (p − c) + c + t`` as a 3×3 matrix; ``R`` turns +x toward +z by ``angle_deg`` (as SimpleITK's)."""
+    a = np.deg2rad(angle_deg)
+    rotation = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    centre = np.asarray(centre_mm, dtype=np.float64)
+    matrix = np.eye(3)
+    matrix[:2, :2] = rotation
+    matrix[:2, 2] = centre - rotation @ centre + np.asarray(translation_mm, dtype=np.float64)
+    return matrix
+
+
+def rotation_deg(matrix) -> float:
+    """The rotation angle of a rigid 3×3 matrix, degrees (+x toward +z)."""
+    return float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0])))
+
+
+def apply_matrix(matrix, points) -> np.ndarray:
+    """Map ``(N, 2)`` points ``(x, z)`` mm by a 3×3 matrix."""
+    points = np.asarray(points, dtype=np.float64)
+    return points @ np.asarray(matrix)[:2, :2].T + np.asarray(matrix)[:2, 2]

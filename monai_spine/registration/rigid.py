@@ -10,29 +10,9 @@ from __future__ import annotations
 import numpy as np
 import SimpleITK as sitk
 
+from monai_spine.geometry.pose import apply_matrix, rigid_matrix, rotation_deg
+
 __all__ = ["rigid_matrix", "rotation_deg", "apply_matrix", "to_sitk", "from_sitk"]
-
-
-def rigid_matrix(angle_deg: float, translation_mm=(0.0, 0.0), centre_mm=(0.0, 0.0)) -> np.ndarray:
-    """``p ↦ R (p − c) + c + t`` as a 3×3 matrix; ``R`` turns +x toward +z by ``angle_deg`` (as SimpleITK's)."""
-    a = np.deg2rad(angle_deg)
-    rotation = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    centre = np.asarray(centre_mm, dtype=np.float64)
-    matrix = np.eye(3)
-    matrix[:2, :2] = rotation
-    matrix[:2, 2] = centre - rotation @ centre + np.asarray(translation_mm, dtype=np.float64)
-    return matrix
-
-
-def rotation_deg(matrix) -> float:
-    """The rotation angle of a rigid 3×3 matrix, degrees (+x toward +z)."""
-    return float(np.degrees(np.arctan2(matrix[1, 0], matrix[0, 0])))
-
-
-def apply_matrix(matrix, points) -> np.ndarray:
-    """Map ``(N, 2)`` points ``(x, z)`` mm by a 3×3 matrix."""
-    points = np.asarray(points, dtype=np.float64)
-    return points @ np.asarray(matrix)[:2, :2].T + np.asarray(matrix)[:2, 2]
 
 
 def to_sitk(matrix_mri_to_dxa, centre_mm=(0.0, 0.0)) -> sitk.Euler2DTransform:
