@@ -1,6 +1,6 @@
 """Spine-curve geometry: the curve container, curves from masks, frame mappings, voxel grids and writers."""
 
-from .curves import CURVE_NAMES, N_POINTS, SpineCurves
+from .curves import CURVE_NAMES, N_POINTS, SpineCurves, smooth_along_height
 from .extract import (
     BoundaryCurves,
     VolumeCurves,

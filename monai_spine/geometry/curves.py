@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy.signal import savgol_filter
 
-__all__ = ["N_POINTS", "CURVE_NAMES", "SpineCurves"]
+__all__ = ["N_POINTS", "CURVE_NAMES", "SpineCurves", "smooth_along_height"]
 
 N_POINTS = 209
 """Points per curve, evenly spaced in height from the top to the bottom of the spine."""
@@ -85,3 +86,26 @@ class SpineCurves:
         if array.shape[0] != len(CURVE_NAMES):
             raise ValueError(f"expected {len(CURVE_NAMES)} curves, got array of shape {array.shape}.")
         return cls(*array)
+
+
+def smooth_along_height(curve, window_mm: float) -> np.ndarray:
+    """A curve's lateral values smoothed along its heights by a cubic Savitzky–Golay filter, window in mm.
+
+    A spine mask's edge steps by whole pixels, and those steps become tangent angles that a Cobb angle reads as
+    curvature; a cubic fit over a window as long as a curve of the spine keeps the curve's shape and drops the steps.
+
+    Args:
+        curve: ``(N, 2)`` ``(lateral, height)`` mm at evenly spaced heights.
+        window_mm: the filter's window along the height, mm; shortened to the curve's length when longer.
+
+    Returns:
+        ``(N, 2)`` float64: the same heights, the smoothed lateral values.
+    """
+    curve = np.array(curve, dtype=np.float64)
+    n = len(curve)
+    step_mm = abs(curve[-1, 1] - curve[0, 1]) / max(n - 1, 1)
+    window = min(int(round(window_mm / step_mm)) if step_mm > 0 else n, n)
+    window -= 1 - window % 2  # odd
+    if window > 3:
+        curve[:, 0] = savgol_filter(curve[:, 0], window, 3, mode="interp")
+    return curve
