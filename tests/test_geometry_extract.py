@@ -257,3 +257,23 @@ def test_partial_end_rows_are_trimmed_on_request():
     assert trimmed.centre[0, 1] == full[0] and trimmed.centre[-1, 1] == full[-1]
     untrimmed = curves_from_mask(mask, (1.0, 1.0))
     assert untrimmed.centre[0, 1] == rows[0] and untrimmed.centre[-1, 1] == rows[-1]
+
+
+def test_smoothing_keeps_a_cubic_curve_and_removes_pixel_steps():
+    """A cubic lateral deviation sampled by a 1 mm pixel staircase: the smoothed curve is closer to the truth and its
+    tangent angles no longer jump (the Cobb angle reads them), and an exact cubic comes back unchanged."""
+    from monai_spine.geometry import smooth_along_height
+
+    z = np.linspace(100.0, 700.0, 209)
+    x = 200.0 + 12.0 * np.sin((z - 100.0) / 600.0 * np.pi)  # a 12 mm single curve over 600 mm
+    stepped = np.c_[np.round(x), z]
+    smoothed = smooth_along_height(stepped, 200.0)
+    np.testing.assert_array_equal(smoothed[:, 1], z)
+    assert np.abs(smoothed[:, 0] - x).mean() < 0.5 * np.abs(stepped[:, 0] - x).mean()
+    def tangent_jump_deg(curve):
+        return np.abs(np.diff(np.degrees(np.arctan(np.diff(curve[:, 0]) / np.diff(z))))).max()
+
+    assert tangent_jump_deg(stepped) > 10.0 and tangent_jump_deg(smoothed) < 1.0
+    cubic = np.c_[1e-7 * (z - 400.0) ** 3 + 3e-4 * z**2, z]
+    np.testing.assert_allclose(smooth_along_height(cubic, 200.0), cubic, atol=1e-6)
+    np.testing.assert_array_equal(smooth_along_height(cubic[:3], 200.0), cubic[:3])  # too short to filter

@@ -27,9 +27,9 @@ from .results import write_results
 __all__ = ["infer_dxa", "run_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE", "MIN_BONE_CONTRAST"]
 
 CORONAL_SOURCE = "mask"
-"""The route's coronal curves by default (``regression.CORONAL_SOURCES``): the spine mask's edges while the shipped
-regressor (0.1, trained for 52 CPU minutes) places the coronal centre line 20 mm off on the phantom test set against
-1.2 mm for the mask (``docs/regression.md``); back to ``"regressor"`` once a retrained one measures better."""
+"""The route's coronal curves by default (``regression.CORONAL_SOURCES``): the spine mask's edges, smoothed, while
+the shipped regressor (0.2) places the coronal centre line 4.0 mm off on the phantom test set against 1.1 mm for the
+mask (``docs/regression.md``); back to ``"regressor"`` once a retrained one measures better."""
 
 MIN_BONE_CONTRAST = 0.08
 """Least contrast of the spine mask against a 10 mm ring around it (mean inside − mean in the ring, over the image's
