@@ -10,9 +10,9 @@
 # targets.json, each study keeping its split; drr studies train only). OUT/<model>/: model.pt (best validation
 # mean absolute error), train.log, eval/ (test split, `configs/evaluate.json`). MODELS (default "resnet18_bot"; ""
 # renders the data only) lists the models trained at the same time on one GPU, each stopped after TRAIN_SECONDS:
-#   resnet18_bot  ResNet-18 + bottleneck transformer (the shipped configuration)
-#   resnet50_bot  ResNet-50 + bottleneck transformer (the published configuration)
-#   resnet50      ResNet-50 without the transformer (ablation)
+#   resnet18_bot  ResNet-18 + bottleneck transformer (the shipped configuration, train.json)
+#   resnet50_bot  ResNet-50 + bottleneck transformer (the published configuration, + configs/resnet50_bot.json)
+#   resnet50      ResNet-50 without the transformer (ablation, + configs/resnet50.json)
 # LEARNING_RATE (default the config's 1e-4), EPOCHS, LR_STEP_EPOCHS and BATCH_SIZE tune a short run;
 # FINE_TUNE_FROM=DIR starts each model from DIR/<model>/model.pt (a previous run's); TRAIN=0 or EVALUATE=0 skips that step. Set DEVICE=cpu WORKERS=2 and small numbers to try it on a laptop. Needs monai-spine installed (or
 # this checkout on PYTHONPATH), monai, pytorch-ignite, fire and nibabel.
@@ -74,19 +74,19 @@ PY
     log "cohort: $(grep -c '"id"' "$OUT/cohort/dataset.json") entries"
 fi
 
-declare -A CONFIG=(
-    [resnet18_bot]="--encoder resnet18 --attention True --attention_dim 256"
-    [resnet50_bot]="--encoder resnet50 --attention True --attention_dim 512"
-    [resnet50]="--encoder resnet50 --attention False"
-)
+configs() {  # model, base configs...: the model's config files, its ablation file (configs/<model>.json) last
+    local m=$1 files=""; shift
+    for c in "$@" ${m/resnet18_bot/}; do files+="'$B/configs/$c.json',"; done
+    echo "[${files%,}]"
+}
 train() {  # model
     local m=$1 ckpt=${FINE_TUNE_FROM:+$FINE_TUNE_FROM/$1/model.pt}
     [ -f "$ckpt" ] || ckpt=""  # a model without a previous checkpoint starts afresh
     mkdir -p "$OUT/$m"
     # shellcheck disable=SC2086
-    $PY -m monai.bundle run --bundle_root "$B" --config_file "$B/configs/train.json" \
+    $PY -m monai.bundle run --bundle_root "$B" --config_file "$(configs "$m" train)" \
         --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" \
-        --dataset_dir "$OUT/cohort" --ckpt_dir "$OUT/$m" --max_seconds "$SECONDS_LIMIT" ${CONFIG[$m]} \
+        --dataset_dir "$OUT/cohort" --ckpt_dir "$OUT/$m" --max_seconds "$SECONDS_LIMIT" \
         --num_workers "$((WORKERS / $(echo "$MODELS" | wc -w)))" --epochs "${EPOCHS:-200}" \
         ${BATCH_SIZE:+--batch_size $BATCH_SIZE} ${LEARNING_RATE:+--learning_rate $LEARNING_RATE} ${LR_STEP_EPOCHS:+--lr_step_epochs $LR_STEP_EPOCHS} \
         ${ckpt:+--load_pretrain True --ckpt_path $ckpt} > "$OUT/$m/train.log" 2>&1
@@ -94,8 +94,8 @@ train() {  # model
 evaluate() {  # model
     local m=$1
     # shellcheck disable=SC2086
-    $PY -m monai.bundle run --bundle_root "$B" --config_file "['$B/configs/train.json','$B/configs/evaluate.json']" \
-        --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" ${CONFIG[$m]} \
+    $PY -m monai.bundle run --bundle_root "$B" --config_file "$(configs "$m" train evaluate)" \
+        --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" \
         --dataset_dir "$OUT/cohort" --output_dir "$OUT/$m/eval" --ckpt_path "$OUT/$m/model.pt" \
         --num_workers "$WORKERS" > "$OUT/$m/eval.log" 2>&1
     log "$m test: $(tr '\n' ' ' < "$OUT/$m/eval/metrics.csv")"

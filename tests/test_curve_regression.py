@@ -156,6 +156,7 @@ def test_a_spine_cut_by_the_field_of_view_gives_its_part_with_a_warning(study, t
     assert main(["infer", "--dxa", str(tmp_path / "lower.nii.gz"), "--out", str(tmp_path / "out")]) == 0
     curves, document = read_curves_json(tmp_path / "out" / "curves.json")
     assert any("runs out of the image at the top" in w for w in document["qc"]["warnings"])
+    assert any("may not be the thoracic and lumbar curves" in w for w in document["qc"]["warnings"])
     assert curves.coronal_centre[0, 1] < 20.0  # the curves start at the image's top, the part that is there
 
 
@@ -172,3 +173,15 @@ def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, content,
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and str(path) in error and message in error
     assert not out.exists()
+
+
+@pytest.mark.parametrize("ablation, attention, millions", [("resnet50_bot", True, 28.4), ("resnet50", False, 26.1)])
+def test_the_papers_configuration_and_its_ablation_are_config_files(ablation, attention, millions):
+    """``configs/resnet50_bot.json`` (the published ResNet-50 + transformer) and ``configs/resnet50.json`` (no
+    transformer) layered over ``train.json`` give those networks (docs/regression.md's table)."""
+    parser = ConfigParser()
+    parser.read_config(eval(_configs("train", ablation)))
+    parser["bundle_root"] = str(ROOT)
+    network = parser.get_parsed_content("network_def")
+    assert (network.attention is not None) == attention
+    assert round(sum(p.numel() for p in network.parameters()) / 1e6, 1) == millions

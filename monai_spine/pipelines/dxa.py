@@ -48,8 +48,12 @@ def _field_of_view_warnings(mask, spacing) -> list[str]:
     height = mask.shape[-1]
     margin = EDGE_MARGIN_MM / spacing[1]
     edges = [name for name, cut in (("top", rows[0] < margin), ("bottom", rows[-1] >= height - margin)) if cut]
-    return [f"the spine runs out of the image at the {edge}: the curves cover the part in the image only"
-            for edge in edges]
+    cut = [f"the spine runs out of the image at the {edge}: the curves cover the part in the image only"
+           for edge in edges]
+    if cut:  # the angles' end points are the turning points inside the image, not known vertebrae
+        cut.append("with the spine cut, the Cobb, kyphosis and lordosis angles are measured on the part in the image "
+                   "and may not be the thoracic and lumbar curves")
+    return cut
 
 
 def bone_contrast(image, mask) -> float:
