@@ -12,8 +12,8 @@
 # (best validation Dice), train.log, eval_ap/ and eval_lateral/ (`configs/evaluate.json` with --views, Dice and
 # centre-line error per image). Every AP and every lateral is one training image (`load_radiograph_datalist`).
 # FINE_TUNE_FROM=FILE starts from those weights (default: the DXA bundle's models/model.pt; FINE_TUNE_FROM= starts
-# afresh), learning rate LEARNING_RATE (default the config's); EPOCHS (default 20) sets the cosine schedule's
-# length, TRAIN_SECONDS stops earlier (best checkpoint kept). SKIP_TRAIN=1 evaluates OUT/model/model.pt only; data
+# afresh); LEARNING_RATE and BATCH_SIZE (default the config's; BATCH_SIZE=4 on a CPU gives more steps per minute);
+# EPOCHS (default 20) sets the cosine schedule's length, TRAIN_SECONDS stops earlier (best checkpoint kept). SKIP_TRAIN=1 evaluates OUT/model/model.pt only; data
 # already in OUT is reused. DEVICE (default cuda) and WORKERS (default 16): set DEVICE=cpu WORKERS=1 on a laptop.
 # Needs monai-spine installed (or this checkout on PYTHONPATH), monai, pytorch-ignite, fire, nibabel and pydicom.
 set -euo pipefail
@@ -71,6 +71,7 @@ if [ "${SKIP_TRAIN:-0}" != 1 ]; then
         --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" \
         --dataset_dir "$OUT" --ckpt_dir "$OUT/model" --max_seconds "$SECONDS_LIMIT" --num_workers "$WORKERS" \
         --device "\$torch.device('$DEVICE')" --epochs "${EPOCHS:-20}" ${LEARNING_RATE:+--learning_rate $LEARNING_RATE} \
+        ${BATCH_SIZE:+--batch_size $BATCH_SIZE} \
         ${FINE_TUNE_FROM:+--load_pretrain True --ckpt_path $FINE_TUNE_FROM} > "$OUT/model/train.log" 2>&1
     log "trained ($SECONDS_LIMIT s limit): $(grep -o 'val_mean_dice best value: [0-9.]*' "$OUT/model/train.log" | tail -1)"
 fi
