@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["BUNDLE_NAMES", "CURVE_BUNDLE", "bundle_root", "bundles_dir"]
+__all__ = ["BUNDLE_NAMES", "CURVE_BUNDLE", "RADIOGRAPH_BUNDLE", "bundle_root", "bundles_dir"]
 
 BUNDLE_NAMES = ("dxa_spine_segmentation", "mri_spine_segmentation")
 """The shipped segmentation bundles."""
 CURVE_BUNDLE = "dxa_spine_curve_regression"
 """The DXA curve regressor bundle."""
+RADIOGRAPH_BUNDLE = "radiograph_spine_segmentation"
+"""The bi-planar radiograph (AP and lateral) segmentation bundle."""
 
 
 def bundles_dir() -> Path:

@@ -116,6 +116,8 @@ class LoadRadiographd(MapTransform):
         frame: one frame for all keys, or one per key, e.g. ``keys=("ap", "lateral"), frame=("coronal", "lateral")``.
         dtype: data type of the output images.
         allow_missing_keys: skip keys that are absent instead of raising ``KeyError``.
+        frame_key: key of each item's own frame (``"coronal"`` or ``"lateral"``), for datalists that mix views, e.g.
+            :func:`monai_spine.segmentation.load_radiograph_datalist`; when the item has it, it overrides ``frame``.
     """
 
     backend = LoadRadiograph.backend
@@ -126,16 +128,27 @@ class LoadRadiographd(MapTransform):
         frame: str | Sequence[str] = "coronal",
         dtype: DtypeLike = np.float32,
         allow_missing_keys: bool = False,
+        frame_key: str | None = None,
     ) -> None:
         super().__init__(keys, allow_missing_keys)
         self.frame = ensure_tuple_rep(frame, len(self.keys))
-        self._loaders = {f: LoadRadiograph(frame=f, dtype=dtype) for f in dict.fromkeys(self.frame)}
+        self.frame_key = frame_key
+        self._loaders = {f: LoadRadiograph(frame=f, dtype=dtype) for f in FRAMES}
+        for f in self.frame:
+            self._check(f)
 
     def __call__(self, data: Mapping[Hashable, str | os.PathLike]) -> dict[Hashable, MetaTensor]:
         d = dict(data)
         for key, frame in self.key_iterator(d, self.frame):
+            frame = self._check(d.get(self.frame_key, frame) if self.frame_key is not None else frame)
             d[key] = self._loaders[frame](d[key])
         return d
+
+    @staticmethod
+    def _check(frame: str) -> str:
+        if frame not in FRAMES:
+            raise ValueError(f"frame must be one of {FRAMES}, got {frame!r}.")
+        return frame
 
 
 class LoadVolume(Transform):

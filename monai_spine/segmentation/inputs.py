@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from monai_spine.errors import SpineInputError
@@ -13,7 +13,10 @@ from monai_spine.io import RadiographReader
 from monai_spine.io.nifti import is_nifti_path
 from monai_spine.io.volume import volume_reader_for
 
-__all__ = ["find_images", "load_datalist"]
+__all__ = ["RADIOGRAPH_VIEWS", "find_images", "load_datalist", "load_radiograph_datalist"]
+
+RADIOGRAPH_VIEWS = {"ap": "coronal", "lateral": "lateral"}
+"""The radiograph views of a bi-planar study and the frame each is loaded in (``docs/frames.md``)."""
 
 _SKIPPED_NAMES = ("DICOMDIR",)
 
@@ -104,3 +107,27 @@ def load_datalist(
             raise SpineInputError(path, f"{split} entry {i} has no {', '.join(missing)}")
         out.append({name: os.fspath(base / entry[k]) for name, k in keys.items()})
     return out
+
+
+def load_radiograph_datalist(
+    datalist: str | os.PathLike,
+    split: str,
+    views: Sequence[str] = tuple(RADIOGRAPH_VIEWS),
+    base_dir: str | os.PathLike | None = None,
+) -> list[dict[str, str]]:
+    """One split of a bi-planar datalist as image/label pairs of every view: ``[{"image", "label", "frame",
+    "view"}, ...]``, the radiograph bundle's training data.
+
+    Each study entry (``monai-spine phantom --modalities biplanar`` or ``monai-spine drr``) names a radiograph and
+    its spine mask per view (``"ap"``/``"ap_spine"``, ``"lateral"``/``"lateral_spine"``); it gives one pair per
+    view in ``views`` (:func:`load_datalist` with those keys), with the view's frame (:data:`RADIOGRAPH_VIEWS`) for
+    ``LoadRadiographd(frame_key="frame")``. AP pairs come first, then lateral ones.
+    """
+    unknown = [v for v in views if v not in RADIOGRAPH_VIEWS]
+    if unknown:
+        raise ValueError(f"views must be in {tuple(RADIOGRAPH_VIEWS)}, got {unknown}.")
+    return [
+        dict(pair, frame=RADIOGRAPH_VIEWS[view], view=view)
+        for view in views
+        for pair in load_datalist(datalist, split, {"image": view, "label": f"{view}_spine"}, base_dir)
+    ]

@@ -20,9 +20,11 @@ from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose
 
-from monai_spine.bundles import BUNDLE_NAMES, bundle_root
+from monai_spine.bundles import BUNDLE_NAMES, RADIOGRAPH_BUNDLE, bundle_root
 
-__all__ = ["BundleSegmenter", "bundle_versions", "load_bundle", "segment_dxa", "segment_mri"]
+from .inputs import RADIOGRAPH_VIEWS
+
+__all__ = ["BundleSegmenter", "bundle_versions", "load_bundle", "segment_dxa", "segment_mri", "segment_radiograph"]
 
 
 def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | None = None):
@@ -96,3 +98,30 @@ def segment_dxa(image: MetaTensor) -> MetaTensor:
 def segment_mri(volume: MetaTensor) -> MetaTensor:
     """Spine mask of an MRI volume loaded with ``LoadVolume`` (bundle ``mri_spine_segmentation``)."""
     return _segmenter("mri_spine_segmentation")(volume)
+
+
+def segment_radiograph(image: MetaTensor, view: str) -> MetaTensor:
+    """Spine mask of an AP or lateral radiograph loaded with ``LoadRadiograph`` (bundle
+    ``radiograph_spine_segmentation``, one network for both views).
+
+    Args:
+        image: ``(1, W, H)`` in the standard display of the view's frame: ``LoadRadiograph(frame="coronal")`` for
+            ``"ap"``, ``LoadRadiograph(frame="lateral")`` for ``"lateral"``.
+        view: ``"ap"`` (mask of the vertebral column) or ``"lateral"`` (the vertebral bodies, anterior to
+            posterior wall).
+
+    Returns:
+        ``(1, W, H)`` uint8 {0, 1} mask on the image's grid, with ``meta["qc_warnings"]`` when it is empty or
+        implausibly short.
+
+    Raises:
+        ValueError: ``view`` is not ``"ap"`` or ``"lateral"``, or the image was loaded in the other view's frame
+            (``meta["frame"]``).
+    """
+    if view not in RADIOGRAPH_VIEWS:
+        raise ValueError(f"view must be one of {tuple(RADIOGRAPH_VIEWS)}, got {view!r}.")
+    frame = getattr(image, "meta", {}).get("frame", RADIOGRAPH_VIEWS[view])
+    if frame != RADIOGRAPH_VIEWS[view]:
+        raise ValueError(f"view {view!r} is read in the {RADIOGRAPH_VIEWS[view]} frame; this image was loaded in "
+                         f"the {frame} frame.")
+    return _segmenter(RADIOGRAPH_BUNDLE)(image)

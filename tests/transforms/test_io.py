@@ -84,6 +84,21 @@ def test_load_radiograph_dictionary_form(tmp_path, write_dicom, write_nifti):
         LoadRadiographd(keys="ap")({"lateral": lateral})
 
 
+def test_load_radiograph_dictionary_form_reads_each_items_frame(tmp_path, write_dicom, write_nifti):
+    (tmp_path / "ap").mkdir()
+    (tmp_path / "lat").mkdir()
+    ap, ap_expected, _ = radiograph(tmp_path / "ap", write_dicom, write_nifti, "coronal R\\F")
+    lateral, lateral_expected, _ = radiograph(tmp_path / "lat", write_dicom, write_nifti, "lateral P\\F")
+    t = LoadRadiographd(keys="image", frame_key="frame")
+    for path, expected, frame in ((ap, ap_expected, "coronal"), (lateral, lateral_expected, "lateral")):
+        out = t({"image": path, "frame": frame})
+        np.testing.assert_array_equal(out["image"][0].numpy(), expected)
+        assert out["image"].meta["frame"] == frame
+    assert t({"image": ap})["image"].meta["frame"] == "coronal"  # no frame in the item: the default
+    with pytest.raises(ValueError, match="frame must be one of"):
+        t({"image": ap, "frame": "axial"})
+
+
 def ras_volume() -> tuple[np.ndarray, np.ndarray]:
     """A random volume stored RAS (indices increasing toward right, anterior, superior) and its affine, mm."""
     data = np.random.default_rng(1).random((4, 5, 6)).astype(np.float32)
