@@ -39,8 +39,9 @@ __all__ = ["Segmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curve
 Segmenter = Callable[[MetaTensor, str], MetaTensor]
 """``(image (1, W, H), view "ap" | "lateral") -> {0, 1} spine-column mask (1, W, H)`` on the image's grid."""
 
-END_ROW_FRACTION = 0.7
-"""Curves start and end at the first and last rows this wide (fraction of the median): no partial end plates."""
+END_ROW_FRACTION = 0.3
+"""Curves start and end at the first and last rows this wide (fraction of the median): no stray end rows. The cervical
+spine is narrower than 0.7 of the median (the demo's former value), which cut the line off below C7."""
 MIN_HEIGHT_OVERLAP = 0.5
 """Least share of the AP centre line whose epipolar line meets the lateral one: less, and the views do not show the
 same spine."""

@@ -23,6 +23,10 @@ RAY_SPAN_MM = 100.0
 """Half the length of the piece of each ray projected into the other view to draw its epipolar line, mm."""
 
 
+ON_LINE_PX = 1e-6
+"""A curve vertex this close to an epipolar line (pixels) is on it: the curve's own ends match."""
+
+
 def _near_point(geometry: Projection) -> np.ndarray:
     """A point ``(3,)`` mm where the views' rays pass close: the isocentre, or 0 for a parallel view."""
     return np.asarray(getattr(geometry, "isocentre", (0.0, 0.0, 0.0)), dtype=np.float64)
@@ -45,12 +49,14 @@ def epipolar_match(source: Projection, source_pixels, target: Projection, target
     curve = np.asarray(target_curve, dtype=np.float64)
     relative = curve[None, :, :] - ends[0][:, None, :]
     side = (along[:, None, 0] * relative[..., 1] - along[:, None, 1] * relative[..., 0])  # (N, M) cross products
-    crossing = np.signbit(side[:, :-1]) != np.signbit(side[:, 1:])
+    side /= np.linalg.norm(along, axis=1)[:, None]  # pixels from the line, signed
+    side[np.abs(side) < ON_LINE_PX] = 0.0
+    crossing = side[:, :-1] * side[:, 1:] <= 0.0
     matched = np.full((len(side), 2), np.nan)
     rows = np.flatnonzero(crossing.any(axis=1))
     segment = crossing[rows].argmax(axis=1)
     low, high = side[rows, segment], side[rows, segment + 1]
-    fraction = (low / np.where(low == high, 1.0, low - high))[:, None]
+    fraction = (low / np.where(low == high, 1.0, low - high))[:, None]  # 0 when the segment lies on the line
     matched[rows] = curve[segment] + fraction * (curve[segment + 1] - curve[segment])
     return matched
 
