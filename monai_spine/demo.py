@@ -8,11 +8,13 @@ phantom's own masks stand in (:func:`phantom_mask_segmenter`), named in ``curves
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from monai_spine.evaluation.scores import biplanar_truth_curves
 from monai_spine.io.files import staged_output
 from monai_spine.measures import curve_distance, curve_mae_mm
 from monai_spine.phantom.study import make_study
@@ -72,9 +74,10 @@ def run_demo(out: str) -> int:
     dxa_errors = curve_mae_mm(dxa_curves, study.dxa.truth.with_relative_depth())
     print(f"  DXA centre lines: coronal mean error {dxa_errors[0]:.2f} mm, sagittal (relative depth) "
           f"{dxa_errors[3]:.2f} mm")
-    # the DICOM tags do not place the isocentre: the route's frame is the phantom's moved by the isocentres' offset
-    line = bi_result.curves.curve3d() + np.subtract(study.ap.geometry.isocentre, bi_result.geometries[0].isocentre)
-    distance = curve_distance(line, _truth_at(study.centre_line, line[:, 2]))
+    truth = biplanar_truth_curves(json.loads((Path(out) / "input" / "truth.json").read_text(encoding="utf-8")),
+                                  bi_result.geometries).curve3d()  # the spine column's, in the route's frame
+    line = bi_result.curves.curve3d()
+    distance = curve_distance(line, _truth_at(truth, line[:, 2]))
     print(f"  bi-planar 3D centre line: mean distance {distance.mean_mm:.2f} mm, max {distance.max_mm:.2f} mm")
     return 0
 

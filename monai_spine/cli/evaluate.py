@@ -27,7 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--scorers", metavar="LIST", default=None,
                         help="comma-separated scorers to run, from dxa_segmentation, mri_segmentation, alignment, "
-                        "dxa_pipeline (default all)")
+                        "dxa_pipeline, biplanar_pipeline (default all)")
     parser.set_defaults(run=run)
     return parser
 
