@@ -152,6 +152,20 @@ def test_infer_reproduces_the_truth(study_dir, tmp_path):
         assert document["qc"]["reprojection_error_mm"][view]["mean_mm"] < 0.2
 
 
+def test_geometry_file_gives_the_true_frame(study_dir, tmp_path):
+    """``truth.json`` as ``--geometry``: the line lands in the phantom's own frame, no move needed (< 0.5 mm)."""
+    infer_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", tmp_path / "out",
+                   phantom_mask_segmenter(study_dir), geometry_file=study_dir / "truth.json")
+    document = json.loads((tmp_path / "out" / "curves.json").read_text())
+    truth = json.loads((study_dir / "truth.json").read_text())
+    assert document["inputs"]["geometry_source"] == "json"
+    assert document["inputs"]["geometry"]["ap"]["isocentre"] == truth["frames"]["ap"]["isocentre"]
+    line = np.asarray(document["curve3d_mm"])
+    true_line = _truth_line(study_dir, [Projection.from_dict(truth["frames"][v]) for v in ("ap", "lateral")])
+    at_heights = np.stack([np.interp(line[:, 2], true_line[:, 2], true_line[:, i]) for i in range(3)], axis=1)
+    assert np.linalg.norm(line - at_heights, axis=1).mean() < 0.5
+
+
 def test_overlay_curves_lie_on_the_images(study_dir):
     result = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", phantom_mask_segmenter(study_dir))
     for geometry, image in zip(result.geometries, result.images):

@@ -14,7 +14,8 @@ Sources, first found (``docs/projection.md``, "Geometry from the files"):
 
 With tags the isocentre (where the two central rays meet, at the detectors' centres) is not in the files: it is
 placed where pixel ``(0, 0)`` demagnified to the isocentre's depth is the patient frame's origin, so a point at the
-isocentre's depth has ``x = column × spacing / magnification`` (AP) and ``y`` likewise (lateral).
+isocentre's depth has ``x = column × spacing / magnification`` (AP) and ``y`` likewise (lateral); when the other view
+comes from a JSON with an isocentre, that one is shared.
 """
 
 from __future__ import annotations
@@ -190,8 +191,9 @@ def pair_geometry(paths, tags, shapes, pixel_mm, geometry_file=None) -> tuple[tu
         views = [ParallelProjection(view=v, pixel_mm=p, shape=s) for v, p, s in zip(("ap", "lateral"), pixel_mm,
                                                                                     shapes)]
         warnings.append(NOMINAL_DEPTH_WARNING)
-    elif "dicom" in sources:
-        isocentre = _centred_isocentre(*views)
+    elif "dicom" in sources:  # a JSON view's isocentre is shared; else the module docstring's
+        isocentre = next((v.isocentre for v, s in zip(views, sources) if s == "json" and hasattr(v, "isocentre")),
+                         None) or _centred_isocentre(*views)
         views = [Projection.from_dict({**v.to_dict(), "isocentre": isocentre}) if s == "dicom" else v
                  for v, s in zip(views, sources)]
     return tuple(views), {"source": "+".join(dict.fromkeys(sources)), "files": files, "warnings": warnings}
