@@ -32,7 +32,6 @@ def test_console_script_is_installed():
 @pytest.mark.parametrize(
     "argv",
     [
-        ["infer", "--ap", "a.dcm", "--lateral", "l.dcm", "--out", "OUT"],
         ["batch", "--input", "in", "--out", "OUT"],
     ],
 )
@@ -55,7 +54,9 @@ def test_later_parts_say_not_available(argv, tmp_path, capsys):
          "monai-spine phantom: error: --n must be at least 1, got 0."),
         (["infer", "--dxa", "x.dcm", "--out", "OUT"], "monai-spine infer: error: x.dcm: no such file or folder"),
         (["infer", "--ap", "a.dcm", "--lateral", "l.dcm", "--out", "OUT"],
-         "monai-spine infer: error: the bi-planar route (--ap, --lateral) is not available yet."),
+         "monai-spine infer: error: a.dcm: no such file or folder"),
+        (["infer", "--ap", "a.dcm", "--out", "OUT"],
+         "monai-spine infer: error: the bi-planar route needs both views: --lateral FILE is missing."),
         (["convert", "missing.dcm", "out.nii.gz"], "monai-spine convert: error: missing.dcm: no such file or folder"),
     ],
 )

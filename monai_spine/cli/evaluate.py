@@ -27,7 +27,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     )
     parser.add_argument("--scorers", metavar="LIST", default=None,
                         help="comma-separated scorers to run, from dxa_segmentation, mri_segmentation, alignment, "
-                        "dxa_pipeline (default all)")
+                        "dxa_pipeline, biplanar_pipeline (default all)")
     parser.set_defaults(run=run)
     return parser
 
@@ -59,10 +59,11 @@ def run(args: argparse.Namespace) -> int:
     if alignment:
         parts.append(f"alignment accepted {alignment['accepted']}/{alignment['ok']}, translation error "
                      f"{_mean(alignment, 'translation_error_mm')} mm")
-    route = summary["pipelines"].get("dxa")
-    if route and route["n"]:
-        parts.append(f"DXA route: 3D {route['mean_3d_mm']:.2f} mm, coronal {route['coronal_mae_mm']:.2f} mm, "
-                     f"sagittal {route['sagittal_mae_mm']:.2f} mm, Cobb MAE {route['cobb_mae_deg']:.1f}°")
+    for key, name in (("dxa", "DXA route"), ("biplanar", "bi-planar route")):
+        route = summary["pipelines"].get(key)
+        if route and route["n"]:
+            parts.append(f"{name}: 3D {route['mean_3d_mm']:.2f} mm, coronal {route['coronal_mae_mm']:.2f} mm, "
+                         f"sagittal {route['sagittal_mae_mm']:.2f} mm, Cobb MAE {route['cobb_mae_deg']:.1f}°")
     print(f"monai-spine evaluate: {summary['n_studies']} studies ({summary['n_failed_studies']} failed); "
           f"{'; '.join(parts)}; {args.out}/summary.json")
     return 0

@@ -2,8 +2,8 @@
 
 A scorer names the datalist keys it needs, the items of a study it scores (one image, or one per MRI contrast),
 the figures of each item (the columns of ``metrics.csv``) and the section of ``summary.json`` its summary goes
-in. :data:`SCORERS` is the registry: the DXA → 3D and bi-planar pipelines (``pipelines.dxa``,
-``pipelines.biplanar`` of the contract) plug in with :func:`register_scorer` when they exist.
+in. :data:`SCORERS` is the registry (:func:`register_scorer`), the DXA → 3D and bi-planar pipelines
+(``pipelines.dxa``, ``pipelines.biplanar``) among them.
 """
 
 from __future__ import annotations
@@ -24,13 +24,21 @@ from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, SpineCurves
 from monai_spine.measures import curve_mae_mm, relative_error_percent
 from monai_spine.measures.metrics import SCALAR_MEASURES, lateral_at_truth_heights
+from monai_spine.pipelines.biplanar import Segmenter, radiograph_segmenter, reconstruct_biplanar
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.regression import BundleCurveRegressor, regress_dxa_curves
 from monai_spine.segmentation import BundleSegmenter
 
 from .figures import DxaPanel
-from .scores import alignment_errors, centroid_containment, centroid_pixels, coronal_line_errors, dice
+from .scores import (
+    alignment_errors,
+    biplanar_truth_curves,
+    centroid_containment,
+    centroid_pixels,
+    coronal_line_errors,
+    dice,
+)
 from .studies import EvaluationStudy
 
 __all__ = [
@@ -39,6 +47,7 @@ __all__ = [
     "MriSegmentationScorer",
     "AlignmentScorer",
     "DxaPipelineScorer",
+    "BiplanarPipelineScorer",
     "curve_errors",
     "SCORERS",
     "register_scorer",
@@ -346,3 +355,30 @@ class DxaPipelineScorer(Scorer):
         return {"n": len(ok), "failed": sum(row["status"] == "failed" for row in rows), **mean, **angle_mae,
                 **{name: figure_summary(ok, name) for name in self.figures if name.startswith("curve_mae")},
                 "relative_error_percent": figure_summary(ok, "relative_error_percent")}
+
+
+@register_scorer("biplanar_pipeline")
+class BiplanarPipelineScorer(DxaPipelineScorer):
+    """The bi-planar route (``infer --ap --lateral``: geometry from the files, the radiograph segmentation, epipolar
+    matching and triangulation) on ``ap`` and ``lateral`` against the six true curves in the route's frame
+    (:func:`~monai_spine.evaluation.scores.biplanar_truth_curves`), with :class:`DxaPipelineScorer`'s figures and
+    summary, depth absolute; also the mean reprojection error of each view.
+
+    Args:
+        segmenter: the route's :data:`~monai_spine.pipelines.biplanar.Segmenter` (default: the bundle's).
+    """
+
+    name = "biplanar_pipeline"
+    section = ("pipelines", "biplanar")
+    requires = ("ap", "lateral", "truth")
+    figures = (*DxaPipelineScorer.figures, "reprojection_ap_mm", "reprojection_lateral_mm")
+
+    def __init__(self, device: str | None = None, segmenter: Segmenter = radiograph_segmenter) -> None:
+        self.device = device
+        self.segmenter = segmenter
+
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        result = reconstruct_biplanar(study.files["ap"], study.files["lateral"], self.segmenter)
+        errors = result.qc["reprojection_error_mm"]
+        return {**curve_errors(result.curves, biplanar_truth_curves(study.truth, result.geometries)),
+                **{f"reprojection_{view}_mm": errors[view]["mean_mm"] for view in ("ap", "lateral")}}

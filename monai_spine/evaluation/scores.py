@@ -13,7 +13,10 @@ import numpy as np
 import torch
 from monai.metrics import compute_dice
 
-from monai_spine.geometry.extract import curves_from_mask
+from monai_spine.geometry import SpineCurves
+from monai_spine.geometry.extract import BoundaryCurves, curves_from_mask
+from monai_spine.projection import Projection
+from monai_spine.projection.reconstruction import curves_3d
 from monai_spine.registration import apply_matrix, rotation_deg
 from monai_spine.segmentation import centre_line_error_mm
 
@@ -26,7 +29,11 @@ __all__ = [
     "centroid_containment",
     "coronal_line_errors",
     "alignment_errors",
+    "biplanar_truth_curves",
 ]
+
+_VIEW_TRUTH = {"ap": ("coronal_centre", "coronal_right", "coronal_left"),
+               "lateral": ("sagittal_centre", "sagittal_posterior", "sagittal_anterior")}
 
 
 def dice(pred, truth) -> float:
@@ -154,3 +161,24 @@ def alignment_errors(matrix, truth, centre_mm) -> AlignmentErrors:
     centre = np.asarray(centre_mm, dtype=np.float64).reshape(1, 2)
     shift = apply_matrix(matrix, centre) - apply_matrix(truth, centre)
     return AlignmentErrors(abs(rotation_deg(matrix) - rotation_deg(truth)), float(np.linalg.norm(shift)))
+
+
+def biplanar_truth_curves(truth: dict, geometries) -> SpineCurves:
+    """The six true curves of a study with AP and lateral views, in the patient frame of ``geometries`` (AP,
+    lateral: what the route used).
+
+    ``truth.json``'s three curves per view (image mm) are reconstructed as the route's are (``curves_3d``) with the
+    true geometries (``frames``), then moved by the difference of the isocentres: geometries read from DICOM tags
+    differ from the true ones by that translation alone (the files do not say where the isocentre is). A parallel
+    geometry has no isocentre: no move, the comparison is then as nominal as its depth scale.
+    """
+    frames = [Projection.from_dict(truth["frames"][view]) for view in ("ap", "lateral")]
+    views = [BoundaryCurves(*(frame.mm_to_pixel(truth["curves"][view][name]) for name in _VIEW_TRUTH[view]))
+             for frame, view in zip(frames, ("ap", "lateral"))]
+    curves, _ = curves_3d(frames[0], views[0], frames[1], views[1])
+    move = np.zeros(3)
+    if all(hasattr(g, "isocentre") for g in (geometries[0], frames[0])):
+        move = np.subtract(geometries[0].isocentre, frames[0].isocentre)
+    sx, sy, sz = move
+    shift = np.array([[sx, sz]] * 3 + [[sy, sz]] * 3)[:, None, :]
+    return SpineCurves.from_array(curves.to_array() + shift)

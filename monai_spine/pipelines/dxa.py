@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ from monai_spine.errors import SpineInputError
 from monai_spine.io.files import staged_output
 from monai_spine.regression import regress_dxa_curves
 from monai_spine.regression.runner import regressor_limitation, regressor_version
+from monai_spine.report import save_overlay
 from monai_spine.segmentation import bundle_versions, segment_dxa
 from monai_spine.transforms import LoadRadiograph
 
@@ -106,7 +108,9 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
               "coronal_curves_from": coronal_source,
               "depth": "relative: y has mean 0 over the sagittal centre line (a single DXA does not show depth)"}
     provenance = {"bundles": {**bundle_versions(), **regressor_version()}}
-    measures = write_results(folder, curves, "dxa", inputs, image[0].numpy(), spacing, qc, provenance, title)
+    overlay = partial(save_overlay, image=image[0].numpy(), spacing_mm=spacing, curves=curves,
+                      title="dxa: spine curves")
+    measures = write_results(folder, curves, "dxa", inputs, overlay, qc, provenance, title)
     return curves, measures
 
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from monai_spine.geometry.curves import SpineCurves
 
-__all__ = ["save_overlay", "save_report"]
+__all__ = ["save_overlay", "save_biplanar_overlay", "save_report"]
 
 _CENTRE = dict(color="#ffd400", lw=1.6)
 _BOUNDARY = dict(color="#00c8ff", lw=1.0, ls="--")
@@ -58,6 +58,28 @@ def save_overlay(path, image: np.ndarray, spacing_mm, curves: SpineCurves, title
     ax.text(0.95, 0.5, "L", transform=ax.transAxes, color="w", fontsize=14, weight="bold", va="center")
     ax.legend(loc="lower right", fontsize=8)
     ax.set_title(title or "Spine curves")
+    _finish(fig, path)
+
+
+_VIEW_AXES = {"ap": ("x (mm, toward patient's left)", "coronal"), "lateral": ("y (mm, anterior)", "sagittal")}
+
+
+def save_biplanar_overlay(path, images, spacings_mm, view_curves, title: str = "") -> None:
+    """Both radiographs side by side, each with its curves, saved as a PNG at ``path``.
+
+    Args:
+        images: the AP and lateral images ``(W, H)``; ``spacings_mm``: their pixel spacing ``(column, row)``.
+        view_curves: per view ``(centre, low, high)``, each ``(N, 2)`` in that image's frame, mm (pixel × spacing).
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9, 8))
+    for ax, image, spacing, curves, view in zip(axes, images, spacings_mm, view_curves, ("ap", "lateral")):
+        _show_image(ax, image, spacing)
+        _draw_curves(ax, *curves, ("centre line", "boundaries"))
+        ax.set_xlabel(_VIEW_AXES[view][0])
+        ax.set_ylabel("z (mm, toward feet)")
+        ax.set_title(f"{view.upper() if view == 'ap' else 'lateral'}: {_VIEW_AXES[view][1]} curves", fontsize=10)
+    axes[0].legend(loc="lower right", fontsize=8)
+    fig.suptitle(title or "Spine curves")
     _finish(fig, path)
 
 

@@ -10,8 +10,8 @@ holds:
   contrast of the part ``mri_<name>.nii.gz`` (uint16, scaled on its own; datalist key ``mri_<name>``);
 - ``dxa``: ``dxa.dcm`` (bone areal density, g/cm², secondary capture), ``dxa_soft.dcm`` (soft tissue),
   ``dxa_spine.nii.gz``;
-- ``biplanar``: ``ap.dcm``, ``lateral.dcm`` (DX, with ViewPosition and the source distances), ``ap_spine.nii.gz``,
-  ``lateral_spine.nii.gz``.
+- ``biplanar``: ``ap.dcm``, ``lateral.dcm`` (DX, with ViewPosition, the source distances, ImagerPixelSpacing and,
+  for a slot scan, ScanOptions ``SLOT_SCAN``), ``ap_spine.nii.gz``, ``lateral_spine.nii.gz``.
 
 2D masks are ``(W, H)`` NIfTI with the pixel spacing on the diagonal of the affine. DICOM images read back to
 within (max − min) / 65535 of the rendered values; their UIDs come from the study's ``uid``, so the same study gives
@@ -153,7 +153,10 @@ def _write_radiograph(view: str, part: RadiographPart, folder: Path, study: Rend
         "ViewPosition": "AP" if view == "ap" else "LL",
         "DistanceSourceToDetector": f"{geometry.source_to_detector_mm:.2f}",
         "DistanceSourceToPatient": f"{geometry.source_to_isocentre_mm:.2f}",
+        "ImagerPixelSpacing": [f"{geometry.pixel_mm[1]:.6g}", f"{geometry.pixel_mm[0]:.6g}"],
     }
+    if geometry.TYPE == "slot_scan":  # how projection.calibration tells an EOS-like slot scan from a cone beam
+        tags["ScanOptions"] = "SLOT_SCAN"
     write_radiograph(folder / f"{view}.dcm", _numpy(part.image), geometry.pixel_mm, uid_seed=study.uid,
                      frame="coronal" if view == "ap" else "lateral", modality="DX",
                      description=f"monai-spine {study.source} {view}", patient_name=_patient_name(study), tags=tags)

@@ -1,0 +1,183 @@
+"""``infer --ap --lateral``: an AP and a lateral radiograph → the 3D spine curve (``docs/commands/infer.md``).
+
+Check the pair (``projection.calibration.check_pair``) → load both views in their standard display → the projection
+geometry (JSON sidecar, DICOM tags, or parallel with a warning) → a spine mask per view (the ``segmenter``; by
+default the radiograph segmentation bundle) → each mask's three curves in detector pixels → epipolar matching,
+triangulation, the six curves in the patient frame (``projection.reconstruction``) → measures, ``curves.json``
+(``mode: biplanar``, QC with the reprojection error in both views), ``curve3d.csv``, ``overlay.png`` (both views,
+curves in image coordinates), ``report.png``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+from monai.data import MetaTensor
+from monai.data.utils import affine_to_spacing
+
+from monai_spine.errors import SpineInputError
+from monai_spine.geometry import SpineCurves, curves_from_mask
+from monai_spine.geometry.extract import BoundaryCurves
+from monai_spine.io.files import staged_output
+from monai_spine.projection import Projection
+from monai_spine.projection.calibration import check_pair, pair_geometry
+from monai_spine.projection.reconstruction import curves_3d, reprojection_errors
+from monai_spine.report import save_biplanar_overlay
+from monai_spine.transforms import LoadRadiograph
+
+from .results import write_results
+
+__all__ = ["Segmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves", "BiplanarResult",
+           "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
+           "END_ROW_FRACTION", "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM"]
+
+Segmenter = Callable[[MetaTensor, str], MetaTensor]
+"""``(image (1, W, H), view "ap" | "lateral") -> {0, 1} spine-column mask (1, W, H)`` on the image's grid."""
+
+END_ROW_FRACTION = 0.3
+"""Curves start and end at the first and last rows this wide (fraction of the median): no stray end rows. The cervical
+spine is narrower than 0.7 of the median (the demo's former value), which cut the line off below C7."""
+MIN_HEIGHT_OVERLAP = 0.5
+"""Least share of the AP centre line whose epipolar line meets the lateral one: less, and the views do not show the
+same spine."""
+MAX_REPROJECTION_MM = 2.0
+"""Mean reprojection error (detector mm) above which the geometry is warned as inconsistent with the images."""
+
+_VIEWS = ("ap", "lateral")
+_FRAMES = {"ap": "coronal", "lateral": "lateral"}
+
+
+def radiograph_segmenter(image: MetaTensor, view: str) -> MetaTensor:
+    """The radiograph spine segmentation bundle's mask of ``image`` (imported when first used)."""
+    from monai_spine.segmentation import segment_radiograph
+
+    return segment_radiograph(image, view)
+
+
+def _pixel_curves(path, image: MetaTensor, mask) -> BoundaryCurves:
+    """The mask's three curves in pixels (column, row) of ``image``."""
+    qc = getattr(mask, "meta", {}).get("qc_warnings")
+    if qc or not np.asarray(mask).any():
+        raise SpineInputError(path, f"no spine found in the image{': ' + '; '.join(qc) if qc else ''}")
+    spacing = affine_to_spacing(image.affine, r=2).numpy()
+    curves = curves_from_mask(np.asarray(mask[0]) > 0, spacing.tolist(), min_width_fraction=END_ROW_FRACTION)
+    return BoundaryCurves(*(curve / spacing for curve in curves))
+
+
+def view_curves_3d(geometries, views: list[BoundaryCurves], lateral_path) -> tuple[SpineCurves, dict]:
+    """The six curves from both views' pixel curves, and the QC figures (matched share, reprojection errors).
+
+    Raises:
+        SpineInputError: the views' spines share less than :data:`MIN_HEIGHT_OVERLAP` of the AP's height.
+    """
+    try:
+        curves, matched = curves_3d(geometries[0], views[0], geometries[1], views[1])
+    except ValueError:
+        matched = 0.0
+    if matched < MIN_HEIGHT_OVERLAP:
+        raise SpineInputError(lateral_path, f"its spine's heights do not overlap the AP's ({matched:.0%} of the AP "
+                                            f"centre line has a match, need {MIN_HEIGHT_OVERLAP:.0%})")
+    line = curves.curve3d()
+    errors = {view: reprojection_errors(g, line, v.centre) for view, g, v in zip(_VIEWS, geometries, views)}
+    return curves, {"matched_height_share": matched, "reprojection_error_mm": errors}
+
+
+def overlay_curves(geometry: Projection, curves: SpineCurves, spacing_mm) -> list[np.ndarray]:
+    """The view's three curves ``(N, 2)`` in its image frame, mm (pixel × ``spacing_mm``): the 3D curves projected
+    through ``geometry``."""
+    line = curves.curve3d()
+    array = curves.to_array()
+    edges = array[[1, 2]] if geometry.view == "ap" else array[[4, 5]]
+    points = [line] + [np.c_[line[:, :geometry.column_axis], edge[:, 0], line[:, geometry.column_axis + 1:]]
+                       for edge in edges]
+    return [geometry.project(p) * np.asarray(spacing_mm) for p in points]
+
+
+def _reprojection_warnings(qc: dict) -> list[str]:
+    return [f"{view} reprojection error {e['mean_mm']:.1f} mm (max {e['max_mm']:.1f} mm) > {MAX_REPROJECTION_MM} mm: "
+            f"the geometry does not fit the images" for view, e in qc["reprojection_error_mm"].items()
+            if e["mean_mm"] > MAX_REPROJECTION_MM]
+
+
+class BiplanarResult(NamedTuple):
+    """:func:`reconstruct_biplanar`'s result.
+
+    ``curves``: the six curves in the patient frame of ``geometries`` (AP, lateral); ``images``: both views
+    ``(1, W, H)``; ``qc``: matched height share and reprojection errors; ``warnings``: QC warnings; ``source``:
+    where the geometry came from (``projection.calibration.pair_geometry``).
+    """
+
+    curves: SpineCurves
+    geometries: tuple[Projection, Projection]
+    images: list[MetaTensor]
+    qc: dict
+    warnings: list[str]
+    source: dict
+
+
+def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograph_segmenter,
+                         geometry_file=None) -> BiplanarResult:
+    """The bi-planar route's computation on an AP and a lateral radiograph (no file written).
+
+    Args:
+        ap_path, lateral_path: the two views (DICOM or 2D NIfTI).
+        segmenter: :data:`Segmenter` (default :func:`radiograph_segmenter`).
+        geometry_file: a JSON geometry of both views (``projection.calibration``), or ``None``.
+
+    Raises:
+        SpineInputError: the files are not an AP and a lateral of one patient and study, a geometry that does not fit,
+            no spine found in a view, or views that show no common height.
+    """
+    paths = (ap_path, lateral_path)
+    tags = check_pair(*paths)
+    images = [LoadRadiograph(_FRAMES[view])(path) for view, path in zip(_VIEWS, paths)]
+    spacings = [tuple(affine_to_spacing(image.affine, r=2).tolist()) for image in images]
+    shapes = [tuple(image.shape[1:]) for image in images]
+    geometries, source = pair_geometry(paths, tags, shapes, spacings, geometry_file)
+    views = [_pixel_curves(path, image, segmenter(image, view)) for path, image, view in zip(paths, images, _VIEWS)]
+    curves, qc = view_curves_3d(geometries, views, lateral_path)
+    warnings = [*(w for image in images for w in image.meta.get("warnings", [])), *source["warnings"],
+                *_reprojection_warnings(qc)]
+    return BiplanarResult(curves, geometries, images, qc, warnings, source)
+
+
+def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Segmenter = radiograph_segmenter,
+                 geometry_file=None, inputs: dict | None = None, extra_warnings=(), provenance: dict | None = None):
+    """Run the bi-planar route (:func:`reconstruct_biplanar`) and write its results into ``folder`` (created if
+    missing); ``title`` is the report's; ``inputs``, ``extra_warnings`` and ``provenance`` go to ``curves.json``.
+
+    Returns:
+        ``(result, measures)``: the :class:`BiplanarResult` (curves in the patient frame of its geometries,
+        ``curves.json``'s ``inputs.geometry``) and the measures.
+    """
+    result = reconstruct_biplanar(ap_path, lateral_path, segmenter, geometry_file)
+    spacings = [tuple(affine_to_spacing(image.affine, r=2).tolist()) for image in result.images]
+    source = result.source
+    inputs = {"ap": os.fspath(ap_path), "lateral": os.fspath(lateral_path), **(inputs or {}),
+              "modality": [image.meta.get("modality", "DX") for image in result.images],
+              "pixel_spacing_mm": {view: list(s) for view, s in zip(_VIEWS, spacings)},
+              "frame": "patient frame of the bi-planar geometry (x left, y anterior, z feet, mm); "
+                       + ("calibrated" if source["source"] != "none" else "parallel: depth scale nominal"),
+              "geometry_source": source["source"], "geometry_files": source["files"],
+              "geometry": {view: g.to_dict() for view, g in zip(_VIEWS, result.geometries)}}
+    overlay = partial(save_biplanar_overlay, images=[image[0].numpy() for image in result.images],
+                      spacings_mm=spacings, title="biplanar: spine curves in both views",
+                      view_curves=[overlay_curves(g, result.curves, s) for g, s in zip(result.geometries, spacings)])
+    measures = write_results(folder, result.curves, "biplanar", inputs, overlay, [*result.warnings, *extra_warnings],
+                             provenance or {"bundles": {}}, title, result.qc)
+    return result, measures
+
+
+def infer_biplanar(ap_path, lateral_path, out, segmenter: Segmenter = radiograph_segmenter,
+                   geometry_file=None) -> dict:
+    """``monai-spine infer --ap FILE --lateral FILE --out DIR``: the results in ``out`` (nothing unless all
+    succeeded). Returns the measures."""
+    with staged_output(out) as stage:
+        _, measures = run_biplanar(ap_path, lateral_path, stage, f"monai-spine: {Path(ap_path).name} + "
+                                   f"{Path(lateral_path).name} (bi-planar)", segmenter, geometry_file)
+    return measures
