@@ -2,8 +2,7 @@
 
 DXA: the route of ``infer --dxa`` (``pipelines.dxa``: the DXA segmentation bundle, the spine crop and the curve
 regressor bundle), so the sagittal curves come from the DXA alone. Bi-planar: the route of ``infer --ap --lateral``
-(``pipelines.biplanar``, geometry from the DICOM tags); until the radiograph segmentation bundle is merged the
-phantom's own masks stand in (:func:`phantom_mask_segmenter`), named in ``curves.json``'s QC warnings.
+(``pipelines.biplanar``: the radiograph segmentation bundle, geometry from the DICOM tags, triangulation).
 """
 
 from __future__ import annotations
@@ -14,39 +13,28 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from monai_spine.bundles import RADIOGRAPH_BUNDLE
 from monai_spine.evaluation.scores import biplanar_truth_curves
 from monai_spine.io.files import staged_output
 from monai_spine.measures import curve_distance, curve_mae_mm
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.pipelines import run_dxa
-from monai_spine.pipelines.biplanar import BiplanarResult, Segmenter, run_biplanar
-from monai_spine.transforms import LoadRadiograph
+from monai_spine.pipelines.biplanar import BiplanarResult, run_biplanar
+from monai_spine.segmentation import bundle_versions
 
-__all__ = ["DEMO_SEED", "phantom_mask_segmenter", "run_demo"]
+__all__ = ["DEMO_SEED", "run_demo"]
 
 DEMO_SEED = 2026
 """The demo's phantom study: a scoliotic spine."""
 
 
-def phantom_mask_segmenter(study_dir: Path) -> Segmenter:
-    """The stand-in :data:`~monai_spine.pipelines.biplanar.Segmenter`: the study's own spine masks
-    (``ap_spine.nii.gz``, ``lateral_spine.nii.gz``) on the image's grid."""
-    def segment(image, view: str):
-        frame = "coronal" if view == "ap" else "lateral"
-        return (LoadRadiograph(frame)(study_dir / f"{view}_spine.nii.gz") > 0).float()
-
-    return segment
-
-
 def _biplanar(study_dir: Path, out: Path) -> tuple[BiplanarResult, dict]:
-    """The bi-planar route (``infer --ap --lateral``) on the study's radiographs, the study's own masks standing in
-    for the radiograph segmentation bundle, named in ``curves.json``'s QC warnings."""
-    warnings = ["demo stand-in: spine masks are the phantom's own (the radiograph segmentation bundle replaces them)"]
+    """The bi-planar route (``infer --ap --lateral``) on the study's radiographs."""
     return run_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", out,
-                        "monai-spine demo (biplanar, phantom study)", phantom_mask_segmenter(study_dir),
-                        inputs={"ap": "input/ap.dcm", "lateral": "input/lateral.dcm"}, extra_warnings=warnings,
-                        provenance={"bundles": {}, "phantom_seed": DEMO_SEED})
+                        "monai-spine demo (biplanar, phantom study)",
+                        inputs={"ap": "input/ap.dcm", "lateral": "input/lateral.dcm"},
+                        provenance={"bundles": bundle_versions((RADIOGRAPH_BUNDLE,)), "phantom_seed": DEMO_SEED})
 
 
 def _angle_line(name: str, value: float, truth: float) -> str:

@@ -4,12 +4,12 @@ the ``biplanar_pipeline`` scorer, against known geometry and a phantom study's t
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from monai_spine.cli import main
-from monai_spine.demo import phantom_mask_segmenter
 from monai_spine.errors import SpineInputError
 from monai_spine.evaluation.scorers import SCORERS, BiplanarPipelineScorer
 from monai_spine.evaluation.studies import EvaluationStudy
@@ -22,8 +22,19 @@ from monai_spine.projection.calibration import NOMINAL_DEPTH_WARNING, check_pair
 from monai_spine.projection.geometry import triangulate
 from monai_spine.projection.reconstruction import curves_3d, epipolar_match
 from monai_spine.studies.dicom import write_radiograph
+from monai_spine.transforms import LoadRadiograph
 
 SEED = 2026
+
+
+def phantom_mask_segmenter(study_dir: Path):
+    """A :data:`~monai_spine.pipelines.biplanar.Segmenter` that returns the study's own spine masks (known truth:
+    ``ap_spine.nii.gz``, ``lateral_spine.nii.gz``) on the image's grid."""
+    def segment(image, view: str):
+        frame = "coronal" if view == "ap" else "lateral"
+        return (LoadRadiograph(frame)(study_dir / f"{view}_spine.nii.gz") > 0).float()
+
+    return segment
 
 
 def _pair(kind, **sides):

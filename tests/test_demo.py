@@ -24,7 +24,10 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
             assert (demo / mode / name).stat().st_size > 0
         curves, document = read_curves_json(demo / mode / "curves.json")
         assert document["mode"] == mode and curves.n_points == 209
-        assert any("stand-in" in w for w in document["qc"]["warnings"]) == (mode == "biplanar")
+        assert not any("stand-in" in w for w in document["qc"]["warnings"])  # every route runs its bundles
+        assert any("not reliable" in w for w in document["qc"]["warnings"])  # their known limitations, said
+    _, document = read_curves_json(demo / "biplanar" / "curves.json")
+    assert "radiograph_spine_segmentation" in document["provenance"]["bundles"]
     assert (demo / "input" / "truth.json").exists()
     assert not list(demo.rglob(".partial-*"))
 
@@ -35,10 +38,11 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
     # DXA route: coronal curves from the 0.5 mask (smoothed), 0.93 mm; sagittal from the 0.2 regressor, 3.42 mm
     # (issue 11's targets: 1 and 2 mm, docs/regression.md)
     assert coronal_error < 1.2 and sagittal_error < 4.5
-    assert distance < 0.6  # bi-planar route (tags, epipolar matching): 0.31 mm on the C2-S1 column (phantom's masks)
+    # bi-planar route with the radiograph bundle 0.2 (CPU-trained): 5.16 mm on the C2-S1 column (0.31 mm with the
+    # phantom's own masks, tests/test_biplanar.py; issue 12's target 1.0 mm)
+    assert distance < 6.5
     errors = [abs(float(e)) for e in re.findall(r"error\s+([+-][\d.]+)°", report)]
-    # bi-planar angles (the phantom's own masks) against the phantom's measures (its own centre line, not the
-    # column's): Cobb +2.2°, kyphosis +2.1°, lordosis +3.8°
-    assert len(errors) == 6 and max(errors[3:]) < 4.5
+    # bi-planar angles against the phantom's measures: Cobb +14.9°, kyphosis +13.9°, lordosis -18.4° (bundle 0.2)
+    assert len(errors) == 6 and max(errors[3:]) < 22.0
     dxa_curves, _ = read_curves_json(demo / "dxa" / "curves.json")
     np.testing.assert_allclose(dxa_curves.sagittal_centre[:, 0].mean(), 0.0, atol=1e-3)  # single view: y relative

@@ -1,6 +1,6 @@
 """Spine-curve geometry: the curve container, curves from masks, frame mappings, voxel grids and writers."""
 
-from .curves import CURVE_NAMES, N_POINTS, SpineCurves, smooth_along_height
+from .curves import CURVE_NAMES, MASK_SMOOTHING_MM, N_POINTS, SpineCurves, smooth_along_height
 from .extract import (
     BoundaryCurves,
     VolumeCurves,

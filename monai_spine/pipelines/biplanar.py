@@ -20,6 +20,7 @@ import numpy as np
 from monai.data import MetaTensor
 from monai.data.utils import affine_to_spacing
 
+from monai_spine.bundles import RADIOGRAPH_BUNDLE
 from monai_spine.errors import SpineInputError
 from monai_spine.geometry import SpineCurves, curves_from_mask
 from monai_spine.geometry.extract import BoundaryCurves
@@ -28,6 +29,7 @@ from monai_spine.projection import Projection
 from monai_spine.projection.calibration import check_pair, pair_geometry
 from monai_spine.projection.reconstruction import curves_3d, reprojection_errors
 from monai_spine.report import save_biplanar_overlay
+from monai_spine.segmentation import bundle_limitation, bundle_versions
 from monai_spine.transforms import LoadRadiograph
 
 from .results import write_results
@@ -168,9 +170,16 @@ def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Seg
     overlay = partial(save_biplanar_overlay, images=[image[0].numpy() for image in result.images],
                       spacings_mm=spacings, title="biplanar: spine curves in both views",
                       view_curves=[overlay_curves(g, result.curves, s) for g, s in zip(result.geometries, spacings)])
+    if segmenter is radiograph_segmenter and bundle_limitation(RADIOGRAPH_BUNDLE):
+        extra_warnings = [*extra_warnings, bundle_limitation(RADIOGRAPH_BUNDLE)]
     measures = write_results(folder, result.curves, "biplanar", inputs, overlay, [*result.warnings, *extra_warnings],
-                             provenance or {"bundles": {}}, title, result.qc)
+                             provenance or _provenance(segmenter), title, result.qc)
     return result, measures
+
+
+def _provenance(segmenter: Segmenter) -> dict:
+    """``curves.json``'s provenance: the radiograph bundle's version when it made the masks."""
+    return {"bundles": bundle_versions((RADIOGRAPH_BUNDLE,)) if segmenter is radiograph_segmenter else {}}
 
 
 def infer_biplanar(ap_path, lateral_path, out, segmenter: Segmenter = radiograph_segmenter,

@@ -18,14 +18,13 @@ from monai.transforms import Compose
 
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
-from monai_spine.geometry import CropFrame, HeightFrame, SpineCurves, smooth_along_height
-from monai_spine.segmentation.runner import load_bundle
+from monai_spine.geometry import MASK_SMOOTHING_MM, CropFrame, HeightFrame, SpineCurves, smooth_along_height
+from monai_spine.segmentation.runner import bundle_limitation, load_bundle
 
 __all__ = [
     "BundleCurveRegressor",
     "CORONAL_SOURCES",
     "END_ROW_FRACTION",
-    "MASK_SMOOTHING_MM",
     "regress_dxa_curves",
     "regressor_limitation",
     "regressor_version",
@@ -51,7 +50,6 @@ class BundleCurveRegressor:
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))
         self.version = parser["_meta_#version"]
-        self.limitation = parser.get("_meta_#known_limitation", "")
 
     def __call__(self, crop: np.ndarray) -> np.ndarray:
         """``crop``: ``(S, S)`` of ``(u, v)`` (``cohort.crop_image``) → ``(6, N)`` values normalised to the crop."""
@@ -74,19 +72,13 @@ def regressor_version() -> dict[str, str]:
 def regressor_limitation() -> str:
     """The shipped regressor's ``known_limitation`` (``metadata.json``): a QC warning on every result while its
     weights miss their accuracy targets; empty once they meet them."""
-    return _regressor().limitation
+    return bundle_limitation(CURVE_BUNDLE)
 
 
 CORONAL_SOURCES = ("regressor", "mask")
 """Where the DXA route's coronal curves come from: the regressor (all six curves, the published method) or the
 spine mask's edges (``coronal_curves``, smoothed over :data:`MASK_SMOOTHING_MM`), with the sagittal curves from the
 regressor."""
-
-MASK_SMOOTHING_MM = 200.0
-"""Window of the cubic Savitzky–Golay filter on the mask's coronal curves (``geometry.smooth_along_height``), mm.
-Chosen on 20 phantom studies that neither train nor test anything (seed 6160): over 100, 150, 200, 250 and 300 mm,
-200 gave the least coronal error (2.49 mm) with a Cobb error of 1.7° (3.7° at 100 mm, 1.5° at 300 mm)."""
-
 
 def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor | None = None,
                        coronal_source: str = "regressor"):

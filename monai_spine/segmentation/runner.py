@@ -24,7 +24,15 @@ from monai_spine.bundles import BUNDLE_NAMES, RADIOGRAPH_BUNDLE, bundle_root
 
 from .inputs import RADIOGRAPH_VIEWS
 
-__all__ = ["BundleSegmenter", "bundle_versions", "load_bundle", "segment_dxa", "segment_mri", "segment_radiograph"]
+__all__ = [
+    "BundleSegmenter",
+    "bundle_limitation",
+    "bundle_versions",
+    "load_bundle",
+    "segment_dxa",
+    "segment_mri",
+    "segment_radiograph",
+]
 
 
 def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | None = None):
@@ -79,10 +87,20 @@ class BundleSegmenter:
         return data["pred"].to(torch.uint8).cpu()
 
 
-def bundle_versions() -> dict[str, str]:
-    """``{bundle name: version}`` of the shipped segmentation bundles, for ``curves.json``'s provenance."""
-    return {name: json.loads((bundle_root(name) / "configs" / "metadata.json").read_text())["version"]
-            for name in BUNDLE_NAMES}
+def bundle_versions(names=BUNDLE_NAMES) -> dict[str, str]:
+    """``{bundle name: version}`` of shipped bundles (default the DXA and MRI segmentation ones), for
+    ``curves.json``'s provenance."""
+    return {name: _metadata(name)["version"] for name in names}
+
+
+def bundle_limitation(name: str) -> str:
+    """A shipped bundle's ``known_limitation`` (``metadata.json``): a QC warning on every result its weights make
+    while they miss their accuracy targets; empty when there is none."""
+    return _metadata(name).get("known_limitation", "")
+
+
+def _metadata(name: str) -> dict:
+    return json.loads((bundle_root(name) / "configs" / "metadata.json").read_text())
 
 
 @cache
