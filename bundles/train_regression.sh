@@ -74,9 +74,10 @@ PY
     log "cohort: $(grep -c '"id"' "$OUT/cohort/dataset.json") entries"
 fi
 
-configs() {  # model, base configs...: the model's config files, its ablation file (configs/<model>.json) last
+configs() {  # model, base configs...: the base config files, then the model's own (configs/<model>.json) if any
     local m=$1 files=""; shift
-    for c in "$@" ${m/resnet18_bot/}; do files+="'$B/configs/$c.json',"; done
+    for c in "$@"; do files+="'$B/configs/$c.json',"; done
+    [ -f "$B/configs/$m.json" ] && files+="'$B/configs/$m.json',"
     echo "[${files%,}]"
 }
 train() {  # model

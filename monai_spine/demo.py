@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monai_spine.bundles import RADIOGRAPH_BUNDLE
 from monai_spine.evaluation.scores import biplanar_truth_curves
 from monai_spine.io.files import staged_output
 from monai_spine.measures import curve_distance, curve_mae_mm
@@ -21,7 +20,6 @@ from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.pipelines import run_dxa
 from monai_spine.pipelines.biplanar import BiplanarResult, run_biplanar
-from monai_spine.segmentation import bundle_versions
 
 __all__ = ["DEMO_SEED", "run_demo"]
 
@@ -34,7 +32,7 @@ def _biplanar(study_dir: Path, out: Path) -> tuple[BiplanarResult, dict]:
     return run_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", out,
                         "monai-spine demo (biplanar, phantom study)",
                         inputs={"ap": "input/ap.dcm", "lateral": "input/lateral.dcm"},
-                        provenance={"bundles": bundle_versions((RADIOGRAPH_BUNDLE,)), "phantom_seed": DEMO_SEED})
+                        provenance={"phantom_seed": DEMO_SEED})
 
 
 def _angle_line(name: str, value: float, truth: float) -> str:

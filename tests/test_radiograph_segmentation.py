@@ -7,12 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
 from monai.bundle import ConfigParser
 
 from monai_spine.bundles import RADIOGRAPH_BUNDLE, bundle_root
+from monai_spine.evaluation.scores import dice
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.segmentation import (
@@ -34,11 +34,6 @@ MAX_CENTRE_LINE_MM = {"ap": 4.8, "lateral": 7.7}
 
 def _configs(*names: str) -> list[str]:
     return [str(ROOT / "configs" / f"{n}.json") for n in names]
-
-
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a > 0, b > 0
-    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +97,7 @@ def test_segment_radiograph_matches_the_phantom_mask(study, view):
     assert mask.shape == image.shape and mask.dtype == torch.uint8
     assert set(torch.unique(mask).tolist()) <= {0, 1}
     torch.testing.assert_close(mask.affine, image.affine)
-    assert _dice(mask[0].numpy(), truth) > MIN_DICE[view]
+    assert dice(mask[0].numpy(), truth) > MIN_DICE[view]
     spacing = image.affine.diagonal()[:2].numpy()
     error = centre_line_error_mm(mask_centre_line(mask[0].numpy(), spacing), mask_centre_line(truth > 0, spacing))
     assert error < MAX_CENTRE_LINE_MM[view]

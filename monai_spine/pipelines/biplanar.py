@@ -151,7 +151,8 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
 def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Segmenter = radiograph_segmenter,
                  geometry_file=None, inputs: dict | None = None, extra_warnings=(), provenance: dict | None = None):
     """Run the bi-planar route (:func:`reconstruct_biplanar`) and write its results into ``folder`` (created if
-    missing); ``title`` is the report's; ``inputs``, ``extra_warnings`` and ``provenance`` go to ``curves.json``.
+    missing); ``title`` is the report's; ``inputs``, ``extra_warnings`` and ``provenance`` (entries beside the
+    bundles that made the masks) go to ``curves.json``.
 
     Returns:
         ``(result, measures)``: the :class:`BiplanarResult` (curves in the patient frame of its geometries,
@@ -170,16 +171,20 @@ def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Seg
     overlay = partial(save_biplanar_overlay, images=[image[0].numpy() for image in result.images],
                       spacings_mm=spacings, title="biplanar: spine curves in both views",
                       view_curves=[overlay_curves(g, result.curves, s) for g, s in zip(result.geometries, spacings)])
-    if segmenter is radiograph_segmenter and bundle_limitation(RADIOGRAPH_BUNDLE):
-        extra_warnings = [*extra_warnings, bundle_limitation(RADIOGRAPH_BUNDLE)]
-    measures = write_results(folder, result.curves, "biplanar", inputs, overlay, [*result.warnings, *extra_warnings],
-                             provenance or _provenance(segmenter), title, result.qc)
+    bundles, limitations = _mask_bundles(segmenter)
+    measures = write_results(folder, result.curves, "biplanar", inputs, overlay,
+                             [*result.warnings, *extra_warnings, *limitations],
+                             {"bundles": bundles, **(provenance or {})}, title, result.qc)
     return result, measures
 
 
-def _provenance(segmenter: Segmenter) -> dict:
-    """``curves.json``'s provenance: the radiograph bundle's version when it made the masks."""
-    return {"bundles": bundle_versions((RADIOGRAPH_BUNDLE,)) if segmenter is radiograph_segmenter else {}}
+def _mask_bundles(segmenter: Segmenter) -> tuple[dict[str, str], list[str]]:
+    """The bundles that made the masks (the radiograph bundle, for the default segmenter): their versions for
+    ``curves.json``'s provenance and their known limitations as QC warnings."""
+    if segmenter is not radiograph_segmenter:
+        return {}, []
+    limitation = bundle_limitation(RADIOGRAPH_BUNDLE)
+    return bundle_versions((RADIOGRAPH_BUNDLE,)), [limitation] if limitation else []
 
 
 def infer_biplanar(ap_path, lateral_path, out, segmenter: Segmenter = radiograph_segmenter,

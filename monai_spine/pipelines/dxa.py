@@ -100,8 +100,8 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
     spacing = affine_to_spacing(image.affine, r=2).tolist()
     curves, frame = regress_dxa_curves(image, mask, coronal_source=coronal_source)
     qc = [*image.meta.get("warnings", []), *_field_of_view_warnings(mask, spacing), *extra_warnings]
-    if regressor_limitation():
-        qc.append(regressor_limitation())
+    if limitation := regressor_limitation():
+        qc.append(limitation)
     inputs = {"dxa": os.fspath(path), **(inputs or {}), "modality": image.meta.get("modality", "DXA"),
               "pixel_spacing_mm": spacing,
               "crop_frame": {"centre_mm": list(frame.centre_mm), "pixel_mm": frame.pixel_mm, "size": frame.size},
