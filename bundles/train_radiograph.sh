@@ -14,7 +14,8 @@
 # FINE_TUNE_FROM=FILE starts from those weights (default: the DXA bundle's models/model.pt; FINE_TUNE_FROM= starts
 # afresh); LEARNING_RATE and BATCH_SIZE (default the config's; BATCH_SIZE=4 on a CPU gives more steps per minute);
 # EPOCHS (default 20) sets the cosine schedule's length, TRAIN_SECONDS stops earlier (best checkpoint kept). SKIP_TRAIN=1 evaluates OUT/model/model.pt only; data
-# already in OUT is reused. DEVICE (default cuda) and WORKERS (default 16): set DEVICE=cpu WORKERS=1 on a laptop.
+# already in OUT is reused; SKIP_EVAL=1 skips the evaluation (SKIP_TRAIN=1 SKIP_EVAL=1 renders the data only).
+# DEVICE (default cuda) and WORKERS (default 16): set DEVICE=cpu WORKERS=1 on a laptop.
 # Needs monai-spine installed (or this checkout on PYTHONPATH), monai, pytorch-ignite, fire, nibabel and pydicom.
 set -euo pipefail
 OUT=${1:?usage: bundles/train_radiograph.sh OUT [N_STUDIES] [TRAIN_SECONDS]}
@@ -75,6 +76,7 @@ if [ "${SKIP_TRAIN:-0}" != 1 ]; then
         ${FINE_TUNE_FROM:+--load_pretrain True --ckpt_path $FINE_TUNE_FROM} > "$OUT/model/train.log" 2>&1
     log "trained ($SECONDS_LIMIT s limit): $(grep -o 'val_mean_dice best value: [0-9.]*' "$OUT/model/train.log" | tail -1)"
 fi
+[ "${SKIP_EVAL:-0}" = 1 ] && exit 0
 for view in ap lateral; do
     $PY -m monai.bundle run --bundle_root "$B" --config_file "['$B/configs/train.json','$B/configs/evaluate.json']" \
         --meta_file "$B/configs/metadata.json" --logging_file "$B/configs/logging.conf" --dataset_dir "$OUT" \

@@ -26,10 +26,10 @@ from monai_spine.transforms import LoadRadiograph
 
 ROOT = bundle_root(RADIOGRAPH_BUNDLE)
 SEED = 424243  # not a training seed (those come from `study_seed(2031, i)` and the drr CTs of seed 2033)
-# measured with the shipped 0.2.0 weights (CPU-trained) on this study: Dice AP 0.888, lateral 0.786; centre line AP
-# 2.8 mm, lateral 5.7 mm (0.1.0: 0.868, 0.676; 3.1, 7.9 mm). Bounds: Dice 0.05 lower, centre line 2 mm higher.
-MIN_DICE = {"ap": 0.84, "lateral": 0.74}
-MAX_CENTRE_LINE_MM = {"ap": 4.8, "lateral": 7.7}
+# measured with the shipped 0.3.0 weights (GPU-trained) on this study: Dice AP 0.955, lateral 0.929; centre line AP
+# 0.96 mm, lateral 2.3 mm (0.2.0: 0.888, 0.786; 2.8, 5.7 mm). Bounds: Dice 0.05 lower, centre line 2 mm higher.
+MIN_DICE = {"ap": 0.90, "lateral": 0.87}
+MAX_CENTRE_LINE_MM = {"ap": 3.0, "lateral": 4.3}
 
 
 def _configs(*names: str) -> list[str]:

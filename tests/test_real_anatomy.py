@@ -138,3 +138,64 @@ def test_chest_radiograph_without_pixel_size_is_flagged_not_silent():
     with pytest.warns(UserWarning, match=r"RG1_UNCI.dcm: image 1841 × 1955 mm .*wrong pixel size"):
         mask = segment_dxa(image)
     assert any("wrong pixel size" in w for w in mask.meta["qc_warnings"])
+
+
+CHEST_PIXEL_MM = 0.2
+"""``RG1_UNCI.dcm``'s pixel size: its collimated field, about 368 × 392 mm (a 35 × 43 cm cassette's), spans
+1841 × 1955 pixels; the file's PixelSpacing tag is 0."""
+
+
+@pytest.fixture(scope="module")
+def chest_radiograph(tmp_path_factory) -> Path:
+    """The real PA chest CR with its pixel size written in (the pixels and every other tag unchanged)."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+
+    ds = pydicom.dcmread(get_testdata_file("RG1_UNCI.dcm"))
+    ds.PixelSpacing = [CHEST_PIXEL_MM, CHEST_PIXEL_MM]
+    path = tmp_path_factory.mktemp("chest") / "chest.dcm"
+    ds.save_as(path)
+    return path
+
+
+def test_radiograph_bundle_finds_the_thoracic_spine_down_the_middle_of_the_real_chest(chest_radiograph):
+    """Given alone to the radiograph bundle as an AP, the real chest radiograph's mask is one column down the middle
+    of the image (its centre within the middle tenth of the width on every row), over most of its height (the
+    thoracic spine from the top of the field to below the diaphragm), of a spine's width, with no QC warning."""
+    from monai_spine.segmentation import segment_radiograph
+    from monai_spine.transforms import LoadRadiograph
+
+    mask = segment_radiograph(LoadRadiograph(frame="coronal")(chest_radiograph), "ap")
+    assert not mask.meta.get("qc_warnings")
+    pixels = mask[0].numpy().astype(bool)  # (columns, rows)
+    rows = np.flatnonzero(pixels.any(axis=0))
+    assert rows.size > 0.6 * pixels.shape[1]
+    centres = np.array([np.flatnonzero(pixels[:, r]).mean() for r in rows]) / pixels.shape[0]
+    assert np.all(np.abs(centres - 0.5) < 0.05), (centres.min(), centres.max())
+    widths_mm = pixels[:, rows].sum(axis=0) * CHEST_PIXEL_MM
+    assert 20.0 < np.median(widths_mm) < 60.0
+
+
+def test_real_chest_as_the_ap_of_a_pair_with_a_lateral_from_elsewhere_is_refused(chest_radiograph, write_dicom,
+                                                                                  tmp_path, capsys):
+    """The real chest radiograph as the AP beside a lateral from elsewhere (an EOS-like lateral with its distances):
+    the two files are of different patients, a one-line error and exit 2; with the lateral's patient and study tags
+    made the chest's, the pair still cannot share one geometry (the chest has no source and detector distances, the
+    lateral has): exit 2 again, nothing written."""
+    import pydicom
+
+    from monai_spine.cli import main
+
+    chest = pydicom.dcmread(chest_radiograph, stop_before_pixels=True)
+    lateral = {"ViewPosition": "LL", "PatientOrientation": ["A", "F"], "ImagerPixelSpacing": [1.5, 1.5],
+               "DistanceSourceToDetector": 1300.0, "DistanceSourceToPatient": 1000.0}
+    pixels = np.random.default_rng(0).integers(100, 4000, (600, 300), dtype=np.uint16)
+    out = tmp_path / "out"
+    for patient, study, problem in (("other", None, "not the same patient"),
+                                    (chest.PatientID, chest.StudyInstanceUID, "cannot share one geometry")):
+        path = write_dicom(tmp_path / f"lateral_{patient}.dcm", pixels, PatientID=patient, **lateral,
+                           **({"StudyInstanceUID": study} if study else {}))
+        assert main(["infer", "--ap", str(chest_radiograph), "--lateral", path, "--out", str(out)]) == 2
+        message = capsys.readouterr().err.strip().splitlines()[-1]
+        assert problem in message and ".dcm" in message
+        assert not out.exists()
