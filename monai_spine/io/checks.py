@@ -5,14 +5,31 @@ Each turns a failure into a :class:`~monai_spine.errors.SpineInputError` whose t
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 
 from monai_spine.errors import SpineInputError, warn
 
-__all__ = ["check_file", "check_finite_and_not_blank", "check_same_grid"]
+__all__ = [
+    "MAX_IMAGE_PIXELS",
+    "MAX_VOLUME_VOXELS",
+    "check_file",
+    "check_finite_and_not_blank",
+    "check_image_size",
+    "check_same_grid",
+]
+
+MAX_IMAGE_PIXELS = 2**27
+"""Largest 2D image read, in pixels (about 11585 × 11585): a stitched full-spine radiograph of 450 × 1000 mm at
+0.1 mm is 45 million; a header declaring more is damaged, or the image would not fit the memory of the route."""
+
+MAX_VOLUME_VOXELS = 2**30
+"""Largest volume (or multi-frame file) read, in voxels (4 GiB as float32): a whole-body CT of 512 × 512 × 2000 is
+half of it."""
 
 
 def check_file(path: str | os.PathLike, *, folder_ok: bool = False) -> Path:
@@ -37,6 +54,25 @@ def check_file(path: str | os.PathLike, *, folder_ok: bool = False) -> Path:
     if not os.access(p, os.R_OK):
         raise SpineInputError(path, "file cannot be read (permission denied)")
     return p
+
+
+def check_image_size(shape: Sequence[int], path: str | os.PathLike, limit: int, *, unit: str = "pixels") -> None:
+    """Refuse an image whose declared ``shape`` has an axis under 1 or more than ``limit`` elements.
+
+    Run on the header's shape *before* the pixels are read, so that a damaged header (say 65535 × 65535 with a few
+    kilobytes of data) is refused at once instead of allocating gigabytes.
+
+    Raises:
+        SpineInputError: ``"declared image size 65535×65535 (4294836225 pixels) is over the limit of ..."``.
+    """
+    dims = [int(s) for s in shape]
+    text = "×".join(map(str, dims))
+    if any(s < 1 for s in dims):
+        raise SpineInputError(path, f"declared image size {text} has an empty or negative axis")
+    n = math.prod(dims)
+    if n > limit:
+        raise SpineInputError(path, f"declared image size {text} ({n} {unit}) is over the limit of {limit} {unit}: "
+                                    "a damaged header, or an image too large to read")
 
 
 def check_finite_and_not_blank(

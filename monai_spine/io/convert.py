@@ -23,7 +23,7 @@ import numpy as np
 from monai_spine.errors import SpineInputError, one_line
 
 from .checks import check_file
-from .dicom import read_dicom
+from .dicom import element_int, read_dicom
 from .files import atomic_path
 from .nifti import is_nifti_path
 from .radiograph import RadiographReader
@@ -60,7 +60,7 @@ def compact_dtype(arr: np.ndarray) -> np.ndarray:
 def _is_projection(path: Path) -> bool:
     """A single-frame DICOM file without patient geometry (a radiograph, a DXA export)."""
     ds = read_dicom(path, stop_before_pixels=True)
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    frames = element_int(ds, "NumberOfFrames", path, 1)
     return frames <= 1 and ("ImagePositionPatient" not in ds or "ImageOrientationPatient" not in ds)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 
@@ -9,9 +10,9 @@ import numpy as np
 
 from monai_spine.errors import SpineInputError, one_line
 
-from .checks import check_file
+from .checks import MAX_VOLUME_VOXELS, check_file, check_image_size
 
-__all__ = ["read_dicom", "check_monochrome", "decode_dicom_pixels"]
+__all__ = ["read_dicom", "check_monochrome", "check_pixel_module", "decode_dicom_pixels", "element_int"]
 
 # photometric interpretations that carry colour; a monochrome image is expected everywhere in monai-spine
 _COLOUR = (
@@ -53,7 +54,8 @@ def read_dicom(path: str | os.PathLike, *, stop_before_pixels: bool = False):
 
 
 def _sop_name(ds) -> str:
-    uid = ds.get("SOPClassUID", None)
+    """The SOP class's name, from the dataset or, in a file cut inside its header, from the file meta."""
+    uid = ds.get("SOPClassUID", None) or getattr(ds.get("file_meta", None), "MediaStorageSOPClassUID", None)
     name = getattr(uid, "name", None) if uid is not None else None
     return str(name) if name else "unknown SOP class"
 
@@ -78,6 +80,56 @@ def check_monochrome(ds, path: str | os.PathLike, *, what: str = "a monochrome i
         raise SpineInputError(path, f"palette-colour image (PALETTE COLOR); {what} is expected")
 
 
+def element_int(ds, keyword: str, path: str | os.PathLike, default: int | None) -> int:
+    """A DICOM element's value as an int; ``default`` when missing or empty (``None``: the element is required)."""
+    try:
+        raw = ds.get(keyword, None)
+    except ValueError:  # pydicom converts an IS value when first read: '1A' fails there
+        raw = bytes(ds.get_item(keyword).value).decode("ascii", "replace").strip()
+    if raw is None or raw == "":
+        if default is None:
+            raise SpineInputError(path, f"{keyword} is missing: the pixel layout is unknown")
+        return default
+    try:
+        return int(raw)
+    except (TypeError, ValueError) as e:
+        raise SpineInputError(path, f"{keyword} {one_line(raw, 40)!r} is not a whole number") from e
+
+
+def check_pixel_module(ds, path: str | os.PathLike, *, limit: int = MAX_VOLUME_VOXELS) -> int:
+    """Check the Image Pixel module of ``ds`` before its pixels are decoded; return its number of frames.
+
+    Refused: a layout element that is missing or not a whole number; ``BitsStored`` over ``BitsAllocated``;
+    ``HighBit`` other than ``BitsStored - 1`` (pydicom ignores it, so the values would be wrong); a
+    ``PixelRepresentation`` other than 0 or 1; more than ``limit`` samples (:func:`~.checks.check_image_size`); native
+    (uncompressed) ``PixelData`` shorter than the header says (truncated) or longer (rows, columns or bits that do not
+    match the data, which pydicom would silently cut).
+    """
+    frames = element_int(ds, "NumberOfFrames", path, 1) or 1
+    rows, columns = (element_int(ds, k, path, None) for k in ("Rows", "Columns"))
+    samples = element_int(ds, "SamplesPerPixel", path, 1)
+    allocated, stored = (element_int(ds, k, path, None) for k in ("BitsAllocated", "BitsStored"))
+    high_bit = element_int(ds, "HighBit", path, stored - 1)
+    if not 0 < stored <= allocated:
+        raise SpineInputError(path, f"BitsStored {stored} does not fit BitsAllocated {allocated}")
+    if high_bit != stored - 1:
+        raise SpineInputError(path, f"HighBit {high_bit} is not BitsStored - 1 ({stored - 1}): the pixel values' bit "
+                                    "layout is ambiguous")
+    if (representation := element_int(ds, "PixelRepresentation", path, 0)) not in (0, 1):
+        raise SpineInputError(path, f"PixelRepresentation {representation} is neither 0 (unsigned) nor 1 (signed)")
+    check_image_size((frames, rows, columns, samples), path, limit, unit="samples")
+    syntax = getattr(ds.get("file_meta", None), "get", lambda *_: None)("TransferSyntaxUID")
+    if "PixelData" in ds and not (syntax is not None and syntax.is_compressed):
+        expected, found = math.ceil(frames * rows * columns * samples * allocated / 8), len(ds.PixelData)
+        if found < expected:
+            raise SpineInputError(path, f"truncated or damaged DICOM: PixelData holds {found} of the {expected} "
+                                        f"bytes that {frames} × {rows} × {columns} pixels of {allocated} bits need")
+        if found > expected + 1:  # one byte pads an odd length
+            raise SpineInputError(path, f"PixelData holds {found} bytes but {frames} × {rows} × {columns} pixels of "
+                                        f"{allocated} bits need {expected}: the header does not match the pixels")
+    return frames
+
+
 def decode_dicom_pixels(ds, path: str | os.PathLike, *, modality_lut: bool = True) -> tuple[np.ndarray, str | None]:
     """Decode the pixel data of ``ds`` (any transfer syntax with an installed decoder) and apply the modality LUT.
 
@@ -92,6 +144,7 @@ def decode_dicom_pixels(ds, path: str | os.PathLike, *, modality_lut: bool = Tru
     from pydicom.pixels import apply_modality_lut
 
     check_monochrome(ds, path)
+    check_pixel_module(ds, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -111,11 +164,14 @@ def decode_dicom_pixels(ds, path: str | os.PathLike, *, modality_lut: bool = Tru
         applied = "modality LUT (Modality LUT Sequence)"
     elif "RescaleSlope" in ds or "RescaleIntercept" in ds:
         try:
-            slope = float(ds.get("RescaleSlope", 1) or 1)
-            intercept = float(ds.get("RescaleIntercept", 0) or 0)
+            slope, intercept = (float(default if ds.get(k, None) in (None, "") else ds.get(k))
+                                for k, default in (("RescaleSlope", 1), ("RescaleIntercept", 0)))
         except (TypeError, ValueError) as e:
             raise SpineInputError(path, "RescaleSlope/RescaleIntercept are not numbers") from e
-        if slope != 1.0 or intercept != 0.0:
-            arr = apply_modality_lut(arr, ds)
+        if not (math.isfinite(slope) and math.isfinite(intercept) and slope != 0):
+            raise SpineInputError(path, f"RescaleSlope {slope:g} and RescaleIntercept {intercept:g} are not a usable "
+                                        "modality LUT (finite, slope not 0)")
+        if slope != 1.0 or intercept != 0.0:  # pydicom's apply_modality_lut skips a slope without its intercept
+            arr = arr.astype(np.float64) * slope + intercept
             applied = f"modality LUT (RescaleSlope {slope:g}, RescaleIntercept {intercept:g})"
     return np.asarray(arr), applied

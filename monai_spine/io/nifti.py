@@ -8,7 +8,7 @@ import numpy as np
 
 from monai_spine.errors import SpineInputError, one_line
 
-from .checks import check_file
+from .checks import MAX_VOLUME_VOXELS, check_file, check_image_size
 
 __all__ = ["NIFTI_SUFFIXES", "is_nifti_path", "load_nifti", "nifti_array"]
 
@@ -33,8 +33,12 @@ def load_nifti(path: str | os.PathLike):
     return img
 
 
-def nifti_array(img, path: str | os.PathLike) -> np.ndarray:
-    """The voxel array of a nibabel image (scaling applied), failures as :class:`SpineInputError`."""
+def nifti_array(img, path: str | os.PathLike, *, limit: int = MAX_VOLUME_VOXELS) -> np.ndarray:
+    """The voxel array of a nibabel image (scaling applied), failures as :class:`SpineInputError`.
+
+    A header declaring more than ``limit`` voxels, or an empty axis, is refused before any voxel is read.
+    """
+    check_image_size(img.header.get_data_shape(), path, limit, unit="voxels")
     dt = img.get_data_dtype()
     if dt.names is not None or "RGB" in str(img.header.get_value_label("datatype")).upper():
         raise SpineInputError(path, "RGB image (colour NIfTI datatype); a monochrome image is expected")

@@ -22,8 +22,8 @@ from monai.utils import ensure_tuple
 
 from monai_spine.errors import SpineInputError, warn
 
-from .checks import check_file, check_finite_and_not_blank
-from .dicom import check_monochrome, decode_dicom_pixels, read_dicom
+from .checks import MAX_IMAGE_PIXELS, check_file, check_finite_and_not_blank
+from .dicom import check_monochrome, check_pixel_module, decode_dicom_pixels, read_dicom
 from .files import as_plain
 from .nifti import is_nifti_path, load_nifti, nifti_array
 
@@ -191,13 +191,13 @@ class RadiographReader(ImageReader):
     # DICOM ------------------------------------------------------------------------------------------------
     def _dicom(self, ds, path: str) -> tuple[np.ndarray, dict]:
         notes: list[str] = []
-        frames = int(ds.get("NumberOfFrames", 1) or 1)
+        check_monochrome(ds, path, what="a monochrome radiograph")
+        frames = check_pixel_module(ds, path, limit=MAX_IMAGE_PIXELS)
         if frames > 1:
             raise SpineInputError(
                 path, f"multi-frame DICOM ({frames} frames, a volume or a cine); a single 2D image is expected"
             )
         modality = str(ds.get("Modality", "") or "unknown")
-        check_monochrome(ds, path, what="a monochrome radiograph")
         po = [str(v) for v in (ds.get("PatientOrientation", None) or [])]
         directions = self._directions(po, path, notes)
         arr, lut = decode_dicom_pixels(ds, path)
@@ -311,7 +311,7 @@ class RadiographReader(ImageReader):
             raise SpineInputError(
                 path, f"image of shape {shape} holds several images or channels; a single 2D image is expected"
             )
-        arr = nifti_array(img, path).reshape(shape[:2]).astype(np.float64, copy=False)
+        arr = nifti_array(img, path, limit=MAX_IMAGE_PIXELS).reshape(shape[:2]).astype(np.float64, copy=False)
         arr = check_finite_and_not_blank(arr, path, notes=notes)
         zooms = [float(z) for z in img.header.get_zooms()[:2]]
         unit = img.header.get_xyzt_units()[0]

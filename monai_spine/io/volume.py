@@ -25,8 +25,8 @@ from monai.utils import ensure_tuple
 
 from monai_spine.errors import SpineInputError, one_line, warn
 
-from .checks import check_file, check_finite_and_not_blank
-from .dicom import check_monochrome, decode_dicom_pixels, read_dicom
+from .checks import MAX_VOLUME_VOXELS, check_file, check_finite_and_not_blank, check_image_size
+from .dicom import check_monochrome, check_pixel_module, decode_dicom_pixels, read_dicom
 from .nifti import is_nifti_path, load_nifti
 
 __all__ = ["DicomVolume", "DicomVolumeReader", "NiftiVolumeReader", "volume_reader_for"]
@@ -181,6 +181,7 @@ class DicomVolumeReader(ImageReader):
         else:
             datasets, files = [read_dicom(path)], [path]
             check_monochrome(datasets[0], path, what="a monochrome volume")
+            check_pixel_module(datasets[0], path)
         frames = int(datasets[0].get("NumberOfFrames", 1) or 1) if len(datasets) == 1 else 0
         if self.require_3d and not p.is_dir() and frames == 1:
             raise SpineInputError(path, f"a single 2D DICOM image ({datasets[0].get('Rows')}×"
@@ -293,6 +294,7 @@ class DicomVolumeReader(ImageReader):
             )
         for ds, f in zip(images, names):
             check_monochrome(ds, f, what="a monochrome volume")
+            check_pixel_module(ds, f)
         if len(images) > 1 and any(int(d.get("NumberOfFrames", 1) or 1) > 1 for d in images):
             raise SpineInputError(path, "several multi-frame DICOM files in one folder; pass one file or one series")
         return images, names
@@ -428,6 +430,7 @@ class NiftiVolumeReader(NibabelReader):
             raise SpineInputError(
                 path, f"{len(shape)}D image ({_dims(shape)}) holds several volumes; a single 3D volume is expected"
             )
+        check_image_size(shape, path, MAX_VOLUME_VOXELS, unit="voxels")
         if self.require_3d and min(spatial) < 2:
             kind = "2D image" if sorted(spatial)[1] > 1 else "image"
             raise SpineInputError(path, f"{kind} ({_dims(spatial)} voxels); a 3D volume is expected")

@@ -16,7 +16,7 @@ import numpy as np
 from monai.data.utils import affine_to_spacing
 from scipy import ndimage
 
-from monai_spine.errors import SpineInputError
+from monai_spine.errors import SpineInputError, warn
 from monai_spine.io.files import staged_output
 from monai_spine.regression import regress_dxa_curves
 from monai_spine.regression.runner import regressor_limitation, regressor_version
@@ -26,7 +26,8 @@ from monai_spine.transforms import LoadRadiograph
 
 from .results import write_results
 
-__all__ = ["infer_dxa", "run_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE", "MIN_BONE_CONTRAST"]
+__all__ = ["infer_dxa", "run_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE", "MIN_BONE_CONTRAST",
+           "RADIOGRAPH_MODALITIES"]
 
 CORONAL_SOURCE = "mask"
 """The route's coronal curves by default (``regression.CORONAL_SOURCES``): the spine mask's edges, smoothed, while
@@ -38,6 +39,10 @@ MIN_BONE_CONTRAST = 0.08
 1st–99th percentile range): bone is brighter than what surrounds it, 0.20–0.26 on phantom and real-CT DXA renders;
 a mask found on an image without a spine (flat noise: 0.02) is not."""
 RING_MM = 10.0
+
+RADIOGRAPH_MODALITIES = ("CR", "DX", "RG", "MG", "RF", "XA")
+"""DICOM modalities of X-ray radiographs, not DXA (which arrives as ``OT`` secondary captures or ``BMD``): the route
+runs on them but warns, its networks having seen only DXA images."""
 
 EDGE_MARGIN_MM = 5.0
 """A spine mask this close to the image's top or bottom edge is taken as cut by the field of view."""
@@ -62,7 +67,8 @@ def bone_contrast(image, mask) -> float:
     """:data:`MIN_BONE_CONTRAST`'s measure of a DXA ``(1, W, H)`` and its spine mask on the same grid."""
     pixels, inside = np.asarray(image[0], dtype=np.float64), np.asarray(mask[0]) > 0
     spacing = affine_to_spacing(image.affine, r=2).numpy()
-    ring = ndimage.binary_dilation(inside, np.ones(np.maximum(2 * np.round(RING_MM / spacing) + 1, 3).astype(int)))
+    size = np.maximum(2 * np.round(RING_MM / spacing) + 1, 3).astype(int)
+    ring = ndimage.maximum_filter(inside, size=tuple(size), mode="constant")  # a box dilation, separable: fast
     ring &= ~inside
     low, high = np.percentile(pixels, [1, 99])
     return float((pixels[inside].mean() - pixels[ring].mean()) / max(high - low, 1e-12))
@@ -99,7 +105,11 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
                                     f"{contrast:.2f} < {MIN_BONE_CONTRAST})")
     spacing = affine_to_spacing(image.affine, r=2).tolist()
     curves, frame = regress_dxa_curves(image, mask, coronal_source=coronal_source)
-    qc = [*image.meta.get("warnings", []), *_field_of_view_warnings(mask, spacing), *extra_warnings]
+    qc = list(image.meta.get("warnings", []))
+    if (modality := image.meta.get("modality", "")) in RADIOGRAPH_MODALITIES:
+        warn(path, f"modality {modality} is an X-ray radiograph, not a DXA: the DXA networks were trained on DXA "
+                   "images only and the curves may be wrong (AP and lateral radiographs: infer --ap --lateral)", qc)
+    qc += [*_field_of_view_warnings(mask, spacing), *extra_warnings]
     if limitation := regressor_limitation():
         qc.append(limitation)
     inputs = {"dxa": os.fspath(path), **(inputs or {}), "modality": image.meta.get("modality", "DXA"),
