@@ -1,4 +1,5 @@
-"""Jobs in single-threaded worker processes: the one process pool of the project (phantom and paired cohorts).
+"""Jobs in single-threaded worker processes: the one process pool of the project (phantom and paired cohorts), and
+the Dask client of the commands that run on a cluster (``cohort``, ``batch``).
 
 Every job runs with one thread for torch and SimpleITK, in a worker or in this process alike: workers do not
 compete for cores, and numbers that depend on threads (SimpleITK sums in threads) do not depend on where a job ran.
@@ -13,7 +14,9 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-__all__ = ["single_thread", "single_threaded", "map_single_threaded"]
+from monai_spine.errors import SpineInputError
+
+__all__ = ["single_thread", "single_threaded", "map_single_threaded", "dask_client"]
 
 
 def _loaded_sitk():
@@ -92,3 +95,28 @@ def map_single_threaded(
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes, initializer=_start_worker, initargs=(setup, setup_args)) as pool:
         yield from (pool.imap if ordered else pool.imap_unordered)(job, items)
+
+
+@contextlib.contextmanager
+def dask_client(address: str | None):
+    """A ``dask.distributed.Client`` of the scheduler at ``address`` whose workers run :func:`single_thread`;
+    ``None`` if no address is given.
+
+    Raises:
+        SpineInputError: ``dask.distributed`` is not installed, or the scheduler does not answer within 20 s.
+    """
+    if address is None:
+        yield None
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as err:
+        raise SpineInputError(address, f"a Dask scheduler needs dask.distributed ({err}); "
+                                       "pip install 'monai-spine[dask]'") from None
+    try:
+        client = Client(address, timeout="20s")
+    except OSError as err:
+        raise SpineInputError(address, f"cannot reach the Dask scheduler ({err})") from None
+    with client:
+        client.run(single_thread)
+        yield client

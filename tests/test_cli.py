@@ -30,20 +30,6 @@ def test_console_script_is_installed():
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [
-        ["batch", "--input", "in", "--out", "OUT"],
-    ],
-)
-def test_later_parts_say_not_available(argv, tmp_path, capsys):
-    argv = [str(tmp_path / a) if a == "OUT" else a for a in argv]
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.count("\n") == 0 and "not available yet" in err
-    assert not (tmp_path / "OUT").exists()
-
-
-@pytest.mark.parametrize(
     "argv, line",
     [
         (["align", "--dxa", "d.dcm", "--mri", "m.nii.gz", "--out", "OUT", "--angles", "0"],

@@ -6,7 +6,6 @@ Layout of ``out`` (``docs/cohort.md``): ``pairs/<id>/`` per finished pair (:mod:
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
 import json
@@ -22,7 +21,7 @@ from tqdm import tqdm
 from monai_spine.errors import SpineInputError
 from monai_spine.io.datalist import split_balanced, write_datalist
 from monai_spine.io.files import atomic_write_text
-from monai_spine.workers import map_single_threaded, single_thread
+from monai_spine.workers import dask_client, map_single_threaded
 
 from .pair import PARTIAL_PREFIX, PairResult, PairSettings, build_pair, error_line, read_pair
 from .sources import PairSource, check_pairs
@@ -58,27 +57,6 @@ class CohortSummary:
 def _failed_worker(pair: PairSource, err: Exception) -> PairResult:
     """A pair whose worker itself failed (e.g. a Dask worker lost)."""
     return PairResult(pair.id, "failed", "worker", error_line(err))
-
-
-@contextlib.contextmanager
-def _dask_client(address: str | None):
-    """A ``dask.distributed.Client`` of the scheduler at ``address`` with single-threaded workers; ``None`` if no
-    address is given."""
-    if address is None:
-        yield None
-        return
-    try:
-        from dask.distributed import Client
-    except ImportError as err:
-        raise SpineInputError(address, f"a Dask scheduler needs dask.distributed ({err}); "
-                                       "pip install 'monai-spine[dask]'") from None
-    try:
-        client = Client(address, timeout="20s")
-    except OSError as err:
-        raise SpineInputError(address, f"cannot reach the Dask scheduler ({err})") from None
-    with client:
-        client.run(single_thread)
-        yield client
 
 
 def _on_dask(job, todo: Sequence[PairSource], client) -> Iterator[PairResult]:
@@ -163,7 +141,7 @@ def build_cohort(
     check_pairs(pairs, "the pair list")
     settings = settings or PairSettings()
     out = Path(out)
-    with _dask_client(scheduler) as client:
+    with dask_client(scheduler) as client:
         pairs_dir = out / "pairs"
         pairs_dir.mkdir(parents=True, exist_ok=True)
         _check_settings(out, settings)

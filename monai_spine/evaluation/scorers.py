@@ -11,13 +11,11 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from functools import cache
 
 import numpy as np
 from monai.data.utils import affine_to_spacing
 from scipy import ndimage
 
-from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import measure_curves, truth_curves
 from monai_spine.drr.column import NO_BODY_LEVELS
 from monai_spine.errors import SpineInputError
@@ -27,8 +25,8 @@ from monai_spine.measures.metrics import SCALAR_MEASURES, lateral_at_truth_heigh
 from monai_spine.pipelines.biplanar import Segmenter, radiograph_segmenter, reconstruct_biplanar
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.registration import AlignmentConfig, align_pair
-from monai_spine.regression import BundleCurveRegressor, regress_dxa_curves
-from monai_spine.segmentation import BundleSegmenter
+from monai_spine.regression import curve_regressor, regress_dxa_curves
+from monai_spine.segmentation.runner import bundle_segmenter
 
 from .figures import DxaPanel
 from .scores import (
@@ -68,18 +66,6 @@ _LEVEL_NAMES = {"sacrum": "S1"}
 
 _MRI_KEY = re.compile(r"^mri(_(?!spine$)\w+)?$")
 """Datalist keys of MRI(-like) images: ``mri`` (in-phase), ``mri_water``, ``mri_fat``, ... but not ``mri_spine``."""
-
-
-@cache
-def bundle_segmenter(name: str, device: str | None) -> BundleSegmenter:
-    """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process."""
-    return BundleSegmenter(bundle_root(name), device)
-
-
-@cache
-def curve_regressor(device: str | None) -> BundleCurveRegressor:
-    """The shipped curve regressor on ``device``, built once per process."""
-    return BundleCurveRegressor(bundle_root(CURVE_BUNDLE), device)
 
 
 def figure_summary(rows: Sequence[dict], name: str, worst: str = "max") -> dict | None:

@@ -34,8 +34,8 @@ from monai_spine.transforms import LoadRadiograph
 
 from .results import write_results
 
-__all__ = ["Segmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves", "BiplanarResult",
-           "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
+__all__ = ["Segmenter", "RadiographSegmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves",
+           "BiplanarResult", "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
            "END_ROW_FRACTION", "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM"]
 
 Segmenter = Callable[[MetaTensor, str], MetaTensor]
@@ -54,11 +54,21 @@ _VIEWS = ("ap", "lateral")
 _FRAMES = {"ap": "coronal", "lateral": "lateral"}
 
 
-def radiograph_segmenter(image: MetaTensor, view: str) -> MetaTensor:
-    """The radiograph spine segmentation bundle's mask of ``image`` (imported when first used)."""
-    from monai_spine.segmentation import segment_radiograph
+class RadiographSegmenter:
+    """The :data:`Segmenter` of the radiograph spine segmentation bundle on ``device`` (``None``: CUDA when
+    available), built when first used; its version and known limitation go to ``curves.json``."""
 
-    return segment_radiograph(image, view)
+    def __init__(self, device: str | None = None) -> None:
+        self.device = device
+
+    def __call__(self, image: MetaTensor, view: str) -> MetaTensor:
+        from monai_spine.segmentation import segment_radiograph
+
+        return segment_radiograph(image, view, self.device)
+
+
+radiograph_segmenter = RadiographSegmenter()
+"""The default :class:`RadiographSegmenter`."""
 
 
 def _pixel_curves(path, image: MetaTensor, mask) -> BoundaryCurves:
@@ -179,9 +189,9 @@ def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Seg
 
 
 def _mask_bundles(segmenter: Segmenter) -> tuple[dict[str, str], list[str]]:
-    """The bundles that made the masks (the radiograph bundle, for the default segmenter): their versions for
+    """The bundles that made the masks (the radiograph bundle, for a :class:`RadiographSegmenter`): their versions for
     ``curves.json``'s provenance and their known limitations as QC warnings."""
-    if segmenter is not radiograph_segmenter:
+    if not isinstance(segmenter, RadiographSegmenter):
         return {}, []
     limitation = bundle_limitation(RADIOGRAPH_BUNDLE)
     return bundle_versions((RADIOGRAPH_BUNDLE,)), [limitation] if limitation else []

@@ -18,7 +18,7 @@ from scipy import ndimage
 
 from monai_spine.errors import SpineInputError, warn
 from monai_spine.io.files import staged_output
-from monai_spine.regression import regress_dxa_curves
+from monai_spine.regression import curve_regressor, regress_dxa_curves
 from monai_spine.regression.runner import regressor_limitation, regressor_version
 from monai_spine.report import save_overlay
 from monai_spine.segmentation import bundle_versions, segment_dxa
@@ -26,8 +26,8 @@ from monai_spine.transforms import LoadRadiograph
 
 from .results import write_results
 
-__all__ = ["infer_dxa", "run_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE", "MIN_BONE_CONTRAST",
-           "RADIOGRAPH_MODALITIES"]
+__all__ = ["infer_dxa", "run_dxa", "check_dxa_mask", "write_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE",
+           "MIN_BONE_CONTRAST", "RADIOGRAPH_MODALITIES"]
 
 CORONAL_SOURCE = "mask"
 """The route's coronal curves by default (``regression.CORONAL_SOURCES``): the spine mask's edges, smoothed, while
@@ -74,37 +74,26 @@ def bone_contrast(image, mask) -> float:
     return float((pixels[inside].mean() - pixels[ring].mean()) / max(high - low, 1e-12))
 
 
-def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | None = None, extra_warnings=(),
-            coronal_source: str = CORONAL_SOURCE):
-    """Run the DXA route on one file and write its results into ``folder``.
-
-    Args:
-        path: the coronal DXA.
-        folder: the output folder (created if missing).
-        title: the report's title.
-        inputs: extra ``curves.json`` inputs (e.g. the file name as the user gave it).
-        extra_warnings: QC warnings the caller adds.
-        coronal_source: the coronal curves from the ``"regressor"`` or from the spine ``"mask"``.
-
-    Returns:
-        ``(curves, measures)``.
+def check_dxa_mask(path, image, mask) -> None:
+    """Refuse a DXA ``(1, W, H)`` whose spine ``mask`` (same grid) finds no spine.
 
     Raises:
-        SpineInputError: the file cannot be read as a coronal image, or no spine is found in it (the DXA
-            segmentation's mask fails ``CheckSpineMask``: empty, shorter than 100 mm, or of no spine's width; or it
-            is not brighter than around it, :data:`MIN_BONE_CONTRAST`).
+        SpineInputError: the mask fails ``CheckSpineMask`` (empty, shorter than 100 mm, or of no spine's width), or
+            it is not brighter than around it (:data:`MIN_BONE_CONTRAST`).
     """
-    image = LoadRadiograph()(path)
-    with warnings.catch_warnings():  # the mask's QC problems become the error below, said once
-        warnings.simplefilter("ignore", UserWarning)
-        mask = segment_dxa(image)
     if mask.meta.get("qc_warnings"):  # empty, too short to be a spine, or a wrong pixel size: no result to trust
         raise SpineInputError(path, f"no spine found in the image: {'; '.join(mask.meta['qc_warnings'])}")
     if (contrast := bone_contrast(image, mask)) < MIN_BONE_CONTRAST:
         raise SpineInputError(path, f"no spine found in the image: the mask is no brighter than around it (contrast "
                                     f"{contrast:.2f} < {MIN_BONE_CONTRAST})")
+
+
+def write_dxa(path, folder: Path, title: str, image, mask, curves, frame, inputs: dict | None = None,
+              extra_warnings=(), coronal_source: str = CORONAL_SOURCE) -> dict:
+    """Write the DXA route's files into ``folder`` (:func:`~.results.write_results`) from its ``image`` ``(1, W, H)``,
+    spine ``mask``, six ``curves`` and crop ``frame`` (``regression.regress_dxa_curves``); :func:`run_dxa`'s other
+    arguments. Returns the measures."""
     spacing = affine_to_spacing(image.affine, r=2).tolist()
-    curves, frame = regress_dxa_curves(image, mask, coronal_source=coronal_source)
     qc = list(image.meta.get("warnings", []))
     if (modality := image.meta.get("modality", "")) in RADIOGRAPH_MODALITIES:
         warn(path, f"modality {modality} is an X-ray radiograph, not a DXA: the DXA networks were trained on DXA "
@@ -120,7 +109,36 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
     provenance = {"bundles": {**bundle_versions(), **regressor_version()}}
     overlay = partial(save_overlay, image=image[0].numpy(), spacing_mm=spacing, curves=curves,
                       title="dxa: spine curves")
-    measures = write_results(folder, curves, "dxa", inputs, overlay, qc, provenance, title)
+    return write_results(folder, curves, "dxa", inputs, overlay, qc, provenance, title)
+
+
+def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | None = None, extra_warnings=(),
+            coronal_source: str = CORONAL_SOURCE, device: str | None = None):
+    """Run the DXA route on one file and write its results into ``folder``.
+
+    Args:
+        path: the coronal DXA.
+        folder: the output folder (created if missing).
+        title: the report's title.
+        inputs: extra ``curves.json`` inputs (e.g. the file name as the user gave it).
+        extra_warnings: QC warnings the caller adds.
+        coronal_source: the coronal curves from the ``"regressor"`` or from the spine ``"mask"``.
+        device: the networks' device (``None``: CUDA when available).
+
+    Returns:
+        ``(curves, measures)``.
+
+    Raises:
+        SpineInputError: the file cannot be read as a coronal image, or no spine is found in it
+            (:func:`check_dxa_mask`).
+    """
+    image = LoadRadiograph()(path)
+    with warnings.catch_warnings():  # the mask's QC problems become the error below, said once
+        warnings.simplefilter("ignore", UserWarning)
+        mask = segment_dxa(image, device)
+    check_dxa_mask(path, image, mask)
+    curves, frame = regress_dxa_curves(image, mask, curve_regressor(device), coronal_source)
+    measures = write_dxa(path, folder, title, image, mask, curves, frame, inputs, extra_warnings, coronal_source)
     return curves, measures
 
 

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from typing import NamedTuple
 
 import numpy as np
 import torch
 from monai.data import MetaTensor
 from monai.transforms import Compose
+from monai.utils import convert_to_tensor
 
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
@@ -25,7 +27,11 @@ __all__ = [
     "BundleCurveRegressor",
     "CORONAL_SOURCES",
     "END_ROW_FRACTION",
+    "SpineCrop",
+    "crop_curves",
+    "curve_regressor",
     "regress_dxa_curves",
+    "spine_crop",
     "regressor_limitation",
     "regressor_version",
 ]
@@ -51,22 +57,32 @@ class BundleCurveRegressor:
         self.crop_size = int(parser.get_parsed_content("crop_size"))
         self.version = parser["_meta_#version"]
 
+    def preprocess(self, crop: np.ndarray) -> torch.Tensor:
+        """``crop``: ``(S, S)`` of ``(u, v)`` (``cohort.crop_image``) → the network's input ``(1, S, S)``."""
+        return self.preprocessing({"image": torch.as_tensor(crop, dtype=torch.float32)[None]})["image"]
+
+    def predict(self, images) -> list[np.ndarray]:
+        """``(6, N)`` values normalised to the crop of each of :meth:`preprocess`'s ``(1, S, S)``, run as one batch
+        on the device."""
+        batch = torch.stack([convert_to_tensor(image, track_meta=False) for image in images]).to(self.device)
+        with torch.inference_mode():
+            values = self.network(batch)
+        return list(values.float().cpu().numpy().astype(np.float64))
+
     def __call__(self, crop: np.ndarray) -> np.ndarray:
         """``crop``: ``(S, S)`` of ``(u, v)`` (``cohort.crop_image``) → ``(6, N)`` values normalised to the crop."""
-        image = self.preprocessing({"image": torch.as_tensor(crop, dtype=torch.float32)[None]})["image"]
-        with torch.inference_mode():
-            values = self.network(torch.as_tensor(image)[None].to(self.device))[0]
-        return values.float().cpu().numpy().astype(np.float64)
+        return self.predict([self.preprocess(crop)])[0]
 
 
 @cache
-def _regressor() -> BundleCurveRegressor:
-    return BundleCurveRegressor(bundle_root(CURVE_BUNDLE))
+def curve_regressor(device: str | None = None) -> BundleCurveRegressor:
+    """The shipped curve regressor on ``device`` (``None``: CUDA when available), built once per process."""
+    return BundleCurveRegressor(bundle_root(CURVE_BUNDLE), device)
 
 
 def regressor_version() -> dict[str, str]:
     """``{bundle name: version}`` of the curve regressor bundle, for ``curves.json``'s provenance."""
-    return {CURVE_BUNDLE: _regressor().version}
+    return {CURVE_BUNDLE: curve_regressor(None).version}
 
 
 def regressor_limitation() -> str:
@@ -80,14 +96,43 @@ CORONAL_SOURCES = ("regressor", "mask")
 spine mask's edges (``coronal_curves``, smoothed over :data:`MASK_SMOOTHING_MM`), with the sagittal curves from the
 regressor."""
 
+class SpineCrop(NamedTuple):
+    """:func:`spine_crop`'s result: the regressor's ``crop`` ``(S, S)``, its ``frame``
+    (:class:`~monai_spine.geometry.CropFrame`), the spine's ``heights`` (:class:`~monai_spine.geometry.HeightFrame`)
+    and the mask's ``coronal`` curves (``BoundaryCurves``, DXA frame mm)."""
+
+    crop: np.ndarray
+    frame: CropFrame
+    heights: HeightFrame
+    coronal: tuple
+
+
+def spine_crop(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor) -> SpineCrop:
+    """The regressor's crop of a coronal DXA ``(1, W, H)`` around its spine ``mask`` (same grid): the mask's
+    coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
+    (:meth:`~monai_spine.geometry.CropFrame.around`, the regressor's crop pixel size and size)."""
+    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
+    frame = CropFrame.around(coronal.centre, regressor.crop_pixel_mm, regressor.crop_size)
+    return SpineCrop(crop_image(image, frame), frame, HeightFrame.of_curve(coronal.centre), coronal)
+
+
+def crop_curves(values: np.ndarray, crop: SpineCrop, coronal_source: str = "regressor") -> SpineCurves:
+    """The six curves, DXA frame mm, from the regressor's ``values`` ``(6, N)`` on ``crop``: all from the regressor,
+    or with ``coronal_source="mask"`` the coronal ones from the mask, smoothed over :data:`MASK_SMOOTHING_MM`
+    (:data:`CORONAL_SOURCES`)."""
+    if coronal_source not in CORONAL_SOURCES:
+        raise ValueError(f"coronal_source must be one of {CORONAL_SOURCES}, got {coronal_source!r}.")
+    curves = curves_from_crop(values, crop.frame, crop.heights)
+    if coronal_source == "mask":
+        heights = crop.heights
+        mask_curves = (smooth_along_height(heights.curve(heights.values(c)), MASK_SMOOTHING_MM) for c in crop.coronal)
+        curves = SpineCurves(*mask_curves, *curves.to_array()[3:])
+    return curves
+
+
 def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor | None = None,
                        coronal_source: str = "regressor"):
-    """The six spine curves of a coronal DXA, DXA frame mm.
-
-    The mask's coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
-    (:meth:`~monai_spine.geometry.CropFrame.around`, the bundle's crop pixel size); the regressor gives every
-    curve at those heights. With ``coronal_source="mask"`` the coronal curves are the mask's own, at the same
-    heights, smoothed over :data:`MASK_SMOOTHING_MM` (:data:`CORONAL_SOURCES`).
+    """The six spine curves of a coronal DXA, DXA frame mm: :func:`spine_crop`, the regressor, :func:`crop_curves`.
 
     Args:
         image: ``(1, W, H)`` ``MetaTensor`` as ``LoadRadiograph`` gives it.
@@ -99,14 +144,6 @@ def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCur
         ``(curves, crop_frame)``: :class:`~monai_spine.geometry.SpineCurves` (coronal ``(x, z)`` in the image
         frame; sagittal ``(y, z)`` with relative depth) and the :class:`~monai_spine.geometry.CropFrame` used.
     """
-    regressor = regressor or _regressor()
-    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
-    heights = HeightFrame.of_curve(coronal.centre)
-    frame = CropFrame.around(coronal.centre, regressor.crop_pixel_mm, regressor.crop_size)
-    if coronal_source not in CORONAL_SOURCES:
-        raise ValueError(f"coronal_source must be one of {CORONAL_SOURCES}, got {coronal_source!r}.")
-    curves = curves_from_crop(regressor(crop_image(image, frame)), frame, heights)
-    if coronal_source == "mask":
-        mask_curves = (smooth_along_height(heights.curve(heights.values(c)), MASK_SMOOTHING_MM) for c in coronal)
-        curves = SpineCurves(*mask_curves, *curves.to_array()[3:])
-    return curves, frame
+    regressor = regressor or curve_regressor(None)
+    crop = spine_crop(image, mask, regressor)
+    return crop_curves(regressor(crop.crop), crop, coronal_source), crop.frame

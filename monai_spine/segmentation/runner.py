@@ -19,6 +19,7 @@ import torch
 from monai.bundle import ConfigParser
 from monai.data import MetaTensor
 from monai.transforms import Compose
+from monai.utils import convert_to_tensor
 
 from monai_spine.bundles import BUNDLE_NAMES, RADIOGRAPH_BUNDLE, bundle_root
 
@@ -27,6 +28,7 @@ from .inputs import RADIOGRAPH_VIEWS
 __all__ = [
     "BundleSegmenter",
     "bundle_limitation",
+    "bundle_segmenter",
     "bundle_versions",
     "load_bundle",
     "segment_dxa",
@@ -73,6 +75,30 @@ class BundleSegmenter:
         self.postprocessing = Compose(parser.get_parsed_content("mask_transforms"))
         self.version = parser["_meta_#version"]
 
+    def preprocess(self, image: MetaTensor) -> dict:
+        """The bundle's ``image_transforms`` of ``image``: ``{"image": (1, W', H'[, D'])}`` on the network's grid,
+        its transforms recorded for :meth:`postprocess`."""
+        return self.preprocessing({"image": image})
+
+    def predict(self, images) -> list[torch.Tensor]:
+        """The network's outputs (logits) of preprocessed images of one shape, run as one batch on the device.
+
+        Args:
+            images: ``(1, W', H'[, D'])`` tensors (:meth:`preprocess`'s ``"image"``), all of one shape.
+
+        Returns:
+            one ``(1, W', H'[, D'])`` output per image, on the CPU.
+        """
+        batch = torch.stack([convert_to_tensor(image, track_meta=False) for image in images]).to(self.device)
+        with torch.inference_mode():
+            return list(self.inferer(batch, self.network).cpu())
+
+    def postprocess(self, data: dict, pred: torch.Tensor) -> MetaTensor:
+        """The mask of :meth:`preprocess`'s ``data`` from its network output ``pred``: the bundle's
+        ``mask_transforms`` (back on the image's grid, thresholded, QC), ``uint8`` on the CPU."""
+        data = self.postprocessing({**data, "pred": MetaTensor(pred)})
+        return data["pred"].to(torch.uint8).cpu()
+
     def __call__(self, image: MetaTensor) -> MetaTensor:
         """Segment ``image``: a DXA ``(1, W, H)`` or MRI ``(1, X, Y, Z)`` as its loader gives it.
 
@@ -80,11 +106,8 @@ class BundleSegmenter:
             the spine mask, ``uint8`` ``MetaTensor`` on the image's grid (shape and affine), with
             ``meta["qc_warnings"]`` when it is empty or implausibly short.
         """
-        data = self.preprocessing({"image": image})
-        with torch.inference_mode():
-            data["pred"] = self.inferer(data["image"][None].to(self.device), self.network)[0]
-        data = self.postprocessing(data)
-        return data["pred"].to(torch.uint8).cpu()
+        data = self.preprocess(image)
+        return self.postprocess(data, self.predict([data["image"]])[0])
 
 
 def bundle_versions(names=BUNDLE_NAMES) -> dict[str, str]:
@@ -104,21 +127,23 @@ def _metadata(name: str) -> dict:
 
 
 @cache
-def _segmenter(name: str) -> BundleSegmenter:
-    return BundleSegmenter(bundle_root(name))
+def bundle_segmenter(name: str, device: str | None = None) -> BundleSegmenter:
+    """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process."""
+    return BundleSegmenter(bundle_root(name), device)
 
 
-def segment_dxa(image: MetaTensor) -> MetaTensor:
-    """Spine mask of a coronal DXA loaded with ``LoadRadiograph`` (bundle ``dxa_spine_segmentation``)."""
-    return _segmenter("dxa_spine_segmentation")(image)
+def segment_dxa(image: MetaTensor, device: str | None = None) -> MetaTensor:
+    """Spine mask of a coronal DXA loaded with ``LoadRadiograph`` (bundle ``dxa_spine_segmentation`` on ``device``,
+    ``None``: CUDA when available)."""
+    return bundle_segmenter("dxa_spine_segmentation", device)(image)
 
 
 def segment_mri(volume: MetaTensor) -> MetaTensor:
     """Spine mask of an MRI volume loaded with ``LoadVolume`` (bundle ``mri_spine_segmentation``)."""
-    return _segmenter("mri_spine_segmentation")(volume)
+    return bundle_segmenter("mri_spine_segmentation", None)(volume)
 
 
-def segment_radiograph(image: MetaTensor, view: str) -> MetaTensor:
+def segment_radiograph(image: MetaTensor, view: str, device: str | None = None) -> MetaTensor:
     """Spine mask of an AP or lateral radiograph loaded with ``LoadRadiograph`` (bundle
     ``radiograph_spine_segmentation``, one network for both views).
 
@@ -127,6 +152,7 @@ def segment_radiograph(image: MetaTensor, view: str) -> MetaTensor:
             ``"ap"``, ``LoadRadiograph(frame="lateral")`` for ``"lateral"``.
         view: ``"ap"`` (mask of the vertebral column) or ``"lateral"`` (the vertebral bodies, anterior to
             posterior wall).
+        device: the network's device (``None``: CUDA when available).
 
     Returns:
         ``(1, W, H)`` uint8 {0, 1} mask on the image's grid, with ``meta["qc_warnings"]`` when it is empty or
@@ -142,4 +168,4 @@ def segment_radiograph(image: MetaTensor, view: str) -> MetaTensor:
     if frame != RADIOGRAPH_VIEWS[view]:
         raise ValueError(f"view {view!r} is read in the {RADIOGRAPH_VIEWS[view]} frame; this image was loaded in "
                          f"the {frame} frame.")
-    return _segmenter(RADIOGRAPH_BUNDLE)(image)
+    return bundle_segmenter(RADIOGRAPH_BUNDLE, device)(image)

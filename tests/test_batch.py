@@ -1,0 +1,171 @@
+"""``monai-spine batch``: discovery of the three input kinds, a bad study among good ones, resume, two patients in
+one folder, the Dask run equal to the local one, the batched DXA result equal to ``infer``'s, bad ``--input``."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pydicom
+import pytest
+
+from monai_spine.cli import main
+from monai_spine.io.convert import convert
+from monai_spine.phantom.study import StudyConfig, make_study
+from monai_spine.phantom.write import write_study
+from monai_spine.pipelines import infer_dxa
+from monai_spine.pipelines.batch import BatchSettings, run_batch
+from monai_spine.pipelines.discover import StudyInput, find_studies
+
+TINY = StudyConfig(ct_spacing_mm=5.0, column_spacing_mm=2.0, dxa_pixel_mm=2.0, dxa_whole_body=False,
+                   radiograph_pixel_mm=3.0)
+"""A small phantom study (DXA 157 × 367 pixels of 2 mm): about 3 s per route on one CPU core."""
+CPU = BatchSettings("cpu", batch_size=4, workers=1)
+
+
+def _with_patient(src: Path, dst: Path, patient: str) -> None:
+    ds = pydicom.dcmread(src)
+    ds.PatientID = patient
+    ds.save_as(dst)
+
+
+@pytest.fixture(scope="module")
+def studies(tmp_path_factory) -> Path:
+    """``in/``: ``s1`` a phantom study (DXA, AP, lateral), ``loose/scan.nii.gz`` its DXA as NIfTI (the same shape:
+    one batch of the segmentation network), ``broken/dxa.dcm`` cut short, ``two/`` a DXA and an AP + lateral of
+    two patients."""
+    root = tmp_path_factory.mktemp("batch") / "in"
+    write_study(make_study(3, TINY, modalities=("dxa", "biplanar")), root / "s1", modalities=("dxa", "biplanar"))
+    (root / "loose").mkdir()
+    convert(root / "s1" / "dxa.dcm", root / "loose" / "scan.nii.gz")
+    (root / "broken").mkdir()
+    (root / "broken" / "dxa.dcm").write_bytes((root / "s1" / "dxa.dcm").read_bytes()[:60000])
+    (root / "two").mkdir()
+    for name, patient in (("dxa.dcm", "A"), ("ap.dcm", "B"), ("lateral.dcm", "B")):
+        _with_patient(root / "s1" / name, root / "two" / name, patient)
+    return root
+
+
+@pytest.fixture(scope="module")
+def local(studies) -> tuple[Path, list]:
+    """The batch run into ``in/out`` (inside the input: not found as a study), one loader worker."""
+    out = studies / "out"
+    return out, run_batch(studies, out, CPU, progress=False)
+
+
+def _manifest(out: Path) -> list[dict]:
+    with open(out / "manifest.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_discovers_folders_nifti_and_csv(tmp_path, write_dicom, write_nifti):
+    """DICOM study folders by ViewPosition (or file name), the DXA named dxa.dcm beside another coronal image, 2D
+    NIfTI files (a 3D one is no study), a CSV list with paths relative to it; the ids safe and stable."""
+    pixels = np.zeros((8, 6), np.uint16)
+    (tmp_path / "a b" / "visit").mkdir(parents=True)
+    write_dicom(tmp_path / "a b" / "visit" / "1.dcm", pixels, ViewPosition="PA", PatientID="p")
+    write_dicom(tmp_path / "a b" / "visit" / "2.dcm", pixels, ViewPosition="LL", PatientID="p")
+    write_dicom(tmp_path / "a b" / "visit" / "dxa.dcm", pixels, PatientID="p")
+    write_dicom(tmp_path / "a b" / "visit" / "dxa_soft.dcm", pixels, PatientID="p-soft")  # left out
+    (tmp_path / "lone").mkdir()
+    write_dicom(tmp_path / "lone" / "x.dcm", pixels, ViewPosition="AP")  # a lone AP: the coronal image
+    (tmp_path / "ct").mkdir()
+    write_dicom(tmp_path / "ct" / "slice.dcm", pixels, Modality="CT")  # no study image
+    write_nifti(tmp_path / "scan.nii.gz", np.zeros((6, 8), np.float32))
+    write_nifti(tmp_path / "volume.nii.gz", np.zeros((6, 8, 4), np.float32))
+    visit = tmp_path / "a b" / "visit"
+    assert find_studies(tmp_path) == [
+        StudyInput("a_b__visit-" + hashlib.sha1(b"a b/visit").hexdigest()[:8], os.fspath(visit / "dxa.dcm"),
+                   os.fspath(visit / "1.dcm"), os.fspath(visit / "2.dcm")),
+        StudyInput("lone", os.fspath(tmp_path / "lone" / "x.dcm")),
+        StudyInput("scan", os.fspath(tmp_path / "scan.nii.gz")),
+    ]
+    (tmp_path / "list.csv").write_text("id,dxa,ap,lateral\nx,scan.nii.gz,,\ny,,lone/x.dcm,\n")
+    listed = find_studies(tmp_path / "list.csv")
+    assert listed[0] == StudyInput("x", os.fspath(tmp_path / "scan.nii.gz"))
+    assert listed[1].id == "y" and "line 3: needs a dxa, or both ap and lateral" in listed[1].problem
+
+
+def test_one_failure_never_stops_the_others(local, studies):
+    """The broken file and the two-patient folder fail with one line each; the others are written, both routes of
+    the study that has both, and the output folder inside the input is not taken as a study."""
+    out, rows = local
+    assert [(r["id"], r["status"], r["outputs"]) for r in _manifest(out)] == [
+        ("broken", "failed", ""), ("loose__scan", "ok", "loose__scan/dxa"), ("s1", "ok", "s1/dxa;s1/biplanar"),
+        ("two", "failed", "")]
+    errors = {r["id"]: r["error"] for r in _manifest(out)}
+    assert errors["broken"].startswith(f"dxa: {studies / 'broken' / 'dxa.dcm'}: truncated or damaged DICOM")
+    assert errors["two"] == f"{studies / 'two'}: images of 2 patients ('A' in dxa.dcm, 'B' in lateral.dcm): one " \
+                            "patient per study folder"
+    for folder in ("s1/dxa", "s1/biplanar", "loose__scan/dxa"):
+        assert sorted(p.name for p in (out / folder).iterdir()) == ["curve3d.csv", "curves.json", "overlay.png",
+                                                                   "report.png"]
+    assert not (out / "broken").exists() and not (out / "two").exists()
+    assert main(["batch", "--input", str(studies), "--out", str(out), "--device", "cpu", "--workers", "0"]) == 1
+
+
+def test_batched_dxa_equals_infer(local, studies, tmp_path):
+    """Two DXA of one shape in one batch of each network: the same curves.json as ``infer --dxa`` (coordinates to
+    the written µm, measures to 1e-5)."""
+    out, _ = local
+    infer_dxa(studies / "s1" / "dxa.dcm", tmp_path / "infer")
+    ours, theirs = (json.loads((folder / "curves.json").read_text()) for folder in (out / "s1" / "dxa",
+                                                                                    tmp_path / "infer"))
+    for key in ("coronal", "sagittal", "curve3d_mm"):
+        assert np.allclose(np.array(ours[key] if key == "curve3d_mm" else list(ours[key].values())),
+                           np.array(theirs[key] if key == "curve3d_mm" else list(theirs[key].values())), atol=2e-3)
+    for name, value in theirs["measures"].items():
+        if isinstance(value, float):
+            assert ours["measures"][name] == pytest.approx(value, rel=1e-5, abs=1e-5), name
+    assert ours["qc"] == theirs["qc"] and ours["provenance"] == theirs["provenance"]
+    assert {k: v for k, v in ours["inputs"].items() if k != "dxa"} == \
+           {k: v for k, v in theirs["inputs"].items() if k != "dxa"}
+
+
+def test_resume_does_no_work(local, studies):
+    """A second run leaves the finished studies' files untouched and tries the failed ones again."""
+    out, rows = local
+    times = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "manifest.csv"}
+    again = run_batch(studies, out, CPU, progress=False)
+    assert again == rows
+    assert times == {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file() and p.name != "manifest.csv"}
+
+
+def test_dask_equals_local(local, studies, tmp_path):
+    """On an in-process Dask cluster: the same manifest and the same curves.json."""
+    distributed = pytest.importorskip("dask.distributed")
+    out, _ = local
+    dask_out = tmp_path / "dask"
+    cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None)
+    with cluster:
+        run_batch(studies, dask_out, CPU, scheduler=cluster.scheduler_address, progress=False)
+    assert (dask_out / "manifest.csv").read_text() == (out / "manifest.csv").read_text()
+    for folder in ("s1/dxa", "s1/biplanar", "loose__scan/dxa"):
+        ours, theirs = (json.loads((o / folder / "curves.json").read_text()) for o in (dask_out, out))
+        assert np.allclose(ours["curve3d_mm"], theirs["curve3d_mm"], atol=2e-3) and ours["qc"] == theirs["qc"]
+
+
+@pytest.mark.parametrize("make, problem", [
+    (lambda root: root / "missing", "not a folder of studies or a CSV list"),
+    (lambda root: root, "no studies found"),
+    (lambda root: (root / "list.csv").write_text("id,mri\nx,y\n") and root / "list.csv", "needs the columns"),
+])
+def test_bad_input_exits_2_writing_nothing(tmp_path, capsys, make, problem):
+    source = make(tmp_path)
+    assert main(["batch", "--input", str(source), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith(f"monai-spine batch: error: {source}: ") and problem in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_bad_options_exit_2(tmp_path, capsys):
+    shutil.rmtree(tmp_path / "out", ignore_errors=True)
+    assert main(["batch", "--input", str(tmp_path), "--out", str(tmp_path / "out"), "--batch-size", "0"]) == 2
+    assert capsys.readouterr().err == "monai-spine batch: error: --batch-size must be at least 1, got 0.\n"
+    assert main(["batch", "--input", str(tmp_path), "--out", str(tmp_path)]) == 2
+    assert "is the input folder" in capsys.readouterr().err
