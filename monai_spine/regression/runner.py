@@ -19,12 +19,13 @@ from monai.transforms import Compose
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
 from monai_spine.geometry import MASK_SMOOTHING_MM, CropFrame, HeightFrame, SpineCurves, smooth_along_height
-from monai_spine.segmentation.runner import bundle_limitation, load_bundle
+from monai_spine.segmentation.runner import bundle_limitation, load_bundle, runtime_network
 
 __all__ = [
     "BundleCurveRegressor",
     "CORONAL_SOURCES",
     "END_ROW_FRACTION",
+    "dxa_crop",
     "regress_dxa_curves",
     "regressor_limitation",
     "regressor_version",
@@ -42,10 +43,13 @@ class BundleCurveRegressor:
     Args:
         bundle_root: the bundle folder (``configs/inference.json``; weights at its ``ckpt_path``, fp16 or fp32).
         device: torch device; default CUDA when available.
+        runtime: what runs the network (``segmentation.runner.RUNTIMES``).
     """
 
-    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
-        parser, self.device, self.network = load_bundle(bundle_root, device)
+    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None,
+                 runtime: str = "auto") -> None:
+        parser, self.device, network = load_bundle(bundle_root, device)
+        self.network = runtime_network(parser, self.device, network, dynamic_spatial=False, runtime=runtime)
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))
@@ -80,6 +84,25 @@ CORONAL_SOURCES = ("regressor", "mask")
 spine mask's edges (``coronal_curves``, smoothed over :data:`MASK_SMOOTHING_MM`), with the sagittal curves from the
 regressor."""
 
+def dxa_crop(image: MetaTensor, mask: MetaTensor, crop_pixel_mm: float, crop_size: int):
+    """The regressor's input of a DXA: the crop around its spine mask's coronal centre line.
+
+    Args:
+        image: ``(1, W, H)`` ``MetaTensor`` as ``LoadRadiograph`` gives it.
+        mask: its spine mask, same grid.
+        crop_pixel_mm: the crop's pixel size, mm (the bundle's ``crop_pixel_mm``).
+        crop_size: the crop's side, pixels (the bundle's ``crop_size``).
+
+    Returns:
+        ``(crop, crop_frame, heights, coronal)``: the ``(S, S)`` crop of ``(u, v)``
+        (:func:`~monai_spine.cohort.crop_image`), its :class:`~monai_spine.geometry.CropFrame`, the spine's
+        :class:`~monai_spine.geometry.HeightFrame` and the mask's coronal curves.
+    """
+    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
+    frame = CropFrame.around(coronal.centre, crop_pixel_mm, crop_size)
+    return crop_image(image, frame), frame, HeightFrame.of_curve(coronal.centre), coronal
+
+
 def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor | None = None,
                        coronal_source: str = "regressor"):
     """The six spine curves of a coronal DXA, DXA frame mm.
@@ -100,12 +123,10 @@ def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCur
         frame; sagittal ``(y, z)`` with relative depth) and the :class:`~monai_spine.geometry.CropFrame` used.
     """
     regressor = regressor or _regressor()
-    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
-    heights = HeightFrame.of_curve(coronal.centre)
-    frame = CropFrame.around(coronal.centre, regressor.crop_pixel_mm, regressor.crop_size)
     if coronal_source not in CORONAL_SOURCES:
         raise ValueError(f"coronal_source must be one of {CORONAL_SOURCES}, got {coronal_source!r}.")
-    curves = curves_from_crop(regressor(crop_image(image, frame)), frame, heights)
+    crop, frame, heights, coronal = dxa_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size)
+    curves = curves_from_crop(regressor(crop), frame, heights)
     if coronal_source == "mask":
         mask_curves = (smooth_along_height(heights.curve(heights.values(c)), MASK_SMOOTHING_MM) for c in coronal)
         curves = SpineCurves(*mask_curves, *curves.to_array()[3:])
