@@ -67,7 +67,7 @@ def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | Non
 RUNTIMES = ("auto", "torch", "onnxruntime")
 """What runs a bundle's network: PyTorch, ONNX Runtime (CPU), or ``auto``: ONNX Runtime for the bundles of
 :data:`ONNXRUNTIME_BUNDLES` on CPU when ``onnxruntime`` is installed, PyTorch otherwise."""
-ONNXRUNTIME_BUNDLES = (BUNDLE_NAMES[1], CURVE_BUNDLE)
+ONNXRUNTIME_BUNDLES = (*BUNDLE_NAMES, RADIOGRAPH_BUNDLE, CURVE_BUNDLE)
 """Bundles whose network ONNX Runtime runs faster than PyTorch on 2 CPU threads at the pipelines' input sizes
 (``docs/performance.md``)."""
 
