@@ -36,6 +36,7 @@ RANKS = {
     "monai_spine.demo": 4,
     "monai_spine.pipelines": 4,
     "monai_spine.evaluation": 4,
+    "monai_spine.export": 4,
     "monai_spine.cli": 5,
     "monai_spine.deploy": 5,
     "monai_spine.__main__": 5,

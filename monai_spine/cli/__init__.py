@@ -17,11 +17,11 @@ from collections.abc import Iterator
 from monai_spine import __version__
 from monai_spine.errors import SpineInputError
 
-from . import align, batch, cohort, convert, demo, drr, evaluate, infer, phantom
+from . import align, batch, cohort, convert, demo, drr, evaluate, export, infer, phantom
 
 __all__ = ["main", "build_parser", "UsageError", "option_values"]
 
-COMMANDS = (demo, infer, align, phantom, drr, cohort, batch, evaluate, convert)
+COMMANDS = (demo, infer, align, phantom, drr, cohort, batch, evaluate, convert, export)
 
 
 class UsageError(Exception):

@@ -21,7 +21,7 @@ from monai.utils import convert_to_tensor
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cohort import coronal_curves, crop_image, curves_from_crop
 from monai_spine.geometry import MASK_SMOOTHING_MM, CropFrame, HeightFrame, SpineCurves, smooth_along_height
-from monai_spine.segmentation.runner import bundle_limitation, load_bundle
+from monai_spine.segmentation.runner import bundle_limitation, load_bundle, runtime_network
 
 __all__ = [
     "BundleCurveRegressor",
@@ -48,10 +48,13 @@ class BundleCurveRegressor:
     Args:
         bundle_root: the bundle folder (``configs/inference.json``; weights at its ``ckpt_path``, fp16 or fp32).
         device: torch device; default CUDA when available.
+        runtime: what runs the network (``segmentation.runner.RUNTIMES``).
     """
 
-    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
-        parser, self.device, self.network = load_bundle(bundle_root, device)
+    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None,
+                 runtime: str = "auto") -> None:
+        parser, self.device, network = load_bundle(bundle_root, device)
+        self.network = runtime_network(parser, self.device, network, dynamic_spatial=False, runtime=runtime)
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))

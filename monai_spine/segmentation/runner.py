@@ -10,6 +10,8 @@ a volume back on its file's grid and write it), so both uses share one definitio
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import json
 import os
 from functools import cache
@@ -21,12 +23,17 @@ from monai.data import MetaTensor
 from monai.transforms import Compose
 from monai.utils import convert_to_tensor
 
-from monai_spine.bundles import BUNDLE_NAMES, RADIOGRAPH_BUNDLE, bundle_root
+from monai_spine.bundles import BUNDLE_NAMES, CURVE_BUNDLE, RADIOGRAPH_BUNDLE, bundle_root
+from monai_spine.networks.export import ONNX_OPSET, CachedOnnxNetwork
 
 from .inputs import RADIOGRAPH_VIEWS
 
 __all__ = [
+    "ONNXRUNTIME_BUNDLES",
+    "RUNTIMES",
     "BundleSegmenter",
+    "onnx_cache_dir",
+    "runtime_network",
     "bundle_limitation",
     "bundle_segmenter",
     "bundle_versions",
@@ -59,6 +66,46 @@ def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | Non
     return parser, device, network.eval()
 
 
+RUNTIMES = ("auto", "torch", "onnxruntime")
+"""What runs a bundle's network: PyTorch, ONNX Runtime (CPU), or ``auto``: ONNX Runtime for the bundles of
+:data:`ONNXRUNTIME_BUNDLES` on CPU when ``onnxruntime`` is installed, PyTorch otherwise."""
+ONNXRUNTIME_BUNDLES = (*BUNDLE_NAMES, RADIOGRAPH_BUNDLE, CURVE_BUNDLE)
+"""Bundles whose network ONNX Runtime runs faster than PyTorch on 2 CPU threads at the pipelines' input sizes
+(``docs/performance.md``)."""
+
+
+def onnx_cache_dir() -> Path:
+    """Where the ONNX models made from the bundles' weights are kept: ``$MONAI_SPINE_CACHE/onnx`` when set, else
+    ``$XDG_CACHE_HOME/monai-spine/onnx`` (default ``~/.cache/monai-spine/onnx``)."""
+    if os.environ.get("MONAI_SPINE_CACHE"):
+        return Path(os.environ["MONAI_SPINE_CACHE"]) / "onnx"
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "monai-spine" / "onnx"
+
+
+def runtime_network(parser: ConfigParser, device: torch.device, network, dynamic_spatial: bool, runtime: str = "auto"):
+    """The callable that runs ``network`` (:func:`load_bundle`'s) for one of :data:`RUNTIMES`.
+
+    ONNX Runtime runs a :class:`~monai_spine.networks.export.CachedOnnxNetwork`: the ONNX model of these weights
+    (named by the bundle, the weights' SHA-256 and the opset, in :func:`onnx_cache_dir`), made and checked against
+    PyTorch on the first input, then reused.
+
+    Raises:
+        ValueError: ``runtime`` is not one of :data:`RUNTIMES`, or is ``onnxruntime`` on a device other than the
+            CPU or without ``onnxruntime`` installed.
+    """
+    if runtime not in RUNTIMES:
+        raise ValueError(f"runtime must be one of {RUNTIMES}, got {runtime!r}.")
+    root = Path(parser["bundle_root"])
+    available = device.type == "cpu" and importlib.util.find_spec("onnxruntime") is not None
+    if runtime == "onnxruntime" and not available:
+        raise ValueError(f"runtime 'onnxruntime' needs the CPU and the onnxruntime package (device {device}).")
+    if runtime == "torch" or (runtime == "auto" and not (available and root.name in ONNXRUNTIME_BUNDLES)):
+        return network
+    digest = hashlib.sha256(Path(parser.get_parsed_content("ckpt_path")).read_bytes()).hexdigest()[:16]
+    path = onnx_cache_dir() / f"{root.name}-{digest}-opset{ONNX_OPSET}.onnx"
+    return CachedOnnxNetwork(network, path, dynamic_spatial)
+
+
 class BundleSegmenter:
     """Spine masks from one segmentation bundle for images loaded with ``monai_spine.transforms``.
 
@@ -66,10 +113,13 @@ class BundleSegmenter:
         bundle_root: the bundle folder (``configs/inference.json``; the weights at its ``ckpt_path``,
             ``models/model.pt``), e.g. ``monai_spine.bundles.bundle_root("dxa_spine_segmentation")``.
         device: torch device; default CUDA when available.
+        runtime: what runs the network (:data:`RUNTIMES`).
     """
 
-    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None) -> None:
-        parser, self.device, self.network = load_bundle(bundle_root, device)
+    def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None,
+                 runtime: str = "auto") -> None:
+        parser, self.device, network = load_bundle(bundle_root, device)
+        self.network = runtime_network(parser, self.device, network, dynamic_spatial=True, runtime=runtime)
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.inferer = parser.get_parsed_content("inferer")
         self.postprocessing = Compose(parser.get_parsed_content("mask_transforms"))
