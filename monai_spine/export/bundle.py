@@ -31,7 +31,7 @@ from monai_spine.networks.export import (
 )
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
-from monai_spine.regression.runner import dxa_crop
+from monai_spine.regression.runner import spine_crop
 from monai_spine.segmentation import segment_dxa
 from monai_spine.segmentation.runner import load_bundle
 from monai_spine.transforms import LoadRadiograph
@@ -64,7 +64,7 @@ def example_input(parser, image: str | os.PathLike) -> torch.Tensor:
     """
     if parser.get("loader") is None:  # the curve regressor: a DXA → its spine crop
         dxa = LoadRadiograph()(image)
-        crop = dxa_crop(dxa, segment_dxa(dxa), float(parser["crop_pixel_mm"]), int(parser["crop_size"]))[0]
+        crop = spine_crop(dxa, segment_dxa(dxa), float(parser["crop_pixel_mm"]), int(parser["crop_size"])).crop
         x = torch.as_tensor(crop, dtype=torch.float32)[None]
     else:
         x = parser.get_parsed_content("loader")({"image": image})["image"]

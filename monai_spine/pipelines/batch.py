@@ -203,7 +203,7 @@ def _dxa_batch(items: Sequence[LoadedDxa], paths: Sequence[str], settings: Batch
     crops = []
     for index, image, mask in _dxa_masks([item for item in items if not item.error], paths, segmenter, outcomes):
         try:
-            crops.append((index, image, mask, spine_crop(image, mask, regressor)))
+            crops.append((index, image, mask, spine_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size)))
         except Exception as err:
             outcomes[index] = DxaOutcome(error=_error_line(err))
     values = _guarded(crops, outcomes, lambda c: regressor.predict([regressor.preprocess(x[3].crop) for x in c]))

@@ -110,12 +110,13 @@ class SpineCrop(NamedTuple):
     coronal: tuple
 
 
-def spine_crop(image: MetaTensor, mask: MetaTensor, regressor: BundleCurveRegressor) -> SpineCrop:
+def spine_crop(image: MetaTensor, mask: MetaTensor, crop_pixel_mm: float, crop_size: int) -> SpineCrop:
     """The regressor's crop of a coronal DXA ``(1, W, H)`` around its spine ``mask`` (same grid): the mask's
     coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
-    (:meth:`~monai_spine.geometry.CropFrame.around`, the regressor's crop pixel size and size)."""
+    (:meth:`~monai_spine.geometry.CropFrame.around`: ``crop_size`` pixels of ``crop_pixel_mm``, the bundle's
+    ``crop_size`` and ``crop_pixel_mm``)."""
     coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
-    frame = CropFrame.around(coronal.centre, regressor.crop_pixel_mm, regressor.crop_size)
+    frame = CropFrame.around(coronal.centre, crop_pixel_mm, crop_size)
     return SpineCrop(crop_image(image, frame), frame, HeightFrame.of_curve(coronal.centre), coronal)
 
 
@@ -148,5 +149,5 @@ def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCur
         frame; sagittal ``(y, z)`` with relative depth) and the :class:`~monai_spine.geometry.CropFrame` used.
     """
     regressor = regressor or curve_regressor(None)
-    crop = spine_crop(image, mask, regressor)
+    crop = spine_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size)
     return crop_curves(regressor(crop.crop), crop, coronal_source), crop.frame
