@@ -8,7 +8,6 @@ import os
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 from monai_spine.errors import SpineInputError, one_line
@@ -35,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
 def _options(argv) -> argparse.Namespace:
     from monai.deploy.core import RuntimeEnv
 
-    from .pacs import DicomNode
+    from monai_spine.deploy.pacs import DicomNode
 
     parser = _parser()
     args = parser.parse_args(argv)
@@ -60,11 +59,10 @@ def run(args: argparse.Namespace) -> None:
     """Fetch (``--pacs``), run :class:`~monai_spine.deploy.app.SpineApp` into a staged ``args.output``, store back."""
     from holoscan.logger import LogLevel, set_log_level
 
+    from monai_spine.deploy.app import SpineApp
+    from monai_spine.deploy.pacs import fetch_study, store_files
     from monai_spine.io.files import staged_output
     from monai_spine.pipelines.dicom_results import SC_FILE, SR_FILE
-
-    from .app import SpineApp
-    from .pacs import fetch_study, store_files
 
     set_log_level(getattr(LogLevel, args.log_level.upper()))
     with tempfile.TemporaryDirectory(prefix="monai-spine-pacs-") as fetched:
@@ -81,7 +79,6 @@ def run(args: argparse.Namespace) -> None:
 
 def main(argv=None) -> int:
     started = time.perf_counter()
-    warnings.filterwarnings("ignore", message="Current stack size", category=RuntimeWarning)  # holoscan's, on import
     args = _options(argv)
     try:
         run(args)
