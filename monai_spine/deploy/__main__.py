@@ -32,12 +32,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _options(argv) -> argparse.Namespace:
+    parser = _parser()
+    args = parser.parse_args(argv)  # before the imports: --help and usage errors stay fast
+
     from monai.deploy.core import RuntimeEnv
 
     from monai_spine.deploy.pacs import DicomNode
 
-    parser = _parser()
-    args = parser.parse_args(argv)
     env = RuntimeEnv()
     if args.pacs:
         if args.input or not args.study:
