@@ -9,6 +9,16 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(scope="session", autouse=True)
+def onnx_cache(tmp_path_factory):
+    """The ONNX models the runners make from the bundles' weights go to this session's temporary folder (and to
+    the commands the tests start), never to the user's ``~/.cache``."""
+    folder = tmp_path_factory.getbasetemp() / "monai_spine_cache"
+    os.environ["MONAI_SPINE_CACHE"] = str(folder)
+    yield folder
+    os.environ.pop("MONAI_SPINE_CACHE", None)
+
+
 @pytest.fixture
 def testdata():
     """``testdata(name)``: path of a DICOM test file shipped by pydicom or pydicom-data (never downloaded).
