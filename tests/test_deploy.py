@@ -8,6 +8,7 @@ skip only when apt-get itself is unavailable.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -31,11 +32,17 @@ SEED = 3  # a phantom whose DXA the route measures (Cobb 7.6°, kyphosis 43.9°,
 
 
 def _apt_install(program: str, package: str) -> str:
-    """The path of ``program``, installing Debian ``package`` with apt-get first if it is missing."""
+    """The path of ``program``, installing Debian ``package`` with apt-get first if it is missing (the package lists
+    updated when a fresh machine has none; dpkg's lock waited for, as another test worker may be installing)."""
     if shutil.which(program) is None:
         if shutil.which("apt-get") is None:
             pytest.skip(f"{program} is missing and apt-get is unavailable to install {package}")
-        subprocess.run(["apt-get", "install", "-y", "-q", package], check=True, capture_output=True, timeout=600)
+        install = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", package]
+        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+        if subprocess.run(install, capture_output=True, timeout=600, env=env).returncode != 0:
+            subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-q"], check=True,
+                           capture_output=True, timeout=600, env=env)
+            subprocess.run(install, check=True, capture_output=True, timeout=600, env=env)
     return shutil.which(program)
 
 
