@@ -332,38 +332,13 @@ def test_evaluate_overrides_train_and_gives_the_inference_masks(study, tmp_path,
 
 
 @pytest.mark.parametrize("name", BUNDLES)
-def test_verify_net_in_out_and_torchscript_export(tmp_path, name):
+def test_verify_net_in_out(name):
+    """The zoo's shape check of each bundle's network (``network_data_format``). Export is ``monai-spine export``'s
+    (``torch.export`` and ONNX, ``tests/test_export.py``): TorchScript, which ``ckpt_export`` writes, is deprecated
+    from PyTorch 2.9 (MONAI issue 8632)."""
     config = str(bundle_root(name) / "configs" / "inference.json")
     result = _bundle("verify_net_in_out", "network_def", *_files(name)[2:], "--config_file", config, "--n", "4")
     assert result.returncode == 0, result.stderr[-2000:]
-    ts = tmp_path / "model.ts"
-    result = _bundle(
-        "ckpt_export",
-        "network_def",
-        "--filepath",
-        str(ts),
-        "--ckpt_file",
-        str(_weights(name)),
-        *_files(name)[2:],
-        "--config_file",
-        config,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    from monai.networks.nets import UNet
-
-    net = UNet(
-        2,
-        1 if name.startswith("dxa") else 3,
-        1,
-        channels=(16, 32, 64, 128, 256),
-        strides=(2, 2, 2, 2),
-        num_res_units=1,
-        norm="batch",
-    ).eval()
-    net.load_state_dict(torch.load(_weights(name), weights_only=True))
-    x = torch.rand(1, net.in_channels, 64, 96, generator=torch.Generator().manual_seed(1))
-    with torch.no_grad():
-        torch.testing.assert_close(torch.jit.load(ts)(x), net(x), atol=1e-4, rtol=1e-4)
 
 
 @pytest.mark.parametrize("name", BUNDLES)
