@@ -13,9 +13,10 @@ holds:
 - ``biplanar``: ``ap.dcm``, ``lateral.dcm`` (DX, with ViewPosition, the source distances, ImagerPixelSpacing and,
   for a slot scan, ScanOptions ``SLOT_SCAN``), ``ap_spine.nii.gz``, ``lateral_spine.nii.gz``.
 
-2D masks are ``(W, H)`` NIfTI with the pixel spacing on the diagonal of the affine. DICOM images read back to
-within (max − min) / 65535 of the rendered values; their UIDs come from the study's ``uid``, so the same study gives
-byte-identical files.
+2D masks are ``(W, H)`` NIfTI with the pixel spacing on the diagonal of the affine. Every DICOM file passes dciodvfy
+(:mod:`.dicom`); the DXA images read back to within (max − min) / 65535 of the rendered values, the AP and lateral
+(DX, no rescale allowed) hold the rendered range mapped onto 0 … 65535; their UIDs come from the study's ``uid``, so
+the same study gives byte-identical files.
 
 ``truth.json`` (schema :data:`TRUTH_SCHEMA`): ``schema``, ``seed``, the study's ``labels`` and ``subject``; then
 ``frames``: ``phantom`` (the patient frame) and per written part its frame (``ct``, ``mri``: ``origin_mm`` and
