@@ -1,8 +1,11 @@
-"""Shared fixtures: real DICOM test files, and writers of small DICOM / NIfTI files with known content."""
+"""Shared fixtures: real DICOM test files, writers of small DICOM / NIfTI files with known content, Debian programs
+installed on demand (dciodvfy)."""
 
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +20,39 @@ def onnx_cache(tmp_path_factory):
     os.environ["MONAI_SPINE_CACHE"] = str(folder)
     yield folder
     os.environ.pop("MONAI_SPINE_CACHE", None)
+
+
+@pytest.fixture(scope="session")
+def apt_install():
+    """``apt_install(program, package)``: the path of ``program``, installing Debian ``package`` with apt-get first if
+    it is missing (the package lists updated when a fresh machine has none; dpkg's lock waited for, as another test
+    worker may be installing); the test skips when apt-get itself is unavailable."""
+
+    def install(program: str, package: str) -> str:
+        if shutil.which(program) is None:
+            if shutil.which("apt-get") is None:
+                pytest.skip(f"{program} is missing and apt-get is unavailable to install {package}")
+            command = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", package]
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            if subprocess.run(command, capture_output=True, timeout=600, env=env).returncode != 0:
+                subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-q"], check=True,
+                               capture_output=True, timeout=600, env=env)
+                subprocess.run(command, check=True, capture_output=True, timeout=600, env=env)
+        return shutil.which(program)
+
+    return install
+
+
+@pytest.fixture(scope="session")
+def dciodvfy(apt_install):
+    """``dciodvfy(path)``: the ``Error`` lines dicom3tools' dciodvfy finds in a DICOM file."""
+    program = apt_install("dciodvfy", "dicom3tools")
+
+    def check(path) -> list[str]:
+        run = subprocess.run([program, str(path)], capture_output=True, text=True, timeout=60)
+        return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
+
+    return check
 
 
 @pytest.fixture

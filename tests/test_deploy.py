@@ -8,7 +8,6 @@ skip only when apt-get itself is unavailable.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -31,21 +30,6 @@ from monai_spine.pipelines.dicom_results import CENTRE_LINE_IDS, MEASURE_CODES, 
 SEED = 3  # a phantom whose DXA the route measures (Cobb 7.6°, kyphosis 43.9°, lordosis 48.6°)
 
 
-def _apt_install(program: str, package: str) -> str:
-    """The path of ``program``, installing Debian ``package`` with apt-get first if it is missing (the package lists
-    updated when a fresh machine has none; dpkg's lock waited for, as another test worker may be installing)."""
-    if shutil.which(program) is None:
-        if shutil.which("apt-get") is None:
-            pytest.skip(f"{program} is missing and apt-get is unavailable to install {package}")
-        install = ["apt-get", "-o", "DPkg::Lock::Timeout=300", "install", "-y", "-q", package]
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        if subprocess.run(install, capture_output=True, timeout=600, env=env).returncode != 0:
-            subprocess.run(["apt-get", "-o", "DPkg::Lock::Timeout=300", "update", "-q"], check=True,
-                           capture_output=True, timeout=600, env=env)
-            subprocess.run(install, check=True, capture_output=True, timeout=600, env=env)
-    return shutil.which(program)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -53,22 +37,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def dciodvfy():
-    """``dciodvfy(path)``: the ``Error`` lines dicom3tools' dciodvfy finds in a DICOM file."""
-    program = _apt_install("dciodvfy", "dicom3tools")
-
-    def check(path) -> list[str]:
-        run = subprocess.run([program, str(path)], capture_output=True, text=True, timeout=60)
-        return [line for line in (run.stdout + run.stderr).splitlines() if line.startswith("Error")]
-
-    return check
-
-
-@pytest.fixture(scope="session")
-def orthanc(tmp_path_factory):
+def orthanc(tmp_path_factory, apt_install):
     """A private Orthanc on the loopback: ``(rest_url, dicom_port)``; AE title ``ORTHANC``, which accepts DICOM only
     from the application's AE title on 127.0.0.1."""
-    program = _apt_install("Orthanc", "orthanc")
+    program = apt_install("Orthanc", "orthanc")
     folder = tmp_path_factory.mktemp("orthanc")
     http_port, dicom_port = _free_port(), _free_port()
     config = {"Name": "monai-spine-test", "StorageDirectory": str(folder / "db"), "IndexDirectory": str(folder / "db"),

@@ -13,9 +13,10 @@ holds:
 - ``biplanar``: ``ap.dcm``, ``lateral.dcm`` (DX, with ViewPosition, the source distances, ImagerPixelSpacing and,
   for a slot scan, ScanOptions ``SLOT_SCAN``), ``ap_spine.nii.gz``, ``lateral_spine.nii.gz``.
 
-2D masks are ``(W, H)`` NIfTI with the pixel spacing on the diagonal of the affine. DICOM images read back to
-within (max − min) / 65535 of the rendered values; their UIDs come from the study's ``uid``, so the same study gives
-byte-identical files.
+2D masks are ``(W, H)`` NIfTI with the pixel spacing on the diagonal of the affine. Every DICOM file passes dciodvfy
+(:mod:`.dicom`); the DXA images read back to within (max − min) / 65535 of the rendered values, the AP and lateral
+(DX, no rescale allowed) hold the rendered range mapped onto 0 … 65535; their UIDs come from the study's ``uid``, so
+the same study gives byte-identical files.
 
 ``truth.json`` (schema :data:`TRUTH_SCHEMA`): ``schema``, ``seed``, the study's ``labels`` and ``subject``; then
 ``frames``: ``phantom`` (the patient frame) and per written part its frame (``ct``, ``mri``: ``origin_mm`` and
@@ -61,6 +62,8 @@ FILES = {
 """File names by datalist key, per modality group."""
 
 _CURVE_ORDER = ("dxa", "ap", "lateral", "ct", "mri")
+_SERIES_NUMBERS = {"ct_dicom": 1, "dxa": 2, "dxa_soft": 3, "ap": 4, "lateral": 5}
+"""DICOM SeriesNumber of each written DICOM image or series, by datalist key."""
 _VIEW_CURVES = {"ap": CURVE_NAMES[:3], "lateral": CURVE_NAMES[3:]}
 
 
@@ -126,7 +129,7 @@ def _write_ct(ct: CtPart, folder: Path, study: RenderedStudy, ct_dicom: bool) ->
         origin, spacing = lai_origin_spacing(ct.affine)
         write_ct_series(folder / "ct_dicom", _numpy(ct.hu), spacing, np.asarray(origin) * [1.0, -1.0, -1.0],
                         uid_seed=study.uid, description=f"monai-spine {study.source} CT",
-                        patient_name=_patient_name(study))
+                        patient_name=_patient_name(study), series_number=_SERIES_NUMBERS["ct_dicom"])
 
 
 def _write_mri(mri: MriPart, folder: Path) -> None:
@@ -143,7 +146,8 @@ def _write_dxa(dxa: DxaPart, folder: Path, study: RenderedStudy) -> None:
     for name, image, uid, what in (("dxa", dxa.bone, study.uid, "bone"), ("dxa_soft", dxa.soft, study.uid + "-soft",
                                                                            "soft tissue")):
         write_radiograph(folder / f"{name}.dcm", _numpy(image), dxa.pixel_mm, uid_seed=uid, modality="OT",
-                         description=f"monai-spine {study.source} DXA {what}", patient_name=_patient_name(study))
+                         description=f"monai-spine {study.source} DXA {what}", patient_name=_patient_name(study),
+                         series_number=_SERIES_NUMBERS[name])
     _save_mask_2d(folder / "dxa_spine.nii.gz", dxa.mask, dxa.pixel_mm)
 
 
@@ -159,7 +163,8 @@ def _write_radiograph(view: str, part: RadiographPart, folder: Path, study: Rend
         tags["ScanOptions"] = "SLOT_SCAN"
     write_radiograph(folder / f"{view}.dcm", _numpy(part.image), geometry.pixel_mm, uid_seed=study.uid,
                      frame="coronal" if view == "ap" else "lateral", modality="DX",
-                     description=f"monai-spine {study.source} {view}", patient_name=_patient_name(study), tags=tags)
+                     description=f"monai-spine {study.source} {view}", patient_name=_patient_name(study),
+                     series_number=_SERIES_NUMBERS[view], tags=tags)
     _save_mask_2d(folder / f"{view}_spine.nii.gz", part.mask, geometry.pixel_mm)
 
 
