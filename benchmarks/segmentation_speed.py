@@ -30,8 +30,9 @@ from monai_spine.segmentation import BundleSegmenter
 from monai_spine.transforms import LoadRadiograph, LoadVolume
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()  # warm-up
+def median_seconds(fn, repeats: int) -> float:
+    """Median wall time of ``fn()`` over ``repeats`` runs after one warm-up run."""
+    fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -59,8 +60,8 @@ def main() -> None:
                 mask = dxa_bundle(load(folder / "dxa.dcm"))
                 nib.save(nib.Nifti1Image(mask[0].numpy(), np.diag([pixel, pixel, 1, 1])), folder / "seg.nii.gz")
 
-            segment = _median_time(lambda: dxa_bundle(image), args.repeats)
-            whole = _median_time(file_to_file, args.repeats)
+            segment = median_seconds(lambda: dxa_bundle(image), args.repeats)
+            whole = median_seconds(file_to_file, args.repeats)
             print(f"DXA {tuple(image.shape[1:])} px at {pixel} mm, {args.threads} threads: segment {segment:.3f} s, "
                   f"file to file {whole:.3f} s")
         folder = Path(tmp) / "mri"
@@ -68,7 +69,7 @@ def main() -> None:
         volume = LoadVolume()(folder / "mri_in_phase.nii.gz")
         mri_bundle = BundleSegmenter(bundle_root("mri_spine_segmentation"), device="cpu")
         print(f"MRI {tuple(volume.shape[1:])} voxels, {args.threads} threads: segment "
-              f"{_median_time(lambda: mri_bundle(volume), 1):.2f} s")
+              f"{median_seconds(lambda: mri_bundle(volume), 1):.2f} s")
 
 
 if __name__ == "__main__":
