@@ -46,8 +46,8 @@ def run_demo(out: str) -> int:
         study = make_study(DEMO_SEED, scoliotic=True)
         study_dir = stage / "input"
         write_study(study, study_dir)
-        dxa_curves, dxa_measures = run_dxa(study_dir / "dxa.dcm", stage / "dxa",
-                                           "monai-spine demo (dxa, phantom study)", inputs={"dxa": "input/dxa.dcm"})
+        dxa_curves, dxa_measures, _ = run_dxa(study_dir / "dxa.dcm", stage / "dxa",
+                                              "monai-spine demo (dxa, phantom study)", inputs={"dxa": "input/dxa.dcm"})
         bi_result, bi_measures = _biplanar(study_dir, stage / "biplanar")
     shape = study.shape
     print(f"monai-spine demo: phantom study {DEMO_SEED} ({shape.pattern} scoliosis), results in {out}/")

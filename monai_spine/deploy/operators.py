@@ -9,7 +9,6 @@ from pathlib import Path
 
 from monai.deploy.core import Fragment, Operator, OperatorSpec
 
-from monai_spine.io.radiograph import RadiographReader
 from monai_spine.pipelines import dicom_results
 from monai_spine.pipelines.biplanar import run_biplanar
 from monai_spine.pipelines.dxa import run_dxa
@@ -62,9 +61,8 @@ class SpineCurveOperator(Operator):
         paths = [image.filename for image in images]
         title = f"monai-spine deploy: {' + '.join(Path(p).name for p in paths)} ({mode})"
         if mode == "dxa":
-            curves, measures = run_dxa(paths[0], self.output_folder, title)
-            reader = RadiographReader(frame="coronal")
-            file_affine = reader.get_data(reader.read(paths[0]))[1]["original_affine"]
+            curves, measures, image = run_dxa(paths[0], self.output_folder, title)
+            file_affine = image.meta["original_affine"]
         else:
             result, measures = run_biplanar(*paths, self.output_folder, title)
             curves, file_affine = result.curves, result.images[0].meta["original_affine"]

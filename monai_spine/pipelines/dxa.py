@@ -126,7 +126,8 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
         device: the networks' device (``None``: CUDA when available).
 
     Returns:
-        ``(curves, measures)``.
+        ``(curves, measures, image)``: the image as loaded, ``(1, W, H)`` with its ``meta`` (``original_affine``:
+        the file's stored grid → the coronal image frame).
 
     Raises:
         SpineInputError: the file cannot be read as a coronal image, or no spine is found in it
@@ -139,7 +140,7 @@ def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | No
     check_dxa_mask(path, image, mask)
     curves, frame = regress_dxa_curves(image, mask, curve_regressor(device), coronal_source)
     measures = write_dxa(path, folder, title, image, mask, curves, frame, inputs, extra_warnings, coronal_source)
-    return curves, measures
+    return curves, measures, image
 
 
 def infer_dxa(path: str | os.PathLike, out: str | os.PathLike, coronal_source: str = CORONAL_SOURCE) -> dict:
@@ -149,5 +150,5 @@ def infer_dxa(path: str | os.PathLike, out: str | os.PathLike, coronal_source: s
         the measures.
     """
     with staged_output(out) as stage:
-        _, measures = run_dxa(path, stage, f"monai-spine: {Path(path).name} (DXA)", coronal_source=coronal_source)
+        _, measures, _ = run_dxa(path, stage, f"monai-spine: {Path(path).name} (DXA)", coronal_source=coronal_source)
     return measures
