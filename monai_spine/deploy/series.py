@@ -9,12 +9,10 @@ from typing import NamedTuple
 from pydicom.dataset import Dataset
 
 from monai_spine.errors import SpineInputError
+from monai_spine.projection.calibration import VIEW_POSITIONS
 
-__all__ = ["SpineInputs", "select_spine_inputs", "AP_VIEWS", "LATERAL_VIEWS", "DXA_MODALITIES"]
+__all__ = ["SpineInputs", "select_spine_inputs", "DXA_MODALITIES"]
 
-AP_VIEWS = ("AP", "PA")
-LATERAL_VIEWS = ("LL", "RL", "LATERAL", "LAT")
-"""ViewPosition (0018,5101) values of the frontal and lateral radiographs of a pair."""
 DXA_MODALITIES = ("OT", "BMD", "DX")
 """Modalities a DXA export arrives as (secondary capture ``OT``, bone densitometry ``BMD``, ``DX``); an image of one of
 them without a ViewPosition is taken as a DXA."""
@@ -28,13 +26,13 @@ class SpineInputs(NamedTuple):
     images: tuple[Dataset, ...]
 
 
-def _view(ds: Dataset) -> str:
+def _position(ds: Dataset) -> str:
     return str(ds.get("ViewPosition", "") or "").strip().upper()
 
 
 def select_spine_inputs(datasets: list[Dataset], folder: str | os.PathLike) -> SpineInputs:
     """Select the images to run on among ``datasets`` (every DICOM object of ``folder``): an AP and a lateral
-    radiograph of the same study (by ViewPosition, :data:`AP_VIEWS` and :data:`LATERAL_VIEWS`) when there is such a
+    radiograph of the same study (by ViewPosition, ``projection.calibration.VIEW_POSITIONS``) when there is such a
     pair, else the one DXA (:data:`DXA_MODALITIES`, no ViewPosition).
 
     Raises:
@@ -50,14 +48,13 @@ def select_spine_inputs(datasets: list[Dataset], folder: str | os.PathLike) -> S
                                       "one patient's study is expected")
     views = defaultdict(lambda: defaultdict(list))
     for ds in images:
-        view = "ap" if _view(ds) in AP_VIEWS else "lateral" if _view(ds) in LATERAL_VIEWS else None
-        if view:
+        if view := VIEW_POSITIONS.get(_position(ds), (None,))[0]:
             views[str(ds.StudyInstanceUID)][view].append(ds)
     pairs = [(found["ap"][0], found["lateral"][0]) for found in views.values()
              if len(found["ap"]) == 1 and len(found["lateral"]) == 1]
     if pairs:
         return SpineInputs("biplanar", pairs[0])
-    dxa = [ds for ds in images if not _view(ds) and str(ds.get("Modality", "")).upper() in DXA_MODALITIES]
+    dxa = [ds for ds in images if not _position(ds) and str(ds.get("Modality", "")).upper() in DXA_MODALITIES]
     if len(dxa) != 1:
         found = f"{len(dxa)} DXA images" if dxa else "no DXA image"
         raise SpineInputError(folder, f"{found} and no AP + lateral pair of one study; one DXA (modality "
