@@ -9,7 +9,8 @@
 # weights out in fp16 CPU tensors (split in 15 MB parts: the machine returns files of at most 16 MiB;
 # `cat r18.pt.part_* > model.pt`), then evaluates every model on the test split and returns the logs. The next call,
 # started while the machine is still held, finds the data and the checkpoints in /tmp/reg and goes on from them
-# (FINE_TUNE_FROM) at its own LEARNING_RATE: the step decay runs across calls. RETURN_R50=1 also returns the
+# (FINE_TUNE_FROM) at its own LEARNING_RATE: the step decay runs across calls. FROM_SHIPPED=1 starts the
+# first call from the shipped weights (fp16, loaded into the fp32 network) instead of afresh. RETURN_R50=1 also returns the
 # ResNet-50 + transformer's weights (4 parts). N, DRR_CTS, DRR_STUDIES size the data.
 source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=${DEVICE:-cuda} WORKERS=${WORKERS:-16} EPOCHS=${EPOCHS:-100000} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-100000}
@@ -20,6 +21,9 @@ if [ -f $RUN/resnet18_bot/model.pt ]; then  # a previous call on this machine: g
     rm -rf $RUN/previous; mkdir $RUN/previous
     for m in $MODELS; do mkdir $RUN/previous/$m; mv $RUN/$m/model.pt $RUN/$m/train.log $RUN/previous/$m/ 2>/dev/null; done
     export FINE_TUNE_FROM=$RUN/previous; echo "going on from the previous call's checkpoints"
+elif [ "${FROM_SHIPPED:-0}" = 1 ]; then  # the first call fine-tunes the shipped configuration's weights
+    mkdir -p $RUN/shipped/resnet18_bot && cp bundles/dxa_spine_curve_regression/models/model.pt $RUN/shipped/resnet18_bot/
+    export FINE_TUNE_FROM=$RUN/shipped; echo "fine-tuning the shipped weights"
 fi
 T=$(( ${BUDGET:-560} - SECONDS - 100 )); echo "training for $T s"
 EVALUATE=0 MODELS=$MODELS timeout $(( T + 40 )) bash bundles/train_regression.sh $RUN $N $T > $OUT/train.log 2>&1

@@ -186,7 +186,8 @@ def test_whole_body_dxa_shows_limbs_with_their_bone_density(body):
     anatomy, grid, raster, tissue, dxa, parts = body
     assert dxa.shape == (600, 1950)
     paths = material_paths(parts, dxa.origin_mm, dxa.pixel_mm, dxa.shape)
-    truth = (paths[_index("cortical")] + tissue.bone_volume_fraction * paths[_index("cancellous")])
+    truth = ((1.0 - tissue.cortical_porosity) * paths[_index("cortical")]
+             + tissue.bone_volume_fraction * paths[_index("cancellous")])
     truth = truth * BONE_G_PER_CM2_PER_MM
     for name in ("femur_left", "humerus_right", "tibia_right"):
         shaft = _find(parts, name).solid

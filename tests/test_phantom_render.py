@@ -77,6 +77,7 @@ def test_cancellous_bone_follows_the_persons_tissue():
     for seed in range(20):
         tissue = Tissue.sample(_gen(seed))
         assert 0.04 <= tissue.bone_volume_fraction <= 0.2 and 0.2 <= tissue.marrow_fat_fraction <= 0.7
+        assert 0.0 <= tissue.cortical_porosity <= 0.6
     with pytest.raises(ValueError, match="bone_volume_fraction"):
         Tissue(bone_volume_fraction=1.5)
 
@@ -140,7 +141,7 @@ def _slab_phantom(bone_mm: float):
 @pytest.mark.parametrize("bone_mm", [5.0, 20.0])
 def test_dxa_bone_channel_is_areal_density_and_soft_tissue_does_not_leak(bone_mm):
     fractions, grid = _slab_phantom(bone_mm)
-    dxa = render_dxa(fractions, grid, _gen(), pixel_mm=1.0, photons_per_mm2=1e12)
+    dxa = render_dxa(fractions, grid, _gen(), pixel_mm=1.0, photons_per_mm2=1e12, tissue=Tissue())  # compact cortex
     expected = bone_mm * 1.92 / 10.0  # g/cm² of ICRU-44 cortical bone
     column = int(round(dxa.to_pixel([0.0, 0.0])[0]))
     thin = float(dxa.bone[column - 3 : column + 4, 5:25].mean())  # rows in 150 mm of muscle

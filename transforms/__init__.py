@@ -101,9 +101,13 @@ from .regression import (
     RandCurveCropJitterD,
     RandCurveCropJitterd,
     RandCurveCropJitterDict,
+    RandCurveFieldOfViewD,
+    RandCurveFieldOfViewd,
+    RandCurveFieldOfViewDict,
     SaveCurveValuesD,
     SaveCurveValuesd,
     SaveCurveValuesDict,
+    cut_curve_field_of_view,
     jitter_crop,
 )
 from .slices import (
@@ -207,8 +211,12 @@ __all__ = [
     "RandCurveCropJitterd",
     "RandCurveCropJitterD",
     "RandCurveCropJitterDict",
+    "RandCurveFieldOfViewd",
+    "RandCurveFieldOfViewD",
+    "RandCurveFieldOfViewDict",
     "SaveCurveValuesd",
     "SaveCurveValuesD",
     "SaveCurveValuesDict",
+    "cut_curve_field_of_view",
     "jitter_crop",
 ]

@@ -32,9 +32,13 @@ __all__ = [
     "RandCurveCropJitterd",
     "RandCurveCropJitterD",
     "RandCurveCropJitterDict",
+    "RandCurveFieldOfViewd",
+    "RandCurveFieldOfViewD",
+    "RandCurveFieldOfViewDict",
     "SaveCurveValuesd",
     "SaveCurveValuesD",
     "SaveCurveValuesDict",
+    "cut_curve_field_of_view",
     "jitter_crop",
 ]
 
@@ -46,27 +50,40 @@ class LoadCurveTargets(Transform):
     """``targets.json`` (``docs/cohort.md``) → the regressor's target, float32 ``(6, N)`` normalised to the crop.
 
     Coronal curves: ``u / S``; sagittal curves: ``y_px / S`` (relative depth in crop pixels over the crop side).
+    With ``with_rows=True`` it returns ``(target, rows)``: also the crop rows of the ``N`` heights over the crop
+    side, float32 ``(N,)`` (``v / S``), which :class:`RandCurveFieldOfViewd` needs to cut the image.
     """
 
-    def __call__(self, path) -> torch.Tensor:
+    def __init__(self, with_rows: bool = False) -> None:
+        self.with_rows = with_rows
+
+    def __call__(self, path):
         with open(path, encoding="utf-8") as file:
             document = json.load(file)
         size = document["crop_frame"]["size"]
-        curves = np.array([document["curves_crop_px"][name] for name in CURVE_NAMES], dtype=np.float32)
-        return torch.from_numpy(curves[:, :, 0] / size)
+        curves = np.array([document["curves_crop_px"][name] for name in CURVE_NAMES], dtype=np.float32) / size
+        target = torch.from_numpy(curves[:, :, 0])
+        return (target, torch.from_numpy(curves[0, :, 1])) if self.with_rows else target
 
 
 class LoadCurveTargetsd(MapTransform):
-    """Dictionary form of :class:`LoadCurveTargets`: each key's ``targets.json`` path → its ``(6, N)`` target."""
+    """Dictionary form of :class:`LoadCurveTargets`: each key's ``targets.json`` path → its ``(6, N)`` target; with
+    ``rows_key`` (one key only) the heights' crop rows ``(N,)`` go to ``rows_key`` too."""
 
-    def __init__(self, keys: KeysCollection, allow_missing_keys: bool = False) -> None:
+    def __init__(self, keys: KeysCollection, rows_key: str | None = None, allow_missing_keys: bool = False) -> None:
         super().__init__(keys, allow_missing_keys)
-        self.loader = LoadCurveTargets()
+        if rows_key is not None and len(self.keys) != 1:
+            raise ValueError(f"rows_key needs exactly one key, got {self.keys}.")
+        self.rows_key = rows_key
+        self.loader = LoadCurveTargets(with_rows=rows_key is not None)
 
     def __call__(self, data: Mapping[Hashable, object]) -> dict:
         d = dict(data)
         for key in self.key_iterator(d):
-            d[key] = self.loader(d[key])
+            if self.rows_key is None:
+                d[key] = self.loader(d[key])
+            else:
+                d[key], d[self.rows_key] = self.loader(d[key])
         return d
 
 
@@ -136,6 +153,90 @@ class RandCurveCropJitterd(RandomizableTransform, MapTransform):
         return d
 
 
+def cut_curve_field_of_view(image: torch.Tensor, curves: torch.Tensor, rows: torch.Tensor, top: float, bottom: float):
+    """The crop of the same spine in an image whose field of view keeps only the heights from ``top`` to ``bottom``
+    (shares of the spine's length from its top, ``0 ≤ top < bottom ≤ 1``): a chest image cut below the thoracic
+    spine, a lumbar image cut above T11.
+
+    The image rows beyond a cut are background (0, as outside an image, :func:`jitter_crop`); the ``N`` targets are
+    resampled at ``N`` heights from the new top to the new bottom; the sagittal curves get the mean of the kept
+    sagittal centre line as their zero (relative depth); the crop is moved by ``(du, dv)`` crop pixels so that the
+    kept spine's end points' midpoint is its centre, as :func:`~monai_spine.geometry.crop_centre` places the crop of
+    a cut spine.
+
+    Args:
+        image: ``(C, S, S)``, axis 1 the crop columns ``u``, axis 2 the rows ``v``.
+        curves: ``(6, N)`` normalised targets (:class:`LoadCurveTargets`).
+        rows: ``(N,)`` the heights' crop rows over the crop side.
+        top, bottom: the kept shares.
+
+    Returns:
+        ``(image, curves, rows)`` of the cut spine, same shapes.
+    """
+    if not 0.0 <= top < bottom <= 1.0:
+        raise ValueError(f"need 0 <= top < bottom <= 1, got top {top}, bottom {bottom}.")
+    size, n = image.shape[-1], curves.shape[-1]
+    index = np.linspace(top * (n - 1), bottom * (n - 1), n)
+    values = np.asarray(torch.as_tensor(curves, dtype=torch.float32).cpu())
+    kept = np.stack([np.interp(index, np.arange(n), curve) for curve in values]).astype(np.float32)
+    kept_rows = np.interp(index, np.arange(n), np.asarray(torch.as_tensor(rows).cpu())).astype(np.float32) * size
+    kept[CORONAL_CURVES:] -= kept[CORONAL_CURVES].mean()
+    image = torch.as_tensor(image, dtype=torch.float32).clone()
+    pixel_rows = torch.arange(size, dtype=torch.float32)
+    if top > 0.0:
+        image[..., pixel_rows < float(kept_rows[0])] = 0.0
+    if bottom < 1.0:
+        image[..., pixel_rows > float(kept_rows[-1])] = 0.0
+    centre = (size - 1) / 2
+    shift = (centre - size * (kept[0, 0] + kept[0, -1]) / 2, centre - (kept_rows[0] + kept_rows[-1]) / 2)
+    image, moved = jitter_crop(image, torch.from_numpy(kept), shift, 1.0)
+    return image, moved, torch.from_numpy(kept_rows + np.float32(shift[1])) / size
+
+
+class RandCurveFieldOfViewd(RandomizableTransform, MapTransform):
+    """A random field of view that cuts the spine (:func:`cut_curve_field_of_view`), so that the regressor learns a
+    lumbar-only or a chest-only DXA as what it is and not as a whole spine's profile.
+
+    The kept share of the spine is drawn uniformly in ``keep_range``; the cut is at the top (a lumbar image), at
+    the bottom (a chest image) or at both ends, each with probability 1/3.
+
+    Args:
+        image_key: the crop ``(C, S, S)``.
+        curves_key: its ``(6, N)`` targets.
+        rows_key: the heights' crop rows ``(N,)`` (:class:`LoadCurveTargetsd` with ``rows_key``).
+        keep_range: ``(low, high)`` shares of the spine kept, ``0 < low ≤ high ≤ 1``.
+        prob: probability of a cut.
+    """
+
+    def __init__(self, image_key: str = "image", curves_key: str = "label", rows_key: str = "rows",
+                 keep_range: tuple[float, float] = (0.3, 0.9), prob: float = 0.3,
+                 allow_missing_keys: bool = False) -> None:
+        MapTransform.__init__(self, [image_key, curves_key, rows_key], allow_missing_keys)
+        RandomizableTransform.__init__(self, prob)
+        if not 0.0 < keep_range[0] <= keep_range[1] <= 1.0:
+            raise ValueError(f"keep_range must satisfy 0 < low <= high <= 1, got {keep_range}.")
+        self.image_key, self.curves_key, self.rows_key = image_key, curves_key, rows_key
+        self.keep_range = keep_range
+        self._kept = (0.0, 1.0)
+
+    def randomize(self, data=None) -> None:
+        super().randomize(None)
+        if self._do_transform:
+            share = self.R.uniform(*self.keep_range)
+            end = self.R.randint(3)  # 0: cut at the top, 1: at the bottom, 2: at both
+            top = (1.0 - share, 0.0, self.R.uniform(0.0, 1.0 - share))[end]
+            self._kept = (float(top), float(min(top + share, 1.0)))
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        self.randomize()
+        if self._do_transform:
+            image, curves, rows = (d[k] for k in (self.image_key, self.curves_key, self.rows_key))
+            d[self.image_key], d[self.curves_key], d[self.rows_key] = cut_curve_field_of_view(image, curves, rows,
+                                                                                        *self._kept)
+        return d
+
+
 LoadCurveTargetsD = LoadCurveTargetsDict = LoadCurveTargetsd
 class SaveCurveValuesd(MapTransform):
     """Write each key's ``(6, N)`` curve values as ``OUTPUT_DIR/<image file stem>_curves.json``: ``{"curve_names",
@@ -167,3 +268,4 @@ class SaveCurveValuesd(MapTransform):
 
 RandCurveCropJitterD = RandCurveCropJitterDict = RandCurveCropJitterd
 SaveCurveValuesD = SaveCurveValuesDict = SaveCurveValuesd
+RandCurveFieldOfViewD = RandCurveFieldOfViewDict = RandCurveFieldOfViewd

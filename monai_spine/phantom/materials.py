@@ -132,29 +132,36 @@ _PURE = dict(air="air", lung="lung", fat="adipose", muscle="muscle", disc="disc"
 
 @dataclass(frozen=True)
 class Tissue:
-    """The per-person composition of cancellous bone.
+    """The per-person composition of bone: cancellous bone and the porosity of the cortex.
 
     Args:
         bone_volume_fraction: BV/TV, the volume fraction of bone tissue in vertebral cancellous bone
             (~0.15 young, ~0.07 osteoporotic).
         marrow_fat_fraction: volume fraction of fat cells in the marrow (~0.3 young, ~0.6 old; rises with age).
+        cortical_porosity: volume fraction of the cortex that is pores filled with marrow (~0.05 young, up to ~0.5
+            old: intracortical remodelling trabecularises the cortex with age, Zebaze et al., Lancet 2010); it
+            lowers the density of every cortex, the vertebral shells and endplates included.
     """
 
     bone_volume_fraction: float = 0.12
     marrow_fat_fraction: float = 0.45
+    cortical_porosity: float = 0.0
 
     def __post_init__(self):
-        for name in ("bone_volume_fraction", "marrow_fat_fraction"):
+        for name in ("bone_volume_fraction", "marrow_fat_fraction", "cortical_porosity"):
             if not 0.0 <= getattr(self, name) <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}.")
 
     @classmethod
     def sample(cls, generator: torch.Generator) -> Tissue:
-        """A random person: an age-like draw raises the marrow fat (0.30 → 0.60) while BV/TV falls (0.16 → 0.08)."""
+        """A random person: an age-like draw raises the marrow fat (0.30 → 0.60) and the cortical porosity
+        (0.05 → 0.50) while BV/TV falls (0.16 → 0.06); the bone jitter moves BV/TV and porosity together."""
         age, fat_noise, bone_noise = torch.rand(3, generator=generator, device=generator.device, dtype=torch.float64)
-        fat = 0.30 + 0.30 * float(age) + 0.08 * (float(fat_noise) - 0.5)
-        bone = 0.16 - 0.08 * float(age) + 0.03 * (float(bone_noise) - 0.5)
-        return cls(float(np.clip(bone, 0.04, 0.20)), float(np.clip(fat, 0.2, 0.7)))
+        age, bone_jitter = float(age), float(bone_noise) - 0.5
+        fat = 0.30 + 0.30 * age + 0.08 * (float(fat_noise) - 0.5)
+        bone = 0.16 - 0.10 * age + 0.03 * bone_jitter
+        porosity = 0.05 + 0.45 * age - 0.10 * bone_jitter
+        return cls(float(np.clip(bone, 0.04, 0.20)), float(np.clip(fat, 0.2, 0.7)), float(np.clip(porosity, 0.0, 0.6)))
 
     def composition(self) -> np.ndarray:
         """Volume fractions of the components in each material, ``(len(MATERIALS), len(COMPONENTS))``."""
@@ -163,11 +170,13 @@ class Tissue:
         for m, material in enumerate(MATERIALS):
             if material in _PURE:
                 table[m, names.index(_PURE[material])] = 1.0
-        bone, fat = self.bone_volume_fraction, self.marrow_fat_fraction
-        row = MATERIALS.index("cancellous")
-        table[row, names.index("cortical_bone")] = bone
-        table[row, names.index("marrow_adipose")] = (1.0 - bone) * fat
-        table[row, names.index("marrow_cells")] = (1.0 - bone) * (1.0 - fat)
+        fat = self.marrow_fat_fraction
+        for material, bone in (("cancellous", self.bone_volume_fraction), ("cortical", 1.0 - self.cortical_porosity)):
+            row = MATERIALS.index(material)
+            table[row] = 0.0
+            table[row, names.index("cortical_bone")] = bone
+            table[row, names.index("marrow_adipose")] = (1.0 - bone) * fat
+            table[row, names.index("marrow_cells")] = (1.0 - bone) * (1.0 - fat)
         return table
 
 

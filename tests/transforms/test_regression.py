@@ -14,7 +14,9 @@ from monai_spine.transforms import (
     LoadCurveTargets,
     LoadCurveTargetsd,
     RandCurveCropJitterd,
+    RandCurveFieldOfViewd,
     SaveCurveValuesd,
+    cut_curve_field_of_view,
     jitter_crop,
 )
 
@@ -74,6 +76,67 @@ def test_random_jitter_is_reproducible_and_off_at_prob_zero():
     first = RandCurveCropJitterd(prob=1.0).set_random_state(3)(data)
     second = RandCurveCropJitterd(prob=1.0).set_random_state(3)(data)
     assert torch.equal(first["label"], second["label"]) and not torch.equal(first["label"], data["label"])
+
+
+def _cut_in_mm(curves: SpineCurves, top: float, bottom: float) -> SpineCurves:
+    """The curves of the spine that a field of view keeps from ``top`` to ``bottom`` (shares of its length),
+    resampled in mm at 209 heights, with their own relative depth: the truth of a cut image."""
+    z = curves.coronal_centre[:, 1]
+    kept = np.linspace(z[0] + top * (z[-1] - z[0]), z[0] + bottom * (z[-1] - z[0]), 209)
+    arrays = [np.c_[np.interp(kept, z, c[:, 0]), kept] for c in curves.to_array()]
+    return SpineCurves(*arrays).with_relative_depth()
+
+
+@pytest.mark.parametrize("top, bottom", [(0.6, 1.0), (0.0, 0.45), (0.2, 0.7)])
+def test_cut_curve_field_of_view_gives_the_targets_of_the_cut_spines_own_crop(targets_file, top, bottom):
+    path, frame = targets_file
+    values, rows = LoadCurveTargets(with_rows=True)(path)
+    curves = _curves()
+    assert np.allclose(rows.numpy() * SIZE, frame.to_px(curves.coronal_centre)[:, 1], atol=1e-3)
+    # a bright spot on the spine at 80 % of the kept part, and the image all ones
+    spot = top + 0.8 * (bottom - top)
+    index = spot * 208
+    u = float(np.interp(index, np.arange(209), values[0].numpy())) * SIZE
+    v = float(np.interp(index, np.arange(209), rows.numpy())) * SIZE
+    image = torch.ones(1, SIZE, SIZE)
+    image[0, int(round(u)), int(round(v))] = 10.0
+    cut_image, cut_values, cut_rows = cut_curve_field_of_view(image, values, rows, top, bottom)
+    # the truth: the cut spine cropped around its own end points, as spine_crop crops a cut DXA
+    cut = _cut_in_mm(curves, top, bottom)
+    cut_frame = CropFrame.around(cut.coronal_centre, frame.pixel_mm, SIZE)
+    expected = curves_in_crop(cut, cut_frame)
+    for i, name in enumerate(CURVE_NAMES):
+        assert np.abs(cut_values[i].numpy() * SIZE - expected[name][:, 0]).max() < 0.05, name
+    assert np.allclose(cut_rows.numpy() * SIZE, expected["coronal_centre"][:, 1], atol=0.05)
+    assert float(cut_values[3].mean()) == pytest.approx(0.0, abs=1e-6)  # relative depth of the kept part
+    # the spot moved with the spine; rows beyond a cut are background, the kept rows are not
+    spot_uv = np.unravel_index(int(cut_image[0].argmax()), (SIZE, SIZE))
+    centre = curves.coronal_centre
+    spot_z = centre[0, 1] + spot * (centre[-1, 1] - centre[0, 1])
+    expected_spot = cut_frame.to_px([np.interp(spot_z, centre[:, 1], centre[:, 0]), spot_z])
+    assert np.abs(np.array(spot_uv) - expected_spot).max() <= 1.0
+    first, last = (int(r) for r in np.round(cut_rows.numpy()[[0, -1]] * SIZE))
+    assert float(cut_image[0, SIZE // 2, first + 2 : last - 2].min()) > 0.5
+    if top > 0:
+        assert float(cut_image[0, :, : first - 1].max()) == 0.0
+    if bottom < 1:
+        assert float(cut_image[0, :, last + 2 :].max()) == 0.0
+
+
+def test_random_field_of_view_cuts_reproducibly_and_checks_its_range(targets_file):
+    path, _ = targets_file
+    data = LoadCurveTargetsd("label", rows_key="rows")({"label": path, "image": torch.ones(1, SIZE, SIZE)})
+    assert data["rows"].shape == (209,)
+    off = RandCurveFieldOfViewd(prob=0.0)(data)
+    assert torch.equal(off["label"], data["label"])
+    first = RandCurveFieldOfViewd(prob=1.0).set_random_state(5)(data)
+    second = RandCurveFieldOfViewd(prob=1.0).set_random_state(5)(data)
+    assert torch.equal(first["label"], second["label"]) and not torch.equal(first["label"], data["label"])
+    assert float(first["image"].min()) == 0.0  # a cut field of view
+    with pytest.raises(ValueError, match="keep_range"):
+        RandCurveFieldOfViewd(keep_range=(0.0, 0.5))
+    with pytest.raises(ValueError, match="top < bottom"):
+        cut_curve_field_of_view(data["image"], data["label"], data["rows"], 0.5, 0.5)
 
 
 def test_saved_values_name_the_image(tmp_path):
