@@ -103,6 +103,10 @@ _MU_IRON = (8.176, 3.629, 1.958, 1.205, 0.5952, 0.3717)
 _TRABECULAR_T2STAR_MS = 12.0
 """T2* of marrow between trabeculae at 1.5 T (susceptibility of the trabecular lattice; Wehrli et al. 1991)."""
 
+_PORE_T2STAR_MS = 1.0
+"""T2* of the water in cortical pores at 1.5 T: ~1 ms (ultrashort-TE studies, Du & Bydder), so a porous cortex stays
+dark at the phantom's echo times as a compact one is."""
+
 COMPONENTS: dict[str, Component] = {
     "air": Component(-1000.0, 0.0, 0.001205, _MU_AIR, 0.0, 0.0, 1000.0, 1.0),
     "lung": Component(-750.0, 60.0, 0.26, _MU_LUNG, 0.20, 0.0, 1200.0, 2.0),
@@ -112,6 +116,7 @@ COMPONENTS: dict[str, Component] = {
     "cortical_bone": Component(1700.0, 150.0, 1.92, _MU_CORTICAL, 0.20, 0.0, 250.0, 0.4),
     "marrow_adipose": Component(-100.0, 15.0, 0.95, _MU_ADIPOSE, 0.10, 0.90, 1000.0, _TRABECULAR_T2STAR_MS),
     "marrow_cells": Component(45.0, 10.0, 1.05, _MU_MUSCLE, 0.80, 0.0, 750.0, _TRABECULAR_T2STAR_MS),
+    "cortical_pore": Component(0.0, 0.0, 1.0, _MU_WATER, 0.80, 0.0, 750.0, _PORE_T2STAR_MS, "muscle"),
     "liver": Component(60.0, 8.0, 1.06, _MU_SOFT, 0.71, 0.0, 586.0, 25.0, "muscle"),
     "spleen": Component(48.0, 6.0, 1.06, _MU_SOFT, 0.79, 0.0, 1057.0, 45.0, "muscle"),
     "kidney": Component(32.0, 6.0, 1.05, _MU_SOFT, 0.81, 0.0, 1190.0, 45.0, "muscle"),
@@ -138,9 +143,9 @@ class Tissue:
         bone_volume_fraction: BV/TV, the volume fraction of bone tissue in vertebral cancellous bone
             (~0.15 young, ~0.07 osteoporotic).
         marrow_fat_fraction: volume fraction of fat cells in the marrow (~0.3 young, ~0.6 old; rises with age).
-        cortical_porosity: volume fraction of the cortex that is pores filled with marrow (~0.05 young, up to ~0.5
-            old: intracortical remodelling trabecularises the cortex with age, Zebaze et al., Lancet 2010); it
-            lowers the density of every cortex, the vertebral shells and endplates included.
+        cortical_porosity: volume fraction of the cortex that is pores (water-like, dark in MRI; ~0.05 young, up
+            to ~0.5 old: intracortical remodelling trabecularises the cortex with age, Zebaze et al., Lancet 2010);
+            it lowers the density of every cortex, the vertebral shells and endplates included.
     """
 
     bone_volume_fraction: float = 0.12
@@ -170,13 +175,14 @@ class Tissue:
         for m, material in enumerate(MATERIALS):
             if material in _PURE:
                 table[m, names.index(_PURE[material])] = 1.0
-        fat = self.marrow_fat_fraction
-        for material, bone in (("cancellous", self.bone_volume_fraction), ("cortical", 1.0 - self.cortical_porosity)):
-            row = MATERIALS.index(material)
-            table[row] = 0.0
-            table[row, names.index("cortical_bone")] = bone
-            table[row, names.index("marrow_adipose")] = (1.0 - bone) * fat
-            table[row, names.index("marrow_cells")] = (1.0 - bone) * (1.0 - fat)
+        bone, fat, porosity = self.bone_volume_fraction, self.marrow_fat_fraction, self.cortical_porosity
+        row = MATERIALS.index("cancellous")
+        table[row, names.index("cortical_bone")] = bone
+        table[row, names.index("marrow_adipose")] = (1.0 - bone) * fat
+        table[row, names.index("marrow_cells")] = (1.0 - bone) * (1.0 - fat)
+        row = MATERIALS.index("cortical")
+        table[row, names.index("cortical_bone")] = 1.0 - porosity
+        table[row, names.index("cortical_pore")] = porosity
         return table
 
 
