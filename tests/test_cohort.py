@@ -39,7 +39,7 @@ from monai_spine.transforms import LoadRadiograph
 
 TRUNK = StudyConfig(dxa_whole_body=False)
 SCOLIOTIC, STRAIGHT, POSTURE = 1, 6, 37  # seeds: Cobb 63°; no scoliosis; an 18 mm bend in the MRI
-SEGMENTED = 2  # no scoliosis; the 0.5 bundles' masks of this study are accepted over the best 80 % (docs/cohort.md)
+SEGMENTED = 3  # no scoliosis; the 0.5 bundles' masks of this study are accepted over the best 80 % (docs/cohort.md)
 GIVEN = PairSettings(use_given_masks=True)
 
 
@@ -218,9 +218,9 @@ def test_segmented_masks(tmp_path):
     targets = _targets(tmp_path / "out", "segmented")
     assert targets["inputs"]["masks"] == "segmented"
     errors = _errors(targets["curves_mm"], json.loads((root / "truth.json").read_text()))
-    # the 0.5 masks on this phantom study: coronal centre 0.85 mm, coronal boundaries up to 1.9 mm, sagittal curves
-    # 4.5-5.1 mm (the 0.5 MRI bundle: phantom in-phase Dice 0.848, docs/cohort.md); 0.4 on study 4: up to 2.4 mm
-    assert errors["coronal_centre"] < 1.3 and max(errors.values()) < 5.6, sorted(errors.items())
+    # the 0.5 masks on this phantom study (real bone density): coronal centre 0.93 mm, coronal boundaries up to 1.7 mm,
+    # sagittal curves 1.1-1.6 mm (docs/cohort.md); seed 2 with the earlier, denser bone: up to 5.1 mm sagittal
+    assert errors["coronal_centre"] < 1.3 and max(errors.values()) < 2.5, sorted(errors.items())
 
 
 def test_folder_layout_and_command(phantom, tmp_path, capsys):

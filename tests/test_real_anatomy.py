@@ -105,12 +105,12 @@ def test_mri_and_alignment_figures_are_sane(evaluated):
 def test_dxa_route_on_the_real_spine(evaluated):
     """Issue 11's real-anatomy figures for ``infer --dxa`` (segmentation, crop, curve regressor) against the
     label-derived curves, relative depth. Coronal from the 0.5 mask, smoothed: 1.68 mm (target ≤ 2, met); sagittal
-    from the 0.2 regressor: 12.8 mm and lordosis 16.7° off (targets 3 mm and 5°, missed; 0.1: 23.0 mm, 18.9°):
-    guarded at that level (docs/regression.md)."""
+    from the 0.3 regressor: 4.5 mm and lordosis 29.5° off (targets 3 mm and 5°, missed; 0.2: 12.8 mm, 16.7°; 0.1:
+    23.0 mm, 18.9°): guarded at that level (docs/regression.md)."""
     route = evaluated[0]["pipelines"]["dxa"]
     assert route["n"] == N_ACQUISITIONS and route["failed"] == 0
-    assert route["coronal_mae_mm"] < 2.0 and route["sagittal_mae_mm"] < 15.0
-    assert route["lordosis_mae_deg"] < 20.0
+    assert route["coronal_mae_mm"] < 2.0 and route["sagittal_mae_mm"] < 5.5
+    assert route["lordosis_mae_deg"] < 32.0
 
 
 def test_chest_radiograph_is_refused_by_the_dxa_route(tmp_path, capsys):

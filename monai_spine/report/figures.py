@@ -47,9 +47,17 @@ def _finish(fig, path: str | os.PathLike) -> None:
     plt.close(fig)
 
 
+def _figure_height(images, spacings_mm, panel_width: float) -> float:
+    """Inches of a row of image panels ``panel_width`` inches wide: the tallest image's height-to-width in mm, plus
+    room for titles and labels, so a short field (a lumbar image) leaves no blank band and a whole body fits."""
+    ratio = max(image.shape[1] * spacing[1] / (image.shape[0] * spacing[0])
+                for image, spacing in zip(images, spacings_mm))
+    return float(np.clip(panel_width * ratio + 1.5, 3.5, 12.0))
+
+
 def save_overlay(path, image: np.ndarray, spacing_mm, curves: SpineCurves, title: str = "") -> None:
     """The coronal curves over the input image (coronal image frame), saved as a PNG at ``path``."""
-    fig, ax = plt.subplots(figsize=(5, 8))
+    fig, ax = plt.subplots(figsize=(5, _figure_height([image], [spacing_mm], 4.0)))
     _show_image(ax, image, spacing_mm)
     _draw_curves(ax, curves.coronal_centre, curves.coronal_right, curves.coronal_left, ("centre line", "boundaries"))
     ax.set_xlabel("x (mm, toward patient's left)")
@@ -71,7 +79,7 @@ def save_biplanar_overlay(path, images, spacings_mm, view_curves, title: str = "
         images: the AP and lateral images ``(W, H)``; ``spacings_mm``: their pixel spacing ``(column, row)``.
         view_curves: per view ``(centre, low, high)``, each ``(N, 2)`` in that image's frame, mm (pixel × spacing).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(9, 8))
+    fig, axes = plt.subplots(1, 2, figsize=(9, _figure_height(images, spacings_mm, 3.8)))
     for ax, image, spacing, curves, view in zip(axes, images, spacings_mm, view_curves, ("ap", "lateral")):
         _show_image(ax, image, spacing)
         _draw_curves(ax, *curves, ("centre line", "boundaries"))
