@@ -43,7 +43,8 @@ def _draw_curves(ax, centre, first, second, labels) -> None:
 
 
 def _finish(fig, path: str | os.PathLike) -> None:
-    fig.savefig(path, dpi=_DPI, bbox_inches="tight")
+    # zlib level 1: the same pixels as the default level 6, written in a fraction of the time, a few % larger
+    fig.savefig(path, dpi=_DPI, bbox_inches="tight", pil_kwargs={"compress_level": 1})
     plt.close(fig)
 
 
