@@ -16,6 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import highdicom as hd
+import nibabel as nib
 import numpy as np
 import pydicom
 import pytest
@@ -81,6 +82,20 @@ def dxa_study(tmp_path_factory) -> Path:
     return folder
 
 
+@pytest.fixture(scope="module")
+def biplanar_study(tmp_path_factory) -> Path:
+    """A folder with one phantom study's AP and lateral radiographs (DX, calibrated by their tags) and, apart, its
+    true AP spine mask."""
+    root = tmp_path_factory.mktemp("biplanar")
+    write_study(make_study(SEED, StudyConfig(dxa_whole_body=False), modalities=("biplanar",)), root / "rendered",
+                modalities=("biplanar",))
+    folder = root / "study"
+    folder.mkdir()
+    for name in ("ap.dcm", "lateral.dcm"):
+        shutil.copy(root / "rendered" / name, folder)
+    return root
+
+
 def _get(url: str):
     with urllib.request.urlopen(url, timeout=30) as answer:
         return answer.read()
@@ -123,6 +138,31 @@ def test_pacs_round_trip(orthanc, dxa_study, dciodvfy, tmp_path, capfd):
         assert measured[code].value == pytest.approx(curves["measures"][name], abs=1e-6), name
         assert measured[code].unit == pydicom.sr.codedict.codes.UCUM.Degree
     assert sc.PhotometricInterpretation == "RGB" and (sc.Rows, sc.Columns) > (100, 100)
+
+
+def test_biplanar_pair_from_a_folder(biplanar_study, dciodvfy, tmp_path):
+    """An AP + lateral pair in, the SR out: its coronal centre line is drawn on the AP where the AP shows the spine
+    (the 3D line projected through the AP's geometry, not the patient frame's x and z, which the AP magnifies), the
+    lateral is listed as evidence, and the 3D centre line is the route's."""
+    out = tmp_path / "out"
+    assert main(["-i", str(biplanar_study / "study"), "-o", str(out)]) == 0
+    curves = json.loads((out / "curves.json").read_text())
+    assert curves["mode"] == "biplanar"
+    assert dciodvfy(out / SR_FILE) == [] and dciodvfy(out / SC_FILE) == []
+    ap, lateral = (pydicom.dcmread(biplanar_study / "study" / name) for name in ("ap.dcm", "lateral.dcm"))
+    sr = hd.sr.Comprehensive3DSR.from_dataset(pydicom.dcmread(out / SR_FILE))
+    evidence = {sop.ReferencedSOPInstanceUID for study in sr.CurrentRequestedProcedureEvidenceSequence
+                for series in study.ReferencedSeriesSequence for sop in series.ReferencedSOPSequence}
+    assert evidence == {ap.SOPInstanceUID, lateral.SOPInstanceUID}
+    groups = {g.tracking_identifier: g for g in sr.content.get_planar_roi_measurement_groups()}
+    coronal, spatial = (groups[name] for name in CENTRE_LINE_IDS)
+    assert coronal.roi.ContentSequence[0].ReferencedSOPSequence[0].ReferencedSOPInstanceUID == ap.SOPInstanceUID
+    true_mask = np.asarray(nib.load(biplanar_study / "rendered" / "ap_spine.nii.gz").dataobj) > 0  # (columns, rows)
+    assert true_mask.shape == (ap.Columns, ap.Rows)
+    columns, rows = np.floor(coronal.roi.value).astype(int).T  # SCOORD: (0, 0) is the first pixel's outer corner
+    inside = true_mask[np.clip(columns, 0, ap.Columns - 1), np.clip(rows, 0, ap.Rows - 1)]
+    assert inside.mean() > 0.9, inside.mean()
+    assert np.allclose(spatial.roi.value * [1, -1, -1], curves["curve3d_mm"], atol=1e-3)
 
 
 @pytest.mark.parametrize("case", ["empty", "two patients", "no DXA nor pair"])

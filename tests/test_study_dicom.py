@@ -53,6 +53,22 @@ def test_every_file_passes_dciodvfy(written, dciodvfy, source):
 
 
 @pytest.mark.parametrize("source", SOURCES)
+def test_every_image_has_its_own_instance_and_series(written, source):
+    """A PACS keys instances by SOP Instance UID: a DXA, an AP and a lateral of one study that shared one would
+    overwrite each other there. One study UID, one frame of reference per CT, a UID of its own for every image."""
+    folder = written[source][1]
+    images = [pydicom.dcmread(path, stop_before_pixels=True) for path in sorted(folder.glob("*.dcm"))]
+    assert len({ds.SOPInstanceUID for ds in images}) == len(images) == 4
+    assert len({ds.SeriesInstanceUID for ds in images}) == 4
+    same_patient = [ds for ds in images if ds.PatientID == images[0].PatientID]
+    assert len({ds.StudyInstanceUID for ds in same_patient}) == 1 and len(same_patient) >= 3
+    if source == "phantom":
+        series = sorted((folder / "ct_dicom").glob("*.dcm"))
+        slices = [pydicom.dcmread(path, stop_before_pixels=True) for path in series]
+        assert len({ds.SOPInstanceUID for ds in slices + images}) == len(slices) + len(images)
+
+
+@pytest.mark.parametrize("source", SOURCES)
 def test_dxa_secondary_captures_keep_their_values(written, source):
     """Bone (g/cm²) and soft-tissue images: stored through RescaleSlope/Intercept, read back within half a step."""
     study, folder = written[source]

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from monai.data.utils import affine_to_spacing
 from monai.deploy.core import Fragment, Operator, OperatorSpec
 
 from monai_spine.pipelines import dicom_results
-from monai_spine.pipelines.biplanar import run_biplanar
+from monai_spine.pipelines.biplanar import overlay_curves, run_biplanar
 from monai_spine.pipelines.dxa import run_dxa
 
 from .series import select_spine_inputs
@@ -45,8 +46,9 @@ class SpineSeriesSelectorOperator(Operator):
 class SpineCurveOperator(Operator):
     """``spine_inputs`` → the route's files in ``output_folder`` (``curves.json``, ``curve3d.csv``, ``overlay.png``,
     ``report.png``: ``pipelines.results``) and ``spine_result``: a dict of ``mode``, ``curves`` (mm), ``measures``,
-    ``source`` (the image the coronal line is drawn on), ``file_affine`` (its stored grid → coronal image frame) and
-    ``evidence`` (the other images). The bundles are found by ``monai_spine.bundles.bundle_root``."""
+    ``source`` (the image the coronal line is drawn on), ``file_affine`` (its stored grid → coronal image frame),
+    ``coronal_line_mm`` (the coronal centre line in that image's frame, mm) and ``evidence`` (the other images). The
+    bundles are found by ``monai_spine.bundles.bundle_root``."""
 
     def __init__(self, fragment: Fragment, *args, output_folder: Path, **kwargs):
         self.output_folder = Path(output_folder)
@@ -62,12 +64,16 @@ class SpineCurveOperator(Operator):
         title = f"monai-spine deploy: {' + '.join(Path(p).name for p in paths)} ({mode})"
         if mode == "dxa":
             curves, measures, image = run_dxa(paths[0], self.output_folder, title)
-            file_affine = image.meta["original_affine"]
+            file_affine, coronal_line = image.meta["original_affine"], curves.coronal_centre
         else:
             result, measures = run_biplanar(*paths, self.output_folder, title)
-            curves, file_affine = result.curves, result.images[0].meta["original_affine"]
+            ap = result.images[0]
+            curves, file_affine = result.curves, ap.meta["original_affine"]
+            spacing = affine_to_spacing(ap.affine, r=2).tolist()
+            coronal_line = overlay_curves(result.geometries[0], curves, spacing)[0]  # the AP's projection
         op_output.emit({"mode": mode, "curves": curves, "measures": measures, "source": images[0],
-                        "file_affine": file_affine, "evidence": images[1:]}, "spine_result")
+                        "file_affine": file_affine, "coronal_line_mm": coronal_line, "evidence": images[1:]},
+                       "spine_result")
 
 
 class SpineDicomWriterOperator(Operator):
@@ -84,4 +90,5 @@ class SpineDicomWriterOperator(Operator):
     def compute(self, op_input, op_output, context):
         result = op_input.receive("spine_result")
         dicom_results.write_dicom_results(self.output_folder, result["curves"], result["measures"], result["source"],
-                                          result["file_affine"], result["mode"], result["evidence"])
+                                          result["file_affine"], result["mode"], result["evidence"],
+                                          result["coronal_line_mm"])

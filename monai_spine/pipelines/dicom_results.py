@@ -104,7 +104,7 @@ def _group(source: Dataset, identifier: str, region, measurements):
 
 
 def spine_sr(curves: SpineCurves, measures: dict, source: Dataset, file_affine, mode: str,
-             evidence=()) -> hd.sr.Comprehensive3DSR:
+             evidence=(), coronal_line_mm=None) -> hd.sr.Comprehensive3DSR:
     """The Comprehensive 3D SR of one route's result.
 
     Args:
@@ -116,10 +116,15 @@ def spine_sr(curves: SpineCurves, measures: dict, source: Dataset, file_affine, 
             ``(x, z, 1)`` mm (``LoadRadiograph``'s ``meta["original_affine"]``): maps the curve back to stored pixels.
         mode: ``"dxa"`` or ``"biplanar"`` (the procedure reported).
         evidence: the other source images (the lateral radiograph), listed as evidence.
+        coronal_line_mm: ``(N, 2)`` the coronal centre line in ``source``'s coronal image frame, mm, drawn on it;
+            default ``curves.coronal_centre``, right for a DXA, whose curves are in that frame; a bi-planar route
+            gives the 3D centre line projected through the AP's geometry (``pipelines.biplanar.overlay_curves``),
+            since its patient frame is magnified in the AP.
     """
     source = _with_study_attributes(source)
     algorithm = hd.sr.AlgorithmIdentification(name="monai-spine " + mode, version=__version__)
-    centre = np.c_[curves.coronal_centre, np.ones(curves.n_points)]
+    line = curves.coronal_centre if coronal_line_mm is None else np.asarray(coronal_line_mm, dtype=np.float64)
+    centre = np.c_[line, np.ones(len(line))]
     pixels = (np.linalg.inv(np.asarray(file_affine, dtype=np.float64)) @ centre.T).T[:, :2] + 0.5  # pixel centres
     coronal = hd.sr.ImageRegion(graphic_type=hd.sr.GraphicTypeValues.POLYLINE, graphic_data=pixels,
                                 source_image=hd.sr.SourceImageForRegion.from_source_image(source))
@@ -163,10 +168,11 @@ def report_sc(report_png: str | os.PathLike, source: Dataset) -> hd.sc.SCImage:
 
 
 def write_dicom_results(folder: Path, curves: SpineCurves, measures: dict, source: Dataset, file_affine, mode: str,
-                        evidence=()) -> list[Path]:
+                        evidence=(), coronal_line_mm=None) -> list[Path]:
     """Write :data:`SR_FILE` (:func:`spine_sr`) and :data:`SC_FILE` (:func:`report_sc` of ``folder/report.png``) into
     ``folder``, which already holds a route's files (``results.write_results``); return their paths."""
     paths = [folder / SR_FILE, folder / SC_FILE]
-    spine_sr(curves, measures, source, file_affine, mode, evidence).save_as(paths[0], enforce_file_format=True)
+    sr = spine_sr(curves, measures, source, file_affine, mode, evidence, coronal_line_mm)
+    sr.save_as(paths[0], enforce_file_format=True)
     report_sc(folder / "report.png", source).save_as(paths[1], enforce_file_format=True)
     return paths

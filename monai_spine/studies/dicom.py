@@ -122,9 +122,12 @@ def write_radiograph(
     slope = (hi - lo) / 65535.0 if hi > lo else 1.0
     stored = np.round((image - lo) / slope).astype(np.uint16).T  # (rows, columns)
 
-    ds = _dataset(_SOP_CLASS[modality], [uid_seed, "sop"], uid_seed, modality,
+    # one study's images share uid_seed: the series number and the frame tell its images apart (a DXA and an AP are
+    # both coronal), so every image has its own SOP Instance and Series UIDs, as a PACS needs
+    image_seed = [uid_seed, frame, modality, str(series_number)]
+    ds = _dataset(_SOP_CLASS[modality], [*image_seed, "sop"], uid_seed, modality,
                   description or f"monai-spine {frame}", patient_name, series_number, 1)
-    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[uid_seed, "series", frame])
+    ds.SeriesInstanceUID = generate_uid(entropy_srcs=[*image_seed, "series"])
     ds.PatientOrientation = _ORIENTATION[frame]
     ds.PixelSpacing = [f"{spacing_mm[1]:.6g}", f"{spacing_mm[0]:.6g}"]
     if modality == "DX":
