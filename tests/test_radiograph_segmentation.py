@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from monai.bundle import ConfigParser
+from monai.transforms import Compose
 
 from monai_spine.bundles import RADIOGRAPH_BUNDLE, bundle_root
 from monai_spine.evaluation.scores import dice
@@ -22,7 +23,7 @@ from monai_spine.segmentation import (
     mask_centre_line,
     segment_radiograph,
 )
-from monai_spine.transforms import LoadRadiograph
+from monai_spine.transforms import LoadRadiograph, RandArmsOverlayd
 
 ROOT = bundle_root(RADIOGRAPH_BUNDLE)
 SEED = 424243  # not a training seed (those come from `study_seed(2031, i)` and the drr CTs of seed 2033)
@@ -86,6 +87,14 @@ def test_training_samples_hold_both_views_with_their_masks(study):
         sample = preprocessing(pair)
         assert tuple(sample["image"].shape[1:]) == patch and tuple(sample["label"].shape[1:]) == patch
         assert set(torch.unique(sample["label"]).tolist()) <= {0.0, 1.0} and sample["label"].sum() > 0
+
+    # the loaded images keep their frame up to the randomisation, so arms go on the lateral image and not the AP one
+    loaded = [Compose(parser.get_parsed_content("load_transforms"))(pair) for pair in pairs]
+    arms = RandArmsOverlayd("image", "label", prob=1.0)
+    for pair, sample in zip(pairs, loaded):
+        out = arms.set_random_state(0)(dict(sample))
+        assert torch.equal(out["label"], sample["label"])
+        assert torch.equal(out["image"], sample["image"]) == (pair["frame"] != "lateral")
 
 
 @pytest.mark.parametrize("view", ["ap", "lateral"])

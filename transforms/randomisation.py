@@ -9,8 +9,9 @@ Two ideas, both as MONAI transforms (array form and dictionary form, suffix ``d`
   (:class:`RandDixonContrast`);
 - **strong randomisation of realistic X-ray images** (SyntheX; Gao et al., Nature Machine Intelligence 5:294,
   2023): scatter, quantum noise, MONOCHROME1/2 inversion, anti-scatter grid lines, collimation, burnt-in markers,
-  ECG wires and buttons (:class:`RandScatter` … :class:`RandWiresAndButtons`), and fields of view from a chest
-  image to a lumbar image to the whole body (:class:`RandSpineFieldOfView`).
+  ECG wires and buttons (:class:`RandScatter` … :class:`RandWiresAndButtons`), the arms over the spine of a
+  standing lateral radiograph (:class:`RandArmsOverlay`), and fields of view from a chest image to a lumbar image
+  to the whole body (:class:`RandSpineFieldOfView`).
 
 MONAI's own randomisers (noise, blur, bias field, gamma, low resolution) are composed with these, not rewritten:
 :func:`dxa_randomisation`, :func:`radiograph_randomisation` and :func:`mri_randomisation` return the
@@ -57,6 +58,10 @@ __all__ = [
     "MRI_CONTRASTS",
     "DixonContrast",
     "FieldOfView",
+    "RandArmsOverlay",
+    "RandArmsOverlayD",
+    "RandArmsOverlayDict",
+    "RandArmsOverlayd",
     "RandCollimation",
     "RandCollimationD",
     "RandCollimationDict",
@@ -852,6 +857,243 @@ class RandWiresAndButtons(_RandImage):
 
 
 @dataclass(frozen=True)
+class _Arm:
+    """One arm of :class:`RandArmsOverlay`, in the image frame's mm (``x = column × spacing``, toward anterior in a
+    lateral image; ``z = row × spacing``, toward the feet)."""
+
+    shoulder: tuple[float, float]  #: the humerus' proximal end (the humeral head), ``(x, z)`` mm
+    elbow: tuple[float, float]  #: the humerus' distal end, ``(x, z)`` mm
+    hand: tuple[float, float]  #: the forearm's distal end, ``(x, z)`` mm
+    angle_deg: float  #: the humerus' angle below the horizontal toward anterior, degrees (negative: rising)
+    radius: float  #: upper arm's soft-tissue radius, mm
+    forearm_radius: float  #: forearm's soft-tissue radius, mm
+    humerus_radius: float  #: humerus' outer radius, mm
+    cortex: float  #: humerus' cortical thickness, mm
+
+
+def _segment_distance(x: torch.Tensor, z: torch.Tensor, start, end) -> torch.Tensor:
+    """Distance, mm, of the points ``(x, z)`` from the segment ``start``–``end`` (a capsule's axis)."""
+    (x0, z0), (x1, z1) = start, end
+    dx, dz = x1 - x0, z1 - z0
+    t = (((x - x0) * dx + (z - z0) * dz) / max(dx * dx + dz * dz, 1e-12)).clamp(0.0, 1.0)
+    return torch.hypot(x - x0 - t * dx, z - z0 - t * dz)
+
+
+def _chord(radius: float, distance: torch.Tensor) -> torch.Tensor:
+    """Path, mm, of a ray through a cylinder (or sphere) of ``radius`` mm at ``distance`` mm from its axis:
+    ``2 sqrt(r² − d²)``, 0 outside."""
+    return 2.0 * torch.sqrt((radius * radius - distance * distance).clamp(min=0.0))
+
+
+def _rotate(vector: np.ndarray, angle: float) -> np.ndarray:
+    """``vector`` ``(x, z)`` turned by ``angle`` radians (from +x toward +z)."""
+    c, s = np.cos(angle), np.sin(angle)
+    return np.array([c * vector[0] - s * vector[1], s * vector[0] + c * vector[1]])
+
+
+class RandArmsOverlay(_RandImage):
+    """Arms over the spine in a lateral radiograph: the projected shadows of one or two arms added to a 2D image.
+
+    Standing lateral spine radiographs (EOS and conventional) are taken with the arms out of the trunk's outline but
+    not out of the image: forward flexed (about 45°, Faro et al. 2004), fists on clavicles, or raised onto a support.
+    The humeri then cross the upper thoracic spine and the forearms the anterior chest. Each arm is modelled as
+    capsules (cylinders with hemispherical ends) lying in one sagittal plane parallel to the detector:
+
+    - the **upper arm**, soft tissue of radius ``R`` around the humerus' axis from the shoulder (the humeral head) to
+      the elbow, length ``ℓ_h``; the **humerus** inside, a cortical tube of outer radius ``r_o`` and cortex ``t``
+      (inner radius ``r_i = r_o − t``; its closed ends stand for the epiphyses) with marrow counted as soft tissue;
+    - the **forearm**, soft tissue of radius ``0.8 R`` (``forearm_ratio``) from the elbow over ``ℓ_f``, in line with
+      the humerus up to ``±bend_deg`` or, with probability ``fold_prob``, folded back toward the head by
+      ``fold_deg_range`` (fists on clavicles, hands on the head). Its bones are not drawn.
+
+    A ray at in-plane distance ``d`` from a capsule's axis crosses it over the analytic chord ``L(r, d) = 2 sqrt(r² −
+    d²)`` mm (0 beyond ``r``); the two capsules of an arm share a mid-plane, so the arm's soft-tissue path is the larger
+    of their chords. Each arm adds the soft-tissue equivalent path
+
+        ``P = max(L(R, d_upper), L(0.8 R, d_forearm)) + (k − 1) · (L(r_o, d_upper) − L(r_i, d_upper))``  mm,
+
+    ``k`` the attenuation of cortical bone relative to soft tissue (about 2–3 at 50–100 keV: NIST/ICRU-44 cortical
+    bone over muscle), so a projected humerus is brightest at ``d = r_i``, where the ray is tangent to its cavity,
+    and darker in its middle, as a tube is. The image gets ``out = img + s · (max − min) · Σ_arms P``: ``s``, the
+    brightness of 1 mm of soft tissue as a fraction of the image's range, plays the role of ``μ_soft`` (about 0.02/mm)
+    over the image's largest line integral (on the phantom's lateral radiographs scaled to 0–1, 1 mm of abdomen is
+    about 0.002). Millimetres become pixels by the image's spacing (a MetaTensor's affine, else ``pixel_mm``); the
+    profile is sampled at pixel centres.
+
+    Placement: the shoulder lies at a fraction ``height_range`` of the spine's head–feet extent (from its top; of the
+    image's rows when no spine mask is given), ``offset_mm_range`` anterior of the spine's middle column at that
+    row (of the image's middle column without a mask). The humerus runs anterior (toward increasing columns, the
+    lateral frame of ``docs/frames.md``) at ``angle_deg_range`` from the horizontal, descending with probability
+    ``descend_prob`` (arms forward flexed below shoulder height, fists on clavicles), rising otherwise (arms raised
+    above it). A second arm lies within ``±pair_shift_mm`` (each axis) and ``±pair_angle_deg`` of the first, as the
+    two arms of one pose do; its sizes are drawn on their own.
+
+    Only images whose MetaTensor ``meta["frame"]`` is in ``frames`` are drawn on (the arms lie beside the trunk in an
+    AP image); images without a frame (numpy arrays, tensors) always are.
+
+    Args:
+        arms_range: inclusive range of the number of arms.
+        radius_mm_range: range of the upper arm's soft-tissue radius ``R``, mm.
+        humerus_radius_mm_range: range of the humerus' outer radius ``r_o``, mm.
+        cortex_mm_range: range of its cortical thickness ``t``, mm (at most ``r_o``).
+        humerus_length_mm_range: range of ``ℓ_h``, shoulder to elbow, mm.
+        forearm_length_mm_range: range of ``ℓ_f``, elbow to fist, mm.
+        forearm_ratio: forearm radius over ``R``.
+        angle_deg_range: range of the humerus' angle from the horizontal, degrees.
+        descend_prob: probability that the humerus descends toward anterior (else it rises).
+        bend_deg: largest bend of an unfolded elbow, degrees (either way).
+        fold_prob: probability that the forearm is folded back toward the head.
+        fold_deg_range: range of a folded forearm's turn from the humerus' direction, degrees.
+        height_range: range of the shoulder's height, fraction of the spine's (else the image's) head–feet extent.
+        offset_mm_range: range of the shoulder's offset anterior of the spine's middle column, mm.
+        pair_shift_mm: largest shift of the second arm's shoulder from the first's, per axis, mm.
+        pair_angle_deg: largest difference of the second arm's angle from the first's, degrees.
+        strength_range: range of ``s``, fraction of the image's range per mm of soft tissue.
+        bone_ratio_range: range of ``k``.
+        frames: image frames drawn on (``meta["frame"]``); ``None`` for every image.
+        pixel_mm: pixel spacing for non-MetaTensor inputs, mm (a MetaTensor's affine is used otherwise).
+        prob: probability of applying.
+
+    Input: ``(C, W, H)`` (column, row); output: float32, same shape and array type. Call ``arms(img, spine)`` to
+    place the arms on the spine mask ``spine`` ``(1, W, H)`` (optional); the last draw is in ``arms.arms``
+    (shoulder, elbow and hand points in mm, radii), ``arms.strength`` and ``arms.bone_ratio``.
+    """
+
+    def __init__(
+        self,
+        arms_range=(1, 2),
+        radius_mm_range=(35.0, 50.0),
+        humerus_radius_mm_range=(10.0, 13.0),
+        cortex_mm_range=(3.0, 5.0),
+        humerus_length_mm_range=(270.0, 340.0),
+        forearm_length_mm_range=(220.0, 280.0),
+        forearm_ratio: float = 0.8,
+        angle_deg_range=(20.0, 70.0),
+        descend_prob: float = 0.8,
+        bend_deg: float = 20.0,
+        fold_prob: float = 0.3,
+        fold_deg_range=(120.0, 160.0),
+        height_range=(0.1, 0.5),
+        offset_mm_range=(-30.0, 30.0),
+        pair_shift_mm: float = 30.0,
+        pair_angle_deg: float = 10.0,
+        strength_range=(0.001, 0.0035),
+        bone_ratio_range=(2.0, 3.0),
+        frames: Sequence[str] | None = ("lateral",),
+        pixel_mm: float = 1.0,
+        prob: float = 0.1,
+    ) -> None:
+        super().__init__(prob)
+        if not 1 <= arms_range[0] <= arms_range[1]:
+            raise ValueError(f"arms_range must be (low, high) with 1 <= low <= high, got {arms_range}.")
+        if cortex_mm_range[1] > humerus_radius_mm_range[0]:
+            raise ValueError(f"cortex_mm_range {cortex_mm_range} must not exceed the humerus' radius.")
+        self.arms_range, self.radius_mm_range = arms_range, radius_mm_range
+        self.humerus_radius_mm_range, self.cortex_mm_range = humerus_radius_mm_range, cortex_mm_range
+        self.humerus_length_mm_range, self.forearm_length_mm_range = humerus_length_mm_range, forearm_length_mm_range
+        self.forearm_ratio, self.angle_deg_range, self.descend_prob = forearm_ratio, angle_deg_range, descend_prob
+        self.bend_deg, self.fold_prob, self.fold_deg_range = bend_deg, fold_prob, fold_deg_range
+        self.height_range, self.offset_mm_range = height_range, offset_mm_range
+        self.pair_shift_mm, self.pair_angle_deg = pair_shift_mm, pair_angle_deg
+        self.strength_range, self.bone_ratio_range = strength_range, bone_ratio_range
+        self.frames = None if frames is None else tuple(frames)
+        self.pixel_mm = pixel_mm
+        self.arms: list[_Arm] = []
+        self.spacing = np.ones(2)
+        self.strength, self.bone_ratio = 0.0, 1.0
+
+    def randomize(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
+        """Draw the arms for ``img`` ``(C, W, H)``, on the spine mask ``spine`` ``(1, W, H)`` when given."""
+        RandomizableTransform.randomize(self, None)
+        frame = img.meta.get("frame") if isinstance(img, MetaTensor) else None
+        if self.frames is not None and frame is not None and frame not in self.frames:
+            self._do_transform = False
+        if self._do_transform:
+            self._draw(img, spine)
+
+    def _shoulder(self, shape: tuple[int, int], spine: NdarrayOrTensor | None) -> np.ndarray:
+        """The first arm's shoulder ``(x, z)``, mm, on the spine mask (or the image) of ``shape`` pixels."""
+        width, height = shape
+        occupied = None
+        if spine is not None:
+            occupied = convert_to_tensor(spine, track_meta=False).ne(0).any(0).cpu().numpy()
+            occupied = occupied if occupied.any() else None
+        rows = np.flatnonzero(occupied.any(0)) if occupied is not None else np.array([0, height - 1])
+        row = rows[0] + self.R.uniform(*self.height_range) * (rows[-1] - rows[0])
+        column = (width - 1) / 2
+        if occupied is not None:
+            near = occupied[:, max(0, int(round(row)) - 2) : int(round(row)) + 3]
+            column = float(np.flatnonzero(near.any(1) if near.any() else occupied.any(1)).mean())
+        return np.array([column * self.spacing[0] + self.R.uniform(*self.offset_mm_range), row * self.spacing[1]])
+
+    def _draw(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
+        _check_2d(img, "RandArmsOverlay")
+        self.spacing = _spacing(img, self.pixel_mm)
+        self.strength = self.R.uniform(*self.strength_range)
+        self.bone_ratio = self.R.uniform(*self.bone_ratio_range)
+        descends = self.R.uniform() < self.descend_prob
+        first_shoulder = self._shoulder(tuple(img.shape[1:]), spine)
+        first_angle = self.R.uniform(*self.angle_deg_range)
+        self.arms = []
+        for k in range(self.R.randint(self.arms_range[0], self.arms_range[1] + 1)):
+            shoulder, angle = first_shoulder, first_angle
+            if k:
+                shoulder = first_shoulder + self.R.uniform(-1, 1, size=2) * self.pair_shift_mm
+                angle = first_angle + self.R.uniform(-1, 1) * self.pair_angle_deg
+            angle = angle if descends else -angle
+            direction = np.array([np.cos(np.deg2rad(angle)), np.sin(np.deg2rad(angle))])
+            elbow = shoulder + self.R.uniform(*self.humerus_length_mm_range) * direction
+            if self.R.uniform() < self.fold_prob:
+                turn = np.deg2rad(self.R.uniform(*self.fold_deg_range))
+                turns = [_rotate(direction, turn), _rotate(direction, -turn)]
+                forearm = min(turns, key=lambda v: v[1])  # folded toward the head (smaller z)
+            else:
+                forearm = _rotate(direction, np.deg2rad(self.R.uniform(-1, 1) * self.bend_deg))
+            hand = elbow + self.R.uniform(*self.forearm_length_mm_range) * forearm
+            radius = self.R.uniform(*self.radius_mm_range)
+            self.arms.append(
+                _Arm(
+                    shoulder=tuple(map(float, shoulder)),
+                    elbow=tuple(map(float, elbow)),
+                    hand=tuple(map(float, hand)),
+                    angle_deg=float(angle),
+                    radius=radius,
+                    forearm_radius=self.forearm_ratio * radius,
+                    humerus_radius=self.R.uniform(*self.humerus_radius_mm_range),
+                    cortex=self.R.uniform(*self.cortex_mm_range),
+                )
+            )
+
+    def path_mm(self, shape: Sequence[int], device: torch.device | str | None = None) -> torch.Tensor:
+        """The drawn arms' soft-tissue-equivalent path ``Σ_arms P`` (float64, ``(W, H)``, mm) on an image of spatial
+        ``shape`` ``(W, H)`` and the drawn spacing."""
+        x, z = (torch.arange(n, dtype=torch.float64, device=device) * float(s) for n, s in zip(shape, self.spacing))
+        x, z = x[:, None].expand(*shape), z[None, :].expand(*shape)
+        path = torch.zeros(tuple(shape), dtype=torch.float64, device=device)
+        for arm in self.arms:
+            upper = _segment_distance(x, z, arm.shoulder, arm.elbow)
+            forearm = _segment_distance(x, z, arm.elbow, arm.hand)
+            soft = torch.maximum(_chord(arm.radius, upper), _chord(arm.forearm_radius, forearm))
+            cortex = _chord(arm.humerus_radius, upper) - _chord(arm.humerus_radius - arm.cortex, upper)
+            path += soft + (self.bone_ratio - 1.0) * cortex
+        return path
+
+    def _apply(self, img: torch.Tensor) -> torch.Tensor:
+        low, high = _value_range(img)
+        path = self.path_mm(tuple(img.shape[1:]), img.device)
+        return img + (self.strength * (high - low) * path).to(img.dtype)[None]
+
+    def __call__(
+        self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None, randomize: bool = True
+    ) -> NdarrayOrTensor:
+        """Add arms to ``img`` ``(C, W, H)``, placed on ``spine`` ``(1, W, H)`` when given; ``randomize=False``
+        reuses the last draw."""
+        if randomize:
+            self.randomize(img, spine)
+        return super().__call__(img, randomize=False)
+
+
+@dataclass(frozen=True)
 class FieldOfView:
     """A kind of field of view along the head–feet axis (the last spatial axis: rows of a coronal image, slices of a
     volume in the patient frame).
@@ -1168,6 +1410,45 @@ class RandWiresAndButtonsd(_RandImaged):
     array_class = RandWiresAndButtons
 
 
+class RandArmsOverlayd(_RandImaged):
+    """Dictionary form of :class:`RandArmsOverlay`: one draw, placed on the spine mask under ``mask_key`` when given
+    (the mask is read, never changed), added to every key.
+
+    Args:
+        keys: keys of the images (not the mask).
+        mask_key: key of the spine mask the shoulder is placed on; ``None`` (or absent) places it on the image.
+        prob: probability of applying.
+        allow_missing_keys: skip absent keys instead of raising ``KeyError``.
+        kwargs: the arguments of :class:`RandArmsOverlay`.
+    """
+
+    array_class = RandArmsOverlay
+
+    def __init__(
+        self,
+        keys: KeysCollection,
+        mask_key: str | None = None,
+        prob: float = 0.1,
+        allow_missing_keys: bool = False,
+        **kwargs,
+    ) -> None:
+        super().__init__(keys, prob, allow_missing_keys, **kwargs)
+        if mask_key is not None and mask_key in self.keys:
+            raise ValueError(f"mask_key {mask_key!r} must not be one of the keys {self.keys}: arms go on images only.")
+        self.mask_key = mask_key
+
+    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
+        d = dict(data)
+        self.randomize(None)
+        first = self.first_key(d)
+        if not self._do_transform or first == ():
+            return d
+        self.transform.randomize(d[first], d.get(self.mask_key) if self.mask_key is not None else None)
+        for key in self.key_iterator(d):
+            d[key] = self.transform(d[key], randomize=False)
+        return d
+
+
 RandLabelToIntensityD = RandLabelToIntensityDict = RandLabelToIntensityd
 RandDixonContrastD = RandDixonContrastDict = RandDixonContrastd
 RandScatterD = RandScatterDict = RandScatterd
@@ -1178,6 +1459,7 @@ RandGridLinesD = RandGridLinesDict = RandGridLinesd
 RandCollimationD = RandCollimationDict = RandCollimationd
 RandMarkersD = RandMarkersDict = RandMarkersd
 RandWiresAndButtonsD = RandWiresAndButtonsDict = RandWiresAndButtonsd
+RandArmsOverlayD = RandArmsOverlayDict = RandArmsOverlayd
 RandSpineFieldOfViewD = RandSpineFieldOfViewDict = RandSpineFieldOfViewd
 
 
@@ -1234,7 +1516,10 @@ def radiograph_randomisation(
 ) -> Compose:
     """Randomisation of an AP or lateral radiograph ``(1, W, H)`` and its spine mask (SyntheX-style, strong).
 
-    In order (probability; range): field of view (0.5; :data:`FOV_PRESETS`, cropped); exposure, intensity × U(0.7,
+    In order (probability; range): field of view (0.5; :data:`FOV_PRESETS`, cropped); arms over the spine, lateral
+    images only (0.3; one or two arms, soft tissue radius 35–50 mm around a humerus 10–13 mm with a 3–5 mm cortex,
+    20–70° from the horizontal, shoulder over the upper half of the visible spine: :class:`RandArmsOverlay`; drawn
+    before exposure, blur and noise so that they act on the arms as on the body); exposure, intensity × U(0.7,
     1.3) (0.5); gamma U(0.5, 2.0) (0.5); scatter, fraction 0.1–0.5 over 20–60 mm (0.5); resolution down to 0.3×
     (0.3); blur σ 0.3–2 pixels (0.3); quantum noise, N₀ 50–2500 (0.5); grid lines, period 2.5–8 pixels, 1–5 % of
     the range (0.3); collimation, 2–20 % deep, tilted up to 5° (0.4); markers (0.5); ECG wires and buttons (0.3);
@@ -1245,6 +1530,7 @@ def radiograph_randomisation(
     return Compose(
         [
             _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
+            RandArmsOverlayd(key, mask_key, prob=0.3),
             RandScaleIntensityd(key, factors=0.3, prob=0.5),
             RandAdjustContrastd(key, gamma=(0.5, 2.0), prob=0.5),
             RandScatterd(key, prob=0.5),

@@ -1,5 +1,6 @@
 """Domain randomisation transforms: known truth for each (label intensities, contrast order, exact inversion,
-grid period, shutters, field of view) plus determinism, numpy/torch inputs and array/dictionary agreement."""
+grid period, shutters, field of view, the arms' chord-length profile) plus determinism, numpy/torch inputs and
+array/dictionary agreement."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from monai_spine.transforms import (
     DIXON_CONTRASTS,
     FOV_PRESETS,
     MRI_CONTRASTS,
+    RandArmsOverlay,
+    RandArmsOverlayd,
     RandCollimation,
     RandDixonContrast,
     RandDixonContrastD,
@@ -35,7 +38,7 @@ from monai_spine.transforms import (
 )
 
 IMAGE_TRANSFORMS = (RandScatter, RandQuantumNoise, RandIntensityLookup, RandInvert, RandGridLines, RandCollimation,
-                    RandMarkers, RandWiresAndButtons)
+                    RandMarkers, RandWiresAndButtons, RandArmsOverlay)
 
 
 def _labels(shape=(1, 24, 20, 30)) -> np.ndarray:
@@ -340,3 +343,159 @@ def test_dixon_contrast_refuses_bad_arguments():
         RandDixonContrast(contrasts=("t1",))
     with pytest.raises(ValueError, match="water and the fat"):
         RandDixonContrastd("water")
+
+
+def _one_arm(**kwargs) -> RandArmsOverlay:
+    """One straight arm of fixed sizes (R 40 mm, humerus r_o 12 mm with a 4 mm cortex, 300 mm long; 0.002 of the
+    range per mm of soft tissue, bone 2.5× soft tissue), always applied; ``kwargs`` override."""
+    fixed = dict(arms_range=(1, 1), radius_mm_range=(40.0, 40.0), humerus_radius_mm_range=(12.0, 12.0),
+                 cortex_mm_range=(4.0, 4.0), humerus_length_mm_range=(300.0, 300.0), bend_deg=0.0, fold_prob=0.0,
+                 strength_range=(0.002, 0.002), bone_ratio_range=(2.5, 2.5), prob=1.0)
+    return RandArmsOverlay(**{**fixed, **kwargs})
+
+
+def _flat(width: int, height: int, spacing: float, frame: str | None = None) -> MetaTensor:
+    """A constant image of 0.3 whose corner pixel is 1.3 (a range of 1), ``spacing`` mm pixels."""
+    image = torch.full((1, width, height), 0.3)
+    image[0, 0, 0] = 1.3
+    meta = {"frame": frame} if frame else {}
+    return MetaTensor(image, affine=torch.diag(torch.tensor([spacing, spacing, 1.0], dtype=torch.float64)), meta=meta)
+
+
+def _chord(radius: float, d: np.ndarray) -> np.ndarray:
+    return 2 * np.sqrt(np.clip(radius**2 - d**2, 0, None))
+
+
+def test_arm_profile_is_the_chord_length_model():
+    """A horizontal arm on a flat image: across its axis, soft tissue 2 sqrt(R² − d²) plus the humerus' cortex
+    (k − 1)(L(r_o) − L(r_i)), so the bone is brightest at d = r_i, darker in its middle, nothing beyond R."""
+    spacing = 0.5
+    image = _flat(800, 400, spacing)
+    arms = _one_arm(angle_deg_range=(0.0, 0.0), height_range=(0.3, 0.3), offset_mm_range=(-150.0, -150.0))
+    added = (arms(image) - image)[0].numpy()
+    (arm,) = arms.arms
+    assert arm.shoulder == pytest.approx((399.5 * spacing - 150.0, 0.3 * 399 * spacing))  # 150 mm behind the middle
+    assert arm.elbow == pytest.approx((arm.shoulder[0] + 300.0, arm.shoulder[1]))
+    z = np.arange(400) * spacing
+    d = np.abs(z - arm.shoulder[1])
+    profile = added[220]  # 60 mm anterior of the shoulder, on the humerus (300 mm long)
+    expected = 0.002 * 1.0 * (_chord(40.0, d) + 1.5 * (_chord(12.0, d) - _chord(8.0, d)))
+    np.testing.assert_allclose(profile, expected, atol=2e-6)
+    assert np.all(profile[d > 40.0] == 0) and profile[d < 39.0].min() > 0.0
+    assert abs(d[np.argmax(profile)] - 8.0) <= spacing  # brightest where the ray is tangent to the cavity
+    centre = profile[np.argmin(d)]
+    assert centre == pytest.approx(0.002 * (80.0 + 1.5 * 8.0), rel=1e-3)  # 2R of soft tissue and 2t of cortex
+    assert profile.max() - centre > 0.02  # the tube's edges are brighter than its middle
+    plateau = (d > 14.0) & (d < 38.0)  # soft tissue only beside the bone
+    np.testing.assert_allclose(profile[plateau], 0.002 * _chord(40.0, d[plateau]), atol=2e-6)
+    behind = added[: int((arm.shoulder[0] - 41.0) / spacing)]  # behind the shoulder's rounded end: nothing
+    assert np.all(behind == 0)
+    # 10.25 mm past the elbow: the humerus' closed end and the upper arm's rounded end (distances to the elbow)
+    # overlap the forearm (0.8 R = 32 mm, in line); one arm's tissue is the longer of the two chords, not their sum
+    past = np.hypot(720 * spacing - arm.elbow[0], z - arm.elbow[1])
+    soft = np.maximum(_chord(40.0, past), _chord(32.0, d))
+    expected = 0.002 * (soft + 1.5 * (_chord(12.0, past) - _chord(8.0, past)))
+    np.testing.assert_allclose(added[720], expected, atol=2e-6)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_arm_band_lies_on_the_drawn_line_from_the_shoulder_on_the_spine(seed):
+    spacing = 1.0
+    image = _flat(300, 400, spacing, frame="lateral")
+    spine = torch.as_tensor(_spine_mask(300, 400, top=40, bottom=360))  # columns 142–157
+    descends = seed % 2 == 0
+    arms = RandArmsOverlayd("image", "label", prob=1.0, arms_range=(1, 1), bend_deg=0.0, fold_prob=0.0,
+                            descend_prob=float(descends))
+    data = {"image": image, "label": spine.clone()}
+    added = (arms.set_random_state(seed)(data)["image"] - image)[0].numpy()
+    (arm,) = arms.transform.arms
+    xs, zs = arm.shoulder
+    assert 40 + 0.1 * 320 <= zs / spacing <= 40 + 0.5 * 320  # upper half of the spine
+    assert abs(xs - 149.5 * spacing) <= 30.0  # on the spine's middle column ± 30 mm
+    assert 20.0 <= abs(arm.angle_deg) <= 70.0 and (arm.angle_deg > 0) == descends  # > 0: rows grow anteriorly
+    slope = np.tan(np.deg2rad(arm.angle_deg))
+    reach = arm.radius / np.cos(np.deg2rad(arm.angle_deg))  # the band's half-height along a column
+    z = np.arange(400) * spacing
+    checked = 0
+    for u in range(300):
+        x = u * spacing
+        line = zs + (x - xs) * slope
+        if not (xs + arm.radius < x < arm.hand[0] - arm.radius and reach < line < z[-1] - reach):
+            continue
+        column = added[u]
+        assert float((z * column).sum() / column.sum()) == pytest.approx(line, abs=0.3)  # the band's centre
+        assert np.all(column[np.abs(z - line) > reach + spacing] == 0)  # and nothing off the band
+        checked += 1
+    assert checked >= 10
+    assert torch.equal(data["label"], spine)
+
+
+def test_folded_forearm_turns_back_toward_the_head():
+    arms = _one_arm(fold_prob=1.0, arms_range=(2, 2))
+    for seed in range(5):
+        arms.set_random_state(seed)(_flat(100, 100, 1.0))
+        for arm in arms.arms:
+            upper, forearm = np.subtract(arm.elbow, arm.shoulder), np.subtract(arm.hand, arm.elbow)
+            turn = np.degrees(np.arccos(upper @ forearm / np.linalg.norm(upper) / np.linalg.norm(forearm)))
+            assert 120.0 - 1e-6 <= turn <= 160.0 + 1e-6 and arm.hand[1] < arm.elbow[1]
+            assert 220.0 - 1e-6 <= np.linalg.norm(forearm) <= 280.0 + 1e-6
+
+
+def test_arm_shoulder_is_placed_on_the_spine_mask():
+    image, spine = _flat(120, 200, 2.0), _spine_mask(120, 200, top=40, bottom=180)  # columns 52–67
+    arms = _one_arm(height_range=(0.25, 0.25), offset_mm_range=(10.0, 10.0)).set_random_state(0)
+    arms(image, spine)
+    assert arms.arms[0].shoulder == pytest.approx((59.5 * 2.0 + 10.0, (40 + 0.25 * 140) * 2.0))
+
+
+def test_arm_pixels_follow_the_spacing():
+    """The same draw (positions are fractions of the image and mm) on the same 200 mm field at 1 and 0.5 mm pixels:
+    the band is twice as many pixels across and covers four times as many."""
+    coarse = _one_arm(arms_range=(2, 2)).set_random_state(4)
+    fine = _one_arm(arms_range=(2, 2)).set_random_state(4)
+    a = (coarse(_flat(200, 200, 1.0)) - 0.3)[0].numpy()
+    b = (fine(_flat(400, 400, 0.5)) - 0.3)[0].numpy()
+    assert [arm.angle_deg for arm in coarse.arms] == [arm.angle_deg for arm in fine.arms]
+    a[0, 0] = b[0, 0] = 0.0  # the corner pixel that gives the range
+    assert (b > 0).sum() / (a > 0).sum() == pytest.approx(4.0, rel=0.03)
+    u = int(round(coarse.arms[0].shoulder[0] + 60.0))  # a column 60 mm anterior of the shoulder
+    assert (b[2 * u] > 0).sum() / (a[u] > 0).sum() == pytest.approx(2.0, rel=0.05)
+    assert b.max() == pytest.approx(a.max(), rel=0.05)  # the same brightness: paths are in mm
+
+
+def test_arms_only_on_lateral_frames_reproducible_and_prob_zero_untouched():
+    lateral, coronal = _flat(150, 250, 2.0, "lateral"), _flat(150, 250, 2.0, "coronal")
+    assert torch.equal(_one_arm()(coronal), coronal)  # beside the trunk in an AP image: not drawn
+    assert not torch.equal(_one_arm(frames=None)(coronal), coronal)
+    first, again, other = (RandArmsOverlay(prob=1.0).set_random_state(s)(lateral) for s in (3, 3, 4))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert isinstance(first, MetaTensor) and torch.equal(first.affine, lateral.affine)
+    assert torch.equal(RandArmsOverlay(prob=0.0)(lateral), lateral)
+    data = {"image": lateral, "label": torch.as_tensor(_spine_mask(150, 250))}
+    out = RandArmsOverlayd("image", "label", prob=0.0)(data)
+    assert out["image"] is lateral and out["label"] is data["label"]
+    out = RandArmsOverlayd("image", "label", prob=1.0).set_random_state(0)(data)
+    assert out["label"] is data["label"] and float((out["image"] - lateral).min()) >= 0.0
+    assert float((out["image"] - lateral).max()) > 0.05
+    with pytest.raises(ValueError, match="mask_key"):
+        RandArmsOverlayd(["image", "label"], "label")
+    with pytest.raises(ValueError, match="cortex"):
+        RandArmsOverlay(humerus_radius_mm_range=(4.0, 6.0), cortex_mm_range=(3.0, 5.0))
+
+
+def test_radiograph_randomisation_adds_arms_before_exposure_on_a_real_shaped_lateral():
+    affine = torch.diag(torch.tensor([2.0, 2.0, 1.0], dtype=torch.float64))
+    image = MetaTensor(torch.as_tensor(_radiograph(256, 448)), affine=affine, meta={"frame": "lateral"})
+    mask = MetaTensor(torch.as_tensor(_spine_mask(256, 448, 30, 420)), affine=affine)
+    compose = radiograph_randomisation()
+    names = [type(t).__name__ for t in compose.transforms]
+    assert names.index("RandSpineFieldOfViewd") < names.index("RandArmsOverlayd") < names.index("RandScaleIntensityd")
+    arms = compose.transforms[names.index("RandArmsOverlayd")]
+    assert arms.prob == pytest.approx(0.3) and arms.mask_key == "label"
+    fired = set()
+    for seed in range(8):
+        out = compose.set_random_state(seed)({"image": image.clone(), "label": mask.clone()})
+        fired.add(bool(arms._do_transform and arms.transform._do_transform))
+        assert out["image"].shape == out["label"].shape and torch.isfinite(out["image"]).all()
+        assert set(torch.unique(out["label"]).tolist()) <= {0.0, 1.0}
+    assert fired == {True, False}
