@@ -336,10 +336,14 @@ class _RandImaged(RandomizableTransform, MapTransform):
         first = self.first_key(d)
         if first == ():
             return d
-        self.transform.randomize(d[first])
+        self._draw(d, first)
         for key in self.key_iterator(d):
             d[key] = self.transform(d[key], randomize=False)
         return d
+
+    def _draw(self, d: Mapping[Hashable, NdarrayOrTensor], first: Hashable) -> None:
+        """Draw this call's parameters of the array transform, from the first present key's image."""
+        self.transform.randomize(d[first])
 
 
 class _RandImage(RandomizableTransform):
@@ -1437,16 +1441,8 @@ class RandArmsOverlayd(_RandImaged):
             raise ValueError(f"mask_key {mask_key!r} must not be one of the keys {self.keys}: arms go on images only.")
         self.mask_key = mask_key
 
-    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
-        d = dict(data)
-        self.randomize(None)
-        first = self.first_key(d)
-        if not self._do_transform or first == ():
-            return d
+    def _draw(self, d: Mapping[Hashable, NdarrayOrTensor], first: Hashable) -> None:
         self.transform.randomize(d[first], d.get(self.mask_key) if self.mask_key is not None else None)
-        for key in self.key_iterator(d):
-            d[key] = self.transform(d[key], randomize=False)
-        return d
 
 
 RandLabelToIntensityD = RandLabelToIntensityDict = RandLabelToIntensityd

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from monai.data.utils import affine_to_spacing
 from monai.deploy.core import Fragment, Operator, OperatorSpec
 
 from monai_spine.pipelines import dicom_results
-from monai_spine.pipelines.biplanar import overlay_curves, run_biplanar
+from monai_spine.pipelines.biplanar import run_biplanar
 from monai_spine.pipelines.dxa import run_dxa
 
 from .series import select_spine_inputs
@@ -67,10 +66,8 @@ class SpineCurveOperator(Operator):
             file_affine, coronal_line = image.meta["original_affine"], curves.coronal_centre
         else:
             result, measures = run_biplanar(*paths, self.output_folder, title)
-            ap = result.images[0]
-            curves, file_affine = result.curves, ap.meta["original_affine"]
-            spacing = affine_to_spacing(ap.affine, r=2).tolist()
-            coronal_line = overlay_curves(result.geometries[0], curves, spacing)[0]  # the AP's projection
+            curves, file_affine = result.curves, result.images[0].meta["original_affine"]
+            coronal_line = result.view_curves()[0][0]  # the AP's centre line, as the AP shows it
         op_output.emit({"mode": mode, "curves": curves, "measures": measures, "source": images[0],
                         "file_affine": file_affine, "coronal_line_mm": coronal_line, "evidence": images[1:]},
                        "spine_result")

@@ -131,6 +131,16 @@ class BiplanarResult(NamedTuple):
     warnings: list[str]
     source: dict
 
+    @property
+    def spacings_mm(self) -> list[tuple[float, float]]:
+        """Each view's pixel spacing ``(column, row)``, mm."""
+        return [tuple(affine_to_spacing(image.affine, r=2).tolist()) for image in self.images]
+
+    def view_curves(self) -> list[list[np.ndarray]]:
+        """Each view's three curves ``(N, 2)`` in its image frame, mm (:func:`overlay_curves`): what
+        ``overlay.png`` draws, and the AP's centre line that the SR draws on the AP."""
+        return [overlay_curves(g, self.curves, s) for g, s in zip(self.geometries, self.spacings_mm)]
+
 
 def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograph_segmenter,
                          geometry_file=None) -> BiplanarResult:
@@ -169,7 +179,7 @@ def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Seg
         ``curves.json``'s ``inputs.geometry``) and the measures.
     """
     result = reconstruct_biplanar(ap_path, lateral_path, segmenter, geometry_file)
-    spacings = [tuple(affine_to_spacing(image.affine, r=2).tolist()) for image in result.images]
+    spacings = result.spacings_mm
     source = result.source
     inputs = {"ap": os.fspath(ap_path), "lateral": os.fspath(lateral_path), **(inputs or {}),
               "modality": [image.meta.get("modality", "DX") for image in result.images],
@@ -180,7 +190,7 @@ def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Seg
               "geometry": {view: g.to_dict() for view, g in zip(_VIEWS, result.geometries)}}
     overlay = partial(save_biplanar_overlay, images=[image[0].numpy() for image in result.images],
                       spacings_mm=spacings, title="biplanar: spine curves in both views",
-                      view_curves=[overlay_curves(g, result.curves, s) for g, s in zip(result.geometries, spacings)])
+                      view_curves=result.view_curves())
     bundles, limitations = _mask_bundles(segmenter)
     measures = write_results(folder, result.curves, "biplanar", inputs, overlay,
                              [*result.warnings, *extra_warnings, *limitations],

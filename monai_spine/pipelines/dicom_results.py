@@ -118,7 +118,7 @@ def spine_sr(curves: SpineCurves, measures: dict, source: Dataset, file_affine, 
         evidence: the other source images (the lateral radiograph), listed as evidence.
         coronal_line_mm: ``(N, 2)`` the coronal centre line in ``source``'s coronal image frame, mm, drawn on it;
             default ``curves.coronal_centre``, right for a DXA, whose curves are in that frame; a bi-planar route
-            gives the 3D centre line projected through the AP's geometry (``pipelines.biplanar.overlay_curves``),
+            gives the 3D centre line projected through the AP's geometry (``BiplanarResult.view_curves``),
             since its patient frame is magnified in the AP.
     """
     source = _with_study_attributes(source)
