@@ -17,7 +17,7 @@
 # checkpoint kept). FINE_TUNE=1 starts from the bundles' shipped weights (--load_pretrain True --ckpt_path, learning
 # rate FINE_TUNE_LR, default 0.001); FINE_TUNE_FROM=DIR starts from DIR/<bundle>/model.pt instead (a previous run's
 # OUT). BUNDLES=dxa or BUNDLES=mri trains and evaluates one bundle only (default dxa,mri); MRI_VAL_INTERVAL (default
-# 4 epochs) and MRI_CACHE_RATE (default the config's 1.0: every volume in memory) tune the MRI training for a
+# 4 epochs), MRI_WORKERS (default 3/8 of WORKERS) and MRI_CACHE_RATE (default the config's 1.0: every volume in memory) tune the MRI training for a
 # small machine. SKIP_TRAIN=1 or SKIP_EVAL=1 run one half only; data already in OUT is reused. RESULTS=FILE.tar.gz packs the
 # small results (weights, logs, metrics, datalists, timings; no masks) into one file, even when a step fails. Set
 # DEVICE=cpu and small numbers to try it on a laptop. The bundles are this folder's, or, when this script is run
@@ -124,7 +124,7 @@ if [ "${SKIP_TRAIN:-0}" != 1 ]; then
         pids+=($!)
     fi
     if wanted mri; then
-        train $MRI "${MRI_DATA[@]}" --num_workers "$((WORKERS * 3 / 8))" --epochs "${MRI_EPOCHS:-16}" \
+        train $MRI "${MRI_DATA[@]}" --num_workers "${MRI_WORKERS:-$((WORKERS * 3 / 8))}" --epochs "${MRI_EPOCHS:-16}" \
             --val_interval "${MRI_VAL_INTERVAL:-4}" ${MRI_CACHE_RATE:+--cache_rate $MRI_CACHE_RATE} &
         pids+=($!)
     fi

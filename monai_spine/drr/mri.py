@@ -53,8 +53,11 @@ add texture (:func:`~monai_spine.transforms.mri_randomisation`)."""
 
 
 def _tissues(hu: torch.Tensor, column: torch.Tensor, vertebrae: torch.Tensor) -> torch.Tensor:
-    """``(1, X, Y, Z)`` tissue labels: thresholds of the CT numbers, and the discs from the column."""
+    """``(1, X, Y, Z)`` tissue labels: thresholds of the CT numbers, the discs from the column, and every voxel of a
+    vertebra label that is not cortical bone (or metal) marrow: a lumbar body's trabecular bone lies at 100–250 HU,
+    a quarter of it below the soft-tissue bound, and an MRI shows it as marrow, not as speckles of muscle."""
     tissues = ct_to_tissue_labels(hu)
+    tissues[vertebrae & (tissues < int(TissueLabel.MARROW))] = int(TissueLabel.MARROW)
     tissues[column & ~vertebrae] = int(TissueLabel.DISC)
     return tissues[None]
 
