@@ -11,7 +11,7 @@ from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.anatomy import Body, Devices, build_anatomy, sample_body, spine_length_mm
 from monai_spine.phantom.anatomy.devices import DEVICE_SHARES
 from monai_spine.phantom.materials import MATERIALS, attenuation, material_property, material_values
-from monai_spine.phantom.raster import ORGAN_FAT_SHARE, ORGAN_TEXTURE_SD, rasterise
+from monai_spine.phantom.raster import ORGAN_FAT_SHARE, ORGAN_TEXTURE_SD, VISCERAL_FAT_SHARE, rasterise
 from monai_spine.phantom.render.ct import HU_RANGE, render_ct
 from monai_spine.phantom.shape import CoronalCurve, SpineShape, shape_centre_line
 
@@ -72,6 +72,44 @@ def test_organs_have_their_ct_numbers_and_a_texture_of_the_stated_size(study):
         sd = float(hu[core].std())
         assert 0.3 * ORGAN_TEXTURE_SD * spread < sd < 1.2 * ORGAN_TEXTURE_SD * spread, name
         assert float(hu[core].min()) >= given[m] - 2 * spread - 1e-3 and float(hu[core].max()) <= given[m] + 1e-3
+
+
+def _cavity_fat(anatomy, grid, raster, level: str) -> tuple[float, float, float]:
+    """At ``level``'s height: the fat fraction of the lean-or-fat voxels in front of the body (40–90 mm anterior of
+    its centre, within 60 mm of the midline), beside it in the psoas (35 mm to the side), and behind the arch."""
+    v = {x.name: x for x in anatomy.vertebrae}[level]
+    fat, lean = raster.fractions[MATERIALS.index("fat")], raster.fractions[MATERIALS.index("muscle")]
+    ix, iy, iz = _index(grid, v.centre)
+    step = 1.0 / grid.spacing[0]
+
+    def share(xs: slice, ys: slice) -> float:
+        f, m = fat[xs, ys, iz], lean[xs, ys, iz]
+        keep = (f + m) > 0.99
+        return float(f[keep].mean())
+
+    front = share(slice(ix - int(60 * step), ix + int(60 * step)), slice(iy + int(40 * step), iy + int(90 * step)))
+    psoas = share(slice(ix + int(30 * step), ix + int(40 * step)), slice(iy - 2, iy + 3))
+    back = share(slice(ix - 4, ix + 5), slice(iy - int(75 * step), iy - int(60 * step)))
+    return front, psoas, back
+
+
+def test_the_abdominal_cavity_holds_visceral_fat_that_grows_with_body_fat(study):
+    """Fat between the bowel loops, in front of the lumbar spine; the psoas beside the bodies and the back muscles
+    stay lean; more subcutaneous fat, more visceral fat; untextured, the cavity is a uniform mixture of the share."""
+    anatomy, grid, raster = study
+    base, slope, high = VISCERAL_FAT_SHARE
+    expected = min(base + slope * anatomy.body.fat_mm, high)
+    front, psoas, back = _cavity_fat(anatomy, grid, raster, "L3")
+    assert front == pytest.approx(expected, abs=0.15)
+    assert psoas < 0.05 and back < 0.05
+    obese = _anatomy(3, replace(Body(), fat_mm=40.0))
+    obese_grid = _grid(obese)
+    assert _cavity_fat(obese, obese_grid, rasterise(obese, obese_grid), "L3")[0] > front + 0.2
+    plain = rasterise(replace(anatomy, organ_texture_seed=None), grid)
+    f, m = plain.fractions[MATERIALS.index("fat")], plain.fractions[MATERIALS.index("muscle")]
+    ix, iy, iz = _index(grid, {x.name: x for x in anatomy.vertebrae}["L3"].centre)
+    column = (f + m)[ix, iy + 20 : iy + 32, iz] > 0.99  # in front of L3, lean or fat only
+    assert torch.allclose(f[ix, iy + 20 : iy + 32, iz][column], torch.tensor(expected), atol=1e-3)
 
 
 def test_bowel_gas_lowers_the_attenuation_along_its_rays(study):

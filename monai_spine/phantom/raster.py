@@ -8,7 +8,8 @@ step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order p
 order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
 cancellous interior, the torso a fat layer over lean tissue.
 
-Painter's order: torso (fat over muscle) → abdominal organs, bowel and bowel gas, breasts (each replacing only the
+Painter's order: torso (fat over muscle) → abdominal organs, bowel and bowel gas, the visceral fat between them,
+breasts (each replacing only the
 tissue it lies in: :meth:`_Canvas.replace`) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium →
 mandible → hip bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell
 and bony endplates, cancellous interior). Then, with ``Anatomy.texture_seed``, cancellous bone's density is made to
@@ -797,6 +798,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
     _paint_torso(canvas, anatomy.torso)
     if anatomy.abdomen is not None:
         _paint_abdomen(canvas, anatomy.abdomen)
+        _paint_visceral_fat(canvas, anatomy)
     _paint_breasts(canvas, anatomy.breasts)
     _paint_lungs(canvas, anatomy)
     _paint_trachea(canvas, anatomy.trachea)
@@ -904,6 +906,68 @@ def _paint_abdomen(canvas: _Canvas, abdomen: Abdomen) -> None:
     for pocket in abdomen.gas:
         _paint_soft(canvas, [_ball(pocket, 0.0)], (FLUID,), AIR)
     _paint_soft(canvas, [_ball(abdomen.bladder, 0.0)], lean, FLUID)
+
+
+VISCERAL_WALL_MM = 15.0
+"""Thickness of the abdominal wall's muscle under the subcutaneous fat (reference adult, scaled), mm."""
+VISCERAL_PSOAS_MM = 45.0
+"""Half-width of the lean band in front of and beside the lumbar bodies (psoas, crura), reference adult, mm."""
+VISCERAL_FLANK_DEPTH_MM = 45.0
+"""How far behind the vertebral bodies' front the cavity reaches beside the psoas, reference adult, mm."""
+VISCERAL_FAT_SHARE = (0.2, 0.012, 0.7)
+"""``(base, per mm of subcutaneous fat, maximum)``: the share of the abdominal cavity's free space that is fat
+(mesentery, omentum, retroperitoneal fat), ``min(base + slope · Body.fat_mm, maximum)``: 0.25 for a lean adult
+(4 mm), 0.34 for the reference (12 mm), 0.7 for an obese one. Visceral fat grows with subcutaneous fat (Shen W et
+al., *Obesity Research* 2003; docs/phantom_anatomy.md)."""
+VISCERAL_GRAIN_MM = (4.0, 15.0)
+"""Correlation lengths (Gaussian SD, mm) of the fine and coarse pattern of fat between the bowel loops."""
+VISCERAL_EDGE = 0.3
+"""Softness of the fat/lean pattern's edge, in SDs of its noise field."""
+
+
+def _cavity_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
+    """Signed distance-like function (mm) of the abdominal cavity: inside the torso's muscle wall, in front of the
+    vertebral bodies within :data:`VISCERAL_PSOAS_MM` of the midline (the psoas) and back to
+    :data:`VISCERAL_FLANK_DEPTH_MM` behind their front beyond it (the back muscles stay lean), from the T11 body
+    (the diaphragm's dome) down to 120 mm below the top of S1 (the pelvic floor)."""
+    torso, s = anatomy.torso, anatomy.body.scale
+    cx, cy, hw, hd, fat = (
+        _profile(r, torso.z, values)
+        for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
+    )
+    inside_wall = _superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent) + fat + VISCERAL_WALL_MM * s
+    bodies = [v for v in anatomy.vertebrae if v.has_body]
+    z_levels = np.array([v.centre[2] for v in bodies])
+    spine_x = _profile(r, z_levels, np.array([v.centre[0] for v in bodies]))
+    y_front = _profile(r, z_levels, np.array([v.centre[1] + 0.5 * v.dims.endplate_depth for v in bodies]))
+    # beside the psoas the cavity reaches back to the transverse processes (the flanks' fat and the colon)
+    psoas, flank = VISCERAL_PSOAS_MM * s, VISCERAL_FLANK_DEPTH_MM * s
+    y_back = y_front - flank * ((torch.abs(r.x - spine_x) - psoas) / (0.5 * psoas)).clamp(0.0, 1.0)
+    levels = {v.name: v for v in anatomy.vertebrae}
+    z_top = float(levels["T11"].centre[2]) if "T11" in levels else float(z_levels[0])
+    z_bottom = float(levels["sacrum"].superior_endplate[2]) + 120.0 * s
+    return torch.maximum(torch.maximum(inside_wall, y_back - r.y), torch.maximum(z_top - r.z, r.z - z_bottom))
+
+
+def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
+    """Fat between the bowel loops and the organs: in the abdominal cavity (:func:`_cavity_sdf`) a share
+    (:data:`VISCERAL_FAT_SHARE`) of the lean tissue left after the organs and the bowel were painted becomes fat, in a
+    seeded pattern (:data:`VISCERAL_GRAIN_MM`, with ``Anatomy.organ_texture_seed``; a uniform mixture without it).
+    Without it the cavity was solid muscle, which no abdominal CT or MRI shows."""
+    base, slope, high = VISCERAL_FAT_SHARE
+    share = min(base + slope * anatomy.body.fat_mm, high)
+    index = tuple(slice(0, n) for n in canvas.shape)
+    cavity = canvas.evaluate(index, lambda r: {"cavity": _cavity_sdf(anatomy, r)})["cavity"]
+    weight: torch.Tensor | float = share
+    if anatomy.organ_texture_seed is not None:
+        textured = _texture_field(canvas, cavity, anatomy.organ_texture_seed + 1, VISCERAL_GRAIN_MM)
+        if textured is None:
+            return
+        index, field = textured
+        cavity = cavity[index]
+        threshold = float(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(1.0 - share)))
+        weight = torch.sigmoid((field / np.sqrt(2.0) - threshold) / VISCERAL_EDGE)
+    canvas.replace(index, cavity * weight, (MUSCLE,), FAT)
 
 
 def _paint_breasts(canvas: _Canvas, breasts: tuple[Breast, ...]) -> None:
