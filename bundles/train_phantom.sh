@@ -64,10 +64,13 @@ render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr
         --modalities ct --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
     local pids=() ct study
     mkdir -p "$OUT/drr"
+    # at most WORKERS / 2 CTs at once, 2 threads each: one process per CT with torch's default of a thread per core
+    # oversubscribed the machine 24-fold and 24 CTs took over 4 minutes of a 10-minute GPU call
     for ct in "$OUT"/ct/study_*/; do
         study=$(basename "$ct")
         [ -f "$OUT/drr/$study/dataset.json" ] && continue
-        $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
+        while [ "$(jobs -rp | wc -l)" -ge "$(( WORKERS > 3 ? WORKERS / 2 : 1 ))" ]; do sleep 0.2; done
+        OMP_NUM_THREADS=2 $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
             --seed "$((10#${study#study_}))" --out "$OUT/drr/$study" --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
             --modalities dxa,mri --device "$DEVICE" --workers 1 > "$OUT/drr/$study.log" 2>&1 &
         pids+=($!)

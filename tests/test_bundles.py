@@ -24,7 +24,7 @@ from monai_spine.cli import main
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.segmentation import centre_line_error_mm, mask_centre_line, segment_dxa, segment_mri
-from monai_spine.transforms import LoadRadiograph, LoadVolume
+from monai_spine.transforms import LoadRadiograph, LoadVolume, TissueLabel
 
 BUNDLES = BUNDLE_NAMES
 SEED = 424242  # not a training seed (those come from `study_seed(2027, i)`)
@@ -300,6 +300,43 @@ def test_training_samples_are_randomised_and_keep_their_masks(study, tmp_path, n
         assert max(lengths) >= 1.5 * min(n for n in lengths if n > 0)
     else:
         assert len(contrasts) >= 3
+
+
+def test_mri_training_generates_contrasts_from_a_tissue_map_where_an_entry_has_one(study, tmp_path):
+    """An entry with ``mri_tissues`` (as ``drr`` writes): with ``tissue_contrast_prob`` 1 each sample's image is
+    generated from the cropped labels, one random mean per tissue (SynthSeg's fully random contrast), before the
+    other augmentations; the label map is dropped with the Dixon images; entries without one keep their image."""
+    data = _datalist(study, tmp_path)
+    mri = nib.load(study / "study" / "mri_in_phase.nii.gz")
+    spine = np.asarray(nib.load(study / "study" / "mri_spine.nii.gz").dataobj) > 0
+    body = np.asarray(mri.dataobj) > 0.05 * float(np.asarray(mri.dataobj).max())
+    tissues = np.where(spine, TissueLabel.MARROW, np.where(body, TissueLabel.SOFT_TISSUE, TissueLabel.BACKGROUND))
+    nib.save(nib.Nifti1Image(tissues.astype(np.uint8), mri.affine), data / "tissues.nii.gz")
+    datalist = json.loads((data / "dataset.json").read_text())
+    datalist["training"] = [dict(datalist["training"][0], mri_tissues="tissues.nii.gz"), datalist["training"][0]]
+    (data / "dataset.json").write_text(json.dumps(datalist))
+    parser = ConfigParser(ConfigParser.load_config_files(eval(_configs("mri_spine_segmentation", "train"))))
+    parser["bundle_root"], parser["dataset_dir"] = str(bundle_root("mri_spine_segmentation")), str(data)
+    parser["slices_per_volume"], parser["tissue_contrast_prob"] = 4, 1.0
+    with_map, without = parser.get_parsed_content("train#datalist")
+    assert "tissues" in with_map and "tissues" not in without
+    prepare = Compose(parser.get_parsed_content("load_transforms") + [parser.get_parsed_content("crop_indices")])
+    random_transforms = parser.get_parsed_content("train#random_transforms")
+    crop_and_generate = Compose(random_transforms[:2]).set_random_state(3)
+    prepared = prepare(with_map)
+    acquired = [prepared["image"][..., k : k + 3] for k in range(prepared["image"].shape[-1] - 2)]
+    for sample in crop_and_generate(prepared):
+        image, labels = sample["image"][0], sample["tissues"][0]
+        assert not any(torch.equal(sample["image"], slab) for slab in acquired)  # replaced, not the in-phase
+        means = [float(image[labels == t].mean()) for t in (TissueLabel.MARROW, TissueLabel.SOFT_TISSUE)]
+        for t, m in zip((TissueLabel.MARROW, TissueLabel.SOFT_TISSUE), means):
+            assert float((image[labels == t] - m).abs().mean()) < 0.12  # one mean per tissue, spread and texture
+    prepared = prepare(without)
+    slabs = [prepared["image"][..., k : k + 3] for k in range(prepared["image"].shape[-1] - 2)]
+    for sample in crop_and_generate(prepared):  # its in-phase image, untouched: three adjacent slices of it
+        assert "tissues" not in sample and any(torch.equal(sample["image"], slab) for slab in slabs)
+    for sample in Compose(random_transforms).set_random_state(4)(prepare(with_map)):
+        assert "tissues" not in sample and tuple(sample["image"].shape) == (3, *parser["patch_size"])
 
 
 @pytest.mark.parametrize("name", BUNDLES)

@@ -12,6 +12,7 @@ import pytest
 from monai_spine.cli import main
 from monai_spine.drr import LABEL_SCHEMES, Acquisition, prepare_source, read_labelled_ct, render_study
 from monai_spine.studies import FILES
+from monai_spine.transforms import TissueLabel
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = REPO.parent / "shared" / "real_anatomy"
@@ -71,13 +72,13 @@ def test_real_ct_levels_named_and_inside_the_spine(real_studies):
 @needs_real
 def test_real_ct_files_match_a_phantom_study(real_studies, phantom_study):
     """Same file names, datalist keys, truth keys (those that apply) and DICOM tags as the phantom's; the MRI's
-    files as the phantom writes them, plus the T2-weighted contrast."""
+    files as the phantom writes them, plus the T2-weighted contrast and the tissue label map."""
     phantom_truth = json.loads((phantom_study / "truth.json").read_text())  # a phantom study without MRI
     truth = json.loads((real_studies / "study_0000" / "truth.json").read_text())
     mri_relations = {"matrix_mri_to_dxa", "mri_posture_changed"}
     assert set(truth) - {"source", "acquisition"} - mri_relations <= set(phantom_truth)
     assert truth["schema"] == phantom_truth["schema"]
-    assert set(truth["files"]) == set(phantom_truth["files"]) | set(FILES["mri"]) | {"mri_t2"}
+    assert set(truth["files"]) == set(phantom_truth["files"]) | set(FILES["mri"]) | {"mri_t2", "mri_tissues"}
     assert set(truth["frames"]) == set(phantom_truth["frames"]) | {"mri"}
     assert set(truth["curves"]) == set(phantom_truth["curves"]) | {"mri"}
     assert {p.name for p in (real_studies / "study_0000").iterdir()} == {Path(v).name for v in
@@ -131,6 +132,26 @@ def test_phantom_ct_gives_the_phantoms_centre_line(phantom_study):
     for axis, tolerance in ((0, 1.5), (1, 3.0)):
         error = np.interp(z, line[:, 2], line[:, axis]) - np.interp(z, expected[:, 2], expected[:, axis])
         assert np.mean(np.abs(error)) < tolerance, (axis, np.mean(np.abs(error)))
+
+
+def test_mri_like_volume_is_generated_from_its_tissue_map(phantom_study):
+    """The MRI part's tissue labels: inside the vertebra labels only marrow and cortical bone (a body's trabecular
+    bone below the soft-tissue bound is marrow, not muscle), the discs are the column outside them; each contrast's
+    tissues rank as its preset says (in-phase: fat above marrow above muscle; water: discs above marrow)."""
+    source = prepare_source(read_labelled_ct(phantom_study / "ct.nii.gz", phantom_study / "ct_vertebrae.nii.gz"))
+    mri = render_study(source, 4, ("mri",)).mri
+    tissues, column = np.asarray(mri.tissues), np.asarray(mri.spine_mask)
+    assert tissues.shape == tuple(mri.in_phase.shape) and tissues.dtype == np.uint8
+    in_column = np.bincount(tissues[column], minlength=len(TissueLabel))
+    assert in_column[[TissueLabel.DISC, TissueLabel.MARROW, TissueLabel.CORTICAL]].sum() == column.sum()
+    assert in_column[TissueLabel.DISC] > 0.1 * column.sum() and in_column[TissueLabel.MARROW] > 0.3 * column.sum()
+
+    def mean(image, tissue) -> float:
+        return float(np.asarray(image)[tissues == tissue].mean())
+
+    assert mean(mri.in_phase, TissueLabel.FAT) > mean(mri.in_phase, TissueLabel.MARROW) > mean(
+        mri.in_phase, TissueLabel.SOFT_TISSUE)
+    assert mean(mri.water, TissueLabel.DISC) > mean(mri.water, TissueLabel.MARROW)
 
 
 def _bad_inputs(tmp: Path) -> dict:

@@ -1289,7 +1289,10 @@ class RandLabelToIntensityd(_RandImaged):
     Args:
         keys: keys of the label maps.
         output_keys: keys of the generated images, one per key; ``None`` replaces the label maps.
-        allow_missing_keys: skip absent keys instead of raising ``KeyError``.
+        prob: probability of generating; when it does not, ``output_keys`` keep what they hold (e.g. an acquired
+            image of the same grid, which a generated contrast then replaces that often).
+        allow_missing_keys: skip absent keys instead of raising ``KeyError`` (entries without a label map keep
+            their image).
         kwargs: the arguments of :class:`RandLabelToIntensity`.
     """
 
@@ -1299,10 +1302,11 @@ class RandLabelToIntensityd(_RandImaged):
         self,
         keys: KeysCollection,
         output_keys: KeysCollection | None = None,
+        prob: float = 1.0,
         allow_missing_keys: bool = False,
         **kwargs,
     ) -> None:
-        super().__init__(keys, 1.0, allow_missing_keys, **kwargs)
+        super().__init__(keys, prob, allow_missing_keys, **kwargs)
         self.output_keys = self.keys if output_keys is None else ensure_tuple(output_keys)
         if len(self.output_keys) != len(self.keys):
             raise ValueError(f"output_keys {self.output_keys} must match keys {self.keys} one to one.")
@@ -1310,7 +1314,8 @@ class RandLabelToIntensityd(_RandImaged):
     def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
         d = dict(data)
         first = self.first_key(d)
-        if first == ():
+        self.randomize(None)
+        if first == () or not self._do_transform:
             return d
         self.transform.randomize(d[first])
         for key, output in self.key_iterator(d, self.output_keys):

@@ -82,8 +82,8 @@ def render_mri(
         generator: the source of every draw (pose, contrasts, bias field, noise).
 
     Returns:
-        the MRI part (contrasts on the MRI grid, ``LAI``; its column mask, truth curves and centre line in the
-        MRI volume frame; ``frame``: the pose) and the pose.
+        the MRI part (contrasts and the tissue label map they were generated from on the MRI grid, ``LAI``; its
+        column mask, truth curves and centre line in the MRI volume frame; ``frame``: the pose) and the pose.
     """
     pose = MriPose.sample(generator, MRI_MAX_ROTATION_DEG, MRI_MAX_TRANSLATION_MM, centre_xz)
     draws = dict(generator=generator, device=generator.device)
@@ -114,5 +114,6 @@ def render_mri(
         found.centre_line,
         {"pose": asdict(pose)},
         {"t2": images["t2"]},
+        tissues[0],
     )
     return part, pose

@@ -917,8 +917,8 @@ VISCERAL_FLANK_DEPTH_MM = 45.0
 VISCERAL_FAT_SHARE = (0.2, 0.012, 0.7)
 """``(base, per mm of subcutaneous fat, maximum)``: the share of the abdominal cavity's free space that is fat
 (mesentery, omentum, retroperitoneal fat), ``min(base + slope · Body.fat_mm, maximum)``: 0.25 for a lean adult
-(4 mm), 0.34 for the reference (12 mm), 0.7 for an obese one. Visceral fat grows with subcutaneous fat (Shen W et
-al., *Obesity Research* 2003; docs/phantom_anatomy.md)."""
+(4 mm), 0.34 for the reference (12 mm), 0.7 for an obese one: visceral fat grows with subcutaneous fat
+(sources in docs/phantom_anatomy.md)."""
 VISCERAL_GRAIN_MM = (4.0, 15.0)
 """Correlation lengths (Gaussian SD, mm) of the fine and coarse pattern of fat between the bowel loops."""
 VISCERAL_EDGE = 0.3

@@ -76,6 +76,7 @@ def load_datalist(
     split: str,
     keys: Mapping[str, str] | None = None,
     base_dir: str | os.PathLike | None = None,
+    optional_keys: Mapping[str, str] | None = None,
 ) -> list[dict[str, str]]:
     """One split of a MONAI datalist as ``[{key: absolute path, ...}, ...]``, the entries' keys renamed by ``keys``.
 
@@ -89,6 +90,8 @@ def load_datalist(
         keys: ``{key the bundle's transforms use: key of the entries}``; default ``{"image": "image", "label":
             "label"}``. Every entry must have every key named here.
         base_dir: folder of relative paths.
+        optional_keys: like ``keys``, for files that only some entries have (e.g. a ``drr`` study's tissue label
+            map, ``mri_tissues``): taken where an entry has them.
     """
     keys = {"image": "image", "label": "label"} if keys is None else keys
     path = Path(datalist)
@@ -105,7 +108,8 @@ def load_datalist(
         missing = [k for k in keys.values() if k not in entry]
         if missing:
             raise SpineInputError(path, f"{split} entry {i} has no {', '.join(missing)}")
-        out.append({name: os.fspath(base / entry[k]) for name, k in keys.items()})
+        named = {**keys, **{name: k for name, k in (optional_keys or {}).items() if k in entry}}
+        out.append({name: os.fspath(base / entry[k]) for name, k in named.items()})
     return out
 
 

@@ -95,7 +95,9 @@ class MriPart:
     """A Dixon MRI: ``in_phase``, ``water``, ``fat`` ``(X, Y, Z)`` magnitudes (arbitrary units), ``spine_mask``
     bool, on ``affine`` (``LAI`` voxels → RAS mm); ``truth`` curves and ``centre_line_mm`` ``(N, 3)`` in the
     volume frame; ``frame`` adds entries to its ``truth.json`` frame (e.g. the pose it was moved by);
-    ``contrasts`` other images of the same grid by name (e.g. ``{"t2": ...}``, a T2-weighted volume)."""
+    ``contrasts`` other images of the same grid by name (e.g. ``{"t2": ...}``, a T2-weighted volume); ``tissues``
+    the tissue label map the images were generated from (:class:`~monai_spine.transforms.TissueLabel` values), where
+    there is one (``drr``), so that training can generate other contrasts from it."""
 
     in_phase: Array
     water: Array
@@ -106,6 +108,7 @@ class MriPart:
     centre_line_mm: np.ndarray
     frame: Mapping = field(default_factory=dict)
     contrasts: Mapping[str, Array] = field(default_factory=dict)
+    tissues: Array | None = None
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ holds:
   (uint8 spine column), on the CT's affine; with ``ct_dicom`` also ``ct_dicom/`` (an axial series, HU);
 - ``mri``: ``mri_in_phase.nii.gz``, ``mri_water.nii.gz``, ``mri_fat.nii.gz`` (uint16, the three scaled together
   to at most :data:`MRI_MAX_STORED`, as scanners store magnitudes), ``mri_spine.nii.gz``, and per other
-  contrast of the part ``mri_<name>.nii.gz`` (uint16, scaled on its own; datalist key ``mri_<name>``);
+  contrast of the part ``mri_<name>.nii.gz`` (uint16, scaled on its own; datalist key ``mri_<name>``); where the
+  part has its tissue label map, ``mri_tissues.nii.gz`` (uint8 ``TissueLabel`` values, datalist key ``mri_tissues``);
 - ``dxa``: ``dxa.dcm`` (bone areal density, g/cm², secondary capture), ``dxa_soft.dcm`` (soft tissue),
   ``dxa_spine.nii.gz``;
 - ``biplanar``: ``ap.dcm``, ``lateral.dcm`` (DX, with ViewPosition, the source distances, ImagerPixelSpacing and,
@@ -140,6 +141,8 @@ def _write_mri(mri: MriPart, folder: Path) -> None:
     for name, image in mri.contrasts.items():
         scale = MRI_MAX_STORED / float(image.max())
         _save_volume(folder / f"mri_{name}.nii.gz", (image * scale).round(), mri.affine, np.uint16)
+    if mri.tissues is not None:
+        _save_volume(folder / "mri_tissues.nii.gz", mri.tissues, mri.affine, np.uint8)
 
 
 def _write_dxa(dxa: DxaPart, folder: Path, study: RenderedStudy) -> None:
@@ -180,6 +183,8 @@ def _files(study: RenderedStudy, name: str, ct_dicom: bool) -> dict:
                       if getattr(study, key.split("_")[0]) is not None})  # the part of "ct_spine" is "ct"
         if group == "mri" and study.mri is not None:
             names.update({f"mri_{contrast}": f"mri_{contrast}.nii.gz" for contrast in study.mri.contrasts})
+            if study.mri.tissues is not None:
+                names["mri_tissues"] = "mri_tissues.nii.gz"
     if ct_dicom and study.ct is not None:
         names["ct_dicom"] = "ct_dicom"
     return {key: f"{name}/{file}" for key, file in names.items()}
