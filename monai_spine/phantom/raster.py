@@ -914,6 +914,8 @@ VISCERAL_PSOAS_MM = 45.0
 """Half-width of the lean band in front of and beside the lumbar bodies (psoas, crura), reference adult, mm."""
 VISCERAL_FLANK_DEPTH_MM = 45.0
 """How far behind the vertebral bodies' front the cavity reaches beside the psoas, reference adult, mm."""
+VISCERAL_TOP_RAMP_MM = 60.0
+"""Height over which the visceral fat fades in below the T11 body's centre, reference adult, mm."""
 VISCERAL_FAT_SHARE = (0.2, 0.012, 0.7)
 """``(base, per mm of subcutaneous fat, maximum)``: the share of the abdominal cavity's free space that is fat
 (mesentery, omentum, retroperitoneal fat), ``min(base + slope · Body.fat_mm, maximum)``: 0.25 for a lean adult
@@ -928,8 +930,8 @@ VISCERAL_EDGE = 0.3
 def _cavity_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
     """Signed distance-like function (mm) of the abdominal cavity: inside the torso's muscle wall, in front of the
     vertebral bodies within :data:`VISCERAL_PSOAS_MM` of the midline (the psoas) and back to
-    :data:`VISCERAL_FLANK_DEPTH_MM` behind their front beyond it (the back muscles stay lean), from the T11 body
-    (the diaphragm's dome) down to 120 mm below the top of S1 (the pelvic floor)."""
+    :data:`VISCERAL_FLANK_DEPTH_MM` behind their front beyond it (the back muscles stay lean), down to 120 mm below
+    the top of S1 (the pelvic floor); its top is :func:`_cavity_top_ramp`."""
     torso, s = anatomy.torso, anatomy.body.scale
     cx, cy, hw, hd, fat = (
         _profile(r, torso.z, values)
@@ -943,10 +945,17 @@ def _cavity_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
     # beside the psoas the cavity reaches back to the transverse processes (the flanks' fat and the colon)
     psoas, flank = VISCERAL_PSOAS_MM * s, VISCERAL_FLANK_DEPTH_MM * s
     y_back = y_front - flank * ((torch.abs(r.x - spine_x) - psoas) / (0.5 * psoas)).clamp(0.0, 1.0)
+    z_bottom = float({v.name: v for v in anatomy.vertebrae}["sacrum"].superior_endplate[2]) + 120.0 * s
+    return torch.maximum(torch.maximum(inside_wall, y_back - r.y), r.z - z_bottom)
+
+
+def _cavity_top_ramp(canvas: _Canvas, anatomy: Anatomy) -> torch.Tensor:
+    """``(1, 1, Z)`` weights of the visceral fat by height: 0 above the T11 body's centre (the diaphragm's dome),
+    rising to 1 over :data:`VISCERAL_TOP_RAMP_MM` below it (the dome's slope: no flat edge across the trunk)."""
     levels = {v.name: v for v in anatomy.vertebrae}
-    z_top = float(levels["T11"].centre[2]) if "T11" in levels else float(z_levels[0])
-    z_bottom = float(levels["sacrum"].superior_endplate[2]) + 120.0 * s
-    return torch.maximum(torch.maximum(inside_wall, y_back - r.y), torch.maximum(z_top - r.z, r.z - z_bottom))
+    z_top = float(levels["T11"].centre[2]) if "T11" in levels else float(anatomy.vertebrae[0].centre[2])
+    ramp = (canvas.axes[2] - z_top) / (VISCERAL_TOP_RAMP_MM * anatomy.body.scale)
+    return ramp.clamp(0.0, 1.0).view(1, 1, -1).to(torch.float32)
 
 
 def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
@@ -958,6 +967,7 @@ def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
     share = min(base + slope * anatomy.body.fat_mm, high)
     index = tuple(slice(0, n) for n in canvas.shape)
     cavity = canvas.evaluate(index, lambda r: {"cavity": _cavity_sdf(anatomy, r)})["cavity"]
+    cavity = cavity * _cavity_top_ramp(canvas, anatomy)
     weight: torch.Tensor | float = share
     if anatomy.organ_texture_seed is not None:
         textured = _texture_field(canvas, cavity, anatomy.organ_texture_seed + 1, VISCERAL_GRAIN_MM)
