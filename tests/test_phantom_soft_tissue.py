@@ -11,7 +11,13 @@ from monai_spine.geometry.grid import Grid
 from monai_spine.phantom.anatomy import Body, Devices, build_anatomy, sample_body, spine_length_mm
 from monai_spine.phantom.anatomy.devices import DEVICE_SHARES
 from monai_spine.phantom.materials import MATERIALS, attenuation, material_property, material_values
-from monai_spine.phantom.raster import ORGAN_FAT_SHARE, ORGAN_TEXTURE_SD, VISCERAL_FAT_SHARE, rasterise
+from monai_spine.phantom.raster import (
+    MUSCLE_FAT_SHARE,
+    ORGAN_FAT_SHARE,
+    ORGAN_TEXTURE_SD,
+    VISCERAL_FAT_SHARE,
+    rasterise,
+)
 from monai_spine.phantom.render.ct import HU_RANGE, render_ct
 from monai_spine.phantom.shape import CoronalCurve, SpineShape, shape_centre_line
 
@@ -76,7 +82,8 @@ def test_organs_have_their_ct_numbers_and_a_texture_of_the_stated_size(study):
 
 def _cavity_fat(anatomy, grid, raster, level: str) -> tuple[float, float, float]:
     """At ``level``'s height: the fat fraction of the lean-or-fat voxels in front of the body (40–90 mm anterior of
-    its centre, within 60 mm of the midline), beside it in the psoas (35 mm to the side), and behind the arch."""
+    its centre, within 60 mm of the midline), beside it in the psoas (30–40 mm to the side), and in the erector
+    spinae (25–45 mm to either side, 40–70 mm behind the body's centre)."""
     v = {x.name: x for x in anatomy.vertebrae}[level]
     fat, lean = raster.fractions[MATERIALS.index("fat")], raster.fractions[MATERIALS.index("muscle")]
     ix, iy, iz = _index(grid, v.centre)
@@ -89,19 +96,27 @@ def _cavity_fat(anatomy, grid, raster, level: str) -> tuple[float, float, float]
 
     front = share(slice(ix - int(60 * step), ix + int(60 * step)), slice(iy + int(40 * step), iy + int(90 * step)))
     psoas = share(slice(ix + int(30 * step), ix + int(40 * step)), slice(iy - 2, iy + 3))
-    back = share(slice(ix - 4, ix + 5), slice(iy - int(75 * step), iy - int(60 * step)))
+    behind = slice(iy - int(70 * step), iy - int(40 * step))
+    back = 0.5 * (share(slice(ix + int(25 * step), ix + int(45 * step)), behind)
+                  + share(slice(ix - int(45 * step), ix - int(25 * step)), behind))
     return front, psoas, back
 
 
+def _share(constants, fat_mm: float) -> float:
+    base, slope, high = constants
+    return min(base + slope * fat_mm, high)
+
+
 def test_the_abdominal_cavity_holds_visceral_fat_that_grows_with_body_fat(study):
-    """Fat between the bowel loops, in front of the lumbar spine; the psoas beside the bodies and the back muscles
-    stay lean; more subcutaneous fat, more visceral fat; untextured, the cavity is a uniform mixture of the share."""
+    """Fat between the bowel loops, in front of the lumbar spine, and streaks of it in the back muscles; the psoas
+    beside the bodies stays lean; more subcutaneous fat, more visceral fat; untextured, the cavity is a uniform
+    mixture of the share."""
     anatomy, grid, raster = study
-    base, slope, high = VISCERAL_FAT_SHARE
-    expected = min(base + slope * anatomy.body.fat_mm, high)
+    expected = _share(VISCERAL_FAT_SHARE, anatomy.body.fat_mm)
     front, psoas, back = _cavity_fat(anatomy, grid, raster, "L3")
     assert front == pytest.approx(expected, abs=0.15)
-    assert psoas < 0.05 and back < 0.05
+    assert back == pytest.approx(_share(MUSCLE_FAT_SHARE, anatomy.body.fat_mm), abs=0.06) and back > 0.02
+    assert psoas < 0.05
     obese = _anatomy(3, replace(Body(), fat_mm=40.0))
     obese_grid = _grid(obese)
     assert _cavity_fat(obese, obese_grid, rasterise(obese, obese_grid), "L3")[0] > front + 0.2

@@ -64,8 +64,9 @@ _LEVEL = re.compile(r"^(C[1-7]|T([1-9]|1[0-3])|L[1-6]|S1)$")
 _LEVEL_NAMES = {"sacrum": "S1"}
 """The phantom's ``truth.json`` names its sacrum ``sacrum``; its centre is the S1 body's, the column's last body."""
 
-_MRI_KEY = re.compile(r"^mri(_(?!spine$)\w+)?$")
-"""Datalist keys of MRI(-like) images: ``mri`` (in-phase), ``mri_water``, ``mri_fat``, ... but not ``mri_spine``."""
+_MRI_KEY = re.compile(r"^mri(_(?!spine$|tissues$)\w+)?$")
+"""Datalist keys of MRI(-like) images: ``mri`` (in-phase), ``mri_water``, ``mri_fat``, ... but not ``mri_spine``
+(the truth) nor ``mri_tissues`` (a ``drr`` study's tissue label map)."""
 
 
 def figure_summary(rows: Sequence[dict], name: str, worst: str = "max") -> dict | None:

@@ -923,8 +923,14 @@ VISCERAL_FAT_SHARE = (0.2, 0.012, 0.7)
 (sources in docs/phantom_anatomy.md)."""
 VISCERAL_GRAIN_MM = (4.0, 15.0)
 """Correlation lengths (Gaussian SD, mm) of the fine and coarse pattern of fat between the bowel loops."""
-VISCERAL_EDGE = 0.3
-"""Softness of the fat/lean pattern's edge, in SDs of its noise field."""
+MUSCLE_FAT_SHARE = (0.12, 0.004, 0.3)
+"""``(base, per mm of subcutaneous fat, maximum)``: the share of the back muscles' compartment that is fat (the
+planes between erector spinae, multifidus and quadratus lumborum, and fat within them), 0.17 for the reference
+adult, up to 0.3 (sources in docs/phantom_anatomy.md)."""
+MUSCLE_GRAIN_MM = ((2.0, 2.0, 8.0), (6.0, 6.0, 25.0))
+"""Correlation lengths (Gaussian SD, mm, x/y/z) of the fine and coarse fat streaks along the back muscles."""
+FAT_EDGE = 0.3
+"""Softness of a fat/lean pattern's edge, in SDs of its noise field."""
 
 
 def _cavity_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
@@ -958,26 +964,57 @@ def _cavity_top_ramp(canvas: _Canvas, anatomy: Anatomy) -> torch.Tensor:
     return ramp.clamp(0.0, 1.0).view(1, 1, -1).to(torch.float32)
 
 
-def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
-    """Fat between the bowel loops and the organs: in the abdominal cavity (:func:`_cavity_sdf`) a share
-    (:data:`VISCERAL_FAT_SHARE`) of the lean tissue left after the organs and the bowel were painted becomes fat, in a
-    seeded pattern (:data:`VISCERAL_GRAIN_MM`, with ``Anatomy.organ_texture_seed``; a uniform mixture without it).
-    Without it the cavity was solid muscle, which no abdominal CT or MRI shows."""
-    base, slope, high = VISCERAL_FAT_SHARE
-    share = min(base + slope * anatomy.body.fat_mm, high)
+def _back_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
+    """Signed distance-like function (mm) of the back muscles: inside the torso's subcutaneous fat and behind the
+    vertebral bodies' posterior walls (erector spinae, multifidus, quadratus lumborum; the psoas beside the bodies
+    and the chest and abdominal walls in front are not in it)."""
+    torso = anatomy.torso
+    cx, cy, hw, hd, fat = (
+        _profile(r, torso.z, values)
+        for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
+    )
+    bodies = [v for v in anatomy.vertebrae if v.has_body]
+    z_levels = np.array([v.centre[2] for v in bodies])
+    y_back = _profile(r, z_levels, np.array([v.centre[1] - 0.5 * v.dims.endplate_depth for v in bodies]))
+    return torch.maximum(_superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent) + fat, r.y - y_back)
+
+
+def _paint_fat_pattern(canvas: _Canvas, region: torch.Tensor, share: float, seed: int | None, grain_mm) -> None:
+    """Turn a ``share`` of the lean tissue in ``region`` (occupancy ``(X, Y, Z)``) into fat: in a pattern, a
+    smoothed noise field (``grain_mm``, seeded) through a soft threshold at the share's quantile (:data:`FAT_EDGE`),
+    so that fat and lean patches alternate; a uniform mixture when ``seed`` is ``None``."""
     index = tuple(slice(0, n) for n in canvas.shape)
-    cavity = canvas.evaluate(index, lambda r: {"cavity": _cavity_sdf(anatomy, r)})["cavity"]
-    cavity = cavity * _cavity_top_ramp(canvas, anatomy)
     weight: torch.Tensor | float = share
-    if anatomy.organ_texture_seed is not None:
-        textured = _texture_field(canvas, cavity, anatomy.organ_texture_seed + 1, VISCERAL_GRAIN_MM)
+    if seed is not None:
+        textured = _texture_field(canvas, region, seed, grain_mm)
         if textured is None:
             return
         index, field = textured
-        cavity = cavity[index]
+        region = region[index]
         threshold = float(torch.distributions.Normal(0.0, 1.0).icdf(torch.tensor(1.0 - share)))
-        weight = torch.sigmoid((field / np.sqrt(2.0) - threshold) / VISCERAL_EDGE)
-    canvas.replace(index, cavity * weight, (MUSCLE,), FAT)
+        weight = torch.sigmoid((field / np.sqrt(2.0) - threshold) / FAT_EDGE)
+    canvas.replace(index, region * weight, (MUSCLE,), FAT)
+
+
+def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
+    """Fat between the bowel loops and the organs, and between the back muscles' fibres.
+
+    In the abdominal cavity (:func:`_cavity_sdf`, :func:`_cavity_top_ramp`) a share (:data:`VISCERAL_FAT_SHARE`) of
+    the lean tissue left after the organs and the bowel were painted becomes fat (:data:`VISCERAL_GRAIN_MM`); in the
+    back muscles (:func:`_back_sdf`) a share :data:`MUSCLE_FAT_SHARE` in streaks along the fibres
+    (:data:`MUSCLE_GRAIN_MM`). Patterns seeded by ``Anatomy.organ_texture_seed`` (+ 1, + 2); uniform mixtures
+    without it. Without them the trunk was solid muscle around the spine, which no CT or MRI shows."""
+    fat_mm, seed = anatomy.body.fat_mm, anatomy.organ_texture_seed
+    index = tuple(slice(0, n) for n in canvas.shape)
+    for (base, slope, high), sdf, grain, offset in (
+        (VISCERAL_FAT_SHARE, _cavity_sdf, VISCERAL_GRAIN_MM, 1),
+        (MUSCLE_FAT_SHARE, _back_sdf, MUSCLE_GRAIN_MM, 2),
+    ):
+        region = canvas.evaluate(index, lambda r, sdf=sdf: {"region": sdf(anatomy, r)})["region"]
+        if sdf is _cavity_sdf:
+            region = region * _cavity_top_ramp(canvas, anatomy)
+        _paint_fat_pattern(canvas, region, min(base + slope * fat_mm, high), None if seed is None else seed + offset,
+                           grain)
 
 
 def _paint_breasts(canvas: _Canvas, breasts: tuple[Breast, ...]) -> None:
