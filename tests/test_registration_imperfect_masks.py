@@ -45,7 +45,8 @@ def _masks(study, mri=None):
 def degrade(mri_mask, how: str):
     """The MRI mask made imperfect: ``"top 35"`` / ``"bottom 70"`` drop that many mm (one or two levels) at an end,
     ``"dilate"`` / ``"erode"`` grow or shrink it by one voxel (2.2 mm) across and in depth, ``"holes"`` punches
-    twelve 11 × 9 mm holes through it, inside its outline."""
+    twelve 11 × 9 mm holes through it, inside its outline, ``"ragged"`` grows or shrinks each slice across by a
+    random 0–3 voxels."""
     mask = mri_mask[0].numpy() > 0
     spacing = np.linalg.norm(np.asarray(mri_mask.affine)[:3, :3], axis=0)
     rows = np.flatnonzero(mask.any(axis=(0, 1)))
@@ -60,6 +61,15 @@ def degrade(mri_mask, how: str):
         across = np.zeros((3, 3, 3), bool)
         across[:, 1, 1] = across[1, :, 1] = True
         mask = (ndimage.binary_dilation if kind == "dilate" else ndimage.binary_erosion)(mask, across)
+    elif kind == "ragged":  # a segmentation that broke up: every slice's sides cut or grown by 0-3 voxels
+        rng = np.random.default_rng(1)
+        across = np.zeros((3, 3), bool)
+        across[:, 1] = True
+        for z in rows:
+            grow = int(rng.integers(-3, 4))
+            if grow:
+                change = ndimage.binary_dilation if grow > 0 else ndimage.binary_erosion
+                mask[..., z] = change(mask[..., z], across, iterations=abs(grow))
     else:
         inside = np.argwhere(ndimage.binary_erosion(mask.any(axis=1), iterations=4))
         for x, z in inside[np.random.default_rng(0).choice(len(inside), 12, replace=False)]:
@@ -86,6 +96,7 @@ def test_imperfect_mri_masks_are_recovered_and_accepted(studies, how):
         truth = study.mri.volumes.matrix_mri_to_dxa(study.dxa.image)
         alignment = align_pair(dxa_mask, degrade(mri_mask, how))
         assert alignment.accepted, (study.seed, alignment.reason)
+        assert not any("ragged" in warning for warning in alignment.warnings), alignment.warnings
         assert _error_mm(alignment.matrix_mri_to_dxa, truth, dxa_mask, mri_mask) <= 1.0, study.seed
         assert abs(alignment.rotation_deg - rotation_deg(truth)) <= 0.2, study.seed
 
@@ -121,6 +132,22 @@ def test_another_persons_mri_is_rejected_even_with_imperfect_masks(studies):
         assert not alignment.accepted, how
         record = json.dumps(alignment.to_dict(), allow_nan=False)
         assert "inf" not in alignment.reason and "nan" not in alignment.reason and "Infinity" not in record
+
+
+def test_a_ragged_mask_is_named_so_a_rejection_points_at_the_segmentation(studies):
+    """QC tells an imperfect mask from another person: another person's exact MRI mask is rejected as a different
+    spine; the same mask made ragged (as a segmentation that broke up) is rejected too, and the reason says that a
+    segmentation failure is likelier; the right person's ragged mask gets the warning whatever the verdict."""
+    dxa_mask, own = _masks(studies[0])
+    other = _masks(studies[1])[1]
+    plain = align_pair(dxa_mask, other)
+    assert not plain.accepted and "segmentation failure" not in plain.reason and "another person" in plain.reason
+    ragged = align_pair(dxa_mask, degrade(other, "ragged"))
+    assert not ragged.accepted and ragged.reason.endswith(
+        "the MRI spine mask is ragged: a segmentation failure is likelier than another person; check the masks")
+    assert any(w.startswith("the MRI spine mask is ragged: its width jumps by more than 3 mm") for w in ragged.warnings)
+    assert not any("DXA spine mask is ragged" in w for w in ragged.warnings)
+    assert any("MRI spine mask is ragged" in w for w in align_pair(dxa_mask, degrade(own, "ragged")).warnings)
 
 
 def test_alignment_json_reports_the_shift_along_the_spine(studies):

@@ -60,6 +60,12 @@ class AlignmentConfig:
             mm (about three vertebrae).
         end_mm: ends of the two masks this close count as the same end: the profiles leave out this much at each
             end, and ICP and the outline check keep an end only where both masks end within it, mm.
+        ragged_jump_mm, max_ragged_jumps_per_100mm: a mask whose width changes by more than ``ragged_jump_mm``
+            between adjacent rows more often than ``max_ragged_jumps_per_100mm`` times per 100 mm of height is
+            ragged (:meth:`~.profile.RowProfile.width_jumps_per_100mm`): a warning, and a rejected pair's reason says
+            that a segmentation failure is then likelier than another person. The phantom's and the real CT's exact
+            masks jump at most 3.6 times per 100 mm (coarse pixels, cervical spine), the MRI bundle's masks of the
+            real CT 6–10 times, those of the phantom 2–6 (``docs/alignment.md``).
         shape_share: share of the shared rows (profile residual) and of the outline key points (outline RMS) the
             shape checks are taken over, those that agree best (1: all, the default). Below 1 the checks forgive
             a segmentation that errs over part of the column (a cervical spine segmented too wide, a mask that
@@ -88,6 +94,8 @@ class AlignmentConfig:
     max_spine_shift_mm: float = 100.0
     end_mm: float = 5.0
     shape_share: float = 1.0
+    ragged_jump_mm: float = 3.0
+    max_ragged_jumps_per_100mm: float = 5.0
 
     def __post_init__(self):
         if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
@@ -233,6 +241,14 @@ def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
     return tuple(f"the {what} (spine cut off)" for what, mask in cut if touches_edge(np.asarray(mask[0])))
 
 
+def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, float]:
+    """``{"DXA" or "MRI": width jumps per 100 mm}`` of the coronal masks with ragged sides (a segmentation that
+    broke up), from their row profiles."""
+    jumps = {name: row_profile(mask, config.end_mm).width_jumps_per_100mm(config.ragged_jump_mm)
+             for name, mask in (("DXA", fixed), ("MRI", moving))}
+    return {name: n for name, n in jumps.items() if n > config.max_ragged_jumps_per_100mm}
+
+
 def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, config: AlignmentConfig) -> list[str]:
     """Reasons to reject stage 2's alignment, in the order a reader should look at them."""
     reasons = []
@@ -312,5 +328,14 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
     reasons = _review(first, second, iou, deviation, config)
+    ragged = _ragged_masks(fixed, moving, config)
+    if reasons and ragged:  # an imperfect mask, not necessarily another spine: say which to suspect first
+        reasons.append(f"the {' and '.join(ragged)} spine mask{'s are' if len(ragged) > 1 else ' is'} ragged: a "
+                       "segmentation failure is likelier than another person; check the masks")
+    warnings = tuple(
+        f"the {name} spine mask is ragged: its width jumps by more than {config.ragged_jump_mm:g} mm {jumps:.1f} "
+        f"times per 100 mm of height (a spine's outline at most {config.max_ragged_jumps_per_100mm:g})"
+        for name, jumps in ragged.items()
+    )
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second,
-                     _field_warnings(dxa_mask, mri_mask))
+                     _field_warnings(dxa_mask, mri_mask) + warnings)

@@ -43,6 +43,15 @@ class RowProfile:
         """Indices of the rows the profile covers."""
         return np.flatnonzero(np.isfinite(self.centre_mm))
 
+    def width_jumps_per_100mm(self, jump_mm: float) -> float:
+        """How often the width changes by more than ``jump_mm`` from one row to the next, per 100 mm of height: a
+        segmentation that broke up has ragged sides, a spine's outline (the bodies' waists, the discs) changes
+        smoothly. 0 for a profile of fewer than two rows."""
+        width = self.width_mm[self.rows]
+        if width.size < 2:
+            return 0.0
+        return float(np.count_nonzero(np.abs(np.diff(width)) > jump_mm) * 100.0 / (width.size * self.row_mm))
+
 
 def row_profile(mask: sitk.Image, end_mm: float = 5.0) -> RowProfile:
     """The centre and width of each row of a 2D mask, leaving out the rows within ``end_mm`` of its first and
