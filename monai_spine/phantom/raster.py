@@ -8,13 +8,13 @@ step ``clamp(0.5 − sdf / h, 0, 1)`` with ``h`` the voxel size, a first-order p
 order, each over what is below it: ``f ← f · (1 − occ) + Σ occ_m · onehot(m)``. Bones carry a cortical shell over a
 cancellous interior, the torso a fat layer over lean tissue.
 
-Painter's order: torso (fat over muscle) → abdominal organs, bowel and bowel gas, the visceral fat between them,
-breasts (each replacing only the
-tissue it lies in: :meth:`_Canvas.replace`) → lungs → trachea → ribs, sternum → clavicles, scapulae, manubrium →
-mandible → hip bones, femurs → intervertebral discs → vertebrae and the sacrum (spinal canal as muscle, cortical shell
-and bony endplates, cancellous interior). Then, with ``Anatomy.texture_seed``, cancellous bone's density is made to
-vary in space (trabecular grain and marrow heterogeneity, seeded), and with ``Anatomy.organ_texture_seed`` the solid
-organs'; last the foreign objects (metal over everything). The labels and the column mask are touched by none of these.
+Painter's order: torso (fat over muscle) → abdominal organs, bowel and bowel gas, the fat between them and in the back
+muscles, breasts (each replacing only the tissue it lies in: :meth:`_Canvas.replace`) → lungs → trachea → ribs, sternum
+→ clavicles, scapulae, manubrium → mandible → hip bones, femurs → intervertebral discs → vertebrae and the sacrum
+(spinal canal as muscle, cortical shell and bony endplates, cancellous interior). Then, with ``Anatomy.texture_seed``,
+cancellous bone's density is made to vary in space (trabecular grain and marrow heterogeneity, seeded), and with
+``Anatomy.organ_texture_seed`` the solid organs'; last the foreign objects (metal over everything). The labels and the
+column mask are touched by none of these.
 
 The **spine column** (``spine_mask``), the object of every curve truth (the DXA/MRI centre line and the
 left/right and anterior/posterior boundaries), is the union of the vertebral **bodies** of C2…L5, the **S1 body**
@@ -473,13 +473,19 @@ def _profile(region: _Region, z_table: np.ndarray, values: np.ndarray) -> torch.
     return torch.as_tensor(sampled, dtype=torch.float32, device=region.z.device).view(1, 1, -1)
 
 
+def _torso_section(torso: Torso, r: _Region) -> tuple[torch.Tensor, torch.Tensor]:
+    """The torso at the region's heights: the skin's signed distance-like function and the subcutaneous fat's
+    thickness, mm (``skin + fat`` is the muscle's surface)."""
+    cx, cy, hw, hd, fat = (
+        _profile(r, torso.z, values)
+        for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
+    )
+    return _superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent), fat
+
+
 def _paint_torso(canvas: _Canvas, torso: Torso) -> None:
     def fn(r: _Region):
-        cx, cy, hw, hd, fat = (
-            _profile(r, torso.z, values)
-            for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
-        )
-        skin = _superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent)
+        skin, fat = _torso_section(torso, r)
         return {"outer": skin, "inner": skin + fat}
 
     index = tuple(slice(0, n) for n in canvas.shape)
@@ -798,7 +804,7 @@ def rasterise(anatomy: Anatomy, grid: Grid, device="cpu", supersample: int = 1) 
     _paint_torso(canvas, anatomy.torso)
     if anatomy.abdomen is not None:
         _paint_abdomen(canvas, anatomy.abdomen)
-        _paint_visceral_fat(canvas, anatomy)
+        _paint_trunk_fat(canvas, anatomy)
     _paint_breasts(canvas, anatomy.breasts)
     _paint_lungs(canvas, anatomy)
     _paint_trachea(canvas, anatomy.trachea)
@@ -933,26 +939,26 @@ FAT_EDGE = 0.3
 """Softness of a fat/lean pattern's edge, in SDs of its noise field."""
 
 
+def _body_profile(anatomy: Anatomy, r: _Region, value: Callable[[Vertebra], float]) -> torch.Tensor:
+    """``value`` of each vertebral body interpolated at the region's heights, ``(1, 1, l)`` (see :func:`_profile`)."""
+    bodies = [v for v in anatomy.vertebrae if v.has_body]
+    return _profile(r, np.array([v.centre[2] for v in bodies]), np.array([value(v) for v in bodies]))
+
+
 def _cavity_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
     """Signed distance-like function (mm) of the abdominal cavity: inside the torso's muscle wall, in front of the
     vertebral bodies within :data:`VISCERAL_PSOAS_MM` of the midline (the psoas) and back to
     :data:`VISCERAL_FLANK_DEPTH_MM` behind their front beyond it (the back muscles stay lean), down to 120 mm below
     the top of S1 (the pelvic floor); its top is :func:`_cavity_top_ramp`."""
-    torso, s = anatomy.torso, anatomy.body.scale
-    cx, cy, hw, hd, fat = (
-        _profile(r, torso.z, values)
-        for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
-    )
-    inside_wall = _superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent) + fat + VISCERAL_WALL_MM * s
-    bodies = [v for v in anatomy.vertebrae if v.has_body]
-    z_levels = np.array([v.centre[2] for v in bodies])
-    spine_x = _profile(r, z_levels, np.array([v.centre[0] for v in bodies]))
-    y_front = _profile(r, z_levels, np.array([v.centre[1] + 0.5 * v.dims.endplate_depth for v in bodies]))
+    s = anatomy.body.scale
+    skin, fat = _torso_section(anatomy.torso, r)
+    spine_x = _body_profile(anatomy, r, lambda v: v.centre[0])
+    y_front = _body_profile(anatomy, r, lambda v: v.centre[1] + 0.5 * v.dims.endplate_depth)
     # beside the psoas the cavity reaches back to the transverse processes (the flanks' fat and the colon)
     psoas, flank = VISCERAL_PSOAS_MM * s, VISCERAL_FLANK_DEPTH_MM * s
     y_back = y_front - flank * ((torch.abs(r.x - spine_x) - psoas) / (0.5 * psoas)).clamp(0.0, 1.0)
     z_bottom = float({v.name: v for v in anatomy.vertebrae}["sacrum"].superior_endplate[2]) + 120.0 * s
-    return torch.maximum(torch.maximum(inside_wall, y_back - r.y), r.z - z_bottom)
+    return torch.maximum(torch.maximum(skin + fat + VISCERAL_WALL_MM * s, y_back - r.y), r.z - z_bottom)
 
 
 def _cavity_top_ramp(canvas: _Canvas, anatomy: Anatomy) -> torch.Tensor:
@@ -968,15 +974,9 @@ def _back_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
     """Signed distance-like function (mm) of the back muscles: inside the torso's subcutaneous fat and behind the
     vertebral bodies' posterior walls (erector spinae, multifidus, quadratus lumborum; the psoas beside the bodies
     and the chest and abdominal walls in front are not in it)."""
-    torso = anatomy.torso
-    cx, cy, hw, hd, fat = (
-        _profile(r, torso.z, values)
-        for values in (torso.centre_x, torso.centre_y, torso.half_width, torso.half_depth, torso.fat)
-    )
-    bodies = [v for v in anatomy.vertebrae if v.has_body]
-    z_levels = np.array([v.centre[2] for v in bodies])
-    y_back = _profile(r, z_levels, np.array([v.centre[1] - 0.5 * v.dims.endplate_depth for v in bodies]))
-    return torch.maximum(_superellipse(r.x - cx, r.y - cy, hw, hd, torso.exponent) + fat, r.y - y_back)
+    skin, fat = _torso_section(anatomy.torso, r)
+    y_back = _body_profile(anatomy, r, lambda v: v.centre[1] - 0.5 * v.dims.endplate_depth)
+    return torch.maximum(skin + fat, r.y - y_back)
 
 
 def _paint_fat_pattern(canvas: _Canvas, region: torch.Tensor, share: float, seed: int | None, grain_mm) -> None:
@@ -996,7 +996,7 @@ def _paint_fat_pattern(canvas: _Canvas, region: torch.Tensor, share: float, seed
     canvas.replace(index, region * weight, (MUSCLE,), FAT)
 
 
-def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
+def _paint_trunk_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
     """Fat between the bowel loops and the organs, and between the back muscles' fibres.
 
     In the abdominal cavity (:func:`_cavity_sdf`, :func:`_cavity_top_ramp`) a share (:data:`VISCERAL_FAT_SHARE`) of
@@ -1004,17 +1004,16 @@ def _paint_visceral_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
     back muscles (:func:`_back_sdf`) a share :data:`MUSCLE_FAT_SHARE` in streaks along the fibres
     (:data:`MUSCLE_GRAIN_MM`). Patterns seeded by ``Anatomy.organ_texture_seed`` (+ 1, + 2); uniform mixtures
     without it. Without them the trunk was solid muscle around the spine, which no CT or MRI shows."""
-    fat_mm, seed = anatomy.body.fat_mm, anatomy.organ_texture_seed
     index = tuple(slice(0, n) for n in canvas.shape)
-    for (base, slope, high), sdf, grain, offset in (
-        (VISCERAL_FAT_SHARE, _cavity_sdf, VISCERAL_GRAIN_MM, 1),
-        (MUSCLE_FAT_SHARE, _back_sdf, MUSCLE_GRAIN_MM, 2),
+    cavity = canvas.evaluate(index, lambda r: {"cavity": _cavity_sdf(anatomy, r)})["cavity"]
+    back = canvas.evaluate(index, lambda r: {"back": _back_sdf(anatomy, r)})["back"]
+    seed = anatomy.organ_texture_seed
+    for region, (base, slope, high), grain, offset in (
+        (cavity * _cavity_top_ramp(canvas, anatomy), VISCERAL_FAT_SHARE, VISCERAL_GRAIN_MM, 1),
+        (back, MUSCLE_FAT_SHARE, MUSCLE_GRAIN_MM, 2),
     ):
-        region = canvas.evaluate(index, lambda r, sdf=sdf: {"region": sdf(anatomy, r)})["region"]
-        if sdf is _cavity_sdf:
-            region = region * _cavity_top_ramp(canvas, anatomy)
-        _paint_fat_pattern(canvas, region, min(base + slope * fat_mm, high), None if seed is None else seed + offset,
-                           grain)
+        share = min(base + slope * anatomy.body.fat_mm, high)
+        _paint_fat_pattern(canvas, region, share, None if seed is None else seed + offset, grain)
 
 
 def _paint_breasts(canvas: _Canvas, breasts: tuple[Breast, ...]) -> None:
