@@ -8,6 +8,9 @@
 # them (FINE_TUNE_FROM) at FINE_TUNE_LR; on a fresh machine it renders again and starts from the shipped weights.
 # BUNDLES=mri (or dxa) trains one bundle only. The 0.5 weights (2026-12-02, one H200): `DXA_EPOCHS=45 MRI_EPOCHS=8 BUDGET=565` (data 270 s, training 135 s), then
 # at once `DXA_EPOCHS=120 MRI_EPOCHS=24 FINE_TUNE_LR=0.0005 BUDGET=565` (data reused, 40 s; training 365 s).
+# The MRI bundle's 0.6 weights (2026-12-02): `BUNDLES=mri MRI_WORKERS=14 N=40 DRR_CTS=24 MRI_EPOCHS=30 CACHE_S=90
+# BUDGET=585` (its data had been rendered by a first call whose drr step overran; now a few CTs at a time), then at
+# once `... MRI_EPOCHS=20 CACHE_S=70 FINE_TUNE_LR=0.0005 BUDGET=425`.
 source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=cuda WORKERS=16 DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=4 SKIP_EVAL=1 MRI_VAL_INTERVAL=${MRI_VAL_INTERVAL:-2}
 RUN=/tmp/run
