@@ -5,6 +5,7 @@ input exits 2 with one line and writes nothing; the runners give PyTorch's resul
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import onnxruntime
@@ -14,7 +15,7 @@ import torch
 from monai_spine.bundles import BUNDLE_NAMES, CURVE_BUNDLE, RADIOGRAPH_BUNDLE, bundle_root
 from monai_spine.cli import main
 from monai_spine.export import example_input, export_bundle
-from monai_spine.networks.export import TOLERANCE
+from monai_spine.networks.export import TOLERANCE, OnnxRuntimeNetwork, save_onnx
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.regression import BundleCurveRegressor
@@ -103,3 +104,31 @@ def test_onnxruntime_runners_agree_with_pytorch(study, tmp_path, monkeypatch):
     again = BundleCurveRegressor(bundle_root(CURVE_BUNDLE), "cpu")  # from the cache: no export on its first call
     assert again.network.runtime is not None
     assert np.abs(again(crop) - reference(crop)).max() <= TOLERANCE
+
+
+class _Gated(torch.nn.Module):
+    """A network with a Python condition on a tensor, which the ONNX tracer warns about."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.conv(x)
+        return y if bool(y.abs().sum() > 0) else x
+
+
+def test_onnx_export_tells_the_user_nothing_of_the_tracer(tmp_path):
+    """Exporting (as the first inference does, into the ONNX cache) raises no warning that would reach a user:
+    the dynamic axes are named and the tracer's warnings are the export's own business (its output is checked);
+    the model still runs, batch and spatial sizes dynamic."""
+    network = _Gated().eval()
+    with pytest.warns(torch.jit.TracerWarning):  # the network does warn when traced outside save_onnx
+        torch.jit.trace(network, torch.ones(2, 1, 8, 8))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        path = save_onnx(network, torch.ones(2, 1, 8, 8), tmp_path / "gated.onnx", dynamic_spatial=True)
+    # deprecations (the legacy exporter's notice) are hidden by Python's default filters outside __main__
+    assert [str(w.message) for w in caught if not issubclass(w.category, DeprecationWarning)] == []
+    x = torch.randn(3, 1, 12, 10)
+    assert torch.allclose(OnnxRuntimeNetwork(path)(x), network(x), atol=1e-5)

@@ -82,8 +82,11 @@ def _without_fused_attention() -> Iterator[None]:
 def save_onnx(network: nn.Module, example: torch.Tensor, path: str | os.PathLike, dynamic_spatial: bool) -> Path:
     """Write ``network`` as an ONNX model (opset :data:`ONNX_OPSET`, input ``image``, output ``pred``, weights inside
     the file) to ``path``, whole or not at all; dynamic dimensions as :func:`export_program`'s."""
-    dims = _dynamic_dims(example, dynamic_spatial)
-    with _without_fused_attention(), atomic_path(path) as tmp:
+    dims = {d: "batch" if d == 0 else f"spatial_{d - 1}" for d in _dynamic_dims(example, dynamic_spatial)}
+    # the tracer warns of every Python condition on a tensor; the exported model is checked against the network
+    # wherever it is used (CachedOnnxNetwork, `monai-spine export`), so its warnings would only reach a user as noise
+    with _without_fused_attention(), atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore", torch.jit.TracerWarning)
         convert_to_onnx(network.eval(), [example], input_names=["image"], output_names=["pred"],
                         opset_version=ONNX_OPSET, dynamic_axes={"image": dims, "pred": dims}, filename=os.fspath(tmp),
                         dynamo=False)
