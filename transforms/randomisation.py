@@ -321,6 +321,7 @@ class _RandImaged(RandomizableTransform, MapTransform):
         RandomizableTransform.__init__(self, prob)
         self.transform = self.array_class(**kwargs)
         self.transform.prob = 1.0
+        self.output_keys = self.keys  # where each key's result goes
         self.backend = self.transform.backend
 
     def set_random_state(self, seed: int | None = None, state: np.random.RandomState | None = None):
@@ -337,8 +338,8 @@ class _RandImaged(RandomizableTransform, MapTransform):
         if first == ():
             return d
         self._draw(d, first)
-        for key in self.key_iterator(d):
-            d[key] = self.transform(d[key], randomize=False)
+        for key, output in self.key_iterator(d, self.output_keys):
+            d[output] = self.transform(d[key], randomize=False)
         return d
 
     def _draw(self, d: Mapping[Hashable, NdarrayOrTensor], first: Hashable) -> None:
@@ -1310,17 +1311,6 @@ class RandLabelToIntensityd(_RandImaged):
         self.output_keys = self.keys if output_keys is None else ensure_tuple(output_keys)
         if len(self.output_keys) != len(self.keys):
             raise ValueError(f"output_keys {self.output_keys} must match keys {self.keys} one to one.")
-
-    def __call__(self, data: Mapping[Hashable, NdarrayOrTensor]) -> dict[Hashable, NdarrayOrTensor]:
-        d = dict(data)
-        first = self.first_key(d)
-        self.randomize(None)
-        if first == () or not self._do_transform:
-            return d
-        self.transform.randomize(d[first])
-        for key, output in self.key_iterator(d, self.output_keys):
-            d[output] = self.transform(d[key], randomize=False)
-        return d
 
 
 class RandDixonContrastd(RandomizableTransform, MapTransform):

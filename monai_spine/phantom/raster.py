@@ -945,20 +945,20 @@ def _body_profile(anatomy: Anatomy, r: _Region, value: Callable[[Vertebra], floa
     return _profile(r, np.array([v.centre[2] for v in bodies]), np.array([value(v) for v in bodies]))
 
 
-def _cavity_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
-    """Signed distance-like function (mm) of the abdominal cavity: inside the torso's muscle wall, in front of the
-    vertebral bodies within :data:`VISCERAL_PSOAS_MM` of the midline (the psoas) and back to
-    :data:`VISCERAL_FLANK_DEPTH_MM` behind their front beyond it (the back muscles stay lean), down to 120 mm below
-    the top of S1 (the pelvic floor); its top is :func:`_cavity_top_ramp`."""
+def _cavity_sdf(anatomy: Anatomy, r: _Region, muscle: torch.Tensor) -> torch.Tensor:
+    """Signed distance-like function (mm) of the abdominal cavity: inside the torso's muscle wall (``muscle``: the
+    signed distance of the muscle's surface, :func:`_torso_section`), in front of the vertebral bodies within
+    :data:`VISCERAL_PSOAS_MM` of the midline (the psoas) and back to :data:`VISCERAL_FLANK_DEPTH_MM` behind their
+    front beyond it (the back muscles stay lean), down to 120 mm below the top of S1 (the pelvic floor); its top is
+    :func:`_cavity_top_ramp`."""
     s = anatomy.body.scale
-    skin, fat = _torso_section(anatomy.torso, r)
     spine_x = _body_profile(anatomy, r, lambda v: v.centre[0])
     y_front = _body_profile(anatomy, r, lambda v: v.centre[1] + 0.5 * v.dims.endplate_depth)
     # beside the psoas the cavity reaches back to the transverse processes (the flanks' fat and the colon)
     psoas, flank = VISCERAL_PSOAS_MM * s, VISCERAL_FLANK_DEPTH_MM * s
     y_back = y_front - flank * ((torch.abs(r.x - spine_x) - psoas) / (0.5 * psoas)).clamp(0.0, 1.0)
     z_bottom = float({v.name: v for v in anatomy.vertebrae}["sacrum"].superior_endplate[2]) + 120.0 * s
-    return torch.maximum(torch.maximum(skin + fat + VISCERAL_WALL_MM * s, y_back - r.y), r.z - z_bottom)
+    return torch.maximum(torch.maximum(muscle + VISCERAL_WALL_MM * s, y_back - r.y), r.z - z_bottom)
 
 
 def _cavity_top_ramp(canvas: _Canvas, anatomy: Anatomy) -> torch.Tensor:
@@ -970,13 +970,12 @@ def _cavity_top_ramp(canvas: _Canvas, anatomy: Anatomy) -> torch.Tensor:
     return ramp.clamp(0.0, 1.0).view(1, 1, -1).to(torch.float32)
 
 
-def _back_sdf(anatomy: Anatomy, r: _Region) -> torch.Tensor:
-    """Signed distance-like function (mm) of the back muscles: inside the torso's subcutaneous fat and behind the
-    vertebral bodies' posterior walls (erector spinae, multifidus, quadratus lumborum; the psoas beside the bodies
-    and the chest and abdominal walls in front are not in it)."""
-    skin, fat = _torso_section(anatomy.torso, r)
+def _back_sdf(anatomy: Anatomy, r: _Region, muscle: torch.Tensor) -> torch.Tensor:
+    """Signed distance-like function (mm) of the back muscles: inside the muscle's surface (``muscle``, as for
+    :func:`_cavity_sdf`) and behind the vertebral bodies' posterior walls (erector spinae, multifidus, quadratus
+    lumborum; the psoas beside the bodies and the chest and abdominal walls in front are not in it)."""
     y_back = _body_profile(anatomy, r, lambda v: v.centre[1] - 0.5 * v.dims.endplate_depth)
-    return torch.maximum(skin + fat, r.y - y_back)
+    return torch.maximum(muscle, r.y - y_back)
 
 
 def _paint_fat_pattern(canvas: _Canvas, region: torch.Tensor, share: float, seed: int | None, grain_mm) -> None:
@@ -1004,13 +1003,15 @@ def _paint_trunk_fat(canvas: _Canvas, anatomy: Anatomy) -> None:
     back muscles (:func:`_back_sdf`) a share :data:`MUSCLE_FAT_SHARE` in streaks along the fibres
     (:data:`MUSCLE_GRAIN_MM`). Patterns seeded by ``Anatomy.organ_texture_seed`` (+ 1, + 2); uniform mixtures
     without it. Without them the trunk was solid muscle around the spine, which no CT or MRI shows."""
-    index = tuple(slice(0, n) for n in canvas.shape)
-    cavity = canvas.evaluate(index, lambda r: {"cavity": _cavity_sdf(anatomy, r)})["cavity"]
-    back = canvas.evaluate(index, lambda r: {"back": _back_sdf(anatomy, r)})["back"]
+    def regions(r: _Region) -> dict[str, torch.Tensor]:
+        skin, fat = _torso_section(anatomy.torso, r)
+        return {"cavity": _cavity_sdf(anatomy, r, skin + fat), "back": _back_sdf(anatomy, r, skin + fat)}
+
+    occupancy = canvas.evaluate(tuple(slice(0, n) for n in canvas.shape), regions)
     seed = anatomy.organ_texture_seed
     for region, (base, slope, high), grain, offset in (
-        (cavity * _cavity_top_ramp(canvas, anatomy), VISCERAL_FAT_SHARE, VISCERAL_GRAIN_MM, 1),
-        (back, MUSCLE_FAT_SHARE, MUSCLE_GRAIN_MM, 2),
+        (occupancy["cavity"] * _cavity_top_ramp(canvas, anatomy), VISCERAL_FAT_SHARE, VISCERAL_GRAIN_MM, 1),
+        (occupancy["back"], MUSCLE_FAT_SHARE, MUSCLE_GRAIN_MM, 2),
     ):
         share = min(base + slope * anatomy.body.fat_mm, high)
         _paint_fat_pattern(canvas, region, share, None if seed is None else seed + offset, grain)

@@ -77,11 +77,6 @@ class MaskBoundary:
         self.distance = to_array(distance).astype(np.float64)
         self.gradient = np.stack(np.gradient(self.distance, *self.spacing))
 
-    def closest(self, points) -> tuple[np.ndarray, np.ndarray]:
-        """``(N, 2)`` points mm → their closest boundary points ``(N, 2)`` mm and signed distances ``(N,)`` mm."""
-        closest, distance, _ = self.project(points)
-        return closest, distance
-
     def project(self, points) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(N, 2)`` points mm → their closest boundary points ``(N, 2)`` mm, signed distances ``(N,)`` mm and the
         boundary's outward unit normals there ``(N, 2)`` (the distance field's gradient)."""
@@ -195,7 +190,7 @@ def closest_point_fit(
         mapped = moved
         if converged:
             break
-    distance = fixed.closest(mapped)[1]
+    distance = fixed.project(mapped)[1]
     offset = float(np.median(distance))
     deviation = np.abs(distance - offset)
     best = deviation <= np.quantile(deviation, share)
