@@ -40,7 +40,8 @@ TRUNK = StudyConfig(dxa_whole_body=False)
 RIGID_SEEDS = (0, 1, 2)
 POSTURE_SEED = 37  # with TRUNK and posture=True: a bend of about 18 mm at the bottom of the spine
 CONTRACT_KEYS = {"matrix_mri_to_dxa", "rotation_deg", "translation_mm", "iou", "accepted", "iou_threshold", "stages",
-                 "reason", "warnings"}  # the contract's keys and the warnings (docs/commands/align.md)
+                 "reason", "warnings", "outline_rms_mm", "profile_residual_mm"}
+# the contract's keys, the warnings and the final pose's shape checks (docs/commands/align.md)
 
 
 def _masks(study, mri=None):
