@@ -21,7 +21,14 @@ from .image_stage import ImageStage, blurred_map, refine_mutual_information, rot
 from .profile import match_profiles, row_profile
 from .qc import DEVIATION_WINDOW_MM, aligned_mask, centre_line_deviation, mask_iou, touches_edge
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
-from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit, shared_stretch
+from .spine_stage import (
+    MaskBoundary,
+    SpineStage,
+    boundary_points,
+    closest_point_fit,
+    outline_distance,
+    shared_stretch,
+)
 
 __all__ = ["AlignmentConfig", "Alignment", "align_pair", "coronal_masks"]
 
@@ -134,6 +141,10 @@ class Alignment:
         reason: why it was rejected, checks joined by ``"; "``; ``""`` when accepted.
         image_stage: stage 1's result.
         spine_stage: stage 2's result.
+        outline_rms_mm: the RMS distance of the MRI outline to the DXA's about their median at the final pose, on
+            the stretch both show, mm (:func:`~.spine_stage.outline_distance`).
+        profile_residual_mm: the residual of the masks' row profiles at the final pose, mm
+            (:func:`~.profile.match_profiles` with no shift).
         warnings: what does not make the pose wrong but limits its use, e.g. a spine cut by an image's edge (the
             pose holds for the stretch both show; curve targets would cover part of the spine).
     """
@@ -146,6 +157,8 @@ class Alignment:
     reason: str
     image_stage: ImageStage
     spine_stage: SpineStage
+    outline_rms_mm: float
+    profile_residual_mm: float
     warnings: tuple[str, ...] = ()
 
     @property
@@ -173,6 +186,8 @@ class Alignment:
                     "image": self.image_stage.to_dict(),
                     "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": self.centre_deviation_mm},
                 },
+                "outline_rms_mm": self.outline_rms_mm,
+                "profile_residual_mm": self.profile_residual_mm,
                 "reason": self.reason,
                 "warnings": list(self.warnings),
             }
@@ -249,27 +264,28 @@ def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig
     return {name: n for name, n in jumps.items() if n > config.max_ragged_jumps_per_100mm}
 
 
-def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, config: AlignmentConfig) -> list[str]:
-    """Reasons to reject stage 2's alignment, in the order a reader should look at them."""
+def _review(matrix: np.ndarray, spine: SpineStage, iou: float, rms: float, residual: float, deviation: float,
+            config: AlignmentConfig) -> list[str]:
+    """Reasons to reject the final pose ``matrix``, in the order a reader should look at them: its IoU, outline
+    RMS, profile residual and centre-line deviation, and whether stage 2 converged."""
     reasons = []
-    rotation = rotation_deg(spine.matrix_mri_to_dxa)
+    rotation = rotation_deg(matrix)
     if abs(rotation) > config.max_angle_deg + config.angle_step_deg:
         reasons.append(f"rotation {rotation:.2f}° is outside the searched ±{config.max_angle_deg:g}°")
     if not spine.converged:
         reasons.append(f"the spine-level fit did not converge in {spine.iterations} iterations")
     if iou < config.iou_threshold:
         reasons.append(f"IoU {iou:.3f} is below the threshold {config.iou_threshold:g}")
-    if spine.rms_mm > config.max_rms_mm:
+    if rms > config.max_rms_mm:
         reasons.append(
-            f"the spine outlines stay {spine.rms_mm:.2f} mm apart (RMS) after alignment, more than "
+            f"the spine outlines stay {rms:.2f} mm apart (RMS) after alignment, more than "
             f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
         )
-    profile = image.along_spine
-    if not np.isfinite(profile.residual_mm):
+    if not np.isfinite(residual):
         reasons.append("the masks share too little height to match their shapes along the spine")
-    elif profile.residual_mm > config.max_profile_residual_mm:
+    elif residual > config.max_profile_residual_mm:
         reasons.append(
-            f"the masks' centre and width along the spine differ by {profile.residual_mm:.2f} mm (RMS), more than "
+            f"the masks' centre and width along the spine differ by {residual:.2f} mm (RMS), more than "
             f"{config.max_profile_residual_mm:g} mm: the spines differ in shape (another person? a posture change?)"
         )
     if not np.isfinite(deviation):
@@ -285,6 +301,21 @@ def _review(image: ImageStage, spine: SpineStage, iou: float, deviation: float, 
     return reasons
 
 
+def _shared_points(fixed_outline: np.ndarray, outline: np.ndarray, matrix: np.ndarray, config: AlignmentConfig
+                   ) -> np.ndarray:
+    """The MRI outline's points (MRI coronal frame, ``(N, 2)`` mm) on the stretch both outlines show when placed by
+    ``matrix`` (:func:`~.spine_stage.shared_stretch`); all of them when fewer than three are."""
+    shared = shared_stretch(fixed_outline, apply_matrix(matrix, outline), config.end_mm)
+    return outline[shared] if np.count_nonzero(shared) >= 3 else outline
+
+
+def _profile_residual(fixed: sitk.Image, moving: sitk.Image, matrix: np.ndarray, config: AlignmentConfig) -> float:
+    """The residual of the masks' row profiles (:func:`~.profile.match_profiles`) at ``matrix``, with no shift, mm."""
+    aligned = aligned_mask(fixed, moving, matrix)
+    return match_profiles(row_profile(fixed, config.end_mm), row_profile(aligned, config.end_mm), 0.0,
+                          share=config.shape_share).residual_mm
+
+
 def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) -> Alignment:
     """Align an MRI to a coronal DXA through their spine masks, and check the result.
 
@@ -292,10 +323,10 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     cross-correlation of the blurred masks, refines it with Mattes mutual information and sets the height by
     matching the masks' centre and width along the spine (masks of different lengths); stage 2 (spine level)
     refines it by ICP between the mask outlines on the stretch both show. The pair is rejected (a result, not an
-    error) when the IoU is below ``config.iou_threshold``, the outlines or the shapes along the spine do not
-    superimpose, the centre lines bend apart, the rotation leaves the searched range, or the fit does not
-    converge. A mask cut by its image's edge is a warning (``Alignment.warnings``), not a rejection: the pose is
-    found on the stretch both masks show (a CT-derived pair is cut where the CT ends).
+    error) when, at stage 2's pose, the IoU is below ``config.iou_threshold``, the outlines or the shapes along
+    the spine do not superimpose, the centre lines bend apart, the rotation leaves the searched range, or the fit
+    does not converge. A mask cut by its image's edge is a warning (``Alignment.warnings``), not a rejection:
+    the pose is found on the stretch both masks show (a CT-derived pair is cut where the CT ends).
 
     Args:
         dxa_mask: ``MetaTensor`` ``(1, W, H)``: the DXA's spine mask as ``LoadRadiograph`` loads it (coronal image
@@ -312,22 +343,18 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     fixed, moving = coronal_masks(dxa_mask, mri_mask)
     fixed_crop, moving_crop = (crop_to_mask(mask, config.search_margin_mm) for mask in (fixed, moving))
     first = _image_stage(fixed_crop, moving_crop, config)
-    key_points = boundary_points(moving_crop)
-    shared = shared_stretch(boundary_points(fixed_crop), apply_matrix(first.matrix_mri_to_dxa, key_points),
-                            config.end_mm)
-    second = closest_point_fit(
-        MaskBoundary(fixed_crop),
-        key_points[shared] if np.count_nonzero(shared) >= 3 else key_points,
-        first.matrix_mri_to_dxa,
-        config.icp_iterations,
-        config.icp_tolerance_mm,
-        config.icp_trim_mm,
-        config.shape_share,
-    )
+    outline, fixed_outline = boundary_points(moving_crop), boundary_points(fixed_crop)
+    boundary = MaskBoundary(fixed_crop)
+    second = closest_point_fit(boundary, _shared_points(fixed_outline, outline, first.matrix_mri_to_dxa, config),
+                               first.matrix_mri_to_dxa, config.icp_iterations,
+                               config.icp_tolerance_mm, config.icp_trim_mm, config.shape_share)
     matrix = second.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
-    reasons = _review(first, second, iou, deviation, config)
+    rms = outline_distance(boundary, _shared_points(fixed_outline, outline, matrix, config), matrix,
+                           config.shape_share)[0]
+    residual = _profile_residual(fixed_crop, moving_crop, matrix, config)
+    reasons = _review(matrix, second, iou, rms, residual, deviation, config)
     ragged = _ragged_masks(fixed, moving, config)
     if reasons and ragged:  # an imperfect mask, not necessarily another spine: say which to suspect first
         reasons.append(f"the {' and '.join(ragged)} spine mask{'s are' if len(ragged) > 1 else ' is'} ragged: a "
@@ -338,4 +365,4 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
         for name, jumps in ragged.items()
     )
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second,
-                     _field_warnings(dxa_mask, mri_mask) + warnings)
+                     rms, residual, _field_warnings(dxa_mask, mri_mask) + warnings)
