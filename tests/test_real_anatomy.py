@@ -212,7 +212,8 @@ def test_true_masks_of_every_render_align_and_are_accepted(evaluated):
     from monai_spine.transforms import LoadRadiograph, LoadVolume
 
     studies = evaluated[2] / "studies"
-    entries = json.loads((studies / "dataset.json").read_text())["training"]
+    datalist = json.loads((studies / "dataset.json").read_text())
+    entries = [e for split in ("training", "validation", "test") for e in datalist.get(split, [])]
     assert len(entries) == N_ACQUISITIONS
     for entry in entries:
         dxa_mask, mri_mask = LoadRadiograph()(studies / entry["dxa_spine"]), LoadVolume()(studies / entry["mri_spine"])
