@@ -93,6 +93,18 @@ def test_label_spread_and_texture_add_variation_inside_labels():
     assert float(image[torch.as_tensor(labels) == TissueLabel.FAT].std()) > 0.05
 
 
+def test_label_texture_has_its_amplitude_in_every_label():
+    """One smoothed field textures every label (disjoint voxels), each scaled by its own amplitude."""
+    labels = torch.as_tensor(_labels())
+    generator = RandLabelToIntensity(contrasts=None, std_range=(0.0, 0.0), texture_range=(0.1, 0.1))
+    generator.set_random_state(3)
+    image = generator(labels)
+    for value in labels.unique():
+        inside = labels == value
+        if int(inside.sum()) > 2000:
+            assert 0.07 < float(image[inside].std()) < 0.13, int(value)
+
+
 @pytest.mark.parametrize(("contrast", "brighter", "darker"), [
     ("fat", TissueLabel.FAT, TissueLabel.FLUID),
     ("water", TissueLabel.FLUID, TissueLabel.FAT),
