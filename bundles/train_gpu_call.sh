@@ -11,6 +11,9 @@
 # The MRI bundle's 0.6 weights (2026-12-02): `BUNDLES=mri MRI_WORKERS=14 N=40 DRR_CTS=24 MRI_EPOCHS=30 CACHE_S=90
 # BUDGET=585` (its data had been rendered by a first call whose drr step overran; now a few CTs at a time), then at
 # once `... MRI_EPOCHS=20 CACHE_S=70 FINE_TUNE_LR=0.0005 BUDGET=425`.
+# The MRI bundle's 0.7 weights (2026-12-02, the first with tissue_contrast): `BUNDLES=mri MRI_WORKERS=14 N=40
+# DRR_CTS=20 MRI_EPOCHS=30 CACHE_S=90 BUDGET=585` (data 274 s, 20 CTs' drr renders 195 s); the first call's checkpoint
+# ships (later calls' were worse on the real check). Caching took over 2 minutes: give CACHE_S=150.
 source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=cuda WORKERS=16 DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=4 SKIP_EVAL=1 MRI_VAL_INTERVAL=${MRI_VAL_INTERVAL:-2}
 RUN=/tmp/run
