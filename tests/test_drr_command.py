@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import threading
 from pathlib import Path
 
 import nibabel as nib
@@ -10,7 +12,7 @@ import numpy as np
 import pytest
 
 from monai_spine.cli import main
-from monai_spine.drr import LABEL_SCHEMES, Acquisition, prepare_source, read_labelled_ct, render_study
+from monai_spine.drr import LABEL_SCHEMES, Acquisition, iter_drr_studies, prepare_source, read_labelled_ct, render_study
 from monai_spine.studies import FILES
 from monai_spine.transforms import TissueLabel
 
@@ -103,6 +105,25 @@ def test_real_ct_deterministic_by_seed(real_studies, tmp_path):
     for name in ("dxa.dcm", "ap.dcm", "lateral_spine.nii.gz", "mri_t2.nii.gz", "ct_vertebrae.nii.gz", "truth.json"):
         assert (tmp_path / "again" / "study_0000" / name).read_bytes() == (real_studies / "study_0000" /
                                                                           name).read_bytes()
+
+
+@needs_real
+def test_real_ct_workers_share_the_prepared_source(real_studies, tmp_path):
+    """Two workers render from the source prepared at the call (the inputs are gone by the time they start, so a
+    worker that read them again would fail, and a pool re-starts a worker whose set-up fails: hence the thread with
+    a time limit) and write the same files as one process."""
+    inputs = [shutil.copy(path, tmp_path) for path in (REAL_CT, REAL_LABELS)]
+    studies = iter_drr_studies(*inputs, 2, 7, tmp_path / "workers", workers=2)
+    for path in inputs:
+        Path(path).unlink()
+    entries = []
+    rendering = threading.Thread(target=entries.extend, args=(studies,), daemon=True)
+    rendering.start()
+    rendering.join(timeout=240.0)
+    assert len(entries) == 2
+    for study in ("study_0000", "study_0001"):
+        for name in ("dxa.dcm", "ap.dcm", "lateral.dcm", "mri_t2.nii.gz", "truth.json"):
+            assert (tmp_path / "workers" / study / name).read_bytes() == (real_studies / study / name).read_bytes()
 
 
 @needs_real

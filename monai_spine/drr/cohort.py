@@ -21,7 +21,7 @@ from .render import DrrSource, prepare_source, render_study
 __all__ = ["study_seed", "iter_drr_studies", "make_drr_cohort", "write_drr_datalist"]
 
 _WORKER: dict = {}
-"""The source each worker process prepared once (its initializer fills it)."""
+"""The source of each worker process, prepared once in the parent (its initializer fills it)."""
 
 
 def study_seed(seed: int, index: int) -> int:
@@ -33,8 +33,9 @@ def _one(index: int, seed: int, out: Path, modalities: tuple[str, ...], source: 
     return write_study(render_study(source, study_seed(seed, index), modalities), out / f"study_{index:04d}")
 
 
-def _init_worker(ct_path, labels_path, scheme: str, device: str) -> None:
-    _WORKER["source"] = prepare_source(read_labelled_ct(ct_path, labels_path, scheme), device)
+def _init_worker(source: DrrSource) -> None:
+    """Keep the source prepared in the parent: its tensors arrive in shared memory (``torch.multiprocessing``)."""
+    _WORKER["source"] = source
 
 
 def _worker_one(index: int, seed: int, out: Path, modalities: tuple[str, ...]) -> dict:
@@ -46,9 +47,10 @@ def iter_drr_studies(ct_path, labels_path, n: int, seed: int, out: str | os.Path
     """Render ``n`` studies of the labelled CT into ``out/study_NNNN/``; an iterator of their datalist entries.
 
     ``modalities`` are the groups rendered and written (:data:`~monai_spine.studies.MODALITIES`). The inputs are
-    read and checked at the call (a :class:`~monai_spine.errors.SpineInputError` before anything is written); with
-    ``workers > 1`` each worker process (single-threaded) prepares its own copy of the source. Files depend only on
-    the inputs, ``seed`` and the device, not on ``workers``.
+    read, checked and prepared once, at the call (a :class:`~monai_spine.errors.SpineInputError` before anything is
+    written); with ``workers > 1`` the single-threaded worker processes share that source, which reaches them in
+    shared memory, so none reads the CT or prepares it again. Files depend only on the inputs, ``seed`` and the
+    device, not on ``workers``.
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}.")
@@ -56,12 +58,12 @@ def iter_drr_studies(ct_path, labels_path, n: int, seed: int, out: str | os.Path
     modalities = tuple(modalities)
     if workers <= 1 or n == 1:
         return (_one(i, seed, Path(out), modalities, source) for i in range(n))
-    return _in_workers((ct_path, labels_path, scheme, device), n, seed, Path(out), workers, modalities)
+    return _in_workers(source, n, seed, Path(out), workers, modalities)
 
 
-def _in_workers(inputs: tuple, n: int, seed: int, out: Path, workers: int, modalities: tuple[str, ...]):
+def _in_workers(source: DrrSource, n: int, seed: int, out: Path, workers: int, modalities: tuple[str, ...]):
     job = partial(_worker_one, seed=seed, out=out, modalities=modalities)
-    yield from map_single_threaded(job, range(n), workers, setup=_init_worker, setup_args=inputs)
+    yield from map_single_threaded(job, range(n), workers, setup=_init_worker, setup_args=(source,))
 
 
 def write_drr_datalist(out: str | os.PathLike, entries: list[dict], seed: int, source: str) -> dict:

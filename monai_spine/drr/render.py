@@ -46,9 +46,10 @@ WORK_SPACING_MM = 2.0
 """Finest voxel of the working grid the studies are rendered from, mm (about the radiographs' 1–2 mm pixels at the
 isocentre; 1.5 mm took 1.8 times the CPU time a study); a coarser CT keeps its own smallest spacing."""
 
-RADIOGRAPH_STEP_VOXELS = 1.5
-"""Ray step of the AP and lateral renderings, working voxels: 0.1–0.2 % from a fine step (``docs/projection.md``),
-below the views' photon noise (0.7 % a pixel at the nominal exposure), for two thirds of the samples."""
+RADIOGRAPH_STEP_VOXELS = 2.0
+"""Ray step of the AP and lateral renderings, working voxels: 0.07–0.16 % (mean over the body's pixels) from a
+step of a quarter voxel on the benchmark and the real CT, a tenth of the views' photon noise (0.03–0.13 σ; 1.5
+voxels: 0.06–0.17 %, 0.02–0.15 σ), for three quarters of the samples of 1.5 (``docs/drr.md``, Speed)."""
 
 MASK_PATH_VOXELS = 0.5
 """A pixel is in a projected column mask when its ray runs more than this many voxels through the column."""
@@ -236,15 +237,20 @@ def _dxa_part(volume: torch.Tensor, field: Grid, acquisition: Acquisition, truth
     return DxaPart(bone, soft, mask, dxa.pixel_mm, dxa.origin, truth)
 
 
-def _radiograph_part(view: str, volume: torch.Tensor, field: Grid, acquisition: Acquisition, source: DrrSource,
-                     generator: torch.Generator) -> RadiographPart:
-    """An AP or lateral radiograph of the posed ``(μ, column)`` volume (μ at the acquisition's energy, 1/mm)."""
+def _radiograph_part(view: str, mu: torch.Tensor, column: torch.Tensor, field: Grid, acquisition: Acquisition,
+                     source: DrrSource, generator: torch.Generator) -> RadiographPart:
+    """An AP or lateral radiograph of the posed μ ``(X, Y, z)`` (at the acquisition's energy, 1/mm) and its column
+    mask from the posed column fraction ``(X, Y, z)``.
+
+    The two are rendered apart: a one-channel ``grid_sample`` costs about a third of a two-channel one on the CPU,
+    and the column's rays only run through its own, much smaller, support box.
+    """
     geometry = _view_geometry(view, acquisition, source)
-    paths = render_drr(volume, field, geometry, step_mm=RADIOGRAPH_STEP_VOXELS * min(field.spacing))
+    step_mm = RADIOGRAPH_STEP_VOXELS * min(field.spacing)
     exposure = acquisition.exposure[0 if view == "ap" else 1]
-    image = radiograph(paths[0], geometry.pixel_mm, photons=RADIOGRAPH_PHOTONS, exposure=exposure,
-                       blur_mm=RADIOGRAPH_BLUR_MM, generator=generator)
-    mask = paths[1] > MASK_PATH_VOXELS * min(field.spacing)
+    image = radiograph(render_drr(mu, field, geometry, step_mm=step_mm), geometry.pixel_mm,
+                       photons=RADIOGRAPH_PHOTONS, exposure=exposure, blur_mm=RADIOGRAPH_BLUR_MM, generator=generator)
+    mask = render_drr(column, field, geometry, step_mm=step_mm) > MASK_PATH_VOXELS * min(field.spacing)
     return RadiographPart(image, mask, geometry, curves_from_mask(mask.cpu().numpy(), geometry.pixel_mm))
 
 
@@ -294,10 +300,10 @@ def render_study(source: DrrSource, seed: int, modalities: Sequence[str] = MODAL
                   for group in ("dxa", "biplanar", "mri")}
     field = _field_grid(source, acquisition)
     projected = bool({"dxa", "biplanar"} & set(modalities))
-    channels = [source.column[None].float(), *([source.basis] if projected else []),
+    channels = [*([source.basis] if projected else []), source.column[None].float(),
                 *([source.hu[None] - AIR_HU] if "ct" in modalities else [])]  # outside the CT: air
     posed = _posed(torch.cat(channels), source, field, acquisition)
-    column, volume = posed[0] >= 0.5, torch.cat([posed[1:3], posed[:1]]) if projected else None
+    column, volume = posed[2 if projected else 0] >= 0.5, posed[:3] if projected else None  # (water, bone, column)
     z = field.axis(2, device=device, dtype=torch.float64)
     kept = column & (z >= acquisition.field_z_mm[0]) & (z <= acquisition.field_z_mm[1])
     centre_line, dxa_truth = _dxa_truth(kept, field, _dxa_geometry(acquisition))
@@ -306,11 +312,11 @@ def render_study(source: DrrSource, seed: int, modalities: Sequence[str] = MODAL
         parts["ct"] = _ct_part(source, field, acquisition, posed[-1] + AIR_HU, column)
     if "dxa" in modalities:
         parts["dxa"] = _dxa_part(volume, field, acquisition, dxa_truth, generators["dxa"])
-    if "biplanar" in modalities:  # one attenuation channel at the views' energy: a third fewer samples
+    if "biplanar" in modalities:  # one attenuation channel at the views' energy
         energy = acquisition.radiograph_energy_kev
-        mu = torch.stack([mu_water(energy) * volume[0] + mu_bone(energy) * volume[1], volume[2]])
+        mu = mu_water(energy) * volume[0] + mu_bone(energy) * volume[1]
         for view in ("ap", "lateral"):
-            parts[view] = _radiograph_part(view, mu, field, acquisition, source, generators["biplanar"])
+            parts[view] = _radiograph_part(view, mu, volume[2], field, acquisition, source, generators["biplanar"])
     relations = {}
     if "mri" in modalities:
         rotation, shift = acquisition.rigid()
