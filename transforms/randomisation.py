@@ -447,15 +447,15 @@ class RandLabelToIntensity(_RandImage):
                 continue
             voxels = mean + std * torch.as_tensor(rng.standard_normal(int(inside.sum())), dtype=torch.float32)
             if texture > 0:
-                if field is None:
-                    field = _blur(
-                        torch.as_tensor(rng.standard_normal(labels.shape), dtype=torch.float32),
-                        [self.sigma] * (labels.ndim - 1),
-                    )
-                    field = field / field.std().clamp(min=1e-6)
+                field = self._texture_field(rng, labels.shape) if field is None else field
                 voxels = voxels + texture * field[inside.cpu()]
             image[inside] = voxels.to(image.device)
         return image
+
+    def _texture_field(self, rng: np.random.Generator, shape) -> torch.Tensor:
+        """White noise of ``shape`` ``(1, *spatial)`` smoothed by the drawn sigma, scaled to unit standard deviation."""
+        field = _blur(torch.as_tensor(rng.standard_normal(shape), dtype=torch.float32), [self.sigma] * (len(shape) - 1))
+        return field / field.std().clamp(min=1e-6)
 
 
 @dataclass(frozen=True)

@@ -203,15 +203,25 @@ def closest_point_fit(
         mapped = moved
         if converged:
             break
-    rms, offset = outline_distance(fixed, moving_points, matrix, share)
+    distance = fixed.project(mapped)[1]
+    rms, offset = _spread_about_median(distance, share)
     return SpineStage(
         matrix_mri_to_dxa=matrix,
         iterations=iteration,
         converged=converged,
         rms_mm=rms,
         offset_mm=offset,
-        fitted_share=float(np.mean(_fitted(fixed.project(mapped)[1], trim_mm))),
+        fitted_share=float(np.mean(_fitted(distance, trim_mm))),
     )
+
+
+def _spread_about_median(distance: np.ndarray, share: float) -> tuple[float, float]:
+    """``(rms, offset)`` of signed distances ``(N,)`` mm: ``offset`` their median, ``rms`` the root-mean-square of
+    the distances about it over the ``share`` of them closest to it (1: all)."""
+    offset = float(np.median(distance))
+    deviation = np.abs(distance - offset)
+    best = deviation <= np.quantile(deviation, share)
+    return float(np.sqrt(np.mean(deviation[best] ** 2))), offset
 
 
 def outline_distance(fixed: MaskBoundary, moving_points, matrix_mri_to_dxa, share: float = 1.0) -> tuple[float, float]:
@@ -221,7 +231,4 @@ def outline_distance(fixed: MaskBoundary, moving_points, matrix_mri_to_dxa, shar
     root-mean-square of the distances about it over the ``share`` of the points closest to it (1: all).
     """
     distance = fixed.project(apply_matrix(matrix_mri_to_dxa, np.asarray(moving_points, dtype=np.float64)))[1]
-    offset = float(np.median(distance))
-    deviation = np.abs(distance - offset)
-    best = deviation <= np.quantile(deviation, share)
-    return float(np.sqrt(np.mean(deviation[best] ** 2))), offset
+    return _spread_about_median(distance, share)
