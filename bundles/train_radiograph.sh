@@ -54,9 +54,9 @@ if [ ! -f "$OUT/dataset.json" ]; then
                 --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" --seed "$((10#${study#study_} + 2033))" \
                 --out "$OUT/drr/$study" --modalities biplanar --device "$DEVICE" --workers 1 > "$OUT/drr_$study.log" 2>&1 &
             sources+=("$OUT/drr/$study/dataset.json")
-            while [ "$(jobs -rp | wc -l)" -ge "$DRR_JOBS" ]; do sleep 1; done
+            [ "$(jobs -rp | wc -l)" -lt "$DRR_JOBS" ] || wait -n  # a failed job stops the script (set -e)
         done
-        wait
+        while [ -n "$(jobs -rp)" ]; do wait -n; done
     fi
     phantom test 2032 "$N_TEST" biplanar
     log "data: $N phantom studies, $DRR_CTS CTs x $DRR_STUDIES drr studies, $N_TEST test studies"
