@@ -9,7 +9,8 @@
 # MRI-like volumes, default 4): they join both bundles' training and validation (the phantom test split stays the
 # test set) through OUT/dataset_drr.json (DXA bundle) and OUT/dataset_mri.json (MRI bundle: each drr study twice,
 # once with its in-phase and once with its T2-like volume as the image). The phantom's vertebra labels must be
-# TotalSegmentator ids (DRR_LABEL_SCHEME, default totalseg). OUT/<bundle>/: model.pt, train.log and the test-set
+# TotalSegmentator ids (DRR_LABEL_SCHEME, default totalseg); CT_SPACING (mm) sets the phantom CTs' voxel size
+# (default the phantom's 2.5 mm; clinical CTs like the real-anatomy check's are 3 mm or coarser). OUT/<bundle>/: model.pt, train.log and the test-set
 # evaluation (eval/metrics.csv, per-image *_raw.csv); the MRI bundle is also evaluated on the test split's water
 # and fat images (eval_water/, eval_fat/).
 #
@@ -61,7 +62,8 @@ fi
 
 render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, two datalists
     [ -f "$OUT/ct/dataset.json" ] || $PY -m monai_spine phantom --n "$DRR_CTS" --seed 2028 --out "$OUT/ct" \
-        --modalities ct --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
+        --modalities ct --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" \
+        ${CT_SPACING:+--ct-spacing "$CT_SPACING"}
     local pids=() ct study
     mkdir -p "$OUT/drr"
     # at most WORKERS / 2 CTs at once, 2 threads each: one process per CT with torch's default of a thread per core
