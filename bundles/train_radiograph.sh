@@ -12,7 +12,8 @@
 # the phantom CTs' voxel size (clinical CTs, like the real-anatomy check's, are 3 mm or coarser); DRR_JOBS (default
 # 1) renders that many CTs at once, each with WORKERS / DRR_JOBS threads. Measured on the H200 machine (16 cores,
 # 2026-12-02, without the thread limit): 8 jobs of 8 `drr` studies of 3 mm phantom CTs took about 5 minutes, so
-# 24 CTs × 8 studies and 150 phantom studies did not fit one 10-minute call. OUT/model/: model.pt
+# 24 CTs × 8 studies and 150 phantom studies did not fit one 10-minute call; with it (2026-12-03) 60 phantom
+# studies, 12 CTs × 8 `drr` studies (DRR_JOBS=8) and 4 test studies took 226 s. OUT/model/: model.pt
 # (best validation Dice), train.log, eval_ap/ and eval_lateral/ (`configs/evaluate.json` with --views, Dice and
 # centre-line error per image). Every AP and every lateral is one training image (`load_radiograph_datalist`).
 # FINE_TUNE_FROM=FILE starts from those weights (default: the DXA bundle's models/model.pt; FINE_TUNE_FROM= starts
