@@ -10,9 +10,9 @@
 # test set) through OUT/dataset_drr.json (DXA bundle) and OUT/dataset_mri.json (MRI bundle: each drr study twice,
 # once with its in-phase and once with its T2-like volume as the image). The phantom's vertebra labels must be
 # TotalSegmentator ids (DRR_LABEL_SCHEME, default totalseg); CT_SPACING (mm) sets the phantom CTs' voxel size
-# (default the phantom's 2.5 mm; clinical CTs like the real-anatomy check's are 3 mm or coarser). OUT/<bundle>/: model.pt, train.log and the test-set
-# evaluation (eval/metrics.csv, per-image *_raw.csv); the MRI bundle is also evaluated on the test split's water
-# and fat images (eval_water/, eval_fat/).
+# (default the phantom's 2.5 mm; clinical CTs like the real-anatomy check's are 3 mm or coarser). OUT/<bundle>/:
+# model.pt, train.log and the test-set evaluation (eval/metrics.csv, per-image *_raw.csv); the MRI bundle is also
+# evaluated on the test split's water and fat images (eval_water/, eval_fat/).
 #
 # Both trainings share one GPU and run at the same time, each stopped after TRAIN_SECONDS (best validation
 # checkpoint kept). FINE_TUNE=1 starts from the bundles' shipped weights (--load_pretrain True --ckpt_path, learning
