@@ -43,6 +43,7 @@ DATA=$OUT/data
 RESULTS=${RESULTS:+$(realpath -m "$RESULTS")}
 
 log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
+source "$HERE/drr_phantom_cts.sh"
 pack() {  # RESULTS=FILE: the small results in one file (the GPU machine returns few files)
     [ -n "$RESULTS" ] || return 0
     (cd "$OUT" && tar -czf "$RESULTS" --exclude='*.nii.gz' \
@@ -61,23 +62,8 @@ if [ ! -f "$DATA/dataset.json" ]; then
 fi
 
 render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr studies of each, two datalists
-    [ -f "$OUT/ct/dataset.json" ] || $PY -m monai_spine phantom --n "$DRR_CTS" --seed 2028 --out "$OUT/ct" \
-        --modalities ct --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" \
-        ${CT_SPACING:+--ct-spacing "$CT_SPACING"}
-    local pids=() ct study
-    mkdir -p "$OUT/drr"
-    # at most WORKERS / 2 CTs at once, 2 threads each: one process per CT with torch's default of a thread per core
-    # oversubscribed the machine 24-fold and 24 CTs took over 4 minutes of a 10-minute GPU call
-    for ct in "$OUT"/ct/study_*/; do
-        study=$(basename "$ct")
-        [ -f "$OUT/drr/$study/dataset.json" ] && continue
-        while [ "$(jobs -rp | wc -l)" -ge "$(( WORKERS > 3 ? WORKERS / 2 : 1 ))" ]; do sleep 0.2; done
-        OMP_NUM_THREADS=2 $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
-            --seed "$((10#${study#study_}))" --out "$OUT/drr/$study" --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
-            --modalities dxa,mri --device "$DEVICE" --workers 1 > "$OUT/drr/$study.log" 2>&1 &
-        pids+=($!)
-    done
-    for pid in "${pids[@]}"; do wait "$pid" || { log "drr failed: see $OUT/drr/*.log"; wait; exit 1; }; done
+    drr_phantom_cts "$OUT" 2028 0 "$DRR_CTS" "$DRR_STUDIES" dxa,mri --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
+        || { log "drr failed"; exit 1; }
     # every drr study trains or validates: the CTs are not the cohort's, so none is a test study
     $PY - "$OUT" "$DATA/dataset.json" "$OUT"/drr/*/dataset.json <<'PY'
 import json, sys

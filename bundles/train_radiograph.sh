@@ -9,11 +9,11 @@
 # splits but validation train); OUT/ct and OUT/drr/study_NNNN: DRR_CTS phantom CTs (seed 2033, default 2) and
 # DRR_STUDIES `monai-spine drr --modalities biplanar` studies of each (default 4; they train); OUT/test: N_TEST
 # phantom studies of seed 2032 (default 10), the test set; OUT/dataset.json: the three merged. CT_SPACING (mm) sets
-# the phantom CTs' voxel size (clinical CTs, like the real-anatomy check's, are 3 mm or coarser); DRR_JOBS (default
-# 1) renders that many CTs at once, each with WORKERS / DRR_JOBS threads. Measured on the H200 machine (16 cores,
-# 2026-12-02, without the thread limit): 8 jobs of 8 `drr` studies of 3 mm phantom CTs took about 5 minutes, so
-# 24 CTs × 8 studies and 150 phantom studies did not fit one 10-minute call; with it (2026-12-03) 60 phantom
-# studies, 12 CTs × 8 `drr` studies (DRR_JOBS=8) and 4 test studies took 226 s. OUT/model/: model.pt
+# the phantom CTs' voxel size (clinical CTs, like the real-anatomy check's, are 3 mm or coarser); the CTs are
+# rendered WORKERS / 2 at a time (bundles/drr_phantom_cts.sh). Measured on the H200 machine (16 cores, 2026-12-02,
+# before that limit): 8 `drr` studies each of 3 mm phantom CTs took about 5 minutes, so 24 CTs × 8 studies and 150
+# phantom studies did not fit one 10-minute call; with it (2026-12-03) 60 phantom studies, 12 CTs × 8 `drr` studies
+# and 4 test studies took 226 s. OUT/model/: model.pt
 # (best validation Dice), train.log, eval_ap/ and eval_lateral/ (`configs/evaluate.json` with --views, Dice and
 # centre-line error per image). Every AP and every lateral is one training image (`load_radiograph_datalist`).
 # FINE_TUNE_FROM=FILE starts from those weights (default: the DXA bundle's models/model.pt; FINE_TUNE_FROM= starts
@@ -30,7 +30,6 @@ DEVICE=${DEVICE:-cuda}
 WORKERS=${WORKERS:-16}
 DRR_CTS=${DRR_CTS:-2}
 DRR_STUDIES=${DRR_STUDIES:-4}
-DRR_JOBS=${DRR_JOBS:-1}
 N_TEST=${N_TEST:-10}
 HERE=$(cd "$(dirname "$0")" && pwd)
 B=$HERE/radiograph_spine_segmentation
@@ -39,25 +38,18 @@ PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
+source "$HERE/drr_phantom_cts.sh"
 
-phantom() {  # folder, seed, count, modalities, other options
+phantom() {  # folder, seed, count, modalities
     [ -f "$OUT/$1/dataset.json" ] || $PY -m monai_spine phantom --n "$3" --seed "$2" --out "$OUT/$1" \
-        --modalities "$4" --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" "${@:5}" > "$OUT/$1.log" 2>&1
+        --modalities "$4" --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" > "$OUT/$1.log" 2>&1
 }
 if [ ! -f "$OUT/dataset.json" ]; then
     phantom train 2031 "$N" biplanar
     sources=("$OUT/train/dataset.json")
     if [ "$DRR_CTS" -gt 0 ]; then
-        phantom ct 2033 "$DRR_CTS" ct ${CT_SPACING:+--ct-spacing $CT_SPACING}
-        for ct in "$OUT"/ct/study_*/; do  # DRR_JOBS CTs at a time
-            study=$(basename "$ct")
-            [ -f "$OUT/drr/$study/dataset.json" ] || OMP_NUM_THREADS=$(( (WORKERS + DRR_JOBS - 1) / DRR_JOBS )) $PY -m monai_spine drr --ct "$ct/ct.nii.gz" \
-                --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" --seed "$((10#${study#study_} + 2033))" \
-                --out "$OUT/drr/$study" --modalities biplanar --device "$DEVICE" --workers 1 > "$OUT/drr_$study.log" 2>&1 &
-            sources+=("$OUT/drr/$study/dataset.json")
-            [ "$(jobs -rp | wc -l)" -lt "$DRR_JOBS" ] || wait -n  # a failed job stops the script (set -e)
-        done
-        while [ -n "$(jobs -rp)" ]; do wait -n; done
+        drr_phantom_cts "$OUT" 2033 2033 "$DRR_CTS" "$DRR_STUDIES" biplanar || { log "drr failed"; exit 1; }
+        sources+=("$OUT"/drr/study_*/dataset.json)
     fi
     phantom test 2032 "$N_TEST" biplanar
     log "data: $N phantom studies, $DRR_CTS CTs x $DRR_STUDIES drr studies, $N_TEST test studies"

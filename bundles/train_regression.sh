@@ -6,7 +6,7 @@
 #
 # OUT/phantom_soft, OUT/phantom: N_STUDIES/2 phantom studies each (DXA only; with and without --soft-tissue), OUT/ct
 # and OUT/drr/ct_NNNN: DRR_CTS phantom CTs (another seed, default 8) and DRR_STUDIES `monai-spine drr` DXA renders
-# of each (default 6); OUT/cohort: `monai-spine cohort --targets-from-truth` of all of them (crops and
+# of each (default 6; CT_SPACING, mm, sets the CTs' voxel size); OUT/cohort: `monai-spine cohort --targets-from-truth` of all of them (crops and
 # targets.json, each study keeping its split; drr studies train only). OUT/<model>/: model.pt (best validation
 # mean absolute error), train.log, eval/ (test split, `configs/evaluate.json`). MODELS (default "resnet18_bot"; ""
 # renders the data only) lists the models trained at the same time on one GPU, each stopped after TRAIN_SECONDS:
@@ -31,6 +31,7 @@ PY=${PYTHON:-python3}
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
+source "$HERE/drr_phantom_cts.sh"
 
 phantom() {  # folder, seed, count, options...
     local folder=$1 seed=$2 n=$3; shift 3
@@ -42,17 +43,7 @@ render() {  # the phantom studies and the drr renders of phantom CTs
     phantom phantom 4043 $((N - N / 2)) --modalities dxa
     log "phantom: $N studies"
     if [ "$DRR_CTS" -gt 0 ]; then
-        phantom ct 4042 "$DRR_CTS" --modalities ct --soft-tissue
-        pids=()
-        for ct in "$OUT"/ct/study_*/; do
-            study=$(basename "$ct")
-            [ -f "$OUT/drr/$study/dataset.json" ] && continue
-            $PY -m monai_spine drr --ct "$ct/ct.nii.gz" --labels "$ct/ct_vertebrae.nii.gz" --n "$DRR_STUDIES" \
-                --seed "$((10#${study#study_} + 4042))" --out "$OUT/drr/$study" --modalities dxa --device "$DEVICE" \
-                --workers 1 > "$OUT/drr_$study.log" 2>&1 &
-            pids+=($!)
-        done
-        for pid in "${pids[@]+"${pids[@]}"}"; do wait "$pid" || { log "drr failed: see $OUT/drr_*.log"; exit 1; }; done
+        drr_phantom_cts "$OUT" 4042 4042 "$DRR_CTS" "$DRR_STUDIES" dxa || { log "drr failed"; exit 1; }
         log "drr: $DRR_CTS CTs x $DRR_STUDIES studies"
     fi
 }

@@ -11,12 +11,13 @@
 # started while the machine is still held, finds the data and the checkpoints in /tmp/reg and goes on from them
 # (FINE_TUNE_FROM) at its own LEARNING_RATE: the step decay runs across calls. FROM_SHIPPED=1 starts the
 # first call from the shipped weights (fp16, loaded into the fp32 network) instead of afresh. RETURN_R50=1 also returns the
-# ResNet-50 + transformer's weights (4 parts). N, DRR_CTS, DRR_STUDIES size the data.
+# ResNet-50 + transformer's weights (4 parts). N, DRR_CTS, DRR_STUDIES size the data, DATA_S (default 360) limits its
+# rendering; a call that runs out of it leaves what it finished for the next call on the machine.
 source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=${DEVICE:-cuda} WORKERS=${WORKERS:-16} EPOCHS=${EPOCHS:-100000} LR_STEP_EPOCHS=${LR_STEP_EPOCHS:-100000}
 export LEARNING_RATE=${LEARNING_RATE:-3e-4} DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=${DRR_STUDIES:-10}
 RUN=/tmp/reg N=${N:-500} MODELS=${MODELS:-"resnet18_bot resnet50_bot resnet50"}
-MODELS="" timeout 360 bash bundles/train_regression.sh $RUN $N 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
+MODELS="" timeout ${DATA_S:-360} bash bundles/train_regression.sh $RUN $N 1 > $OUT/data.log 2>&1; echo "data rc=$? at $SECONDS s"
 if [ -f $RUN/resnet18_bot/model.pt ]; then  # a previous call on this machine: go on from its checkpoints
     rm -rf $RUN/previous; mkdir $RUN/previous
     for m in $MODELS; do mkdir $RUN/previous/$m; mv $RUN/$m/model.pt $RUN/$m/train.log $RUN/previous/$m/ 2>/dev/null; done
