@@ -256,6 +256,28 @@ def test_kyphosis_ignores_a_cervical_lordosis_on_top():
     assert result.lordosis_deg == pytest.approx(-lordosis, abs=TOLERANCE_DEG)
 
 
+def test_a_sacral_kyphosis_below_a_lumbar_field_is_not_the_kyphosis():
+    """A lumbar-only field (T11-S1, as the real CT's renders): the S1 body tilting back turns the lower end more
+    than the thoracic part above turns; it used to be taken for the kyphosis, leaving no lordosis below it."""
+    profile = CurvatureProfile((10.0, -55.0, 20.0), (60.0, 150.0, 30.0), blend_mm=15.0, start_deg=-5.0)
+    thoracic, lumbar, sacral = profile.curve_turns_deg()
+    assert sacral > thoracic
+    result = sagittal_profile(profile.curve())
+    assert result.kyphosis_deg == pytest.approx(thoracic, abs=TOLERANCE_DEG)
+    # the 60 mm tangent fit blurs the tilt at the L5/S1 inflection, 30 mm from the end: 2 degrees less
+    assert result.lordosis_deg == pytest.approx(-lumbar, abs=2.5)
+    assert result.lordosis.lower_mm[1] > 0.8 * profile.curve()[-1, 1]
+
+
+def test_a_chest_field_keeps_its_thoracic_kyphosis_at_the_lower_end():
+    """A cervico-thoracic field: the kyphotic turn at the lower end is long, so it is the thoracic kyphosis."""
+    profile = CurvatureProfile((-15.0, 45.0), (80.0, 250.0), blend_mm=40.0, start_deg=5.0)
+    cervical, kyphosis = profile.curve_turns_deg()
+    result = sagittal_profile(profile.curve())
+    assert result.kyphosis_deg == pytest.approx(kyphosis, abs=TOLERANCE_DEG)
+    assert result.lordosis is None
+
+
 @pytest.mark.parametrize("sigma, seed", NOISE_CASES)
 def test_kyphosis_and_lordosis_at_vertebra_levels(sigma, seed):
     profile = CurvatureProfile((40.0, -55.0), (280.0, 220.0), blend_mm=50.0, start_deg=-20.0)

@@ -254,7 +254,7 @@ _PIXELS = np.random.default_rng(0).random((40, 50)).astype(np.float32)
 # other files given as a DXA: (make, the problem's words)
 WRONG_FILES = {
     "ct_slice": (_real("CT_small.dcm"), "no spine found in the image: spine mask only"),
-    "mr_slice": (_real("MR_small.dcm"), "no spine found in the image: spine mask only"),
+    "mr_slice": (_real("MR_small.dcm"), "no spine found in the image"),  # an empty mask or a QC refusal
     "structured_report": (_real("test-SR.dcm"), "no pixel data (Comprehensive SR Storage); an image is expected"),
     "encapsulated_pdf": (_pdf, "no pixel data (Encapsulated PDF Storage); an image is expected"),
     "rgb": (_real("SC_rgb.dcm"), "RGB image (3 samples per pixel); a monochrome radiograph is expected"),

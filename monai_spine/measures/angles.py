@@ -43,6 +43,10 @@ CORONAL_SIDES = ("right", "left")
 SAGITTAL_SIDES = ("posterior", "anterior")
 """Convexity of a sagittal curve whose tangent angle increases / decreases downward (y'' > 0 bulges to -y)."""
 
+SACRAL_TURN_MAX_MM = 60.0
+"""Tallest kyphotic turn at the lower end of a sagittal centre line, below a lordotic one, that is the sacrum
+tilting back (the S1 body is about 30 mm tall) and not a thoracic kyphosis, mm (``docs/measures.md``)."""
+
 
 @dataclass(frozen=True)
 class CurveSegment:
@@ -253,7 +257,9 @@ def sagittal_profile(
     Without vertebra heights, the centre line is split at the turning points of its tangent angle
     (as :func:`coronal_cobb`): parts where the angle increases downward are convex posterior (kyphotic),
     parts where it decreases are convex anterior (lordotic). The kyphosis is the largest kyphotic turn, the
-    lordosis the largest lordotic turn below it (the largest anywhere if there is no kyphotic part). With
+    lordosis the largest lordotic turn below it (the largest anywhere if there is no kyphotic part); a
+    kyphotic turn at the lower end, below a lordotic one and at most ``SACRAL_TURN_MAX_MM`` tall, is the
+    sacrum's and is neither (a lumbar-only field shows little thoracic kyphosis above it). With
     ``vertebra_z``, the kyphosis is the angle between the tangents at the heights of T4 and T12 and the
     lordosis between those at L1 and S1 (SRS). Both are positive for the normal sagittal profile; with
     levels, a reversed curve (e.g. thoracic lordosis) gives a negative angle.
@@ -271,12 +277,20 @@ def sagittal_profile(
     if vertebra_z is not None:
         return _levels_profile(centre, angles, vertebra_z)
     segments = _segments(centre, angles, min_turn_deg, SAGITTAL_SIDES)
+    if len(segments) > 1 and _is_sacral(*segments[-2:]):
+        segments = segments[:-1]
     kyphotic = [s for s in segments if s.convexity == "posterior"]
     kyphosis = max(kyphotic, key=lambda s: s.angle_deg) if kyphotic else None
     below = kyphosis.lower_index if kyphosis is not None else 0
     lordotic = [s for s in segments if s.convexity == "anterior" and s.upper_index >= below]
     lordosis = max(lordotic, key=lambda s: s.angle_deg) if lordotic else None
     return SagittalProfile(kyphosis=kyphosis, lordosis=lordosis, method="inflection")
+
+
+def _is_sacral(above: CurveSegment, last: CurveSegment) -> bool:
+    """Whether the centre line's last turn is the sacral kyphosis below the lumbar lordosis."""
+    height_mm = abs(last.lower_mm[1] - last.upper_mm[1])
+    return last.convexity == "posterior" and above.convexity == "anterior" and height_mm <= SACRAL_TURN_MAX_MM
 
 
 def measure_spine(
