@@ -155,6 +155,18 @@ def test_phantom_ct_gives_the_phantoms_centre_line(phantom_study):
         assert np.mean(np.abs(error)) < tolerance, (axis, np.mean(np.abs(error)))
 
 
+def test_phantom_ct_column_ends_with_the_s1_body_not_the_sacral_tip(phantom_study):
+    """The phantom labels the sacrum below S1 apart (TotalSegmentator's 25) from S1 (26): drr's column, posed, ends
+    where the phantom's own column (down to the S1 body) ends, within 8 mm; when the whole sacrum was labelled S1
+    its anterior part ran the column 45 mm further down."""
+    source = prepare_source(read_labelled_ct(phantom_study / "ct.nii.gz", phantom_study / "ct_vertebrae.nii.gz"))
+    study = render_study(source, 4, ("dxa",))  # a field of view that holds the sacrum
+    curves = json.loads((phantom_study / "truth.json").read_text())["curves"]["ct"]
+    end = np.array([curves["coronal_centre"][-1][0], curves["sagittal_centre"][-1][0], curves["coronal_centre"][-1][1]])
+    rotation, shift = Acquisition(**study.subject["acquisition"]).rigid()
+    assert abs(study.subject["centre_line_mm"][-1][2] - (rotation @ end + shift)[2]) < 8.0
+
+
 def test_mri_like_volume_is_generated_from_its_tissue_map(phantom_study):
     """The MRI part's tissue labels: inside the vertebra labels only marrow and cortical bone (a body's trabecular
     bone below the soft-tissue bound is marrow, not muscle), the discs are the column outside them; each contrast's

@@ -12,6 +12,7 @@ from monai_spine.phantom.anatomy import (
     CERVICAL_LEVELS,
     LEVEL_DIMS,
     LEVELS,
+    SACRUM_BELOW_S1_ID,
     SPINE_LEVELS,
     VERTEBRA_LABELS,
     Body,
@@ -62,9 +63,10 @@ def torso_raster():
 def test_labels_are_totalsegmentator_v2_names_and_ids():
     assert list(VERTEBRA_LABELS)[:2] == ["vertebrae_C1", "vertebrae_C2"]
     assert list(VERTEBRA_LABELS)[6:8] == ["vertebrae_C7", "vertebrae_T1"]
-    assert list(VERTEBRA_LABELS)[-2:] == ["vertebrae_L5", "sacrum"]
-    # TotalSegmentator v2: 26 sacrum, 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1 (one id less per level down)
-    assert list(VERTEBRA_LABELS.values()) == list(range(50, 50 - len(CERVICAL_LEVELS + LEVELS), -1))
+    assert list(VERTEBRA_LABELS)[-3:] == ["vertebrae_L5", "vertebrae_S1", "sacrum"]
+    # TotalSegmentator v2: 25 sacrum (below S1), 26 S1, 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1 (one id less
+    # per level down)
+    assert list(VERTEBRA_LABELS.values()) == list(range(50, 50 - len(CERVICAL_LEVELS + LEVELS) - 1, -1))
     assert (level_label("C1"), level_label("C7"), level_label("T1"), level_label("T12")) == (50, 44, 43, 32)
     assert (level_label("L1"), level_label("L5"), level_label("sacrum")) == (31, 27, 26)
 
@@ -109,7 +111,8 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
         assert volume_ml[MATERIALS.index(material)] > 10.0, material  # every tissue is there
     labels = raster.vertebra_labels
     assert labels.dtype == torch.uint8 and raster.spine_mask.dtype == torch.bool
-    top_to_bottom = [level_label(name) for name in CERVICAL_LEVELS + LEVELS]  # TotalSegmentator ids: 50 (C1) … 26
+    # TotalSegmentator ids: 50 (C1) … 26 (S1), then 25 (the sacrum below S1)
+    top_to_bottom = [level_label(name) for name in CERVICAL_LEVELS + LEVELS] + [SACRUM_BELOW_S1_ID]
     assert torch.unique(labels).tolist() == [0] + sorted(top_to_bottom)
     z_index = torch.arange(grid.shape[2], dtype=torch.float64)
     mean_z = [float((labels == k).sum(dim=(0, 1)).double() @ z_index / (labels == k).sum()) for k in top_to_bottom]
@@ -117,7 +120,8 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
 
 
 def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
-    """The column's sacral part is the S1 body (the sacrum's first body height), not the alae or lower segments."""
+    """The column's sacral part is the S1 body (the sacrum's first body height), not the alae or lower segments;
+    S1 with its alae is labelled S1 (26), the sacrum below it TotalSegmentator's ``sacrum`` (25)."""
     anatomy = build_anatomy(_curved_line())
     s1 = anatomy.sacrum.vertebra
     grid = Grid.covering(s1.centre - (80.0, 60.0, 60.0), s1.centre + (80.0, 60.0, 60.0), (1.0,) * 3)
@@ -132,7 +136,7 @@ def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
     half_w, half_d, half_h = 0.5 * s1.dims.endplate_width, 0.5 * s1.dims.endplate_depth, 0.5 * s1.dims.body_height
     assert at((0.0, 0.0, 0.0)) == (True, s1.label)  # the S1 body's centre
     assert at((0.0, 0.0, half_h - 3.0)) == (True, s1.label)  # just above its inferior endplate
-    assert at((0.0, 0.0, half_h + 3.0)) == (False, s1.label)  # S2: sacrum, not column
+    assert at((0.0, 0.0, half_h + 3.0)) == (False, SACRUM_BELOW_S1_ID)  # S2: the sacrum below S1, not column
     for side in (1.0, -1.0):  # the alae beside the body: sacrum, not column
         assert at((side * (half_w + 12.0), -0.3 * half_d, 0.0)) == (False, s1.label)
     sacral = np.argwhere(column & (labels == s1.label)) * grid.spacing + grid.origin

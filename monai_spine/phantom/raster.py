@@ -38,6 +38,7 @@ from .anatomy import (
     BOWEL_WALL_MM,
     POSTERIOR_CORTICAL_MM,
     RENAL_FAT_MM,
+    SACRUM_BELOW_S1_ID,
     Abdomen,
     Anatomy,
     ArcTube,
@@ -688,9 +689,12 @@ def _paint_sacrum(canvas: _Canvas, sacrum: Sacrum) -> None:
     index = canvas.index(component.low, component.high)
     if index is None:
         return
-    occ = canvas.evaluate(index, lambda r: _bone(r, [component]))
+    height = sacrum.vertebra.dims.body_height  # the S1 segment: the arc's first body height, alae included
+    occ = canvas.evaluate(index, lambda r: {**_bone(r, [component]), "s1": _sacral_coordinates(sacrum, r)[2] - height})
     canvas.paint(index, _shell(occ["outer"], occ["inner"], CORTICAL, CANCELLOUS))
-    canvas.labels[index][occ["outer"] >= 0.5] = sacrum.vertebra.label
+    bone, s1 = occ["outer"] >= 0.5, occ["s1"] >= 0.5
+    canvas.labels[index][bone & s1] = sacrum.vertebra.label
+    canvas.labels[index][bone & ~s1] = SACRUM_BELOW_S1_ID
 
 
 def _s1_body_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:

@@ -58,16 +58,23 @@ TOTALSEGMENTATOR_IDS = {
     **{f"T{i}": 44 - i for i in range(1, 13)},
     **{f"C{i}": 51 - i for i in range(1, 8)},
 }
-"""Level name → TotalSegmentator v2 class id: 26 sacrum (S1), 27 L5 … 31 L1, 32 T12 … 43 T1, 44 C7 … 50 C1
-(Wasserthal et al., Radiology: Artificial Intelligence 2023). It has no L6: a sixth lumbar vertebra is labelled 0,
-as ``monai-spine drr`` writes it (VerSe's id 25)."""
+"""Level name → TotalSegmentator v2 class id: 26 sacrum (its first segment, S1), 27 L5 … 31 L1, 32 T12 … 43 T1,
+44 C7 … 50 C1 (Wasserthal et al., Radiology: Artificial Intelligence 2023). It has no L6: a sixth lumbar vertebra
+is labelled 0, as ``monai-spine drr`` writes it (VerSe's id 25)."""
+
+SACRUM_BELOW_S1_ID = 25
+"""TotalSegmentator v2's ``sacrum`` class: the sacrum below its first segment, which is ``vertebrae_S1`` (26). The
+phantom's label volume keeps the two apart as TotalSegmentator does, so that ``monai-spine drr`` reads S1 as the
+S1 segment and not as the whole sacrum (whose anterior part, taken for the S1 body, ran the column down to the
+sacral tip)."""
 
 VERTEBRA_LABELS = {
-    ("sacrum" if name == "sacrum" else f"vertebrae_{name}"): TOTALSEGMENTATOR_IDS[name]
-    for name in CERVICAL_LEVELS + LEVELS
+    **{f"vertebrae_{'S1' if name == 'sacrum' else name}": TOTALSEGMENTATOR_IDS[name]
+       for name in CERVICAL_LEVELS + LEVELS},
+    "sacrum": SACRUM_BELOW_S1_ID,
 }
-"""TotalSegmentator v2 label names → their class ids, top to bottom (C1 50 … C7 44 … L5 27, sacrum 26; 0 is
-background)."""
+"""TotalSegmentator v2 label names → their class ids, top to bottom (C1 50 … C7 44 … L5 27, S1 26, the sacrum below
+S1 25; 0 is background)."""
 
 
 def level_label(level: str) -> int:
