@@ -5,9 +5,10 @@
 #   bundles/train_regression.sh OUT [N_STUDIES] [TRAIN_SECONDS]
 #
 # OUT/phantom_soft, OUT/phantom: N_STUDIES/2 phantom studies each (DXA only; with and without --soft-tissue), OUT/ct
-# and OUT/drr/ct_NNNN: DRR_CTS phantom CTs (another seed, default 8) and DRR_STUDIES `monai-spine drr` DXA renders
-# of each (default 6; CT_SPACING, mm, sets the CTs' voxel size); OUT/cohort: `monai-spine cohort --targets-from-truth` of all of them (crops and
-# targets.json, each study keeping its split; drr studies train only). OUT/<model>/: model.pt (best validation
+# and OUT/drr/study_NNNN: DRR_CTS phantom CTs (another seed, default 8; CT_SPACING, mm, sets their voxel size) and
+# DRR_STUDIES `monai-spine drr` DXA renders of each (default 6; bundles/drr_phantom_cts.sh); OUT/cohort:
+# `monai-spine cohort --targets-from-truth` of all of them (crops and targets.json, each study keeping its split;
+# drr studies train only). OUT/<model>/: model.pt (best validation
 # mean absolute error), train.log, eval/ (test split, `configs/evaluate.json`). MODELS (default "resnet18_bot"; ""
 # renders the data only) lists the models trained at the same time on one GPU, each stopped after TRAIN_SECONDS:
 #   resnet18_bot  ResNet-18 + bottleneck transformer (the shipped configuration, train.json)
