@@ -13,6 +13,7 @@ import pytest
 
 from monai_spine.cli import main
 from monai_spine.drr import LABEL_SCHEMES, Acquisition, iter_drr_studies, prepare_source, read_labelled_ct, render_study
+from monai_spine.phantom.anatomy import SACRUM_BELOW_S1_ID, level_label
 from monai_spine.studies import FILES
 from monai_spine.transforms import TissueLabel
 
@@ -155,11 +156,19 @@ def test_phantom_ct_gives_the_phantoms_centre_line(phantom_study):
         assert np.mean(np.abs(error)) < tolerance, (axis, np.mean(np.abs(error)))
 
 
-def test_phantom_ct_column_ends_with_the_s1_body_not_the_sacral_tip(phantom_study):
+@pytest.mark.parametrize("whole_sacrum_as_s1", [False, True], ids=["s1_apart", "whole_sacrum_as_s1"])
+def test_phantom_ct_column_ends_with_the_s1_body_not_the_sacral_tip(phantom_study, tmp_path, whole_sacrum_as_s1):
     """The phantom labels the sacrum below S1 apart (TotalSegmentator's 25) from S1 (26): drr's column, posed, ends
-    where the phantom's own column (down to the S1 body) ends, within 8 mm; when the whole sacrum was labelled S1
-    its anterior part ran the column 45 mm further down."""
-    source = prepare_source(read_labelled_ct(phantom_study / "ct.nii.gz", phantom_study / "ct_vertebrae.nii.gz"))
+    where the phantom's own column (down to the S1 body) ends, within 8 mm. With the whole sacrum labelled S1 (as
+    VerSe's 26 is) drr keeps its first segment only; taken whole, its anterior part ran the column 45 mm lower."""
+    labels = phantom_study / "ct_vertebrae.nii.gz"
+    if whole_sacrum_as_s1:
+        image = nib.load(labels)
+        merged = np.asarray(image.dataobj).copy()
+        merged[merged == SACRUM_BELOW_S1_ID] = level_label("sacrum")
+        labels = tmp_path / "whole_sacrum_as_s1.nii.gz"
+        nib.save(nib.Nifti1Image(merged, image.affine), labels)
+    source = prepare_source(read_labelled_ct(phantom_study / "ct.nii.gz", labels))
     study = render_study(source, 4, ("dxa",))  # a field of view that holds the sacrum
     curves = json.loads((phantom_study / "truth.json").read_text())["curves"]["ct"]
     end = np.array([curves["coronal_centre"][-1][0], curves["sagittal_centre"][-1][0], curves["coronal_centre"][-1][1]])

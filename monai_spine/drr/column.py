@@ -26,7 +26,8 @@ from scipy.spatial import ConvexHull, QhullError
 from .labels import LEVEL_ORDER
 
 __all__ = ["BODY_DEPTH_FRACTION", "END_SLAB_FRACTION", "S1_BODY_MARGIN_MM", "NO_BODY_LEVELS", "SpineColumn",
-           "SpineColumnd", "SpineColumnD", "SpineColumnDict", "level_centroids"]
+           "SpineColumnd", "SpineColumnD", "SpineColumnDict", "level_centroids", "first_sacral_segment",
+           "WHOLE_SACRUM_RATIO"]
 
 BODY_DEPTH_FRACTION = 0.36
 """Share of a vertebra's AP depth, from the front, that is its body."""
@@ -45,6 +46,11 @@ S1_BODY_MARGIN_MM = 5.0
 """How far the S1 body may reach beyond the half-width of the body above it (L5, or L6), mm: the S1 endplate is
 about as wide as L5's (Zhou et al. 2000, Eur Spine J 9:242), the alae lie beyond."""
 
+WHOLE_SACRUM_RATIO = 1.5
+"""An S1 label taller than this many times the L5 label (both along the L4-to-L5 direction) is the whole sacrum, as
+VerSe's 26 is (TotalSegmentator's S1, and the phantom's, are 1.0-1.1 times L5's height): only its first segment,
+within L5's height of its top, is S1."""
+
 NO_BODY_LEVELS = ("C1",)
 """Levels without a vertebral body (the atlas): never in the column."""
 
@@ -59,6 +65,28 @@ def level_centroids(levels: np.ndarray, spacing) -> dict[str, np.ndarray]:
     present = [int(i) for i, n in zip(index, counts) if n >= MIN_VOLUME_FRACTION * np.median(counts)]
     centres = ndimage.center_of_mass(np.ones(levels.shape, dtype=np.uint8), levels, present)
     return {LEVEL_ORDER[i - 1]: np.asarray(c) * spacing for i, c in zip(present, centres)}
+
+
+def first_sacral_segment(levels: np.ndarray, spacing) -> np.ndarray:
+    """``levels`` ``(X, Y, Z)`` with an S1 label that holds the whole sacrum (:data:`WHOLE_SACRUM_RATIO`) cut to its
+    first segment (the rest set to 0); unchanged when S1 is its own segment or L4, L5 or S1 is missing."""
+    spacing = np.asarray(spacing, dtype=np.float64)
+    centres = level_centroids(levels, spacing)
+    if not all(name in centres for name in ("L4", "L5", "S1")):
+        return levels
+    along = (centres["L5"] - centres["L4"]) / np.linalg.norm(centres["L5"] - centres["L4"])
+    heights = {}
+    for name in ("L5", "S1"):
+        index = np.argwhere(levels == LEVEL_ORDER.index(name) + 1)
+        heights[name] = (index, (index * spacing - centres["L5"]) @ along)
+    l5_low, l5_high = np.quantile(heights["L5"][1], _DEPTH_QUANTILES)
+    index, height = heights["S1"]
+    top, bottom = np.quantile(height, _DEPTH_QUANTILES)
+    if bottom - top <= WHOLE_SACRUM_RATIO * (l5_high - l5_low):
+        return levels
+    trimmed = levels.copy()
+    trimmed[tuple(index[height > top + (l5_high - l5_low)].T)] = 0
+    return trimmed
 
 
 def _adjacent(names: Sequence[str]) -> list[tuple[str, str]]:

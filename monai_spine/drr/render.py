@@ -35,7 +35,7 @@ from monai_spine.projection import (
 from monai_spine.studies import MODALITIES, CtPart, DxaPart, RadiographPart, RenderedStudy, lai_origin_spacing
 
 from .acquisition import Acquisition
-from .column import SpineColumn, level_centroids
+from .column import SpineColumn, first_sacral_segment, level_centroids
 from .labels import LABEL_SCHEMES, LEVEL_ORDER, LabelledCT
 from .mri import AIR_HU, render_mri
 
@@ -127,14 +127,16 @@ def _working_grid(grid: Grid, spacing: float) -> Grid:
 def prepare_source(ct: LabelledCT, device="cpu", spacing_mm: float = WORK_SPACING_MM) -> DrrSource:
     """The CT's water/bone fractions and HU, its levels, column and centroids, on the working grid.
 
-    The CT is resampled trilinearly and the levels by nearest neighbour; the column is cut from the levels on the
+    The CT is resampled trilinearly and the levels by nearest neighbour; an S1 label that holds the whole sacrum is
+    cut to its first segment (:func:`~.column.first_sacral_segment`); the column is cut from the levels on the
     working grid (:class:`~.column.SpineColumn`), not on the CT's finer one.
     """
     grid = _working_grid(ct.grid, max(spacing_mm, min(ct.grid.spacing)))
     same = np.eye(3), np.zeros(3)
     hu = resample_rigid(ct.hu.to(device)[None], ct.grid, grid, *same)[0]
     levels = resample_rigid(ct.labels.to(device)[None].float(), ct.grid, grid, *same, mode="nearest")[0]
-    levels_np = levels.to(torch.int16).cpu().numpy()
+    levels_np = first_sacral_segment(levels.to(torch.int16).cpu().numpy(), grid.spacing)
+    levels = torch.as_tensor(levels_np, device=levels.device)
     column = SpineColumn(grid.spacing)(levels_np)
     centroids = level_centroids(levels_np, grid.spacing)
     ids = {name: ct.ids[name] for name in centroids}
