@@ -75,17 +75,18 @@ def first_sacral_segment(levels: np.ndarray, spacing) -> np.ndarray:
     if not all(name in centres for name in ("L4", "L5", "S1")):
         return levels
     along = (centres["L5"] - centres["L4"]) / np.linalg.norm(centres["L5"] - centres["L4"])
-    heights = {}
-    for name in ("L5", "S1"):
+
+    def voxels_and_heights(name: str) -> tuple[np.ndarray, np.ndarray]:
         index = np.argwhere(levels == LEVEL_ORDER.index(name) + 1)
-        heights[name] = (index, (index * spacing - centres["L5"]) @ along)
-    l5_low, l5_high = np.quantile(heights["L5"][1], _DEPTH_QUANTILES)
-    index, height = heights["S1"]
+        return index, (index * spacing - centres["L5"]) @ along
+
+    l5_height = np.ptp(np.quantile(voxels_and_heights("L5")[1], _DEPTH_QUANTILES))
+    index, height = voxels_and_heights("S1")
     top, bottom = np.quantile(height, _DEPTH_QUANTILES)
-    if bottom - top <= WHOLE_SACRUM_RATIO * (l5_high - l5_low):
+    if bottom - top <= WHOLE_SACRUM_RATIO * l5_height:
         return levels
     trimmed = levels.copy()
-    trimmed[tuple(index[height > top + (l5_high - l5_low)].T)] = 0
+    trimmed[tuple(index[height > top + l5_height].T)] = 0
     return trimmed
 
 
