@@ -9,6 +9,7 @@ import json
 import shutil
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
@@ -24,6 +25,8 @@ from monai_spine.evaluation import (
     evaluate_datalist,
     score_dxa_mask,
 )
+from monai_spine.evaluation.figures import CurvePanel
+from monai_spine.geometry import SpineCurves
 from monai_spine.io.datalist import write_datalist
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
@@ -152,6 +155,28 @@ def test_summary_has_the_contract_keys(evaluated):
     assert alignment["translation_error_mm"]["worst"] < 15.0  # 12.1 mm with the 0.4 masks, rejected (see above)
     assert (evaluated / "evaluation.png").stat().st_size > 10_000
     assert sorted(p.name for p in evaluated.iterdir()) == ["evaluation.png", "metrics.csv", "summary.json"]
+
+
+def test_evaluation_figure_has_a_row_per_scorer_that_draws(evaluated):
+    """The two readable studies drawn twice: their DXA masks (dxa_segmentation) and the DXA route's curves against
+    the truth (dxa_pipeline); 6 inches of 100 dpi per row, 3 per panel."""
+    assert plt.imread(evaluated / "evaluation.png").shape[:2] == (2 * 600, 2 * 300)
+
+
+def test_curve_panel_draws_the_prediction_beside_the_truth():
+    """A prediction 10 mm to the patient's left of a straight truth: drawn 10 mm right of the truth's coronal centre
+    line, which sits at -OFFSET_MM; the sagittal centre lines coincide at +OFFSET_MM; z runs downward."""
+    z = np.linspace(0.0, 400.0, 209)
+    line = lambda lateral: np.stack([np.full_like(z, lateral), z], axis=1)  # noqa: E731
+    truth = SpineCurves(line(100.0), line(85.0), line(115.0), line(0.0), line(-15.0), line(15.0))
+    pred = SpineCurves(*[c + [10.0, 0.0] if k < 3 else c for k, c in enumerate(truth.to_array())])
+    fig, ax = plt.subplots()
+    CurvePanel(pred, truth, "shifted").draw(ax)
+    centres = [line.get_xdata() for line in ax.get_lines() if line.get_linewidth() > 1.0]  # truth, pred per view
+    plt.close(fig)
+    offset = CurvePanel.OFFSET_MM
+    assert np.allclose([np.median(x) for x in centres], [-offset, 10.0 - offset, offset, offset])
+    assert ax.yaxis_inverted()
 
 
 class _CountingPipeline(Scorer):

@@ -25,7 +25,7 @@ SCHEMA = "monai-spine/evaluation/v1"
 ROW_COLUMNS = ("id", "scorer", "item", "status", "error")
 """The first columns of ``metrics.csv``; each scorer's figures follow."""
 N_PANELS = 4
-"""Studies shown in ``evaluation.png``: the worst by the DXA scorer's ranking."""
+"""Studies shown in ``evaluation.png`` for each scorer that draws them: the worst by its ranking."""
 
 
 def score_study(study: EvaluationStudy, scorer: Scorer) -> list[dict]:
@@ -96,18 +96,20 @@ def evaluate_datalist(
     """
     studies = read_studies(datalist, split)
     scorers = list(scorers) if scorers is not None else [factory(device) for factory in SCORERS.values()]
-    rows, panels = [], []
+    rows, panels = [], {scorer.name: [] for scorer in scorers}
     for study in tqdm(studies, desc="evaluate", unit="study", disable=not progress):
         for scorer in scorers:
             found = score_study(study, scorer)
             rows.extend(found)
-            panels.extend(p for p in (scorer.panel(study, row) for row in found if row["status"] == "ok") if p)
-        panels = sorted(panels, key=lambda p: p[0])[:N_PANELS]  # keep only the worst few images in memory
+            drawn = panels[scorer.name] + [scorer.panel(study, row) for row in found if row["status"] == "ok"]
+            drawn = [p for p in drawn if p]
+            panels[scorer.name] = sorted(drawn, key=lambda p: p[0])[:N_PANELS]  # only the worst few in memory
     summary = summarise(rows, scorers, split, len(studies))
     summary["datalist"] = os.fspath(Path(datalist).resolve())
     with staged_output(out) as stage:
         (stage / "metrics.csv").write_text(_csv_text(rows, scorers))
         (stage / "summary.json").write_text(json.dumps(summary, indent=1, allow_nan=False) + "\n")
-        save_evaluation_figure(stage / "evaluation.png", [panel for _, panel in panels],
-                               f"{Path(datalist).name} ({split}): the {len(panels)} worst DXA masks")
+        save_evaluation_figure(stage / "evaluation.png",
+                               [(name, [panel for _, panel in drawn]) for name, drawn in panels.items()],
+                               f"{Path(datalist).name} ({split}): the worst studies of each scorer")
     return summary

@@ -28,7 +28,7 @@ from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.regression import curve_regressor, regress_dxa_curves
 from monai_spine.segmentation.runner import bundle_segmenter
 
-from .figures import DxaPanel
+from .figures import CurvePanel, DxaPanel
 from .scores import (
     alignment_errors,
     biplanar_truth_curves,
@@ -112,7 +112,7 @@ class Scorer(ABC):
     def summarise(self, rows: Sequence[dict]) -> dict:
         """This scorer's section of ``summary.json`` from all its rows (``status`` ok, failed or skipped)."""
 
-    def panel(self, study: EvaluationStudy, row: dict) -> tuple[tuple, DxaPanel] | None:
+    def panel(self, study: EvaluationStudy, row: dict) -> tuple[tuple, DxaPanel | CurvePanel] | None:
         """A picture of a scored row for ``evaluation.png`` and its rank (lowest: worst), or ``None``."""
         return None
 
@@ -324,13 +324,28 @@ class DxaPipelineScorer(Scorer):
     def __init__(self, device: str | None = None, coronal_source: str = CORONAL_SOURCE) -> None:
         self.device = device
         self.coronal_source = coronal_source
+        self.scored: tuple[str, SpineCurves, SpineCurves] | None = None
+        """The last scored study's id, predicted and true curves, for :meth:`panel`."""
 
     def score(self, study: EvaluationStudy, item: str) -> dict:
         mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
         if not np.asarray(mask).any():
             raise SpineInputError(study.files["dxa"], "no spine found in the image")
         pred, _ = regress_dxa_curves(study.dxa, mask, curve_regressor(self.device), self.coronal_source)
-        return curve_errors(pred, truth_curves(study.files["truth"]))
+        return self._errors(study, pred, truth_curves(study.files["truth"]))
+
+    def _errors(self, study: EvaluationStudy, pred: SpineCurves, truth: SpineCurves) -> dict:
+        """:func:`curve_errors`, the curves kept for :meth:`panel`."""
+        self.scored = study.id, pred, truth
+        return curve_errors(pred, truth)
+
+    def panel(self, study: EvaluationStudy, row: dict) -> tuple[tuple, CurvePanel] | None:
+        """The predicted and true curves, ranked by mean 3D distance (highest: worst)."""
+        if self.scored is None or self.scored[0] != study.id:
+            return None
+        _, pred, truth = self.scored
+        title = f"{study.id}: 3D {row['mean_3d_mm']:.1f} mm, sagittal {row['sagittal_mae_mm']:.1f} mm"
+        return (-row["mean_3d_mm"],), CurvePanel(pred, truth, title)
 
     def summarise(self, rows: Sequence[dict]) -> dict:
         ok = [row for row in rows if row["status"] == "ok"]
@@ -361,11 +376,11 @@ class BiplanarPipelineScorer(DxaPipelineScorer):
     figures = (*DxaPipelineScorer.figures, "reprojection_ap_mm", "reprojection_lateral_mm")
 
     def __init__(self, device: str | None = None, segmenter: Segmenter = radiograph_segmenter) -> None:
-        self.device = device
+        super().__init__(device)
         self.segmenter = segmenter
 
     def score(self, study: EvaluationStudy, item: str) -> dict:
         result = reconstruct_biplanar(study.files["ap"], study.files["lateral"], self.segmenter)
         errors = result.qc["reprojection_error_mm"]
-        return {**curve_errors(result.curves, biplanar_truth_curves(study.truth, result.geometries)),
+        return {**self._errors(study, result.curves, biplanar_truth_curves(study.truth, result.geometries)),
                 **{f"reprojection_{view}_mm": errors[view]["mean_mm"] for view in ("ap", "lateral")}}
