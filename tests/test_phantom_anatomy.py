@@ -25,6 +25,7 @@ from monai_spine.phantom.anatomy import (
     sample_variants,
     spine_length_mm,
 )
+from monai_spine.phantom.anatomy.spine import SACRAL_EXTRA_TILT_DEG
 from monai_spine.phantom.anatomy.variants import RIB_PAIRS, TRANSITIONAL_L5
 from monai_spine.phantom.materials import MATERIALS, material_property
 from monai_spine.phantom.raster import BODY_WAIST, ENDPLATE_MM, rasterise, rasterise_column
@@ -121,7 +122,10 @@ def test_fractions_are_partitions_and_labels_run_top_to_bottom(torso_raster):
 
 def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
     """The column's sacral part is the S1 body (the sacrum's first body height), not the alae or lower segments;
-    S1 with its alae is labelled S1 (26), the sacrum below it TotalSegmentator's ``sacrum`` (25)."""
+    S1 with its alae is labelled S1 (26), the sacrum below it TotalSegmentator's ``sacrum`` (25). The body ends on
+    the axial plane through its inferior face's centre, as CT labels draw it: the column's lowest slices hold the
+    body's whole depth, so the centre line goes on back down the sacral slope (on the face perpendicular to the
+    arc, they held the anterior corner only and the centre line turned 6 mm forward over its last 10 mm)."""
     anatomy = build_anatomy(_curved_line())
     s1 = anatomy.sacrum.vertebra
     grid = Grid.covering(s1.centre - (80.0, 60.0, 60.0), s1.centre + (80.0, 60.0, 60.0), (1.0,) * 3)
@@ -141,7 +145,31 @@ def test_column_holds_the_s1_body_not_the_alae_and_ends_at_its_bottom():
         assert at((side * (half_w + 12.0), -0.3 * half_d, 0.0)) == (False, s1.label)
     sacral = np.argwhere(column & (labels == s1.label)) * grid.spacing + grid.origin
     local = (sacral - s1.centre) @ s1.axes
-    assert np.abs(local[:, 0]).max() <= half_w + 1.0 and np.abs(local[:, 2]).max() <= half_h + 3.0  # curved ends
+    assert np.abs(local[:, 0]).max() <= half_w + 1.0 and local[:, 2].min() >= -half_h - 3.0  # curved top
+    floor = anatomy.sacrum.point(s1.dims.body_height)[2]  # the inferior face's centre
+    z_column = np.argwhere(column)[:, 2] * grid.spacing[2] + grid.origin[2]
+    assert abs(z_column.max() - floor) <= 1.0
+    y, z = grid.axis(1).numpy(), grid.axis(2).numpy()
+    depth = [np.ptp(y[column[:, :, k].any(axis=0)]) for k in range(len(z)) if floor - 3.0 <= z[k] <= floor]
+    assert min(depth) > 0.8 * s1.dims.endplate_depth  # the lowest slices cut the body across, not a corner
+    centre = [np.mean(y[column[:, :, k].any(axis=0)][[0, -1]]) for k in range(len(z)) if floor - 20.0 <= z[k] <= floor]
+    assert np.all(np.diff(centre) <= 0.5) and centre[0] - centre[-1] > 5.0  # on back, toward posterior
+
+
+def test_sacrum_stands_level_with_the_pelvis_under_a_tilted_lumbar_spine():
+    """A lumbar curve whose line ends tilted 30° in the coronal plane: the sacrum keeps the line's sagittal tilt
+    (its slope) but stands upright in the coronal plane, as the level pelvis holds it; the L5/S1 disc takes the
+    wedge. (It used to hang at the line's 30°, its ala tips 50 mm apart in height between level iliac wings.)"""
+    shape = SpineShape(length_mm=spine_length_mm(), coronal=(CoronalCurve(-40.0, (0.75, 1.0)),), kyphosis_deg=35.0,
+                       lordosis_deg=45.0)
+    line = shape_centre_line(shape, n_points=1001)
+    end = line[-1] - line[-3]
+    assert abs(np.degrees(np.arctan2(end[0], end[2]))) > 20.0  # the line's end is tilted sideways
+    sacrum = build_anatomy(line).sacrum
+    inferior, left = sacrum.axes[:, 2], sacrum.axes[:, 0]
+    assert abs(inferior[0]) < 1e-9 and np.allclose(left, (1.0, 0.0, 0.0))
+    assert abs(np.degrees(np.arctan2(-inferior[1], inferior[2])) - np.degrees(np.arctan2(-end[1], end[2]))
+               - SACRAL_EXTRA_TILT_DEG) < 0.05  # the sagittal tilt is the line's, plus the L5/S1 wedge
 
 
 @pytest.mark.parametrize("level", ["T8", "L2"])

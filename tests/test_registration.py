@@ -168,7 +168,8 @@ def test_spine_stage_slides_along_a_straight_column_in_few_rounds():
 def test_rigid_pairs_are_recovered_and_accepted(rigid, rigid_alignments):
     errors = np.array([_errors(a.matrix_mri_to_dxa, truth, d, m)
                        for (_, d, m, truth), a in zip(rigid, rigid_alignments)])
-    assert np.median(errors[:, 0]) <= 0.2 and np.median(errors[:, 1]) <= 0.5, errors
+    # the height is fixed by the masks' ends, the MRI's quantised to its 3 mm slices (test_registration_imperfect_masks)
+    assert np.median(errors[:, 0]) <= 0.2 and np.median(errors[:, 1]) <= 0.75, errors
     assert errors[:, 0].max() <= 0.3 and errors[:, 1].max() <= 1.5, errors
     for alignment in rigid_alignments:
         assert alignment.accepted, alignment.reason

@@ -97,7 +97,10 @@ def test_imperfect_mri_masks_are_recovered_and_accepted(studies, how):
         alignment = align_pair(dxa_mask, degrade(mri_mask, how))
         assert alignment.accepted, (study.seed, alignment.reason)
         assert not any("ragged" in warning for warning in alignment.warnings), alignment.warnings
-        assert _error_mm(alignment.matrix_mri_to_dxa, truth, dxa_mask, mri_mask) <= 1.0, study.seed
+        # the masks' ends fix the height, and the MRI mask's lower end, the S1 body's flat axial bottom, is quantised
+        # to the MRI's 3 mm slices: ±1.5 mm from the DXA mask's under the true matrix (-1.9 to 1.6 mm on seeds 0-3),
+        # with 0.3-0.7 mm across (docs/alignment.md, Limits)
+        assert _error_mm(alignment.matrix_mri_to_dxa, truth, dxa_mask, mri_mask) <= 2.0, study.seed
         assert abs(alignment.rotation_deg - rotation_deg(truth)) <= 0.2, study.seed
 
 

@@ -689,29 +689,51 @@ def _paint_sacrum(canvas: _Canvas, sacrum: Sacrum) -> None:
     index = canvas.index(component.low, component.high)
     if index is None:
         return
-    height = sacrum.vertebra.dims.body_height  # the S1 segment: the arc's first body height, alae included
-    occ = canvas.evaluate(index, lambda r: {**_bone(r, [component]), "s1": _sacral_coordinates(sacrum, r)[2] - height})
+    occ = canvas.evaluate(index, lambda r: {**_bone(r, [component]), "s1": _s1_segment_sdf(sacrum, r)})
     canvas.paint(index, _shell(occ["outer"], occ["inner"], CORTICAL, CANCELLOUS))
     bone, s1 = occ["outer"] >= 0.5, occ["s1"] >= 0.5
     canvas.labels[index][bone & s1] = sacrum.vertebra.label
     canvas.labels[index][bone & ~s1] = SACRUM_BELOW_S1_ID
 
 
-def _s1_body_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
-    """The S1 body: the sacrum's fused-body ellipse from the top of S1 down the arc for the S1 body height
-    (``sacrum.vertebra.dims.body_height``); no alae, no canal."""
+def _fused_body_sdf(sacrum: Sacrum, r: _Region) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(sdf, along)``: the sacrum's fused-body ellipse along the whole arc (no ends) and the arc length, mm."""
     u, off, along = _sacral_coordinates(sacrum, r)
     t = (along / sacrum.length).clamp(0.0, 1.0)
     width = sacrum.body_width[0] + t * (sacrum.body_width[1] - sacrum.body_width[0])
     depth = sacrum.body_depth[0] + t * (sacrum.body_depth[1] - sacrum.body_depth[0])
-    ends = torch.maximum(-along, along - sacrum.vertebra.dims.body_height)
-    return torch.maximum(_ellipse(u, off, 0.5 * width, 0.5 * depth), ends)
+    return _ellipse(u, off, 0.5 * width, 0.5 * depth), along
+
+
+def _s1_floor(sacrum: Sacrum, r: _Region) -> torch.Tensor:
+    """Height below the axial plane through the centre of the S1 body's inferior face, mm (> 0 below).
+
+    The S1 body ends on this plane, as CT vertebra labels draw it (the real CT's S1 body ends in a flat axial
+    bottom, ``docs/real_anatomy.md``), not on the face perpendicular to the sacral arc: that face's lowest axial
+    slices hold only the body's anterior-inferior corner, which turned the truth's centre line forward at S1."""
+    return r.point(sacrum.point(sacrum.vertebra.dims.body_height))[2]
+
+
+def _s1_segment_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
+    """S1's share of the sacrum (< 0 inside): the fused body above :func:`_s1_floor`, the rest (alae, the canal's
+    walls) above the arc's normal plane at the S1 body height."""
+    body, along = _fused_body_sdf(sacrum, r)
+    return torch.where(body < 0, _s1_floor(sacrum, r), along - sacrum.vertebra.dims.body_height)
+
+
+def _s1_body_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
+    """The S1 body: the sacrum's fused-body ellipse from the top of S1 down to :func:`_s1_floor`; no alae, no
+    canal."""
+    body, along = _fused_body_sdf(sacrum, r)
+    return torch.maximum(body, torch.maximum(-along, _s1_floor(sacrum, r)))
 
 
 def _add_s1_body(canvas: _Canvas, sacrum: Sacrum) -> None:
     """Add the S1 body's occupancy to the spine column (its bone is painted with the sacrum)."""
     s1 = sacrum.vertebra
-    low, high = _body_box(s1)
+    d = s1.dims  # behind its centre the body reaches below the arc's normal plane, down to the axial floor
+    half = np.array([d.endplate_width, d.endplate_depth, d.body_height]) / 2
+    low, high = _local_box(s1, -half - (0.0, 0.0, 0.15 * d.endplate_width), half + (0.0, 0.0, d.endplate_depth))
     index = canvas.index(low, high)
     if index is not None:
         canvas.column[index] += canvas.evaluate(index, lambda r: {"s1": _s1_body_sdf(sacrum, r)})["s1"]

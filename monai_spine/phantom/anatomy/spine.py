@@ -622,8 +622,11 @@ class Sacrum:
 
 
 def place_sacrum(top, end_tangent, dims: LevelDims, scale: float) -> Sacrum:
-    """The sacrum hanging from the centre line's last point ``top`` with the line's ``end_tangent`` there."""
-    tangent = np.asarray(end_tangent, dtype=np.float64)
+    """The sacrum hanging from the centre line's last point ``top``, in the sagittal plane of the line's
+    ``end_tangent`` there: it takes the tangent's sagittal tilt (the sacral slope) but not its coronal one, since it
+    stands in the pelvis, which is level (``pelvis_limbs``); a scoliotic line's last segment, tilted up to 57° in
+    the coronal plane, meets it across a wedged L5/S1 disc, as the lumbosacral take-off does."""
+    tangent = np.asarray(end_tangent, dtype=np.float64) * (0.0, 1.0, 1.0)
     axes = vertebra_axes(tangent)
     tilt = np.deg2rad(SACRAL_EXTRA_TILT_DEG)  # turn the inferior axis toward posterior about the left axis
     left, anterior, inferior = axes.T
