@@ -172,7 +172,7 @@ def test_curve_panel_draws_the_prediction_beside_the_truth():
     pred = SpineCurves(*[c + [10.0, 0.0] if k < 3 else c for k, c in enumerate(truth.to_array())])
     fig, ax = plt.subplots()
     CurvePanel(pred, truth, "shifted").draw(ax)
-    centres = [line.get_xdata() for line in ax.get_lines() if line.get_linewidth() > 1.0]  # truth, pred per view
+    centres = [drawn.get_xdata() for drawn in ax.get_lines() if drawn.get_linewidth() > 1.0]  # truth, pred per view
     plt.close(fig)
     offset = CurvePanel.OFFSET_MM
     assert np.allclose([np.median(x) for x in centres], [-offset, 10.0 - offset, offset, offset])

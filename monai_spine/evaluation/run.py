@@ -101,9 +101,9 @@ def evaluate_datalist(
         for scorer in scorers:
             found = score_study(study, scorer)
             rows.extend(found)
-            drawn = panels[scorer.name] + [scorer.panel(study, row) for row in found if row["status"] == "ok"]
-            drawn = [p for p in drawn if p]
-            panels[scorer.name] = sorted(drawn, key=lambda p: p[0])[:N_PANELS]  # only the worst few in memory
+            drawn = [p for p in (scorer.panel(study, row) for row in found if row["status"] == "ok") if p]
+            worst = sorted(panels[scorer.name] + drawn, key=lambda p: p[0])
+            panels[scorer.name] = worst[:N_PANELS]  # only the worst few images in memory
     summary = summarise(rows, scorers, split, len(studies))
     summary["datalist"] = os.fspath(Path(datalist).resolve())
     with staged_output(out) as stage:

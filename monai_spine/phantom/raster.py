@@ -661,21 +661,29 @@ def _sacral_coordinates(sacrum: Sacrum, r: _Region) -> tuple[torch.Tensor, torch
     return u, off, along
 
 
+def _top_to_tip(pair: tuple[float, float], t: torch.Tensor) -> torch.Tensor:
+    """A sacral size ``(top, tip)`` at the share ``t`` of the arc (linear)."""
+    return pair[0] + t * (pair[1] - pair[0])
+
+
+def _fused_body_sdf(sacrum: Sacrum, u: torch.Tensor, off: torch.Tensor, along: torch.Tensor) -> torch.Tensor:
+    """The sacrum's fused-body ellipse along the whole arc (no ends), at :func:`_sacral_coordinates`."""
+    t = (along / sacrum.length).clamp(0.0, 1.0)
+    return _ellipse(u, off, 0.5 * _top_to_tip(sacrum.body_width, t), 0.5 * _top_to_tip(sacrum.body_depth, t))
+
+
 def _sacrum_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
     """The sacrum: fused bodies and lateral masses swept along its arc, minus the sacral canal, cut at both ends."""
     u, off, along = _sacral_coordinates(sacrum, r)
     t = (along / sacrum.length).clamp(0.0, 1.0)
     t_ala = (along / (sacrum.ala_end * sacrum.length)).clamp(0.0, 1.0)
-
-    def lerp(pair, s):
-        return pair[0] + s * (pair[1] - pair[0])
-
-    body_depth = lerp(sacrum.body_depth, t)
-    canal_depth = lerp(sacrum.canal_depth, t)
-    body = _ellipse(u, off, 0.5 * lerp(sacrum.body_width, t), 0.5 * body_depth)
-    ala = _ellipse(u, off + sacrum.ala_shift * (1.0 - t), 0.5 * lerp(sacrum.ala_width, t_ala),
-                   0.5 * lerp(sacrum.ala_depth, t))
-    canal = _ellipse(u, off + 0.5 * (body_depth + canal_depth), 0.5 * lerp(sacrum.canal_width, t), 0.5 * canal_depth)
+    body_depth = _top_to_tip(sacrum.body_depth, t)
+    canal_depth = _top_to_tip(sacrum.canal_depth, t)
+    body = _fused_body_sdf(sacrum, u, off, along)
+    ala = _ellipse(u, off + sacrum.ala_shift * (1.0 - t), 0.5 * _top_to_tip(sacrum.ala_width, t_ala),
+                   0.5 * _top_to_tip(sacrum.ala_depth, t))
+    canal = _ellipse(u, off + 0.5 * (body_depth + canal_depth), 0.5 * _top_to_tip(sacrum.canal_width, t),
+                     0.5 * canal_depth)
     ends = torch.maximum(-along, along - sacrum.length)
     return torch.maximum(torch.maximum(torch.minimum(body, ala), -canal), ends)
 
@@ -696,15 +704,6 @@ def _paint_sacrum(canvas: _Canvas, sacrum: Sacrum) -> None:
     canvas.labels[index][bone & ~s1] = SACRUM_BELOW_S1_ID
 
 
-def _fused_body_sdf(sacrum: Sacrum, r: _Region) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(sdf, along)``: the sacrum's fused-body ellipse along the whole arc (no ends) and the arc length, mm."""
-    u, off, along = _sacral_coordinates(sacrum, r)
-    t = (along / sacrum.length).clamp(0.0, 1.0)
-    width = sacrum.body_width[0] + t * (sacrum.body_width[1] - sacrum.body_width[0])
-    depth = sacrum.body_depth[0] + t * (sacrum.body_depth[1] - sacrum.body_depth[0])
-    return _ellipse(u, off, 0.5 * width, 0.5 * depth), along
-
-
 def _s1_floor(sacrum: Sacrum, r: _Region) -> torch.Tensor:
     """Height below the axial plane through the centre of the S1 body's inferior face, mm (> 0 below).
 
@@ -717,15 +716,16 @@ def _s1_floor(sacrum: Sacrum, r: _Region) -> torch.Tensor:
 def _s1_segment_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
     """S1's share of the sacrum (< 0 inside): the fused body above :func:`_s1_floor`, the rest (alae, the canal's
     walls) above the arc's normal plane at the S1 body height."""
-    body, along = _fused_body_sdf(sacrum, r)
+    u, off, along = _sacral_coordinates(sacrum, r)
+    body = _fused_body_sdf(sacrum, u, off, along)
     return torch.where(body < 0, _s1_floor(sacrum, r), along - sacrum.vertebra.dims.body_height)
 
 
 def _s1_body_sdf(sacrum: Sacrum, r: _Region) -> torch.Tensor:
     """The S1 body: the sacrum's fused-body ellipse from the top of S1 down to :func:`_s1_floor`; no alae, no
     canal."""
-    body, along = _fused_body_sdf(sacrum, r)
-    return torch.maximum(body, torch.maximum(-along, _s1_floor(sacrum, r)))
+    u, off, along = _sacral_coordinates(sacrum, r)
+    return torch.maximum(_fused_body_sdf(sacrum, u, off, along), torch.maximum(-along, _s1_floor(sacrum, r)))
 
 
 def _add_s1_body(canvas: _Canvas, sacrum: Sacrum) -> None:
