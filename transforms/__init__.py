@@ -108,10 +108,14 @@ from .regression import (
     RandCurveFieldOfViewD,
     RandCurveFieldOfViewd,
     RandCurveFieldOfViewDict,
+    RandCurveFieldWidthD,
+    RandCurveFieldWidthd,
+    RandCurveFieldWidthDict,
     SaveCurveValuesD,
     SaveCurveValuesd,
     SaveCurveValuesDict,
     cut_curve_field_of_view,
+    cut_curve_field_width,
     jitter_crop,
 )
 from .slices import (
@@ -222,9 +226,13 @@ __all__ = [
     "RandCurveFieldOfViewd",
     "RandCurveFieldOfViewD",
     "RandCurveFieldOfViewDict",
+    "RandCurveFieldWidthd",
+    "RandCurveFieldWidthD",
+    "RandCurveFieldWidthDict",
     "SaveCurveValuesd",
     "SaveCurveValuesD",
     "SaveCurveValuesDict",
     "cut_curve_field_of_view",
+    "cut_curve_field_width",
     "jitter_crop",
 ]

@@ -35,10 +35,14 @@ __all__ = [
     "RandCurveFieldOfViewd",
     "RandCurveFieldOfViewD",
     "RandCurveFieldOfViewDict",
+    "RandCurveFieldWidthd",
+    "RandCurveFieldWidthD",
+    "RandCurveFieldWidthDict",
     "SaveCurveValuesd",
     "SaveCurveValuesD",
     "SaveCurveValuesDict",
     "cut_curve_field_of_view",
+    "cut_curve_field_width",
     "jitter_crop",
 ]
 
@@ -237,6 +241,71 @@ class RandCurveFieldOfViewd(RandomizableTransform, MapTransform):
         return d
 
 
+
+def cut_curve_field_width(image: torch.Tensor, left: float, right: float) -> torch.Tensor:
+    """The crop of an image whose field of view is narrower than the crop: the crop columns ``u`` outside ``[left,
+    right]`` (crop pixels) are background (0, as outside an image, :func:`jitter_crop`). The targets do not change:
+    the spine is inside the kept columns.
+
+    Args:
+        image: ``(C, S, S)``, axis 1 the crop columns ``u``, axis 2 the rows ``v``.
+        left, right: the first and last kept column, ``left < right``.
+    """
+    if not left < right:
+        raise ValueError(f"need left < right, got left {left}, right {right}.")
+    image = torch.as_tensor(image, dtype=torch.float32).clone()
+    columns = torch.arange(image.shape[1], dtype=torch.float32)
+    image[:, (columns < left) | (columns > right)] = 0.0
+    return image
+
+
+class RandCurveFieldWidthd(RandomizableTransform, MapTransform):
+    """A random left–right field of view narrower than the crop (:func:`cut_curve_field_width`): a clinical lumbar
+    DXA scans a band about 100–250 mm wide around the spine, a whole-body DXA or a phantom study the whole body,
+    so that the regressor does not read the field's edges as anatomy.
+
+    The field's width is drawn uniformly in ``width_mm`` and widened where needed to hold the spine's right and left
+    boundaries plus ``margin_mm`` on each side; the spine's place across the field is drawn uniformly in what is left.
+
+    Args:
+        image_key: the crop ``(C, S, S)``.
+        curves_key: its ``(6, N)`` targets (coronal values ``u / S``).
+        width_mm: ``(low, high)`` field widths, mm.
+        pixel_mm: the crop's pixel size, mm (the bundle's ``crop_pixel_mm``).
+        margin_mm: least distance from a spine boundary to the field's edge, mm.
+        prob: probability of a narrower field.
+    """
+
+    def __init__(self, image_key: str = "image", curves_key: str = "label",
+                 width_mm: tuple[float, float] = (100.0, 360.0), pixel_mm: float = 3.2, margin_mm: float = 10.0,
+                 prob: float = 0.3, allow_missing_keys: bool = False) -> None:
+        MapTransform.__init__(self, [image_key, curves_key], allow_missing_keys)
+        RandomizableTransform.__init__(self, prob)
+        if not 0.0 < width_mm[0] <= width_mm[1]:
+            raise ValueError(f"width_mm must satisfy 0 < low <= high, got {width_mm}.")
+        self.image_key, self.curves_key = image_key, curves_key
+        self.width_mm, self.pixel_mm, self.margin_mm = width_mm, pixel_mm, margin_mm
+        self._width_mm, self._place = width_mm[1], 0.5
+
+    def randomize(self, data=None) -> None:
+        super().randomize(None)
+        if self._do_transform:
+            self._width_mm = float(self.R.uniform(*self.width_mm))
+            self._place = float(self.R.uniform(0.0, 1.0))
+
+    def __call__(self, data: Mapping[Hashable, object]) -> dict:
+        d = dict(data)
+        self.randomize()
+        if self._do_transform:
+            image, curves = d[self.image_key], torch.as_tensor(d[self.curves_key])
+            size, margin = image.shape[1], self.margin_mm / self.pixel_mm
+            spine_right, spine_left = float(curves[1].min()) * size - margin, float(curves[2].max()) * size + margin
+            width = max(self._width_mm / self.pixel_mm, spine_left - spine_right)
+            left = spine_right - self._place * (width - (spine_left - spine_right))
+            d[self.image_key] = cut_curve_field_width(image, left, left + width)
+        return d
+
+
 LoadCurveTargetsD = LoadCurveTargetsDict = LoadCurveTargetsd
 class SaveCurveValuesd(MapTransform):
     """Write each key's ``(6, N)`` curve values as ``OUTPUT_DIR/<image file stem>_curves.json``: ``{"curve_names",
@@ -269,3 +338,4 @@ class SaveCurveValuesd(MapTransform):
 RandCurveCropJitterD = RandCurveCropJitterDict = RandCurveCropJitterd
 SaveCurveValuesD = SaveCurveValuesDict = SaveCurveValuesd
 RandCurveFieldOfViewD = RandCurveFieldOfViewDict = RandCurveFieldOfViewd
+RandCurveFieldWidthD = RandCurveFieldWidthDict = RandCurveFieldWidthd

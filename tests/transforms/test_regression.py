@@ -15,8 +15,10 @@ from monai_spine.transforms import (
     LoadCurveTargetsd,
     RandCurveCropJitterd,
     RandCurveFieldOfViewd,
+    RandCurveFieldWidthd,
     SaveCurveValuesd,
     cut_curve_field_of_view,
+    cut_curve_field_width,
     jitter_crop,
 )
 
@@ -137,6 +139,34 @@ def test_random_field_of_view_cuts_reproducibly_and_checks_its_range(targets_fil
         RandCurveFieldOfViewd(keep_range=(0.0, 0.5))
     with pytest.raises(ValueError, match="top < bottom"):
         cut_curve_field_of_view(data["image"], data["label"], data["rows"], 0.5, 0.5)
+
+
+
+def test_narrow_field_keeps_the_spine_and_a_band_of_the_drawn_width(targets_file):
+    path, frame = targets_file
+    data = {"label": LoadCurveTargets()(path), "image": torch.ones(1, SIZE, SIZE)}
+    spine = _curves()
+    u_right = frame.to_px(spine.coronal_right)[:, 0].min()  # the spine's outermost columns
+    u_left = frame.to_px(spine.coronal_left)[:, 0].max()
+    for seed in range(20):
+        cut = RandCurveFieldWidthd(width_mm=(100.0, 200.0), pixel_mm=3.2, margin_mm=10.0, prob=1.0)
+        out = cut.set_random_state(seed)(data)
+        kept = torch.nonzero(out["image"][0, :, 0]).flatten()
+        first, last = int(kept.min()), int(kept.max())
+        assert torch.equal(out["label"], data["label"])  # the targets do not move
+        # the spine and its 10 mm margins are kept, to the column grid
+        assert first < u_right - 10.0 / 3.2 + 1 and last > u_left + 10.0 / 3.2 - 1
+        assert 100.0 / 3.2 - 1 <= last - first + 1 <= max(200.0 / 3.2, u_left - u_right + 20.0 / 3.2) + 1
+        assert float(out["image"][0, first:last + 1].min()) == 1.0 and float(out["image"].sum()) < SIZE * SIZE
+    # a field drawn narrower than the spine is widened to the spine and its margins
+    narrow = RandCurveFieldWidthd(width_mm=(20.0, 40.0), pixel_mm=3.2, margin_mm=10.0, prob=1.0).set_random_state(0)
+    kept = torch.nonzero(narrow(data)["image"][0, :, 0]).flatten()
+    assert abs(kept.numel() - (u_left - u_right + 20.0 / 3.2)) <= 1.0  # the columns in the band, to the grid
+    assert torch.equal(RandCurveFieldWidthd(prob=0.0)(data)["image"], data["image"])
+    with pytest.raises(ValueError, match="width_mm"):
+        RandCurveFieldWidthd(width_mm=(0.0, 100.0))
+    with pytest.raises(ValueError, match="left < right"):
+        cut_curve_field_width(data["image"], 50.0, 50.0)
 
 
 def test_saved_values_name_the_image(tmp_path):

@@ -1,0 +1,99 @@
+"""The DXA route on lumbar-only images: phantom studies cut to a lumbar field of view, beside the real CT's renders
+(``docs/real_anatomy.md``, "The DXA route on lumbar-only fields").
+
+Each phantom study's DXA keeps only the rows from ``--keep-mm`` (default 225 mm, the real CT's T11–S1 column) above
+the bottom of its truth's spine, plus 10 mm; its truth is the six curves resampled over that stretch with their own
+relative depth, as ``drr`` writes the truth of a CT that holds part of the spine. The route (DXA bundle mask, crop,
+regressor, coronal curves from the mask) is scored on the whole image and on the cut one with
+``evaluation.scorers.curve_errors``; the figure puts the regressor's crops of the real renders above those of the cut
+phantom studies.
+
+    python docs/lumbar_field_check.py --phantom PHANTOM/dataset.json --real REAL/dataset.json \\
+        --out docs/images/regressor_crops_lumbar.png
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from monai.data.utils import affine_to_spacing
+from monai.transforms import SpatialCrop
+
+from monai_spine.cohort.truth import truth_curves
+from monai_spine.evaluation.scorers import curve_errors
+from monai_spine.evaluation.studies import read_studies
+from monai_spine.geometry import SpineCurves
+from monai_spine.pipelines.dxa import CORONAL_SOURCE
+from monai_spine.regression import curve_regressor, regress_dxa_curves, spine_crop
+from monai_spine.segmentation import segment_dxa
+
+FIGURES = ("sagittal_mae_mm", "mean_3d_mm", "lumbar_lordosis_deg_error")
+
+
+def lumbar_field(image, truth: SpineCurves, keep_mm: float):
+    """The DXA ``(1, W, H)`` without its rows more than ``keep_mm`` + 10 mm above the spine's bottom, and the truth
+    over the kept ``keep_mm``: ``(image, truth)`` in the cut image's frame."""
+    curves = truth.to_array()
+    row_mm = float(affine_to_spacing(image.affine, r=2)[1])
+    top_mm = curves[0, -1, 1] - keep_mm
+    first_row = int(max(0.0, top_mm - 10.0) // row_mm)
+    cut = SpatialCrop(roi_start=(0, first_row), roi_end=image.shape[1:])(image)
+    heights = np.linspace(top_mm, curves[0, -1, 1], curves.shape[1])
+    kept = np.stack([np.c_[np.interp(heights, c[:, 1], c[:, 0]), heights - first_row * row_mm] for c in curves])
+    return cut, SpineCurves.from_array(kept).with_relative_depth()
+
+
+def route_errors(image, truth: SpineCurves) -> dict:
+    """``curve_errors`` of the DXA route on ``image``."""
+    pred, _ = regress_dxa_curves(image, segment_dxa(image), curve_regressor(None), CORONAL_SOURCE)
+    return curve_errors(pred, truth)
+
+
+def draw_crops(rows, out: str) -> None:
+    """``rows``: ``[(label, [(title, image), ...]), ...]`` → the regressor's crops, one row each, the spine's part."""
+    regressor = curve_regressor(None)
+    n = max(len(images) for _, images in rows)
+    fig, axes = plt.subplots(len(rows), n, figsize=(2.6 * n, 3.4 * len(rows)), squeeze=False)
+    for axes_row, (label, images) in zip(axes, rows):
+        for ax, (title, image) in zip(axes_row, images):
+            crop = spine_crop(image, segment_dxa(image), regressor.crop_pixel_mm, regressor.crop_size).crop
+            ax.imshow(crop.T[40:184, 56:168], cmap="gray")
+            ax.set_title(f"{label}\n{title}", fontsize=8)
+        for ax in axes_row:
+            ax.axis("off")
+    fig.suptitle(f"What the regressor sees (its {regressor.crop_pixel_mm} mm crop, middle part)", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--phantom", required=True, help="phantom studies' dataset.json (DXA and truth)")
+    parser.add_argument("--real", required=True, help="drr renders of the real CT, dataset.json")
+    parser.add_argument("--out", required=True, help="the figure, PNG")
+    parser.add_argument("--keep-mm", type=float, default=225.0, help="spine kept above its bottom, mm")
+    parser.add_argument("--n-figure", type=int, default=4, help="studies per row of the figure")
+    args = parser.parse_args()
+    whole, lumbar, cut_images = [], [], []
+    for study in read_studies(args.phantom, "all"):
+        truth = truth_curves(study.files["truth"])
+        whole.append(route_errors(study.dxa, truth))
+        cut, cut_truth = lumbar_field(study.dxa, truth, args.keep_mm)
+        lumbar.append(route_errors(cut, cut_truth))
+        cut_images.append((study.id, cut))
+    for name, rows in (("whole image", whole), (f"lumbar field ({args.keep_mm:.0f} mm)", lumbar)):
+        means = [np.mean([abs(row[key]) for row in rows]) for key in FIGURES]
+        print(f"{name}, {len(rows)} studies: sagittal {means[0]:.2f} mm, mean 3D {means[1]:.2f} mm, "
+              f"lordosis MAE {means[2]:.1f} deg")
+    real = [(study.id, study.dxa) for study in read_studies(args.real, "all")]
+    draw_crops([("real CT render", real[: args.n_figure]),
+                ("phantom, lumbar field", cut_images[: args.n_figure])], args.out)
+
+
+if __name__ == "__main__":
+    main()
