@@ -241,7 +241,6 @@ class RandCurveFieldOfViewd(RandomizableTransform, MapTransform):
         return d
 
 
-
 def cut_curve_field_width(image: torch.Tensor, left: float, right: float) -> torch.Tensor:
     """The crop of an image whose field of view is narrower than the crop: the crop columns ``u`` outside ``[left,
     right]`` (crop pixels) are background (0, as outside an image, :func:`jitter_crop`). The targets do not change:
