@@ -27,7 +27,7 @@ from monai.transforms import SpatialCrop
 from monai_spine.cohort.truth import truth_curves
 from monai_spine.evaluation.scorers import curve_errors
 from monai_spine.evaluation.studies import read_studies
-from monai_spine.geometry import SpineCurves
+from monai_spine.geometry import HeightFrame, SpineCurves
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.regression import curve_regressor, regress_dxa_curves, spine_crop
 from monai_spine.segmentation import segment_dxa
@@ -38,30 +38,36 @@ FIGURES = ("sagittal_mae_mm", "mean_3d_mm", "lumbar_lordosis_deg_error")
 def lumbar_field(image, truth: SpineCurves, keep_mm: float):
     """The DXA ``(1, W, H)`` without its rows more than ``keep_mm`` + 10 mm above the spine's bottom, and the truth
     over the kept ``keep_mm``: ``(image, truth)`` in the cut image's frame."""
-    curves = truth.to_array()
+    bottom_mm = float(truth.coronal_centre[-1, 1])
     row_mm = float(affine_to_spacing(image.affine, r=2)[1])
-    top_mm = curves[0, -1, 1] - keep_mm
-    first_row = int(max(0.0, top_mm - 10.0) // row_mm)
+    first_row = int(max(0.0, bottom_mm - keep_mm - 10.0) // row_mm)
     cut = SpatialCrop(roi_start=(0, first_row), roi_end=image.shape[1:])(image)
-    heights = np.linspace(top_mm, curves[0, -1, 1], curves.shape[1])
-    kept = np.stack([np.c_[np.interp(heights, c[:, 1], c[:, 0]), heights - first_row * row_mm] for c in curves])
+    shifted = truth.to_array() - (0.0, first_row * row_mm)
+    heights = HeightFrame(bottom_mm - keep_mm - first_row * row_mm, bottom_mm - first_row * row_mm)
+    kept = np.stack([heights.curve(heights.values(curve)) for curve in shifted])
     return cut, SpineCurves.from_array(kept).with_relative_depth()
 
 
-def route_errors(image, truth: SpineCurves) -> dict:
-    """``curve_errors`` of the DXA route on ``image``."""
-    pred, _ = regress_dxa_curves(image, segment_dxa(image), curve_regressor(None), CORONAL_SOURCE)
+def segmented(image):
+    """``(image, its DXA bundle mask)``."""
+    return image, segment_dxa(image)
+
+
+def route_errors(image, mask, truth: SpineCurves) -> dict:
+    """``curve_errors`` of the DXA route on ``image`` and its spine ``mask``."""
+    pred, _ = regress_dxa_curves(image, mask, curve_regressor(None), CORONAL_SOURCE)
     return curve_errors(pred, truth)
 
 
 def draw_crops(rows, out: str) -> None:
-    """``rows``: ``[(label, [(title, image), ...]), ...]`` → the regressor's crops, one row each, the spine's part."""
+    """``rows``: ``[(label, [(title, image, mask), ...]), ...]`` → the regressor's crops, one row each, the spine's
+    part."""
     regressor = curve_regressor(None)
     n = max(len(images) for _, images in rows)
     fig, axes = plt.subplots(len(rows), n, figsize=(2.6 * n, 3.4 * len(rows)), squeeze=False)
     for axes_row, (label, images) in zip(axes, rows):
-        for ax, (title, image) in zip(axes_row, images):
-            crop = spine_crop(image, segment_dxa(image), regressor.crop_pixel_mm, regressor.crop_size).crop
+        for ax, (title, image, mask) in zip(axes_row, images):
+            crop = spine_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size).crop
             ax.imshow(crop.T[40:184, 56:168], cmap="gray")
             ax.set_title(f"{label}\n{title}", fontsize=8)
         for ax in axes_row:
@@ -82,16 +88,17 @@ def main() -> None:
     whole, lumbar, cut_images = [], [], []
     for study in read_studies(args.phantom, "all"):
         truth = truth_curves(study.files["truth"])
-        whole.append(route_errors(study.dxa, truth))
+        whole.append(route_errors(*segmented(study.dxa), truth))
         cut, cut_truth = lumbar_field(study.dxa, truth, args.keep_mm)
-        lumbar.append(route_errors(cut, cut_truth))
-        cut_images.append((study.id, cut))
+        cut_image = segmented(cut)
+        lumbar.append(route_errors(*cut_image, cut_truth))
+        cut_images.append((study.id, *cut_image))
     for name, rows in (("whole image", whole), (f"lumbar field ({args.keep_mm:.0f} mm)", lumbar)):
         means = [np.mean([abs(row[key]) for row in rows]) for key in FIGURES]
         print(f"{name}, {len(rows)} studies: sagittal {means[0]:.2f} mm, mean 3D {means[1]:.2f} mm, "
               f"lordosis MAE {means[2]:.1f} deg")
-    real = [(study.id, study.dxa) for study in read_studies(args.real, "all")]
-    draw_crops([("real CT render", real[: args.n_figure]),
+    real = [(study.id, *segmented(study.dxa)) for study in read_studies(args.real, "all")[: args.n_figure]]
+    draw_crops([("real CT render", real),
                 ("phantom, lumbar field", cut_images[: args.n_figure])], args.out)
 
 
