@@ -22,14 +22,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 from monai.data.utils import affine_to_spacing
-from monai.transforms import SpatialCrop
 
-from monai_spine.cohort.truth import truth_curves
+from monai_spine.cohort import FieldOfView, cut_field_of_view, truth_curves
 from monai_spine.evaluation.scorers import curve_errors
 from monai_spine.evaluation.studies import read_studies
-from monai_spine.geometry import HeightFrame, SpineCurves
+from monai_spine.geometry import SpineCurves
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
-from monai_spine.regression import curve_regressor, regress_dxa_curves, spine_crop
+from monai_spine.regression import curve_regressor, regress_dxa_curves
 from monai_spine.segmentation import segment_dxa
 
 FIGURES = ("sagittal_mae_mm", "mean_3d_mm", "lumbar_lordosis_deg_error")
@@ -37,15 +36,10 @@ FIGURES = ("sagittal_mae_mm", "mean_3d_mm", "lumbar_lordosis_deg_error")
 
 def lumbar_field(image, truth: SpineCurves, keep_mm: float):
     """The DXA ``(1, W, H)`` without its rows more than ``keep_mm`` + 10 mm above the spine's bottom, and the truth
-    over the kept ``keep_mm``: ``(image, truth)`` in the cut image's frame."""
-    bottom_mm = float(truth.coronal_centre[-1, 1])
-    row_mm = float(affine_to_spacing(image.affine, r=2)[1])
-    first_row = int(max(0.0, bottom_mm - keep_mm - 10.0) // row_mm)
-    cut = SpatialCrop(roi_start=(0, first_row), roi_end=image.shape[1:])(image)
-    shifted = truth.to_array() - (0.0, first_row * row_mm)
-    heights = HeightFrame(bottom_mm - keep_mm - first_row * row_mm, bottom_mm - first_row * row_mm)
-    kept = np.stack([heights.curve(heights.values(curve)) for curve in shifted])
-    return cut, SpineCurves.from_array(kept).with_relative_depth()
+    over the kept ``keep_mm`` (``cohort.cut_field_of_view``): ``(image, truth)`` in the cut image's frame."""
+    height = float(truth.coronal_centre[-1, 1] - truth.coronal_centre[0, 1])
+    below_mm = float(image.shape[2] * affine_to_spacing(image.affine, r=2)[1])  # every row below the spine
+    return cut_field_of_view(image, truth, FieldOfView(max(0.0, 1.0 - keep_mm / height), 1.0, 10.0, below_mm))
 
 
 def segmented(image):
@@ -67,7 +61,7 @@ def draw_crops(rows, out: str) -> None:
     fig, axes = plt.subplots(len(rows), n, figsize=(2.6 * n, 3.4 * len(rows)), squeeze=False)
     for axes_row, (label, images) in zip(axes, rows):
         for ax, (title, image, mask) in zip(axes_row, images):
-            crop = spine_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size).crop
+            crop = regressor.crop(image, mask).crop
             ax.imshow(crop.T[40:184, 56:168], cmap="gray")
             ax.set_title(f"{label}\n{title}", fontsize=8)
         for ax in axes_row:

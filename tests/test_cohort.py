@@ -20,14 +20,17 @@ from monai.data.utils import affine_to_spacing
 from monai_spine.cli import main
 from monai_spine.cohort import (
     CROP_PIXEL_MM,
+    FieldOfView,
     PairSettings,
     PairSource,
     build_cohort,
     build_truth_cohort,
     crop_image,
+    cut_field_of_view,
     pairs_from_csv,
     pairs_from_datalist,
     pairs_from_folder,
+    truth_curves,
 )
 from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, CropFrame, HeightFrame, crop_centre, curves_from_mask
@@ -256,6 +259,8 @@ def test_folder_layout_and_command(phantom, tmp_path, capsys):
         (["--pairs", "{tmp}/unsafe.csv"], "unsafe.csv: pair id '../a' is not a safe folder name"),
         (["--input", "{tmp}", "--workers", "0"], "--workers must be at least 1"),
         (["--input", "{tmp}", "--crop-pixel", "0"], "crop pixel size must be positive"),
+        (["--input", "{tmp}", "--crop-fill", "1.5"], "--crop-fill must be in (0, 1]"),
+        (["--input", "{tmp}", "--cut-fields", "2"], "--cut-fields needs --targets-from-truth"),
         (["--input", "{tmp}", "--iou-threshold", "2"], "iou_threshold must be in [0, 1]"),
     ],
 )
@@ -303,3 +308,62 @@ def test_targets_from_truth_agree_with_the_aligned_pairs(built, phantom, tmp_pat
         crop = LoadRadiograph()(tmp_path / "truth" / entry["image"])
         assert crop.shape == (1, 224, 224)
         assert np.allclose(affine_to_spacing(crop.affine, r=2), CROP_PIXEL_MM)
+
+
+def test_cut_field_of_view_keeps_the_truth_of_the_kept_spine(phantom):
+    """A whole-spine study cut to a lumbar field 200 mm wide: the image is the original's pixels, and the truth is
+    the original's curves over the kept heights, moved into the cut image's frame, with their own relative depth."""
+    study = phantom[0] / _study(SCOLIOTIC)
+    image, curves = LoadRadiograph()(study / "dxa.dcm"), truth_curves(study / "truth.json")
+    spacing = affine_to_spacing(image.affine, r=2).numpy()
+    field = FieldOfView(top=0.6, bottom=1.0, margin_above_mm=20.0, margin_below_mm=15.0, width_mm=200.0)
+    cut, cut_curves = cut_field_of_view(image, curves, field)
+    z_top, z_bottom = curves.coronal_centre[[0, -1], 1]
+    kept_top = z_top + 0.6 * (z_bottom - z_top)
+    first_row = int((kept_top - 20.0) // spacing[1])
+    assert cut.shape[2] == int(np.ceil((z_bottom + 15.0) / spacing[1])) - first_row
+    assert cut.shape[1] * spacing[0] == pytest.approx(200.0, abs=2 * spacing[0])
+    offset = np.array([round(float(cut.affine[0, 2] - image.affine[0, 2]) / spacing[0]), first_row])
+    assert np.array_equal(np.asarray(cut[0]), np.asarray(image[0, offset[0]:offset[0] + cut.shape[1],
+                                                                  first_row:first_row + cut.shape[2]]))
+    moved = cut_curves.to_array() + offset * spacing  # back in the whole image's frame
+    assert moved[0, 0, 1] == pytest.approx(kept_top) and moved[0, -1, 1] == pytest.approx(z_bottom)
+    for name, original, kept in zip(CURVE_NAMES[:3], curves.to_array()[:3], moved[:3]):
+        heights = HeightFrame.of_curve(kept)
+        assert np.abs(heights.values(original) - kept[:, 0]).max() < 1e-6, name
+    assert abs(cut_curves.sagittal_centre[:, 0].mean()) < 1e-6  # relative depth of the kept stretch
+    depth = HeightFrame.of_curve(moved[3]).values(curves.sagittal_centre)
+    assert np.abs(depth - depth.mean() - cut_curves.sagittal_centre[:, 0]).max() < 1e-6
+
+
+def test_targets_from_truth_with_cut_fields_and_spine_fill(phantom, tmp_path):
+    """``cut_fields`` adds cut pairs to the training and validation studies only, the same on a rebuild; with
+    ``spine_fill`` every crop's pixel size makes the spine fill that share of its rows."""
+    datalist = json.loads(phantom[1].read_text())
+    for split in ("training", "validation", "test"):
+        datalist[split] = [e for e in datalist.get(split, []) if e["id"] in (_study(SCOLIOTIC), _study(STRAIGHT))]
+    (phantom[0] / "two_cut.json").write_text(json.dumps(datalist))
+    document = build_truth_cohort([phantom[0] / "two_cut.json"], tmp_path / "cut", workers=1, spine_fill=0.85,
+                                  cut_fields=2)
+    test_ids = {e["id"] for e in datalist["test"]}
+    for split in ("training", "validation", "test"):
+        ids = sorted(e["id"] for e in document[split])
+        studies = sorted(e["id"] for e in datalist[split])
+        expected = studies if split == "test" else sorted(i + k for i in studies for k in ("", "_field0", "_field1"))
+        assert ids == expected, split
+    assert not document["rejected"]
+    pixel_sizes = []
+    for entry in (e for split in ("training", "validation", "test") for e in document[split]):
+        targets = json.loads((tmp_path / "cut" / entry["targets"]).read_text())
+        rows = np.asarray(targets["curves_crop_px"]["coronal_centre"])[:, 1]
+        pixel_mm = targets["crop_frame"]["pixel_mm"]
+        assert rows[-1] - rows[0] == pytest.approx(0.85 * 224, abs=1e-3) or pixel_mm == CROP_PIXEL_MM
+        assert ("field_of_view" in targets["inputs"]) == ("_field" in entry["id"])
+        assert entry["id"].split("_field")[0] not in test_ids or "_field" not in entry["id"]
+        pixel_sizes.append(pixel_mm)
+    assert min(pixel_sizes) < 0.75 * CROP_PIXEL_MM  # a cut spine gets smaller pixels
+    again = build_truth_cohort([phantom[0] / "two_cut.json"], tmp_path / "again", workers=1, spine_fill=0.85,
+                               cut_fields=2)
+    assert [e["id"] for e in again["training"]] == [e["id"] for e in document["training"]]
+    for entry in again["training"]:
+        assert filecmp.cmp(tmp_path / "cut" / entry["targets"], tmp_path / "again" / entry["targets"], shallow=False)

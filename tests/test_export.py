@@ -19,7 +19,6 @@ from monai_spine.networks.export import TOLERANCE, OnnxRuntimeNetwork, save_onnx
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.regression import BundleCurveRegressor
-from monai_spine.regression.runner import spine_crop
 from monai_spine.segmentation import BundleSegmenter
 from monai_spine.segmentation.runner import load_bundle
 from monai_spine.transforms import LoadRadiograph
@@ -92,8 +91,7 @@ def test_onnxruntime_runners_agree_with_pytorch(study, tmp_path, monkeypatch):
     dxa = LoadRadiograph()(study / "dxa.dcm")
     regressor = BundleCurveRegressor(bundle_root(CURVE_BUNDLE), "cpu")
     reference = BundleCurveRegressor(bundle_root(CURVE_BUNDLE), "cpu", runtime="torch")
-    crop = spine_crop(dxa, LoadRadiograph()(study / "dxa_spine.nii.gz"), regressor.crop_pixel_mm,
-                      regressor.crop_size).crop
+    crop = regressor.crop(dxa, LoadRadiograph()(study / "dxa_spine.nii.gz")).crop
     assert np.abs(regressor(crop) - reference(crop)).max() <= TOLERANCE
     ap = LoadRadiograph()(study / "ap.dcm")
     mask = BundleSegmenter(bundle_root(RADIOGRAPH_BUNDLE), "cpu")(ap)

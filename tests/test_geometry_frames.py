@@ -50,6 +50,21 @@ def test_crop_centre_rule_is_midpoint_of_end_points():
     np.testing.assert_allclose(crop_centre(np.array([[0, 0, 0], [2, 4, 6.0]])), [1, 2, 3])
 
 
+def test_crop_pixel_follows_spine_height_with_spine_fill():
+    z = np.linspace(300.0, 525.0, N_POINTS)  # a 225 mm lumbar column
+    line = np.stack([200 + 5 * np.sin(z / 60), z], axis=1)
+    lumbar = CropFrame.around(line, pixel_mm=3.2, spine_fill=0.85)
+    assert lumbar.pixel_mm == pytest.approx(225.0 / (0.85 * 224))
+    rows = lumbar.to_px(line[[0, -1]])[:, 1]
+    assert rows[1] - rows[0] == pytest.approx(0.85 * 224)  # the column fills 85 % of the rows
+    assert lumbar.centre_mm == pytest.approx(tuple(crop_centre(line)))
+    whole = np.stack([np.full(N_POINTS, 200.0), np.linspace(0.0, 650.0, N_POINTS)], axis=1)
+    assert CropFrame.around(whole, pixel_mm=3.2, spine_fill=0.85).pixel_mm == 3.2  # capped: a whole spine as before
+    assert CropFrame.around(line, pixel_mm=3.2).pixel_mm == 3.2
+    with pytest.raises(ValueError, match="spine_fill"):
+        CropFrame.around(line, pixel_mm=3.2, spine_fill=0.0)
+
+
 def test_height_frame_heights():
     frame = HeightFrame(z_top=120.0, z_bottom=536.0)
     z = frame.heights

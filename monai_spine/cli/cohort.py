@@ -37,6 +37,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--iou-threshold", type=float, default=0.7, help="least IoU of an accepted pair (default 0.7)")
     parser.add_argument("--crop-pixel", type=float, default=None, metavar="MM",
                         help="crop pixel size in mm (default 3.2: 224 pixels hold a 690 mm spine)")
+    parser.add_argument("--crop-fill", type=float, default=None, metavar="SHARE",
+                        help="the crop's pixel size follows the spine's height so that the spine fills this share of "
+                        "its rows, --crop-pixel at most (the regressor bundle's crop_spine_fill, 0.85; default: a "
+                        "fixed pixel size)")
+    parser.add_argument("--cut-fields", type=int, default=0, metavar="K",
+                        help="with --targets-from-truth: K more pairs per training and validation study, each cut to a "
+                        "random lumbar, chest or thoraco-lumbar field of view (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the datalist's split (default 0)")
     parser.set_defaults(run=run)
     return parser
@@ -65,6 +72,10 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--workers must be at least 1, got {args.workers}.")
         if not crop_pixel_mm > 0:
             raise ValueError(f"the crop pixel size must be positive, got {crop_pixel_mm} mm.")
+        if args.crop_fill is not None and not 0.0 < args.crop_fill <= 1.0:
+            raise ValueError(f"--crop-fill must be in (0, 1], got {args.crop_fill}.")
+        if args.cut_fields < 0 or (args.cut_fields and not args.targets_from_truth):
+            raise ValueError(f"--cut-fields needs --targets-from-truth and K >= 0, got {args.cut_fields}.")
     if args.targets_from_truth:  # registers nothing: runs without SimpleITK (a GPU training machine)
         return _from_truth(args, crop_pixel_mm)
     return _from_pairs(args, crop_pixel_mm)
@@ -77,7 +88,7 @@ def _from_pairs(args: argparse.Namespace, crop_pixel_mm: float) -> int:
 
     with option_values():
         settings = PairSettings(AlignmentConfig(iou_threshold=args.iou_threshold), crop_pixel_mm,
-                                args.use_given_masks)
+                                args.use_given_masks, args.crop_fill)
     summary = build_cohort(_pairs(args), args.out, settings, args.workers, args.scheduler, args.seed)
     print(f"monai-spine cohort: {summary.line()}; datalist {args.out}/dataset.json, "
           f"rejections {args.out}/rejections.csv")
@@ -92,7 +103,8 @@ def _from_truth(args: argparse.Namespace, crop_pixel_mm: float) -> int:
 
     if not args.datalist:
         raise UsageError("--targets-from-truth needs --datalist (rendered studies with truth.json).")
-    document = build_truth_cohort(args.datalist, args.out, crop_pixel_mm, args.workers or os.cpu_count() or 1)
+    document = build_truth_cohort(args.datalist, args.out, crop_pixel_mm, args.workers or os.cpu_count() or 1,
+                                  args.crop_fill, args.cut_fields)
     counts = ", ".join(f"{split} {len(document[split])}" for split in ("training", "validation", "test"))
     print(f"monai-spine cohort: targets from truth: {counts}; left out {len(document['rejected'])} (spine beyond "
           f"the crop); datalist {args.out}/dataset.json")

@@ -20,13 +20,21 @@ from .targets import (
     sagittal_curves_in_dxa,
     targets_document,
 )
-from .truth import build_truth_cohort, build_truth_pair, truth_curves
+from .truth import (
+    FieldOfView,
+    build_truth_cohort,
+    build_truth_pair,
+    cut_field_of_view,
+    random_field_of_view,
+    truth_curves,
+)
 
 __all__ = [
     "CROP_PIXEL_MM",
     "STATUSES",
     "TARGETS_SCHEMA",
     "CohortSummary",
+    "FieldOfView",
     "PairResult",
     "PairSettings",
     "PairSource",
@@ -37,6 +45,7 @@ __all__ = [
     "check_pairs",
     "coronal_curves",
     "crop_image",
+    "cut_field_of_view",
     "curves_from_crop",
     "curves_in_crop",
     "measure_curves",
@@ -44,6 +53,7 @@ __all__ = [
     "pairs_from_csv",
     "pairs_from_datalist",
     "pairs_from_folder",
+    "random_field_of_view",
     "read_pair",
     "sagittal_curves_in_dxa",
     "save_crop",

@@ -56,17 +56,23 @@ class PairSettings:
 
     Args:
         alignment: settings of :func:`~monai_spine.registration.align_pair`.
-        crop_pixel_mm: side of a crop pixel, mm (:data:`~monai_spine.cohort.crop.CROP_PIXEL_MM`).
+        crop_pixel_mm: side of a crop pixel, mm (:data:`~monai_spine.cohort.crop.CROP_PIXEL_MM`); with
+            ``crop_spine_fill`` its largest value.
         use_given_masks: use the pairs' own spine masks (phantoms, tests) instead of segmenting the images.
+        crop_spine_fill: the share of the crop's rows the spine fills (the regressor bundle's
+            ``crop_spine_fill``, :meth:`~monai_spine.geometry.CropFrame.around`); ``None``: a fixed pixel size.
     """
 
     alignment: AlignmentConfig = field(default_factory=lambda: _registration().AlignmentConfig())
     crop_pixel_mm: float = CROP_PIXEL_MM
     use_given_masks: bool = False
+    crop_spine_fill: float | None = None
 
     def __post_init__(self):
         if not self.crop_pixel_mm > 0:
             raise ValueError(f"the crop pixel size must be positive, got {self.crop_pixel_mm} mm.")
+        if self.crop_spine_fill is not None and not 0.0 < self.crop_spine_fill <= 1.0:
+            raise ValueError(f"the crop's spine fill must be in (0, 1], got {self.crop_spine_fill}.")
 
     def to_dict(self) -> dict:
         """JSON-ready settings (``cohort.json``)."""
@@ -145,7 +151,7 @@ def _write_pair(stage: Path, source: PairSource, dxa, mri, dxa_mask, mri_mask, a
     if alignment.warnings:  # the targets would describe part of the spine as if it were all of it
         return "alignment", "; ".join(alignment.warnings), None
     curves = pair_curves(dxa_mask, mri_mask, alignment.matrix_mri_to_dxa)
-    frame = CropFrame.around(curves.coronal_centre, settings.crop_pixel_mm)
+    frame = CropFrame.around(curves.coronal_centre, settings.crop_pixel_mm, spine_fill=settings.crop_spine_fill)
     outside = spine_outside_crop(np.stack(list(curves_in_crop(curves, frame).values())[:3]), frame)
     if outside > 0:
         return "crop", (f"the spine reaches {outside * frame.pixel_mm:.0f} mm beyond the {frame.size} × "

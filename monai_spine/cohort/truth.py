@@ -12,13 +12,17 @@ import json
 import os
 import secrets
 import shutil
+import zlib
+from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 
 import numpy as np
+from monai.data.utils import affine_to_spacing
+from monai.transforms import SpatialCrop
 
 from monai_spine.errors import SpineInputError
-from monai_spine.geometry import CURVE_NAMES, CropFrame, SpineCurves
+from monai_spine.geometry import CURVE_NAMES, CropFrame, HeightFrame, SpineCurves
 from monai_spine.io.files import atomic_write_text, json_text
 from monai_spine.workers import map_single_threaded
 
@@ -26,7 +30,8 @@ from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
 from .pair import PARTIAL_PREFIX
 from .targets import curves_in_crop, targets_document
 
-__all__ = ["truth_curves", "build_truth_pair", "build_truth_cohort"]
+__all__ = ["FieldOfView", "truth_curves", "cut_field_of_view", "random_field_of_view", "build_truth_pair",
+           "build_truth_cohort"]
 
 _SPLITS = ("training", "validation", "test")
 
@@ -46,13 +51,78 @@ def truth_curves(truth_path: str | os.PathLike) -> SpineCurves:
         raise SpineInputError(path, f"no DXA truth curves ({type(err).__name__}: {err})") from None
 
 
-def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: float = CROP_PIXEL_MM) -> dict:
+@dataclass(frozen=True)
+class FieldOfView:
+    """A clinical image's field of view over a whole-spine study: the spine kept from share ``top`` to share
+    ``bottom`` of its length (from its top), the image rows ``margin_above_mm`` and ``margin_below_mm`` beyond, and,
+    with ``width_mm``, only the columns of a band that wide centred on the kept spine (a lumbar DXA's narrow scan).
+    """
+
+    top: float
+    bottom: float
+    margin_above_mm: float = 10.0
+    margin_below_mm: float = 10.0
+    width_mm: float | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready (``targets.json``'s ``inputs``)."""
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+def cut_field_of_view(image, curves: SpineCurves, field: FieldOfView):
+    """A whole-spine DXA and its truth as an image with a smaller ``field`` of view would show them.
+
+    Args:
+        image: ``(1, W, H)`` ``MetaTensor`` as ``LoadRadiograph`` gives it.
+        curves: its six curves, DXA frame mm (relative depth).
+        field: what is kept.
+
+    Returns:
+        ``(image, curves)``: the image's kept rows (and columns), and the curves resampled at the heights of the
+        kept spine with their own relative depth, in the cut image's frame (its first kept pixel at 0 mm), as
+        ``drr`` writes the truth of a CT that holds part of the spine.
+    """
+    if not 0.0 <= field.top < field.bottom <= 1.0:
+        raise ValueError(f"need 0 <= top < bottom <= 1, got {field.top}, {field.bottom}.")
+    spacing = affine_to_spacing(image.affine, r=2).numpy()
+    z_top, z_bottom = float(curves.coronal_centre[0, 1]), float(curves.coronal_centre[-1, 1])
+    kept = HeightFrame(z_top + field.top * (z_bottom - z_top), z_top + field.bottom * (z_bottom - z_top))
+    first = [0, max(0, int((kept.z_top - field.margin_above_mm) // spacing[1]))]
+    last = [image.shape[1], min(image.shape[2], int(np.ceil((kept.z_bottom + field.margin_below_mm) / spacing[1])))]
+    if field.width_mm is not None:
+        centre = float(np.mean(kept.values(curves.coronal_centre)))
+        first[0] = max(0, int((centre - field.width_mm / 2) // spacing[0]))
+        last[0] = min(image.shape[1], int(np.ceil((centre + field.width_mm / 2) / spacing[0])))
+    cut = SpatialCrop(roi_start=first, roi_end=last)(image)
+    shifted = curves.to_array() - np.asarray(first) * spacing
+    heights = HeightFrame(kept.z_top - first[1] * spacing[1], kept.z_bottom - first[1] * spacing[1])
+    resampled = np.stack([heights.curve(heights.values(curve)) for curve in shifted])
+    return cut, SpineCurves.from_array(resampled).with_relative_depth()
+
+
+def random_field_of_view(rng: np.random.Generator) -> FieldOfView:
+    """A field of view as clinical images cut the spine: lumbar (the spine's lower end kept; half the draws),
+    cervico-thoracic (its upper end) or thoraco-lumbar (a middle stretch), 30–70 % of the spine kept, margins
+    5–60 mm, and in half the draws a band 150–400 mm wide."""
+    share = rng.uniform(0.3, 0.7)
+    kind = rng.choice(["lumbar", "chest", "middle"], p=[0.5, 0.25, 0.25])
+    top = {"lumbar": 1.0 - share, "chest": 0.0, "middle": rng.uniform(0.0, 1.0 - share)}[kind]
+    width = float(rng.uniform(150.0, 400.0)) if rng.random() < 0.5 else None
+    return FieldOfView(float(top), float(top + share), float(rng.uniform(5.0, 60.0)), float(rng.uniform(5.0, 60.0)),
+                       width)
+
+
+def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: float = CROP_PIXEL_MM,
+                     spine_fill: float | None = None, field: FieldOfView | None = None) -> dict:
     """One study's ``pairs_dir/<id>/dxa_crop.nii.gz`` and ``targets.json`` from its DXA and truth.
 
     Args:
         entry: ``{"id", "dxa", "truth"}``, absolute paths (a ``phantom`` / ``drr`` datalist entry).
         pairs_dir: the cohort's ``pairs/`` folder (exists).
-        crop_pixel_mm: crop pixel size (:data:`~monai_spine.cohort.crop.CROP_PIXEL_MM`).
+        crop_pixel_mm: crop pixel size (:data:`~monai_spine.cohort.crop.CROP_PIXEL_MM`); with ``spine_fill`` its
+            largest value (:meth:`~monai_spine.geometry.CropFrame.around`).
+        spine_fill: the share of the crop's rows the spine fills, or ``None`` for a fixed pixel size.
+        field: a smaller field of view to cut the study to first (:func:`cut_field_of_view`), or ``None``.
 
     Returns:
         the datalist entry ``{"id", "image", "targets", "scoliotic"}`` (paths relative to the cohort folder).
@@ -63,13 +133,17 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
     from monai_spine.transforms import LoadRadiograph
 
     curves = truth_curves(entry["truth"])
-    frame = CropFrame.around(curves.coronal_centre, crop_pixel_mm)
+    dxa = LoadRadiograph()(entry["dxa"])
+    if field is not None:
+        dxa, curves = cut_field_of_view(dxa, curves, field)
+    frame = CropFrame.around(curves.coronal_centre, crop_pixel_mm, spine_fill=spine_fill)
     outside = spine_outside_crop(np.stack(list(curves_in_crop(curves, frame).values())[:3]), frame)
     if outside > 0:
-        raise SpineInputError(entry["truth"], f"the spine reaches {outside * crop_pixel_mm:.0f} mm beyond the crop")
-    dxa = LoadRadiograph()(entry["dxa"])
-    document = targets_document(entry["id"], curves, frame, {"dxa": entry["dxa"], "truth": entry["truth"],
-                                                            "masks": "truth"})
+        raise SpineInputError(entry["truth"], f"the spine reaches {outside * frame.pixel_mm:.0f} mm beyond the crop")
+    inputs = {"dxa": entry["dxa"], "truth": entry["truth"], "masks": "truth"}
+    if field is not None:
+        inputs["field_of_view"] = field.to_dict()
+    document = targets_document(entry["id"], curves, frame, inputs)
     folder = Path(pairs_dir) / entry["id"]
     staging = folder.with_name(f"{PARTIAL_PREFIX}{entry['id']}-{secrets.token_hex(4)}")
     staging.mkdir()
@@ -96,7 +170,7 @@ def _entries(datalist: Path, prefix: str) -> dict[str, list[dict]]:
 
 
 def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float = CROP_PIXEL_MM,
-                       workers: int = 1) -> dict:
+                       workers: int = 1, spine_fill: float | None = None, cut_fields: int = 0) -> dict:
     """Regressor pairs of every study of ``phantom`` / ``drr`` datalists, each study keeping its split.
 
     Args:
@@ -104,8 +178,13 @@ def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float =
             each id is prefixed with its datalist's folder name (``drr`` writes ``study_0000`` in every folder).
         out: the cohort folder: ``pairs/<id>/`` and ``dataset.json`` (``{"id", "image", "targets", "scoliotic"}``
             per entry, as :func:`~monai_spine.cohort.build_cohort` writes it).
-        crop_pixel_mm: crop pixel size.
+        crop_pixel_mm: crop pixel size; with ``spine_fill`` its largest value.
         workers: processes.
+        spine_fill: the share of the crop's rows the spine fills (:meth:`~monai_spine.geometry.CropFrame.around`),
+            or ``None`` for a fixed pixel size.
+        cut_fields: pairs ``<id>_field<k>`` added per training and validation study, each the study cut to a
+            :func:`random_field_of_view` (drawn from the id, so a rebuild gives the same); the test split keeps
+            whole studies.
 
     Returns:
         the datalist written; studies whose spine does not fit are left out and listed under ``"rejected"``.
@@ -118,19 +197,27 @@ def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float =
         prefix = f"{datalist.parent.name}_" if len(datalists) > 1 else ""
         for split, entries in _entries(datalist, prefix).items():
             by_split[split] += entries
-    todo = [(split, entry) for split, entries in by_split.items() for entry in entries]
-    results = map_single_threaded(partial(_pair_or_error, pairs_dir=out / "pairs", crop_pixel_mm=crop_pixel_mm),
-                                  [entry for _, entry in todo], workers)
+    todo = []
+    for split, entries in by_split.items():
+        for entry in entries:
+            todo.append((split, entry, None))
+            rng = np.random.default_rng(zlib.crc32(entry["id"].encode()))
+            todo += [(split, {**entry, "id": f"{entry['id']}_field{k}"}, random_field_of_view(rng))
+                     for k in range(cut_fields if split != "test" else 0)]
+    build = partial(_pair_or_error, pairs_dir=out / "pairs", crop_pixel_mm=crop_pixel_mm, spine_fill=spine_fill)
+    results = map_single_threaded(build, [(entry, field) for _, entry, field in todo], workers)
     document = {"description": "regressor pairs with targets from the studies' truth", **{s: [] for s in _SPLITS},
                 "rejected": []}
-    for (split, _), result in zip(todo, results):
+    for (split, _, _), result in zip(todo, results):
         document["rejected" if "reason" in result else split].append(result)
     atomic_write_text(out / "dataset.json", json_text(document))
     return document
 
 
-def _pair_or_error(entry: dict, pairs_dir: Path, crop_pixel_mm: float) -> dict:
+def _pair_or_error(item: tuple[dict, FieldOfView | None], pairs_dir: Path, crop_pixel_mm: float,
+                   spine_fill: float | None) -> dict:
+    entry, field = item
     try:
-        return build_truth_pair(entry, pairs_dir, crop_pixel_mm)
+        return build_truth_pair(entry, pairs_dir, crop_pixel_mm, spine_fill, field)
     except SpineInputError as err:
         return {"id": entry["id"], "reason": str(err)}

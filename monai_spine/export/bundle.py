@@ -64,7 +64,8 @@ def example_input(parser, image: str | os.PathLike) -> torch.Tensor:
     """
     if parser.get("loader") is None:  # the curve regressor: a DXA → its spine crop
         dxa = LoadRadiograph()(image)
-        crop = spine_crop(dxa, segment_dxa(dxa), float(parser["crop_pixel_mm"]), int(parser["crop_size"])).crop
+        crop = spine_crop(dxa, segment_dxa(dxa), float(parser["crop_pixel_mm"]), int(parser["crop_size"]),
+                          parser.get("crop_spine_fill")).crop
         x = torch.as_tensor(crop, dtype=torch.float32)[None]
     else:
         x = parser.get_parsed_content("loader")({"image": image})["image"]

@@ -54,8 +54,25 @@ class CropFrame:
         object.__setattr__(self, "centre_mm", tuple(float(c) for c in self.centre_mm))
 
     @classmethod
-    def around(cls, centre_line, pixel_mm: float, size: int = CROP_SIZE) -> CropFrame:
-        """The crop centred by :func:`crop_centre` on a centre line ``(N, 2)`` of ``(lateral, z)`` mm."""
+    def around(cls, centre_line, pixel_mm: float, size: int = CROP_SIZE, spine_fill: float | None = None) -> CropFrame:
+        """The crop centred by :func:`crop_centre` on a centre line ``(N, 2)`` of ``(lateral, z)`` mm.
+
+        Args:
+            centre_line: ``(N, 2)`` of ``(lateral, z)`` mm, top to bottom.
+            pixel_mm: the crop pixel size, mm; with ``spine_fill`` its largest value.
+            size: crop side in pixels.
+            spine_fill: ``None``: the pixel size is ``pixel_mm`` whatever the spine's length. A share ``f`` of the
+                crop side: the pixel size follows the spine's height ``h`` (its end points' z distance),
+                ``min(pixel_mm, h / (f · size))``, so that a spine shorter than ``f · size · pixel_mm`` (a lumbar
+                or a chest field) fills ``f`` of the crop's rows as a whole spine does.
+        """
+        if spine_fill is not None:
+            if not 0.0 < spine_fill <= 1.0:
+                raise ValueError(f"spine_fill must be in (0, 1], got {spine_fill}.")
+            line = np.asarray(centre_line, dtype=np.float64)
+            height = abs(float(line[-1, 1] - line[0, 1]))
+            if height > 0.0:
+                pixel_mm = min(pixel_mm, height / (spine_fill * size))
         return cls(tuple(crop_centre(centre_line)), pixel_mm, size)
 
     @property

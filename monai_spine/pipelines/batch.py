@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from monai_spine.errors import SpineInputError, one_line
 from monai_spine.io.files import atomic_write_text, staged_output
-from monai_spine.regression import crop_curves, curve_regressor, spine_crop
+from monai_spine.regression import crop_curves, curve_regressor
 from monai_spine.segmentation.runner import bundle_segmenter
 from monai_spine.transforms import LoadRadiograph
 from monai_spine.workers import dask_client
@@ -203,7 +203,7 @@ def _dxa_batch(items: Sequence[LoadedDxa], paths: Sequence[str], settings: Batch
     crops = []
     for index, image, mask in _dxa_masks([item for item in items if not item.error], paths, segmenter, outcomes):
         try:
-            crops.append((index, image, mask, spine_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size)))
+            crops.append((index, image, mask, regressor.crop(image, mask)))
         except Exception as err:
             outcomes[index] = DxaOutcome(error=_error_line(err))
     values = _guarded(crops, outcomes, lambda c: regressor.predict([regressor.preprocess(x[3].crop) for x in c]))

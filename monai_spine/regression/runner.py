@@ -58,7 +58,13 @@ class BundleCurveRegressor:
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))
+        self.crop_spine_fill = parser.get("crop_spine_fill")
         self.version = parser["_meta_#version"]
+
+    def crop(self, image: MetaTensor, mask: MetaTensor) -> SpineCrop:
+        """:func:`spine_crop` of a DXA ``(1, W, H)`` and its spine mask with the bundle's ``crop_pixel_mm``,
+        ``crop_size`` and ``crop_spine_fill`` (``None`` when the bundle has none: a fixed pixel size)."""
+        return spine_crop(image, mask, self.crop_pixel_mm, self.crop_size, self.crop_spine_fill)
 
     def preprocess(self, crop: np.ndarray) -> torch.Tensor:
         """``crop``: ``(S, S)`` of ``(u, v)`` (``cohort.crop_image``) → the network's input ``(1, S, S)``."""
@@ -110,13 +116,14 @@ class SpineCrop(NamedTuple):
     coronal: tuple
 
 
-def spine_crop(image: MetaTensor, mask: MetaTensor, crop_pixel_mm: float, crop_size: int) -> SpineCrop:
+def spine_crop(image: MetaTensor, mask: MetaTensor, crop_pixel_mm: float, crop_size: int,
+               spine_fill: float | None = None) -> SpineCrop:
     """The regressor's crop of a coronal DXA ``(1, W, H)`` around its spine ``mask`` (same grid): the mask's
     coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
-    (:meth:`~monai_spine.geometry.CropFrame.around`: ``crop_size`` pixels of ``crop_pixel_mm``, the bundle's
-    ``crop_size`` and ``crop_pixel_mm``)."""
+    (:meth:`~monai_spine.geometry.CropFrame.around`: ``crop_size`` pixels of ``crop_pixel_mm``, or smaller ones
+    with ``spine_fill``; the bundle's ``crop_size``, ``crop_pixel_mm`` and ``crop_spine_fill``)."""
     coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
-    frame = CropFrame.around(coronal.centre, crop_pixel_mm, crop_size)
+    frame = CropFrame.around(coronal.centre, crop_pixel_mm, crop_size, spine_fill)
     return SpineCrop(crop_image(image, frame), frame, HeightFrame.of_curve(coronal.centre), coronal)
 
 
@@ -149,5 +156,5 @@ def regress_dxa_curves(image: MetaTensor, mask: MetaTensor, regressor: BundleCur
         frame; sagittal ``(y, z)`` with relative depth) and the :class:`~monai_spine.geometry.CropFrame` used.
     """
     regressor = regressor or curve_regressor(None)
-    crop = spine_crop(image, mask, regressor.crop_pixel_mm, regressor.crop_size)
+    crop = regressor.crop(image, mask)
     return crop_curves(regressor(crop.crop), crop, coronal_source), crop.frame
