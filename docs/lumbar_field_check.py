@@ -10,6 +10,9 @@ phantom studies.
 
     python docs/lumbar_field_check.py --phantom PHANTOM/dataset.json --real REAL/dataset.json \\
         --out docs/images/regressor_crops_lumbar.png
+
+It checks the installed bundles; ``MONAI_SPINE_BUNDLES=DIR`` points it at a copy of ``bundles/`` with other weights
+or crop settings (a ``crop_spine_fill`` in the curve regressor's ``inference.json``).
 """
 
 from __future__ import annotations
@@ -66,7 +69,9 @@ def draw_crops(rows, out: str) -> None:
             ax.set_title(f"{label}\n{title}", fontsize=8)
         for ax in axes_row:
             ax.axis("off")
-    fig.suptitle(f"What the regressor sees (its {regressor.crop_pixel_mm} mm crop, middle part)", fontsize=9)
+    pixels = f"{regressor.crop_pixel_mm} mm pixels" + (
+        f" at most, the spine filling {regressor.crop_spine_fill:.0%} of the rows" if regressor.crop_spine_fill else "")
+    fig.suptitle(f"What the regressor sees: its crop's middle part ({pixels})", fontsize=9)
     fig.tight_layout()
     fig.savefig(out, dpi=90)
 

@@ -16,13 +16,15 @@ from monai.bundle import ConfigParser
 
 from monai_spine.bundles import CURVE_BUNDLE, bundle_root
 from monai_spine.cli import main
-from monai_spine.cohort import build_truth_cohort, truth_curves
+from monai_spine.cohort import FieldOfView, build_truth_cohort, cut_field_of_view, truth_curves
 from monai_spine.geometry import CURVE_NAMES
 from monai_spine.geometry.writers import read_curves_json
 from monai_spine.measures import curve_mae_mm
 from monai_spine.networks import SpineCurveRegressor
 from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
+from monai_spine.regression import BundleCurveRegressor
+from monai_spine.transforms import LoadRadiograph
 
 ROOT = bundle_root(CURVE_BUNDLE)
 WEIGHTS = ROOT / "models" / "model.pt"
@@ -187,3 +189,28 @@ def test_the_papers_configuration_and_its_ablation_are_config_files(ablation, at
     network = parser.get_parsed_content("network_def")
     assert (network.attention is not None) == attention
     assert round(sum(p.numel() for p in network.parameters()) / 1e6, 1) == millions
+
+
+def test_crop_spine_fill_in_the_bundle_sets_the_pipelines_crop(study, tmp_path):
+    """The shipped bundle crops at its fixed 3.2 mm; a copy whose ``inference.json`` sets ``crop_spine_fill`` crops
+    the same DXA's spine, cut to a lumbar field, at ``h / (0.85 · 224)`` mm: the kept spine fills 85 % of the rows."""
+    dxa, truth = LoadRadiograph()(study / "study_0000" / "dxa.dcm"), truth_curves(study / "study_0000" / "truth.json")
+    mask = LoadRadiograph()(study / "study_0000" / "dxa_spine.nii.gz")
+    lumbar, _ = cut_field_of_view(dxa, truth, FieldOfView(0.6, 1.0, 30.0, 30.0))
+    lumbar_mask, _ = cut_field_of_view(mask, truth, FieldOfView(0.6, 1.0, 30.0, 30.0))
+    shipped = BundleCurveRegressor(ROOT, "cpu", runtime="torch")
+    assert shipped.crop_spine_fill is None and shipped.crop(lumbar, lumbar_mask).frame.pixel_mm == 3.2
+    copy = tmp_path / "bundle"
+    (copy / "configs").mkdir(parents=True)
+    for name in ("inference", "metadata"):
+        config = json.loads((ROOT / "configs" / f"{name}.json").read_text())
+        config.update({"crop_spine_fill": 0.85} if name == "inference" else {})
+        (copy / "configs" / f"{name}.json").write_text(json.dumps(config))
+    (copy / "models").mkdir()
+    (copy / "models" / "model.pt").symlink_to(WEIGHTS)
+    crop = BundleCurveRegressor(copy, "cpu", runtime="torch").crop(lumbar, lumbar_mask)
+    height = crop.heights.z_bottom - crop.heights.z_top
+    assert 150.0 < height < 300.0  # the lumbar field's spine, from its mask
+    assert crop.frame.pixel_mm == pytest.approx(height / (0.85 * 224))
+    rows = crop.frame.to_px(np.array([[0.0, crop.heights.z_top], [0.0, crop.heights.z_bottom]]))[:, 1]
+    assert rows[1] - rows[0] == pytest.approx(0.85 * 224)
