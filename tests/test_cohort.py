@@ -246,6 +246,13 @@ def test_folder_layout_and_command(phantom, tmp_path, capsys):
     rows = _rejections(out)
     assert rows["1000002"]["stage"] == "load" and "1000002/mri.nii.gz" in rows["1000002"]["reason"]
     assert rows["1000003"]["stage"] == "masks" and "no DXA spine mask given" in rows["1000003"]["reason"]
+    filled = tmp_path / "filled"  # the crop's pixel size following the spine: its height fills the crop's rows
+    assert main(["cohort", "--input", str(tmp_path / "ukb"), "--out", str(filled), "--use-given-masks",
+                 "--workers", "1", "--crop-pixel", "4", "--crop-fill", "0.9"]) == 0
+    targets = _targets(filled, "1000001")
+    centre = np.asarray(targets["curves_mm"]["coronal_centre"])
+    assert targets["crop_frame"]["pixel_mm"] == pytest.approx((centre[-1, 1] - centre[0, 1]) / (0.9 * 224), abs=1e-3)
+    assert targets["crop_frame"]["pixel_mm"] < 4.0
 
 
 @pytest.mark.parametrize(
@@ -259,7 +266,7 @@ def test_folder_layout_and_command(phantom, tmp_path, capsys):
         (["--pairs", "{tmp}/unsafe.csv"], "unsafe.csv: pair id '../a' is not a safe folder name"),
         (["--input", "{tmp}", "--workers", "0"], "--workers must be at least 1"),
         (["--input", "{tmp}", "--crop-pixel", "0"], "crop pixel size must be positive"),
-        (["--input", "{tmp}", "--crop-fill", "1.5"], "--crop-fill must be in (0, 1]"),
+        (["--input", "{tmp}", "--crop-fill", "1.5"], "--crop-fill must be in (0, 0.95]"),
         (["--input", "{tmp}", "--cut-fields", "2"], "--cut-fields needs --targets-from-truth"),
         (["--input", "{tmp}", "--iou-threshold", "2"], "iou_threshold must be in [0, 1]"),
     ],

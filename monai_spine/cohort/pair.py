@@ -22,7 +22,7 @@ import numpy as np
 from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError, one_line
-from monai_spine.geometry import CropFrame
+from monai_spine.geometry import MAX_SPINE_FILL, CropFrame
 from monai_spine.io.files import as_plain
 
 from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
@@ -71,8 +71,8 @@ class PairSettings:
     def __post_init__(self):
         if not self.crop_pixel_mm > 0:
             raise ValueError(f"the crop pixel size must be positive, got {self.crop_pixel_mm} mm.")
-        if self.crop_spine_fill is not None and not 0.0 < self.crop_spine_fill <= 1.0:
-            raise ValueError(f"the crop's spine fill must be in (0, 1], got {self.crop_spine_fill}.")
+        if self.crop_spine_fill is not None and not 0.0 < self.crop_spine_fill <= MAX_SPINE_FILL:
+            raise ValueError(f"the crop's spine fill must be in (0, {MAX_SPINE_FILL}], got {self.crop_spine_fill}.")
 
     def to_dict(self) -> dict:
         """JSON-ready settings (``cohort.json``)."""
@@ -155,7 +155,8 @@ def _write_pair(stage: Path, source: PairSource, dxa, mri, dxa_mask, mri_mask, a
     outside = spine_outside_crop(np.stack(list(curves_in_crop(curves, frame).values())[:3]), frame)
     if outside > 0:
         return "crop", (f"the spine reaches {outside * frame.pixel_mm:.0f} mm beyond the {frame.size} × "
-                        f"{frame.pixel_mm:g} mm crop; use a larger crop pixel size"), None
+                        f"{frame.pixel_mm:g} mm crop; use a larger crop pixel size"
+                        + (" or a smaller crop fill" if settings.crop_spine_fill else "")), None
     document = targets_document(source.id, curves, frame, _inputs(source, dxa, mri, settings.use_given_masks))
     save_crop(stage / "dxa_crop.nii.gz", crop_image(dxa, frame), frame)
     _write_json(stage / "targets.json", document)

@@ -12,10 +12,14 @@ import numpy as np
 
 from .curves import N_POINTS
 
-__all__ = ["CROP_SIZE", "crop_centre", "CropFrame", "HeightFrame"]
+__all__ = ["CROP_SIZE", "MAX_SPINE_FILL", "crop_centre", "CropFrame", "HeightFrame"]
 
 CROP_SIZE = 224
 """Side of the square crop the DXA regressor sees, in crop pixels."""
+
+MAX_SPINE_FILL = 0.95
+"""The largest share of the crop's rows a spine may fill (:meth:`CropFrame.around`): its ends keep 5 crop pixels
+of a 224 crop's rows beyond them."""
 
 
 def crop_centre(centre_line) -> np.ndarray:
@@ -62,13 +66,14 @@ class CropFrame:
             pixel_mm: the crop pixel size, mm; with ``spine_fill`` its largest value.
             size: crop side in pixels.
             spine_fill: ``None``: the pixel size is ``pixel_mm`` whatever the spine's length. A share ``f`` of the
-                crop side: the pixel size follows the spine's height ``h`` (its end points' z distance),
-                ``min(pixel_mm, h / (f · size))``, so that a spine shorter than ``f · size · pixel_mm`` (a lumbar
-                or a chest field) fills ``f`` of the crop's rows as a whole spine does.
+                crop side (at most :data:`MAX_SPINE_FILL`): the pixel size follows the spine's height ``h`` (its end
+                points' z distance), ``min(pixel_mm, h / (f · size))``, so that a spine shorter than
+                ``f · size · pixel_mm`` (a lumbar or a chest field) fills ``f`` of the crop's rows as a whole spine
+                does.
         """
         if spine_fill is not None:
-            if not 0.0 < spine_fill <= 1.0:
-                raise ValueError(f"spine_fill must be in (0, 1], got {spine_fill}.")
+            if not 0.0 < spine_fill <= MAX_SPINE_FILL:
+                raise ValueError(f"spine_fill must be in (0, {MAX_SPINE_FILL}], got {spine_fill}.")
             line = np.asarray(centre_line, dtype=np.float64)
             height = abs(float(line[-1, 1] - line[0, 1]))
             if height > 0.0:
