@@ -39,8 +39,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         help="crop pixel size in mm (default 3.2: 224 pixels hold a 690 mm spine)")
     parser.add_argument("--crop-fill", type=float, default=None, metavar="SHARE",
                         help="the crop's pixel size follows the spine's height so that the spine fills this share of "
-                        "its rows, --crop-pixel at most (the regressor bundle's crop_spine_fill, 0.85; default: a "
-                        "fixed pixel size)")
+                        "its rows (at most 0.95), --crop-pixel at most: the crop_spine_fill of the regressor bundle "
+                        "to be trained, if it sets one (default: a fixed pixel size)")
     parser.add_argument("--cut-fields", type=int, default=0, metavar="K",
                         help="with --targets-from-truth: K more pairs per training and validation study, each cut to a "
                         "random lumbar, chest or thoraco-lumbar field of view (default 0)")
