@@ -25,6 +25,7 @@ from monai_spine.cohort import (
     PairSource,
     build_cohort,
     build_truth_cohort,
+    build_truth_pair,
     crop_image,
     cut_field_of_view,
     pairs_from_csv,
@@ -268,6 +269,7 @@ def test_folder_layout_and_command(phantom, tmp_path, capsys):
         (["--input", "{tmp}", "--crop-pixel", "0"], "crop pixel size must be positive"),
         (["--input", "{tmp}", "--crop-fill", "1.5"], "--crop-fill must be in (0, 0.95]"),
         (["--input", "{tmp}", "--cut-fields", "2"], "--cut-fields needs --targets-from-truth"),
+        (["--input", "{tmp}", "--soft-residual", "0.02"], "--soft-residual needs --targets-from-truth"),
         (["--input", "{tmp}", "--iou-threshold", "2"], "iou_threshold must be in [0, 1]"),
     ],
 )
@@ -374,3 +376,21 @@ def test_targets_from_truth_with_cut_fields_and_spine_fill(phantom, tmp_path):
     assert [e["id"] for e in again["training"]] == [e["id"] for e in document["training"]]
     for entry in again["training"]:
         assert filecmp.cmp(tmp_path / "cut" / entry["targets"], tmp_path / "again" / entry["targets"], shallow=False)
+
+
+def test_soft_tissue_residual_adds_the_soft_image_to_the_crop(phantom, tmp_path):
+    """``soft_residual=a``: the crop is the crop of ``bone + a · soft``, the residual of a dual-energy decomposition
+    that does not cancel the soft tissue beside the spine; the share is recorded in ``targets.json``."""
+    study = phantom[0] / _study(STRAIGHT)
+    entry = {"id": "soft", "dxa": str(study / "dxa.dcm"), "truth": str(study / "truth.json"),
+             "dxa_soft": str(study / "dxa_soft.dcm")}
+    (tmp_path / "pairs").mkdir()
+    plain = build_truth_pair({**entry, "id": "plain"}, tmp_path / "pairs")
+    residual = build_truth_pair(entry, tmp_path / "pairs", soft_residual=0.03)
+    targets = json.loads((tmp_path / residual["targets"]).read_text())
+    assert targets["inputs"]["soft_residual"] == 0.03
+    frame = CropFrame(tuple(targets["crop_frame"]["centre_mm"]), targets["crop_frame"]["pixel_mm"])
+    soft = crop_image(LoadRadiograph()(study / "dxa_soft.dcm"), frame)
+    crops = [np.asarray(LoadRadiograph()(tmp_path / e["image"])[0]) for e in (plain, residual)]
+    np.testing.assert_allclose(crops[1] - crops[0], 0.03 * soft, atol=1e-4)
+    assert (0.03 * soft).max() > 0.3  # the body's soft tissue, g/cm², a visible part of a vertebra's 1-2

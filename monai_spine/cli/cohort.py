@@ -44,6 +44,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--cut-fields", type=int, default=0, metavar="K",
                         help="with --targets-from-truth: K more pairs per training and validation study, each cut to a "
                         "random lumbar, chest or thoraco-lumbar field of view (default 0)")
+    parser.add_argument("--soft-residual", type=float, default=0.0, metavar="A",
+                        help="with --targets-from-truth: each training and validation DXA gets its soft-tissue image "
+                        "times a share drawn from [0, A] added, the residual of an imperfect dual-energy "
+                        "decomposition (about 0.025 in real renders; default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the datalist's split (default 0)")
     parser.set_defaults(run=run)
     return parser
@@ -77,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--crop-fill must be in (0, {MAX_SPINE_FILL}], got {args.crop_fill}.")
         if args.cut_fields < 0 or (args.cut_fields and not args.targets_from_truth):
             raise ValueError(f"--cut-fields needs --targets-from-truth and K >= 0, got {args.cut_fields}.")
+        if args.soft_residual < 0 or (args.soft_residual and not args.targets_from_truth):
+            raise ValueError(f"--soft-residual needs --targets-from-truth and A >= 0, got {args.soft_residual}.")
     if args.targets_from_truth:  # registers nothing: runs without SimpleITK (a GPU training machine)
         return _from_truth(args, crop_pixel_mm)
     return _from_pairs(args, crop_pixel_mm)
@@ -105,7 +111,7 @@ def _from_truth(args: argparse.Namespace, crop_pixel_mm: float) -> int:
     if not args.datalist:
         raise UsageError("--targets-from-truth needs --datalist (rendered studies with truth.json).")
     document = build_truth_cohort(args.datalist, args.out, crop_pixel_mm, args.workers or os.cpu_count() or 1,
-                                  args.crop_fill, args.cut_fields)
+                                  args.crop_fill, args.cut_fields, args.soft_residual)
     counts = ", ".join(f"{split} {len(document[split])}" for split in ("training", "validation", "test"))
     print(f"monai-spine cohort: targets from truth: {counts}; left out {len(document['rejected'])} (spine beyond "
           f"the crop); datalist {args.out}/dataset.json")

@@ -113,7 +113,8 @@ def random_field_of_view(rng: np.random.Generator) -> FieldOfView:
 
 
 def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: float = CROP_PIXEL_MM,
-                     spine_fill: float | None = None, field: FieldOfView | None = None) -> dict:
+                     spine_fill: float | None = None, field: FieldOfView | None = None,
+                     soft_residual: float = 0.0) -> dict:
     """One study's ``pairs_dir/<id>/dxa_crop.nii.gz`` and ``targets.json`` from its DXA and truth.
 
     Args:
@@ -123,6 +124,9 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
             largest value (:meth:`~monai_spine.geometry.CropFrame.around`).
         spine_fill: the share of the crop's rows the spine fills, or ``None`` for a fixed pixel size.
         field: a smaller field of view to cut the study to first (:func:`cut_field_of_view`), or ``None``.
+        soft_residual: ``a``: the DXA becomes ``bone + a · soft`` (``entry["dxa_soft"]``, the study's soft-tissue
+            image, g/cm²), the soft-tissue residual of a dual-energy decomposition whose soft-tissue baseline does
+            not fit the tissue beside the spine (``docs/real_anatomy.md``: about 0.025 in the real CT's renders).
 
     Returns:
         the datalist entry ``{"id", "image", "targets", "scoliotic"}`` (paths relative to the cohort folder).
@@ -134,6 +138,8 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
 
     curves = truth_curves(entry["truth"])
     dxa = LoadRadiograph()(entry["dxa"])
+    if soft_residual:
+        dxa = dxa + soft_residual * LoadRadiograph()(entry["dxa_soft"])
     if field is not None:
         dxa, curves = cut_field_of_view(dxa, curves, field)
     frame = CropFrame.around(curves.coronal_centre, crop_pixel_mm, spine_fill=spine_fill)
@@ -143,6 +149,8 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
     inputs = {"dxa": entry["dxa"], "truth": entry["truth"], "masks": "truth"}
     if field is not None:
         inputs["field_of_view"] = field.to_dict()
+    if soft_residual:
+        inputs.update(dxa_soft=entry["dxa_soft"], soft_residual=soft_residual)
     document = targets_document(entry["id"], curves, frame, inputs)
     folder = Path(pairs_dir) / entry["id"]
     staging = folder.with_name(f"{PARTIAL_PREFIX}{entry['id']}-{secrets.token_hex(4)}")
@@ -159,18 +167,20 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
 
 
 def _entries(datalist: Path, prefix: str) -> dict[str, list[dict]]:
-    """``{split: [{"id", "dxa", "truth"}]}`` of a ``phantom`` / ``drr`` datalist, absolute paths, ids prefixed."""
+    """``{split: [{"id", "dxa", "truth"(, "dxa_soft")}]}`` of a ``phantom`` / ``drr`` datalist, absolute paths, ids
+    prefixed."""
     try:
         document = json.loads(datalist.read_text(encoding="utf-8"))
-        return {split: [{"id": prefix + e["id"], "dxa": os.fspath(datalist.parent / e["dxa"]),
-                         "truth": os.fspath(datalist.parent / e["truth"])} for e in document.get(split, [])]
-                for split in _SPLITS}
+        return {split: [{"id": prefix + e["id"], **{key: os.fspath(datalist.parent / e[key])
+                                                    for key in ("dxa", "truth", "dxa_soft") if key in e}}
+                        for e in document.get(split, [])] for split in _SPLITS}
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise SpineInputError(datalist, f"not a datalist of studies with dxa and truth ({err})") from None
 
 
 def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float = CROP_PIXEL_MM,
-                       workers: int = 1, spine_fill: float | None = None, cut_fields: int = 0) -> dict:
+                       workers: int = 1, spine_fill: float | None = None, cut_fields: int = 0,
+                       soft_residual: float = 0.0) -> dict:
     """Regressor pairs of every study of ``phantom`` / ``drr`` datalists, each study keeping its split.
 
     Args:
@@ -185,6 +195,9 @@ def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float =
         cut_fields: pairs ``<id>_field<k>`` added per training and validation study, each the study cut to a
             :func:`random_field_of_view` (drawn from the id, so a rebuild gives the same); the test split keeps
             whole studies.
+        soft_residual: each training and validation pair's DXA gets a soft-tissue residual ``a`` drawn uniformly
+            from ``[0, soft_residual]`` (from the pair id; :func:`build_truth_pair`); studies without a soft-tissue
+            image keep none. 0: none.
 
     Returns:
         the datalist written; studies whose spine does not fit are left out and listed under ``"rejected"``.
@@ -205,7 +218,9 @@ def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float =
             todo += [(split, {**entry, "id": f"{entry['id']}_field{k}"}, random_field_of_view(rng))
                      for k in range(cut_fields if split != "test" else 0)]
     build = partial(_pair_or_error, pairs_dir=out / "pairs", crop_pixel_mm=crop_pixel_mm, spine_fill=spine_fill)
-    results = map_single_threaded(build, [(entry, field) for _, entry, field in todo], workers)
+    jobs = [(entry, field, _soft_share(entry, soft_residual) if split != "test" else 0.0)
+            for split, entry, field in todo]
+    results = map_single_threaded(build, jobs, workers)
     document = {"description": "regressor pairs with targets from the studies' truth", **{s: [] for s in _SPLITS},
                 "rejected": []}
     for (split, _, _), result in zip(todo, results):
@@ -214,10 +229,17 @@ def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float =
     return document
 
 
-def _pair_or_error(item: tuple[dict, FieldOfView | None], pairs_dir: Path, crop_pixel_mm: float,
+def _soft_share(entry: dict, largest: float) -> float:
+    """A pair's soft-tissue residual, uniform in ``[0, largest]`` from its id; 0 without a soft-tissue image."""
+    if not largest or "dxa_soft" not in entry:
+        return 0.0
+    return float(np.random.default_rng(zlib.crc32(f"{entry['id']}/soft".encode())).uniform(0.0, largest))
+
+
+def _pair_or_error(item: tuple[dict, FieldOfView | None, float], pairs_dir: Path, crop_pixel_mm: float,
                    spine_fill: float | None) -> dict:
-    entry, field = item
+    entry, field, soft_residual = item
     try:
-        return build_truth_pair(entry, pairs_dir, crop_pixel_mm, spine_fill, field)
+        return build_truth_pair(entry, pairs_dir, crop_pixel_mm, spine_fill, field, soft_residual)
     except SpineInputError as err:
         return {"id": entry["id"], "reason": str(err)}
