@@ -194,6 +194,12 @@ def test_resumes_and_splits_balanced(phantom, tmp_path):
             assert np.mean([e["scoliotic"] for e in datalist[split]]) == 0.5
     with pytest.raises(SpineInputError, match="other settings"):
         build_cohort(pairs, out, PairSettings(crop_pixel_mm=2.5, use_given_masks=True), workers=1)
+    recorded = json.loads((out / "cohort.json").read_text())  # a cohort built before the crop fill existed
+    del recorded["settings"]["crop_spine_fill"]
+    (out / "cohort.json").write_text(json.dumps(recorded))
+    assert build_cohort(pairs, out, GIVEN, workers=1, progress=False).skipped == 10
+    with pytest.raises(SpineInputError, match="other settings"):
+        build_cohort(pairs, out, PairSettings(use_given_masks=True, crop_spine_fill=0.85), workers=1)
 
 
 def test_dask_gives_the_same_files(built, phantom, tmp_path):

@@ -72,12 +72,18 @@ def _on_dask(job, todo: Sequence[PairSource], client) -> Iterator[PairResult]:
             yield _failed_worker(pairs[future], err)
 
 
+_LATER_SETTINGS = {"crop_spine_fill": None}
+"""Settings added after cohorts were built, with the value their absence from a ``cohort.json`` means."""
+
+
 def _check_settings(out: Path, settings: PairSettings) -> None:
-    """Record the settings in ``out/cohort.json``, or refuse a re-run with other settings."""
+    """Record the settings in ``out/cohort.json``, or refuse a re-run with other settings (a setting the recorded
+    file predates counts as its :data:`_LATER_SETTINGS` value)."""
     path = out / "cohort.json"
     wanted = {"settings": settings.to_dict()}
     if path.is_file():
-        if json.loads(path.read_text(encoding="utf-8")) != wanted:
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        if {"settings": {**_LATER_SETTINGS, **recorded.get("settings", {})}} != wanted:
             raise SpineInputError(out, "was built with other settings (see its cohort.json); use another --out")
         return
     atomic_write_text(path, json.dumps(wanted, indent=1) + "\n")
