@@ -204,6 +204,10 @@ class RandCurveFieldOfViewd(RandomizableTransform, MapTransform):
     The kept share of the spine is drawn uniformly in ``keep_range``; the cut is at the top (a lumbar image), at
     the bottom (a chest image) or at both ends, each with probability 1/3.
 
+    It keeps the crop's pixel size, as a bundle with a fixed ``crop_pixel_mm`` crops a cut spine. For a bundle whose
+    crop follows the spine's length (``crop_spine_fill``) leave it out and cut the studies before they are cropped
+    (``monai-spine cohort --targets-from-truth --cut-fields K``, ``docs/cohort.md``).
+
     Args:
         image_key: the crop ``(C, S, S)``.
         curves_key: its ``(6, N)`` targets.
