@@ -352,14 +352,15 @@ def test_cut_field_of_view_keeps_the_truth_of_the_kept_spine(phantom):
 
 
 def test_targets_from_truth_with_cut_fields_and_spine_fill(phantom, tmp_path):
-    """``cut_fields`` adds cut pairs to the training and validation studies only, the same on a rebuild; with
-    ``spine_fill`` every crop's pixel size makes the spine fill that share of its rows."""
+    """``cut_fields`` adds cut pairs and ``soft_residual`` a soft-tissue residual to the training and validation
+    studies only, the same on a rebuild; with ``spine_fill`` every crop's pixel size makes the spine fill that share
+    of its rows."""
     entries = {e["id"]: e for split in ("training", "validation", "test") for e in json.loads(phantom[1].read_text())
                .get(split, [])}
     datalist = {"training": [entries[_study(SCOLIOTIC)]], "validation": [], "test": [entries[_study(STRAIGHT)]]}
     (phantom[0] / "two_cut.json").write_text(json.dumps(datalist))
     document = build_truth_cohort([phantom[0] / "two_cut.json"], tmp_path / "cut", workers=1, spine_fill=0.85,
-                                  cut_fields=2)
+                                  cut_fields=2, soft_residual=0.03)
     for split in ("training", "validation", "test"):
         ids = sorted(e["id"] for e in document[split])
         studies = sorted(e["id"] for e in datalist[split])
@@ -373,10 +374,12 @@ def test_targets_from_truth_with_cut_fields_and_spine_fill(phantom, tmp_path):
         pixel_mm = targets["crop_frame"]["pixel_mm"]
         assert rows[-1] - rows[0] == pytest.approx(0.85 * 224, abs=1e-3) or pixel_mm == CROP_PIXEL_MM
         assert ("field_of_view" in targets["inputs"]) == ("_field" in entry["id"])
+        residual = targets["inputs"].get("soft_residual", 0.0)
+        assert (0.0 < residual <= 0.03) if entry in document["training"] else residual == 0.0
         pixel_sizes.append(pixel_mm)
     assert min(pixel_sizes) < 0.75 * CROP_PIXEL_MM  # a cut spine gets smaller pixels
     again = build_truth_cohort([phantom[0] / "two_cut.json"], tmp_path / "again", workers=1, spine_fill=0.85,
-                               cut_fields=2)
+                               cut_fields=2, soft_residual=0.03)
     assert [e["id"] for e in again["training"]] == [e["id"] for e in document["training"]]
     for entry in again["training"]:
         assert filecmp.cmp(tmp_path / "cut" / entry["targets"], tmp_path / "again" / entry["targets"], shallow=False)
