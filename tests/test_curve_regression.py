@@ -202,10 +202,9 @@ def test_crop_spine_fill_in_the_bundle_sets_the_pipelines_crop(study, tmp_path):
     assert shipped.crop_spine_fill is None and shipped.crop(lumbar, lumbar_mask).frame.pixel_mm == 3.2
     copy = tmp_path / "bundle"
     (copy / "configs").mkdir(parents=True)
-    for name in ("inference", "metadata"):
-        config = json.loads((ROOT / "configs" / f"{name}.json").read_text())
-        config.update({"crop_spine_fill": 0.85} if name == "inference" else {})
-        (copy / "configs" / f"{name}.json").write_text(json.dumps(config))
+    (copy / "configs" / "metadata.json").symlink_to(ROOT / "configs" / "metadata.json")
+    inference = json.loads((ROOT / "configs" / "inference.json").read_text())
+    (copy / "configs" / "inference.json").write_text(json.dumps({**inference, "crop_spine_fill": 0.85}))
     (copy / "models").mkdir()
     (copy / "models" / "model.pt").symlink_to(WEIGHTS)
     crop = BundleCurveRegressor(copy, "cpu", runtime="torch").crop(lumbar, lumbar_mask)

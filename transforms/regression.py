@@ -309,7 +309,6 @@ class RandCurveFieldWidthd(RandomizableTransform, MapTransform):
         return d
 
 
-LoadCurveTargetsD = LoadCurveTargetsDict = LoadCurveTargetsd
 class SaveCurveValuesd(MapTransform):
     """Write each key's ``(6, N)`` curve values as ``OUTPUT_DIR/<image file stem>_curves.json``: ``{"curve_names",
     "values"}`` (normalised to the crop, as :class:`LoadCurveTargets` gives them), for the bundle's file-to-file
@@ -338,6 +337,7 @@ class SaveCurveValuesd(MapTransform):
         return d
 
 
+LoadCurveTargetsD = LoadCurveTargetsDict = LoadCurveTargetsd
 RandCurveCropJitterD = RandCurveCropJitterDict = RandCurveCropJitterd
 SaveCurveValuesD = SaveCurveValuesDict = SaveCurveValuesd
 RandCurveFieldOfViewD = RandCurveFieldOfViewDict = RandCurveFieldOfViewd

@@ -69,7 +69,7 @@ def _pairs(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
     from monai_spine.cohort import CROP_PIXEL_MM
-    from monai_spine.geometry import MAX_SPINE_FILL
+    from monai_spine.geometry import check_spine_fill
 
     crop_pixel_mm = CROP_PIXEL_MM if args.crop_pixel is None else args.crop_pixel
     with option_values():
@@ -77,8 +77,7 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError(f"--workers must be at least 1, got {args.workers}.")
         if not crop_pixel_mm > 0:
             raise ValueError(f"the crop pixel size must be positive, got {crop_pixel_mm} mm.")
-        if args.crop_fill is not None and not 0.0 < args.crop_fill <= MAX_SPINE_FILL:
-            raise ValueError(f"--crop-fill must be in (0, {MAX_SPINE_FILL}], got {args.crop_fill}.")
+        check_spine_fill(args.crop_fill, "--crop-fill")
         if args.cut_fields < 0 or (args.cut_fields and not args.targets_from_truth):
             raise ValueError(f"--cut-fields needs --targets-from-truth and K >= 0, got {args.cut_fields}.")
         if args.soft_residual < 0 or (args.soft_residual and not args.targets_from_truth):

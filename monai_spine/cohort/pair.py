@@ -22,7 +22,7 @@ import numpy as np
 from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError, one_line
-from monai_spine.geometry import MAX_SPINE_FILL, CropFrame
+from monai_spine.geometry import CropFrame, check_spine_fill
 from monai_spine.io.files import as_plain
 
 from .crop import CROP_PIXEL_MM, crop_image, save_crop, spine_outside_crop
@@ -71,8 +71,7 @@ class PairSettings:
     def __post_init__(self):
         if not self.crop_pixel_mm > 0:
             raise ValueError(f"the crop pixel size must be positive, got {self.crop_pixel_mm} mm.")
-        if self.crop_spine_fill is not None and not 0.0 < self.crop_spine_fill <= MAX_SPINE_FILL:
-            raise ValueError(f"the crop's spine fill must be in (0, {MAX_SPINE_FILL}], got {self.crop_spine_fill}.")
+        check_spine_fill(self.crop_spine_fill, "crop_spine_fill")
 
     def to_dict(self) -> dict:
         """JSON-ready settings (``cohort.json``)."""

@@ -13,7 +13,7 @@ import os
 import secrets
 import shutil
 import zlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from functools import partial
 from pathlib import Path
 
@@ -66,7 +66,7 @@ class FieldOfView:
 
     def to_dict(self) -> dict:
         """JSON-ready (``targets.json``'s ``inputs``)."""
-        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+        return asdict(self)
 
 
 def cut_field_of_view(image, curves: SpineCurves, field: FieldOfView):
@@ -210,20 +210,19 @@ def build_truth_cohort(datalists, out: str | os.PathLike, crop_pixel_mm: float =
         prefix = f"{datalist.parent.name}_" if len(datalists) > 1 else ""
         for split, entries in _entries(datalist, prefix).items():
             by_split[split] += entries
-    todo = []
+    todo = []  # (split, entry, field, soft share)
     for split, entries in by_split.items():
+        trains = split != "test"
         for entry in entries:
-            todo.append((split, entry, None))
             rng = np.random.default_rng(zlib.crc32(entry["id"].encode()))
-            todo += [(split, {**entry, "id": f"{entry['id']}_field{k}"}, random_field_of_view(rng))
-                     for k in range(cut_fields if split != "test" else 0)]
+            pairs = [(entry, None)] + [({**entry, "id": f"{entry['id']}_field{k}"}, random_field_of_view(rng))
+                                       for k in range(cut_fields if trains else 0)]
+            todo += [(split, pair, field, _soft_share(pair, soft_residual) if trains else 0.0) for pair, field in pairs]
     build = partial(_pair_or_error, pairs_dir=out / "pairs", crop_pixel_mm=crop_pixel_mm, spine_fill=spine_fill)
-    jobs = [(entry, field, _soft_share(entry, soft_residual) if split != "test" else 0.0)
-            for split, entry, field in todo]
-    results = map_single_threaded(build, jobs, workers)
+    results = map_single_threaded(build, [item[1:] for item in todo], workers)
     document = {"description": "regressor pairs with targets from the studies' truth", **{s: [] for s in _SPLITS},
                 "rejected": []}
-    for (split, _, _), result in zip(todo, results):
+    for (split, *_), result in zip(todo, results):
         document["rejected" if "reason" in result else split].append(result)
     atomic_write_text(out / "dataset.json", json_text(document))
     return document

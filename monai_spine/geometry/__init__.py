@@ -11,6 +11,6 @@ from .extract import (
     spine_component,
     spine_curves_from_views,
 )
-from .frames import CROP_SIZE, MAX_SPINE_FILL, CropFrame, HeightFrame, crop_centre
+from .frames import CROP_SIZE, MAX_SPINE_FILL, CropFrame, HeightFrame, check_spine_fill, crop_centre
 from .grid import Grid
 from .writers import CURVES_SCHEMA, read_curves_json, write_curve3d_csv, write_curves_json

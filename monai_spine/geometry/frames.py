@@ -12,7 +12,7 @@ import numpy as np
 
 from .curves import N_POINTS
 
-__all__ = ["CROP_SIZE", "MAX_SPINE_FILL", "crop_centre", "CropFrame", "HeightFrame"]
+__all__ = ["CROP_SIZE", "MAX_SPINE_FILL", "check_spine_fill", "crop_centre", "CropFrame", "HeightFrame"]
 
 CROP_SIZE = 224
 """Side of the square crop the DXA regressor sees, in crop pixels."""
@@ -20,6 +20,13 @@ CROP_SIZE = 224
 MAX_SPINE_FILL = 0.95
 """The largest share of the crop's rows a spine may fill (:meth:`CropFrame.around`): its ends keep 5 crop pixels
 of a 224 crop's rows beyond them."""
+
+
+def check_spine_fill(spine_fill: float | None, name: str = "spine_fill") -> None:
+    """Raise ``ValueError`` (naming the setting ``name``) unless ``spine_fill`` is ``None`` or in
+    ``(0, MAX_SPINE_FILL]``."""
+    if spine_fill is not None and not 0.0 < spine_fill <= MAX_SPINE_FILL:
+        raise ValueError(f"{name} must be in (0, {MAX_SPINE_FILL}], got {spine_fill}.")
 
 
 def crop_centre(centre_line) -> np.ndarray:
@@ -71,9 +78,8 @@ class CropFrame:
                 ``f · size · pixel_mm`` (a lumbar or a chest field) fills ``f`` of the crop's rows as a whole spine
                 does.
         """
+        check_spine_fill(spine_fill)
         if spine_fill is not None:
-            if not 0.0 < spine_fill <= MAX_SPINE_FILL:
-                raise ValueError(f"spine_fill must be in (0, {MAX_SPINE_FILL}], got {spine_fill}.")
             line = np.asarray(centre_line, dtype=np.float64)
             height = abs(float(line[-1, 1] - line[0, 1]))
             if height > 0.0:

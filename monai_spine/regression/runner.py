@@ -58,7 +58,7 @@ class BundleCurveRegressor:
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.crop_pixel_mm = float(parser.get_parsed_content("crop_pixel_mm"))
         self.crop_size = int(parser.get_parsed_content("crop_size"))
-        self.crop_spine_fill = parser.get("crop_spine_fill")
+        self.crop_spine_fill = parser.get_parsed_content("crop_spine_fill", default=None)
         self.version = parser["_meta_#version"]
 
     def crop(self, image: MetaTensor, mask: MetaTensor) -> SpineCrop:

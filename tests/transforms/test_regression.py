@@ -141,7 +141,6 @@ def test_random_field_of_view_cuts_reproducibly_and_checks_its_range(targets_fil
         cut_curve_field_of_view(data["image"], data["label"], data["rows"], 0.5, 0.5)
 
 
-
 def test_narrow_field_keeps_the_spine_and_a_band_of_the_drawn_width(targets_file):
     path, frame = targets_file
     data = {"label": LoadCurveTargets()(path), "image": torch.ones(1, SIZE, SIZE)}
