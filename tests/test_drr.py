@@ -15,6 +15,8 @@ from monai_spine.projection import (
     SlotScanProjection,
     ct_to_mu,
     drr,
+    hu_to_basis,
+    mu_bone,
     mu_water,
     radiograph,
     radiograph_mask,
@@ -215,6 +217,27 @@ def test_ct_to_mu_bilinear():
     assert same_energy.item() == pytest.approx(2 * mu_water(70.0), rel=1e-6)
     with pytest.raises(ValueError):
         ct_to_mu(torch.tensor([0.0]), energy_kev=10.0)
+
+
+def test_hu_to_basis_soft_tissue_break():
+    """Below the break a voxel is water-equivalent tissue of density ``1 + HU / 1000`` (muscle at 45 HU attenuates as
+    1.045 × water at every energy, as ICRU-44 muscle does); above it, tissue at the break plus cortical bone; the two
+    meet at the break, cortical bone is all bone whatever the break, and a per-voxel break is taken voxel by voxel."""
+    cortical_hu = 1000.0 * (mu_bone(70.0) / mu_water(70.0) - 1.0)
+    hu = torch.tensor([-100.0, 45.0, 100.0, 250.0, cortical_hu])
+    water, bone = hu_to_basis(hu, soft_tissue_max_hu=100.0)
+    assert bone[:3].tolist() == [0.0, 0.0, 0.0]
+    assert water[:3].tolist() == pytest.approx([0.9, 1.045, 1.1])
+    assert bone[3].item() == pytest.approx(0.15 / (cortical_hu / 1000.0 - 0.1), rel=1e-5)
+    assert water[3].item() == pytest.approx((1.0 - bone[3].item()) * 1.1, rel=1e-5)
+    assert (bone[4].item(), water[4].item()) == pytest.approx((1.0, 0.0), abs=1e-5)
+    mu_ct = mu_water(70.0) * water + mu_bone(70.0) * bone  # every voxel still attenuates as its CT number says
+    assert (mu_ct / mu_water(70.0) - 1.0).mul(1000.0).tolist() == pytest.approx(hu.tolist(), abs=0.05)
+    _, classic_bone = hu_to_basis(hu)  # the break at 0 HU: muscle holds bone
+    assert classic_bone[1].item() == pytest.approx(0.045 / (cortical_hu / 1000.0), rel=1e-5)
+    per_voxel = hu_to_basis(hu, soft_tissue_max_hu=torch.tensor([100.0, 0.0, 100.0, 0.0, 100.0]))
+    assert per_voxel[1][1].item() == classic_bone[1].item() and per_voxel[1][2].item() == 0.0
+    assert per_voxel[1][3].item() == classic_bone[3].item()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -10,10 +10,22 @@ from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pytest
+import torch
 
 from monai_spine.cli import main
-from monai_spine.drr import LABEL_SCHEMES, Acquisition, iter_drr_studies, prepare_source, read_labelled_ct, render_study
+from monai_spine.drr import (
+    LABEL_SCHEMES,
+    Acquisition,
+    dual_energy,
+    iter_drr_studies,
+    prepare_source,
+    read_labelled_ct,
+    render_study,
+)
+from monai_spine.drr.labels import LEVEL_ORDER, LabelledCT
+from monai_spine.geometry import Grid
 from monai_spine.phantom.anatomy import SACRUM_BELOW_S1_ID, level_label
+from monai_spine.projection import BONE_DENSITY_G_CM3, hu_to_basis, mu_bone, mu_water
 from monai_spine.studies import FILES
 from monai_spine.transforms import TissueLabel
 
@@ -174,6 +186,31 @@ def test_phantom_ct_column_ends_with_the_s1_body_not_the_sacral_tip(phantom_stud
     end = np.array([curves["coronal_centre"][-1][0], curves["sagittal_centre"][-1][0], curves["coronal_centre"][-1][1]])
     rotation, shift = Acquisition(**study.subject["acquisition"]).rigid()
     assert abs(study.subject["centre_line_mm"][-1][2] - (rotation @ end + shift)[2]) < 8.0
+
+
+def test_dxa_bone_image_is_zero_over_soft_tissue_and_the_vertebrae_s_bone_over_them():
+    """A trunk of muscle (45 HU) and fat (−100 HU) with a disc (80 HU) between two labelled vertebral blocks (250 HU),
+    rendered as ``drr`` renders a DXA (noise-free): over soft tissue the bone image is 0 g/cm², over a block it is
+    the bone its CT numbers hold, ``250 / 1000 / (r − 1)`` of 1.92 g/cm³ bone over the block's depth (the classic
+    bilinear break at 0 HU put 0.3 g/cm² of bone over the muscle, more than the blocks' own 0.9)."""
+    spacing = 2.0
+    hu = torch.full((40, 50, 60), 45.0)
+    hu[:, :10] = -100.0  # a fat layer along the beam
+    labels = torch.zeros(hu.shape, dtype=torch.int16)
+    for level, rows in (("L3", slice(10, 25)), ("L4", slice(30, 45))):
+        hu[15:25, 20:35, rows] = 250.0
+        labels[15:25, 20:35, rows] = LEVEL_ORDER.index(level) + 1
+    hu[15:25, 20:35, 25:30] = 80.0  # the disc, unlabelled
+    ct = LabelledCT(hu, labels, Grid(hu.shape, (spacing,) * 3, (0.0, 0.0, 0.0)), {"L3": 29, "L4": 28}, "synthetic")
+    source = prepare_source(ct)
+    paths = source.basis.sum(dim=2) * spacing  # (water, bone) mm along y, on (x, z)
+    bone, _ = dual_energy(paths, spacing, 1e12, torch.Generator().manual_seed(0))
+    block_g_cm2 = 0.25 / (mu_bone(70.0) / mu_water(70.0) - 1.0) * 15 * spacing * BONE_DENSITY_G_CM3 / 10.0
+    assert bone[15:25, 12:23].numpy() == pytest.approx(block_g_cm2, rel=1e-3)
+    assert np.abs(bone[:12].numpy()).max() < 1e-4 and np.abs(bone[15:25, 26:29].numpy()).max() < 1e-4  # beside, disc
+    classic = torch.stack(hu_to_basis(source.hu))
+    classic_bone, _ = dual_energy(classic.sum(dim=2) * spacing, spacing, 1e12, torch.Generator().manual_seed(0))
+    assert classic_bone[:12].mean().item() > 0.25
 
 
 def test_mri_like_volume_is_generated_from_its_tissue_map(phantom_study):

@@ -47,7 +47,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--soft-residual", type=float, default=0.0, metavar="A",
                         help="with --targets-from-truth: each training and validation DXA gets its soft-tissue image "
                         "times a share drawn from [0, A] added, the residual of an imperfect dual-energy "
-                        "decomposition (about 0.025 in real renders; default 0)")
+                        "decomposition (default 0)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the datalist's split (default 0)")
     parser.set_defaults(run=run)
     return parser

@@ -126,7 +126,7 @@ def build_truth_pair(entry: dict, pairs_dir: str | os.PathLike, crop_pixel_mm: f
         field: a smaller field of view to cut the study to first (:func:`cut_field_of_view`), or ``None``.
         soft_residual: ``a``: the DXA becomes ``bone + a · soft`` (``entry["dxa_soft"]``, the study's soft-tissue
             image, g/cm²), the soft-tissue residual of a dual-energy decomposition whose soft-tissue baseline does
-            not fit the tissue beside the spine (``docs/real_anatomy.md``: about 0.025 in the real CT's renders).
+            not fit the tissue beside the spine (``docs/cohort.md``).
 
     Returns:
         the datalist entry ``{"id", "image", "targets", "scoliotic"}`` (paths relative to the cohort folder).

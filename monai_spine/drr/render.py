@@ -39,8 +39,8 @@ from .column import SpineColumn, first_sacral_segment, level_centroids
 from .labels import LABEL_SCHEMES, LEVEL_ORDER, LabelledCT
 from .mri import AIR_HU, render_mri
 
-__all__ = ["DXA_ENERGIES_KEV", "PATIENT_FRAME", "SCOLIOTIC_COBB_DEG", "DrrSource", "dual_energy", "prepare_source",
-           "render_study"]
+__all__ = ["DXA_ENERGIES_KEV", "PATIENT_FRAME", "SCOLIOTIC_COBB_DEG", "SOFT_TISSUE_MAX_HU", "DrrSource", "dual_energy",
+           "prepare_source", "render_study"]
 
 WORK_SPACING_MM = 2.0
 """Finest voxel of the working grid the studies are rendered from, mm (about the radiographs' 1–2 mm pixels at the
@@ -51,6 +51,12 @@ RADIOGRAPH_STEP_VOXELS = 1.5
 step of a quarter voxel on the benchmark and the real CT, below the views' photon noise (0.02–0.15 σ). A step of 2
 voxels (0.07–0.16 %) costs a fifth less a view but moved the radiograph bundle's real-CT check from 13.1 to 14.4 mm
 (the bundle is that fragile there), so the check's renders stay those of 1.5 (``docs/drr.md``, Speed)."""
+
+SOFT_TISSUE_MAX_HU = 100.0
+"""Outside the vertebra labels, CT numbers up to this are soft tissue (water-equivalent, denser or lighter), HU: muscle,
+organs, blood and discs lie at about +30 to +90 HU, so none of them turns into bone in the DXA's bone image (with the
+classic bilinear break at 0 HU they left 0.3 g/cm² of "bone" over every soft-tissue pixel of the real CT's renders);
+above it, bone the labels do not name (pelvis, ribs, femora) is counted from this baseline (``docs/drr.md``)."""
 
 MASK_PATH_VOXELS = 0.5
 """A pixel is in a projected column mask when its ray runs more than this many voxels through the column."""
@@ -129,18 +135,22 @@ def prepare_source(ct: LabelledCT, device="cpu", spacing_mm: float = WORK_SPACIN
 
     The CT is resampled trilinearly and the levels by nearest neighbour; an S1 label that holds the whole sacrum is
     cut to its first segment (:func:`~.column.first_sacral_segment`); the column is cut from the levels on the
-    working grid (:class:`~.column.SpineColumn`), not on the CT's finer one.
+    working grid (:class:`~.column.SpineColumn`), not on the CT's finer one. The water and bone fractions
+    (:func:`~monai_spine.projection.hu_to_basis`) count bone from 0 HU inside the vertebra labels (marrow and
+    mineral) and from :data:`SOFT_TISSUE_MAX_HU` elsewhere (muscle, organs and discs are soft tissue).
     """
     grid = _working_grid(ct.grid, max(spacing_mm, min(ct.grid.spacing)))
     same = np.eye(3), np.zeros(3)
     hu = resample_rigid(ct.hu.to(device)[None], ct.grid, grid, *same)[0]
     levels = resample_rigid(ct.labels.to(device)[None].float(), ct.grid, grid, *same, mode="nearest")[0]
+    soft_tissue_max_hu = torch.where(levels > 0, 0.0, SOFT_TISSUE_MAX_HU)
     levels_np = first_sacral_segment(levels.to(torch.int16).cpu().numpy(), grid.spacing)
     levels = torch.as_tensor(levels_np, device=levels.device)
     column = SpineColumn(grid.spacing)(levels_np)
     centroids = level_centroids(levels_np, grid.spacing)
     ids = {name: ct.ids[name] for name in centroids}
-    return DrrSource(torch.stack(hu_to_basis(hu)).contiguous(), hu, levels.to(torch.int16),
+    basis = torch.stack(hu_to_basis(hu, soft_tissue_max_hu=soft_tissue_max_hu)).contiguous()
+    return DrrSource(basis, hu, levels.to(torch.int16),
                      torch.as_tensor(column, device=device), grid, centroids, ids, ct.source)
 
 

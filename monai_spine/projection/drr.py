@@ -305,22 +305,33 @@ def ct_to_mu(hu: torch.Tensor, energy_kev: float = 60.0, ct_energy_kev: float = 
     return (mu_water(energy_kev) * water + mu_bone(energy_kev) * bone).clamp(min=0.0)
 
 
-def hu_to_basis(hu: torch.Tensor, ct_energy_kev: float = 70.0) -> tuple[torch.Tensor, torch.Tensor]:
+def hu_to_basis(hu: torch.Tensor, ct_energy_kev: float = 70.0,
+                soft_tissue_max_hu: float | torch.Tensor = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The water and cortical-bone volume fractions of each voxel, by the bilinear model of :func:`ct_to_mu`.
 
-    ``HU ≤ 0``: water at density ``1 + HU / 1000`` (≥ 0), no bone. ``HU > 0``: bone fraction
-    ``b = HU / 1000 / (r(E_CT) − 1)`` and water ``1 − b`` (negative above ``b = 1``, e.g. metal: the pair still
-    gives the measured attenuation at every energy). So ``mu(E) = mu_water(E) · water + mu_bone(E) · bone``, and
-    line integrals of the two fractions (mm) give a radiograph at any energy, or a dual-energy pair.
+    ``HU ≤ B`` (``B = soft_tissue_max_hu``): water-equivalent tissue at density ``1 + HU / 1000`` (≥ 0), no bone.
+    ``HU > B``: that tissue at ``HU = B`` mixed with cortical bone, bone fraction
+    ``b = (HU − B) / 1000 / (r(E_CT) − 1 − B / 1000)`` and water ``(1 − b)(1 + B / 1000)`` (negative above
+    ``b = 1``, e.g. metal: the pair still gives the measured attenuation at every energy). Both are continuous at
+    ``B``, and cortical bone (``HU = 1000 (r(E_CT) − 1)``) is ``b = 1`` whatever ``B``. ``B = 0`` is the classic
+    bilinear conversion. So ``mu(E) = mu_water(E) · water + mu_bone(E) · bone``, and line integrals of the two
+    fractions (mm) give a radiograph at any energy, or a dual-energy pair.
+
+    Muscle, organs, blood and discs (about +30 to +90 HU) are denser water, not water with a little bone: with
+    ``B = 0`` they carry a bone fraction that a dual-energy subtraction does not cancel (``drr`` sets ``B`` per
+    voxel, ``docs/drr.md``).
 
     Args:
         hu: CT numbers, any shape.
         ct_energy_kev: effective energy of the CT, keV (30–150).
+        soft_tissue_max_hu: ``B``, HU: a number, or a tensor broadcastable to ``hu`` (one per voxel).
 
     Returns:
         ``(water, bone)`` float32 tensors of ``hu``'s shape (dimensionless volume fractions).
     """
     hu = torch.as_tensor(hu).to(torch.float32)
-    bone = (hu.clamp(min=0.0) / 1000.0) / _bone_excess(ct_energy_kev)
-    water = torch.where(hu > 0, 1.0 - bone, (1.0 + hu / 1000.0).clamp(min=0.0))
+    tissue = 1.0 + torch.as_tensor(soft_tissue_max_hu, dtype=torch.float32, device=hu.device) / 1000.0
+    excess = hu / 1000.0 + 1.0 - tissue
+    bone = excess.clamp(min=0.0) / (_bone_excess(ct_energy_kev) + 1.0 - tissue)
+    water = torch.where(excess > 0, (1.0 - bone) * tissue, (1.0 + hu / 1000.0).clamp(min=0.0))
     return water, bone
