@@ -9,7 +9,8 @@
 # DRR_STUDIES `monai-spine drr` DXA renders of each (default 6; bundles/drr_phantom_cts.sh); OUT/cohort:
 # `monai-spine cohort --targets-from-truth` of all of them (crops and targets.json, each study keeping its split;
 # crops whose pixel size follows the spine's height if the bundle's inference.json sets crop_spine_fill; CUT_FIELDS,
-# default 0, more pairs per training and validation study cut to a random lumbar, chest or thoraco-lumbar field;
+# default 2 (the shipped weights' recipe), more pairs per training and validation study cut to a random lumbar, chest
+# or thoraco-lumbar field;
 # SOFT_RESIDUAL, default 0, the largest share of each study's soft-tissue image added to its training DXA;
 # drr studies train only). OUT/<model>/: model.pt (best validation
 # mean absolute error), train.log, eval/ (test split, `configs/evaluate.json`). MODELS (default "resnet18_bot"; ""
@@ -58,7 +59,7 @@ if [ ! -f "$OUT/cohort/dataset.json" ]; then  # a cohort already there (e.g. mad
     fill=$($PY -c "import json, sys; print(json.load(open(sys.argv[1])).get('crop_spine_fill') or '')" \
         "$B/configs/inference.json")
     $PY -m monai_spine cohort "${datalists[@]}" --targets-from-truth --out "$OUT/cohort" --workers "$WORKERS" \
-        ${fill:+--crop-fill "$fill"} --cut-fields "${CUT_FIELDS:-0}" --soft-residual "${SOFT_RESIDUAL:-0}"
+        ${fill:+--crop-fill "$fill"} --cut-fields "${CUT_FIELDS:-2}" --soft-residual "${SOFT_RESIDUAL:-0}"
     # drr renders of the CTs train only: the test split stays phantom studies of the cohort's seeds
     $PY - "$OUT/cohort/dataset.json" <<'PY'
 import json, sys

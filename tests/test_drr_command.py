@@ -25,7 +25,7 @@ from monai_spine.drr import (
 from monai_spine.drr.labels import LEVEL_ORDER, LabelledCT
 from monai_spine.geometry import Grid
 from monai_spine.phantom.anatomy import SACRUM_BELOW_S1_ID, level_label
-from monai_spine.projection import BONE_DENSITY_G_CM3, hu_to_basis, mu_bone, mu_water
+from monai_spine.projection import BONE_DENSITY_G_CM3, mu_bone, mu_water
 from monai_spine.studies import FILES
 from monai_spine.transforms import TissueLabel
 
@@ -208,7 +208,7 @@ def test_dxa_bone_image_is_zero_over_soft_tissue_and_the_vertebrae_s_bone_over_t
     block_g_cm2 = 0.25 / (mu_bone(70.0) / mu_water(70.0) - 1.0) * 15 * spacing * BONE_DENSITY_G_CM3 / 10.0
     assert bone[15:25, 12:23].numpy() == pytest.approx(block_g_cm2, rel=1e-3)
     assert np.abs(bone[:12].numpy()).max() < 1e-4 and np.abs(bone[15:25, 26:29].numpy()).max() < 1e-4  # beside, disc
-    classic = torch.stack(hu_to_basis(source.hu))
+    classic = prepare_source(ct, soft_tissue_max_hu=0.0).basis
     classic_bone, _ = dual_energy(classic.sum(dim=2) * spacing, spacing, 1e12, torch.Generator().manual_seed(0))
     assert classic_bone[:12].mean().item() > 0.25
 

@@ -72,8 +72,8 @@ def test_dxa_figures_are_sane(evaluated):
 
 def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
     """Issue 10's target: the 0.4 and 0.5 weights put every labelled centroid T12–S1 inside the mask of all 5 renders
-    (0.3: 2 of 5); the 0.5 centre line is 1.82 mm from the label-derived one on average (0.4: 1.97; target 1.5 mm,
-    guarded here at 2.2 mm)."""
+    (0.3: 2 of 5); the 0.5 centre line is 1.74 mm from the label-derived one on average (1.82 on the renders before
+    ``drr`` stopped counting soft tissue as bone; 0.4: 1.97; target 1.5 mm, guarded here at 2.2 mm)."""
     dxa = evaluated[0]["segmentation"]["dxa"]
     assert dxa["studies_with_target_levels_inside"] == N_ACQUISITIONS
     assert dxa["centroids_inside"] == dxa["centroids_total"]
@@ -104,13 +104,14 @@ def test_mri_and_alignment_figures_are_sane(evaluated):
 
 def test_dxa_route_on_the_real_spine(evaluated):
     """Issue 11's real-anatomy figures for ``infer --dxa`` (segmentation, crop, curve regressor) against the
-    label-derived curves, relative depth. Coronal from the 0.5 mask, smoothed: 1.68 mm (target ≤ 2, met); sagittal
-    from the 0.3 regressor: 4.5 mm and lordosis 29.5° off (targets 3 mm and 5°, missed; 0.2: 12.8 mm, 16.7°; 0.1:
-    23.0 mm, 18.9°): guarded at that level (docs/regression.md)."""
+    label-derived curves, relative depth. Coronal from the 0.5 mask, smoothed: 1.56 mm (target ≤ 2, met); sagittal
+    from the 0.5 regressor: 5.7 mm and lordosis 42° off (targets 3 mm and 5°, missed; 0.4 on these renders: 7.4 mm,
+    30°; 0.4 had scored 4.1 mm on the renders of ``drr`` before it stopped counting soft tissue as bone, a veil 0.4
+    had learnt to read): guarded at that level (docs/real_anatomy.md)."""
     route = evaluated[0]["pipelines"]["dxa"]
     assert route["n"] == N_ACQUISITIONS and route["failed"] == 0
-    assert route["coronal_mae_mm"] < 2.0 and route["sagittal_mae_mm"] < 5.5
-    assert route["lordosis_mae_deg"] < 32.0
+    assert route["coronal_mae_mm"] < 2.0 and route["sagittal_mae_mm"] < 6.5
+    assert route["lordosis_mae_deg"] < 45.0
 
 
 def test_chest_radiograph_is_refused_by_the_dxa_route(tmp_path, capsys):

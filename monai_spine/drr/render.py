@@ -55,7 +55,7 @@ voxels (0.07–0.16 %) costs a fifth less a view but moved the radiograph bundle
 SOFT_TISSUE_MAX_HU = 100.0
 """Outside the vertebra labels, CT numbers up to this are soft tissue (water-equivalent, denser or lighter), HU: muscle,
 organs, blood and discs lie at about +30 to +90 HU, so none of them turns into bone in the DXA's bone image (with the
-classic bilinear break at 0 HU they left 0.3 g/cm² of "bone" over every soft-tissue pixel of the real CT's renders);
+classic bilinear break at 0 HU they left 0.15 g/cm² of "bone" over the soft tissue of the real CT's renders);
 above it, bone the labels do not name (pelvis, ribs, femora) is counted from this baseline (``docs/drr.md``)."""
 
 MASK_PATH_VOXELS = 0.5
@@ -130,20 +130,22 @@ def _working_grid(grid: Grid, spacing: float) -> Grid:
     return Grid(shape, tuple(float(s) for s in extent / (np.asarray(shape) - 1)), grid.origin)
 
 
-def prepare_source(ct: LabelledCT, device="cpu", spacing_mm: float = WORK_SPACING_MM) -> DrrSource:
+def prepare_source(ct: LabelledCT, device="cpu", spacing_mm: float = WORK_SPACING_MM,
+                   soft_tissue_max_hu: float = SOFT_TISSUE_MAX_HU) -> DrrSource:
     """The CT's water/bone fractions and HU, its levels, column and centroids, on the working grid.
 
     The CT is resampled trilinearly and the levels by nearest neighbour; an S1 label that holds the whole sacrum is
     cut to its first segment (:func:`~.column.first_sacral_segment`); the column is cut from the levels on the
     working grid (:class:`~.column.SpineColumn`), not on the CT's finer one. The water and bone fractions
     (:func:`~monai_spine.projection.hu_to_basis`) count bone from 0 HU inside the vertebra labels (marrow and
-    mineral) and from :data:`SOFT_TISSUE_MAX_HU` elsewhere (muscle, organs and discs are soft tissue).
+    mineral) and from ``soft_tissue_max_hu`` elsewhere (default :data:`SOFT_TISSUE_MAX_HU`: muscle, organs and discs
+    are soft tissue; 0 gives the classic bilinear conversion everywhere).
     """
     grid = _working_grid(ct.grid, max(spacing_mm, min(ct.grid.spacing)))
     same = np.eye(3), np.zeros(3)
     hu = resample_rigid(ct.hu.to(device)[None], ct.grid, grid, *same)[0]
     levels = resample_rigid(ct.labels.to(device)[None].float(), ct.grid, grid, *same, mode="nearest")[0]
-    soft_tissue_max_hu = torch.where(levels > 0, 0.0, SOFT_TISSUE_MAX_HU)
+    soft_tissue_max_hu = torch.where(levels > 0, 0.0, soft_tissue_max_hu)
     levels_np = first_sacral_segment(levels.to(torch.int16).cpu().numpy(), grid.spacing)
     levels = torch.as_tensor(levels_np, device=levels.device)
     column = SpineColumn(grid.spacing)(levels_np)
