@@ -4,6 +4,7 @@ the ``biplanar_pipeline`` scorer, against known geometry and a phantom study's t
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -200,9 +201,11 @@ def test_heights_that_do_not_overlap(study_dir, tmp_path):
         mask[..., cut] = 0
         return mask
 
-    with pytest.raises(SpineInputError, match=r"lateral.dcm: its spine's heights do not overlap the AP's"):
+    with pytest.raises(SpineInputError, match=r"lateral.dcm: its spine's heights do not overlap the AP's") as error:
         infer_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", tmp_path / "out", halves)
     assert not (tmp_path / "out").exists()
+    shown = re.search(r"\((\d+)% of the AP centre line has a match, need 50%\)", str(error.value))
+    assert shown and int(shown.group(1)) < 50  # the share shown rounded down, never the 50 % it misses
 
 
 def test_cli_mismatched_pair_exit_2(study_dir, tmp_path, capsys):

@@ -145,13 +145,13 @@ def prepare_source(ct: LabelledCT, device="cpu", spacing_mm: float = WORK_SPACIN
     same = np.eye(3), np.zeros(3)
     hu = resample_rigid(ct.hu.to(device)[None], ct.grid, grid, *same)[0]
     levels = resample_rigid(ct.labels.to(device)[None].float(), ct.grid, grid, *same, mode="nearest")[0]
-    soft_tissue_max_hu = torch.where(levels > 0, 0.0, soft_tissue_max_hu)
+    bone_from_hu = torch.where(levels > 0, 0.0, soft_tissue_max_hu)  # per voxel: 0 HU inside the vertebra labels
     levels_np = first_sacral_segment(levels.to(torch.int16).cpu().numpy(), grid.spacing)
     levels = torch.as_tensor(levels_np, device=levels.device)
     column = SpineColumn(grid.spacing)(levels_np)
     centroids = level_centroids(levels_np, grid.spacing)
     ids = {name: ct.ids[name] for name in centroids}
-    basis = torch.stack(hu_to_basis(hu, soft_tissue_max_hu=soft_tissue_max_hu)).contiguous()
+    basis = torch.stack(hu_to_basis(hu, soft_tissue_max_hu=bone_from_hu)).contiguous()
     return DrrSource(basis, hu, levels.to(torch.int16),
                      torch.as_tensor(column, device=device), grid, centroids, ids, ct.source)
 

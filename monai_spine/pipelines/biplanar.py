@@ -92,7 +92,8 @@ def view_curves_3d(geometries, views: list[BoundaryCurves], lateral_path) -> tup
     except ValueError:
         matched = 0.0
     if matched < MIN_HEIGHT_OVERLAP:
-        raise SpineInputError(lateral_path, f"its spine's heights do not overlap the AP's ({matched:.0%} of the AP "
+        share = np.floor(matched * 100.0)  # rounded down: 49.6 % is not shown as the 50 % it misses
+        raise SpineInputError(lateral_path, f"its spine's heights do not overlap the AP's ({share:.0f}% of the AP "
                                             f"centre line has a match, need {MIN_HEIGHT_OVERLAP:.0%})")
     line = curves.curve3d()
     errors = {view: reprojection_errors(g, line, v.centre) for view, g, v in zip(_VIEWS, geometries, views)}
