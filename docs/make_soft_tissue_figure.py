@@ -21,9 +21,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
+from monai.data.utils import affine_to_spacing
 
 from monai_spine.cli import main as monai_spine
-from monai_spine.drr import prepare_source, read_labelled_ct, render_study, study_seed
+from monai_spine.drr import SOFT_TISSUE_MAX_HU, prepare_source, read_labelled_ct, render_study, study_seed
 from monai_spine.transforms import LoadRadiograph
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,8 +54,8 @@ def main() -> None:
     ct = read_labelled_ct(REAL / "lumbar_ct.nii.gz", REAL / "lumbar_ct_vertebrae.nii.gz")
     fig, axes = plt.subplots(1, 3, figsize=(13, 6))
     for ax, break_hu, title in ((axes[0], 0.0, "real CT, bone from 0 HU everywhere (before)"),
-                                (axes[1], None, "real CT as drr renders it now")):
-        source = prepare_source(ct) if break_hu is None else prepare_source(ct, soft_tissue_max_hu=break_hu)
+                                (axes[1], SOFT_TISSUE_MAX_HU, "real CT as drr renders it now")):
+        source = prepare_source(ct, soft_tissue_max_hu=break_hu)
         dxa = render_study(source, study_seed(SEED, 0), ("dxa",)).dxa
         _panel(ax, *(np.asarray(a, dtype=np.float32) for a in (dxa.bone, dxa.soft, dxa.mask)), dxa.pixel_mm, title)
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +63,7 @@ def main() -> None:
                             "--soft-tissue", "--out", tmp]) == 0
         study = Path(tmp) / "study_0000"
         images = [LoadRadiograph()(str(study / name)) for name in ("dxa.dcm", "dxa_soft.dcm", "dxa_spine.nii.gz")]
-        pixel_mm = np.abs(np.diag(np.asarray(images[0].affine))[:2])
+        pixel_mm = affine_to_spacing(images[0].affine, r=2).tolist()
         bone, soft, mask = (np.asarray(image[0], dtype=np.float32) for image in images)
         _panel(axes[2], bone, soft, mask, pixel_mm, "phantom DXA (its own materials)")
     fig.suptitle("DXA bone images on one grey scale, 0–2 g/cm². Real CT: TotalSegmentator example CT "

@@ -15,14 +15,15 @@ import torch
 from monai_spine.cli import main
 from monai_spine.drr import (
     LABEL_SCHEMES,
+    LEVEL_ORDER,
     Acquisition,
+    LabelledCT,
     dual_energy,
     iter_drr_studies,
     prepare_source,
     read_labelled_ct,
     render_study,
 )
-from monai_spine.drr.labels import LEVEL_ORDER, LabelledCT
 from monai_spine.geometry import Grid
 from monai_spine.phantom.anatomy import SACRUM_BELOW_S1_ID, level_label
 from monai_spine.projection import BONE_DENSITY_G_CM3, mu_bone, mu_water

@@ -7,4 +7,4 @@ from .cohort import iter_drr_studies, make_drr_cohort, study_seed, write_drr_dat
 from .column import SpineColumn, SpineColumnD, SpineColumnd, SpineColumnDict, level_centroids
 from .labels import LABEL_SCHEMES, LEVEL_ORDER, LabelledCT, read_labelled_ct
 from .mri import MRI_CONTRASTS_RENDERED, render_mri
-from .render import PATIENT_FRAME, DrrSource, dual_energy, prepare_source, render_study
+from .render import PATIENT_FRAME, SOFT_TISSUE_MAX_HU, DrrSource, dual_energy, prepare_source, render_study
