@@ -22,6 +22,7 @@ from monai_spine.projection import ConeBeamProjection, ParallelProjection, Proje
 from monai_spine.projection.calibration import NOMINAL_DEPTH_WARNING, check_pair, pair_geometry, read_view_tags
 from monai_spine.projection.geometry import triangulate
 from monai_spine.projection.reconstruction import curves_3d, epipolar_match
+from monai_spine.report.figures import spine_window
 from monai_spine.studies.dicom import write_radiograph
 from monai_spine.transforms import LoadRadiograph
 
@@ -189,6 +190,22 @@ def test_overlay_curves_lie_on_the_images(study_dir):
         truth = (phantom_mask_segmenter(study_dir)(image, geometry.view)[0] > 0).numpy()
         columns, rows = np.round(overlay_curves(geometry, result.curves, spacing)[0] / spacing).astype(int).T
         assert truth[columns, rows].mean() > 0.95
+
+
+def test_overlay_grey_levels_come_from_the_spine(study_dir):
+    result = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", phantom_mask_segmenter(study_dir))
+    for geometry, image in zip(result.geometries, result.images):
+        spacing = np.asarray(geometry.pixel_mm)
+        _, first, second = overlay_curves(geometry, result.curves, spacing)
+        lo, hi = spine_window(image[0].numpy(), spacing, first, second)
+        pixels = image[0].numpy()
+        spine = phantom_mask_segmenter(study_dir)(image, geometry.view)[0].numpy() > 0
+        assert np.mean((pixels[spine] > lo) & (pixels[spine] <= hi)) > 0.9, geometry.view  # neither black nor white
+        assert np.mean((pixels[spine] - lo) / (hi - lo) > 0.3) > 0.9  # the spine in the upper two thirds
+        air = pixels < 0.01 * pixels.max()  # a quarter of these views and more: air beside the body
+        assert air.mean() > 0.25 and (pixels[air] <= lo).all()  # black, not taking grey levels from the body
+    off = spine_window(pixels, spacing, first - 5000.0, second - 5000.0)  # curves off the image: the whole image's
+    assert off == pytest.approx(tuple(np.percentile(pixels, [1, 99])))
 
 
 def test_heights_that_do_not_overlap(study_dir, tmp_path):

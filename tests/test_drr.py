@@ -13,6 +13,7 @@ from monai_spine.projection import (
     ConeBeamProjection,
     ParallelProjection,
     SlotScanProjection,
+    aec_photons,
     ct_to_mu,
     drr,
     hu_to_basis,
@@ -186,12 +187,11 @@ def test_project_mask_is_the_shadow_of_the_mask():
     assert shadow.sum().item() == pytest.approx(expected_area, rel=0.15)
 
 
-def test_radiograph_log_image_noise_and_exposure():
+def test_radiograph_log_image_and_noise():
     integral = torch.full((60, 70), 1.5)
     integral[20:40] = 3.0  # a bone-like band
     clean = radiograph(integral, pixel_mm=1.0, photons=None)
     assert torch.allclose(clean, integral, atol=1e-5)  # bone bright: the stored value is the line integral
-    assert torch.allclose(radiograph(integral, 1.0, photons=None, exposure=2.0), integral - math.log(2.0), atol=1e-5)
 
     noisy = radiograph(integral, 1.0, photons=1e5, generator=torch.Generator().manual_seed(3))
     again = radiograph(integral, 1.0, photons=1e5, generator=torch.Generator().manual_seed(3))
@@ -204,6 +204,22 @@ def test_radiograph_log_image_noise_and_exposure():
     blurred = radiograph(integral, (1.0, 1.0), photons=None, blur_mm=2.0)
     assert torch.allclose(blurred[:, :], blurred[:, :1].expand_as(blurred), atol=1e-5)  # uniform along rows
     assert 1.5 < blurred[20, 0].item() < 3.0 and blurred[30, 0].item() == pytest.approx(3.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("body_integral", [3.0, 7.5])  # an AP of a slim patient, a lateral of a large one
+def test_aec_sets_the_noise_behind_the_spine_whatever_the_thickness(body_integral):
+    integral = torch.full((80, 90), body_integral)
+    spine = torch.zeros_like(integral, dtype=torch.bool)
+    spine[30:50] = True
+    integral[spine] += 0.8  # the spine's bone on top of the body
+    photons = aec_photons(integral, spine, (1.5, 1.5), quanta_per_mm2=2000.0)
+    assert photons == pytest.approx(2000.0 * 1.5**2 * math.exp(body_integral + 0.8), rel=1e-6)
+    image = radiograph(integral, 1.5, photons=photons, generator=torch.Generator().manual_seed(5))
+    behind = image[spine]
+    assert behind.mean().item() == pytest.approx(body_integral + 0.8, abs=0.01)
+    assert behind.std().item() == pytest.approx(1.0 / math.sqrt(2000.0 * 1.5**2), rel=0.1)  # Poisson at the quanta
+    assert aec_photons(integral, torch.zeros_like(spine), 1.5, 2000.0) == pytest.approx(  # no chamber region: all
+        2000.0 * 1.5**2 * math.exp(body_integral), rel=1e-6)
 
 
 def test_ct_to_mu_bilinear():

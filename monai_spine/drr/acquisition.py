@@ -35,7 +35,8 @@ RADIOGRAPH_ENERGY_KEV = (50.0, 75.0)
 """Effective energy of the AP and lateral beams, keV (about 80–120 kVp with filtration)."""
 
 EXPOSURE = (0.4, 2.5)
-"""Exposure relative to the nominal one (mAs-like scale), per view, drawn log-uniformly."""
+"""Exposure per view relative to the nominal one, drawn log-uniformly: the automatic exposure control's setting, a
+factor on the quanta behind the spine that end the view (``monai_spine.projection.AEC_QUANTA_PER_MM2``)."""
 
 DXA_PIXEL_MM = (0.5, 2.5)
 """DXA pixel spacing, mm."""
@@ -67,7 +68,7 @@ class Acquisition:
         source_to_detector_mm, source_to_isocentre_mm: their distances.
         radiograph_pixel_mm: their detector pixel spacing.
         radiograph_energy_kev: their effective energy.
-        exposure: ``(AP, lateral)`` exposure relative to the nominal one.
+        exposure: ``(AP, lateral)`` exposure relative to the nominal one (the AEC's setting).
         dxa_pixel_mm: DXA pixel spacing.
         dxa_photons_per_mm2: DXA exposure.
     """

@@ -21,11 +21,13 @@ from monai_spine.geometry import Grid, SpineCurves, curves_from_mask, curves_fro
 from monai_spine.geometry.pose import matrix_mri_to_dxa, resample_rigid
 from monai_spine.measures import measure_spine
 from monai_spine.projection import (
+    AEC_QUANTA_PER_MM2,
     BONE_DENSITY_G_CM3,
     ConeBeamProjection,
     ParallelProjection,
     Projection,
     SlotScanProjection,
+    aec_photons,
     hu_to_basis,
     mu_bone,
     mu_water,
@@ -48,7 +50,8 @@ isocentre; 1.5 mm took 1.8 times the CPU time a study); a coarser CT keeps its o
 
 RADIOGRAPH_STEP_VOXELS = 1.5
 """Ray step of the AP and lateral renderings, working voxels: 0.06–0.17 % (mean over the body's pixels) from a
-step of a quarter voxel on the benchmark and the real CT, below the views' photon noise (0.02–0.15 σ). A step of 2
+step of a quarter voxel on the benchmark and the real CT, a smooth bias (0.02–0.15 σ of the views' photon noise
+before the automatic exposure control, which cut that noise 2–60 times behind the spine). A step of 2
 voxels (0.07–0.16 %) costs a fifth less a view but moved the radiograph bundle's real-CT check from 13.1 to 14.4 mm
 (the bundle is that fragile there), so the check's renders stay those of 1.5 (``docs/drr.md``, Speed)."""
 
@@ -67,8 +70,6 @@ POSE_MARGIN_MM = 40.0
 DXA_ENERGIES_KEV = (40.0, 70.0)
 """The two effective energies of a K-edge filtered DXA beam (GE Lunar: about 38 and 70 keV), as the phantom's."""
 
-RADIOGRAPH_PHOTONS = 2e4
-"""Unattenuated photons per radiograph pixel at the nominal exposure."""
 
 RADIOGRAPH_BLUR_MM = 0.6
 """Detector blur of the AP and lateral views (Gaussian σ), mm."""
@@ -255,17 +256,20 @@ def _dxa_part(volume: torch.Tensor, field: Grid, acquisition: Acquisition, truth
 def _radiograph_part(view: str, mu: torch.Tensor, column: torch.Tensor, field: Grid, acquisition: Acquisition,
                      source: DrrSource, generator: torch.Generator) -> RadiographPart:
     """An AP or lateral radiograph of the posed μ ``(X, Y, z)`` (at the acquisition's energy, 1/mm) and its column
-    mask from the posed column fraction ``(X, Y, z)``.
+    mask from the posed column fraction ``(X, Y, z)``, exposed under automatic exposure control on the column
+    (:func:`~monai_spine.projection.aec_photons`; the acquisition's exposure scales the quanta that end it).
 
     The two are rendered apart: a one-channel ``grid_sample`` costs about a third of a two-channel one on the CPU,
     and the column's rays only run through its own, much smaller, support box.
     """
     geometry = _view_geometry(view, acquisition, source)
     step_mm = RADIOGRAPH_STEP_VOXELS * min(field.spacing)
-    exposure = acquisition.exposure[0 if view == "ap" else 1]
-    image = radiograph(render_drr(mu, field, geometry, step_mm=step_mm), geometry.pixel_mm,
-                       photons=RADIOGRAPH_PHOTONS, exposure=exposure, blur_mm=RADIOGRAPH_BLUR_MM, generator=generator)
     mask = render_drr(column, field, geometry, step_mm=step_mm) > MASK_PATH_VOXELS * min(field.spacing)
+    line_integral = render_drr(mu, field, geometry, step_mm=step_mm)
+    quanta = AEC_QUANTA_PER_MM2 * acquisition.exposure[0 if view == "ap" else 1]
+    photons = aec_photons(line_integral, mask, geometry.pixel_mm, quanta)
+    image = radiograph(line_integral, geometry.pixel_mm, photons=photons, blur_mm=RADIOGRAPH_BLUR_MM,
+                       generator=generator)
     return RadiographPart(image, mask, geometry, curves_from_mask(mask.cpu().numpy(), geometry.pixel_mm))
 
 

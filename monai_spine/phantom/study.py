@@ -226,9 +226,9 @@ def _render_views(study: Study, column: torch.Tensor, fine: Grid, edge: SlicePoi
     for view in ("ap", "lateral"):
         geometry = slot_scan(view, study.grid, config.radiograph_pixel_mm, config.source_to_detector_mm,
                              config.source_to_isocentre_mm, (0.0, 0.0, 0.5 * study.shape.length_mm))
-        image = render_radiograph(mu, study.grid, geometry, generator)
-        views[view] = RadiographRender(image, radiograph_mask(column, fine, geometry),
-                                       geometry, projected_curves(edge, geometry.project_mm))
+        mask = radiograph_mask(column, fine, geometry)
+        image = render_radiograph(mu, study.grid, geometry, mask, generator)
+        views[view] = RadiographRender(image, mask, geometry, projected_curves(edge, geometry.project_mm))
     return views
 
 

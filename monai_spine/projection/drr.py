@@ -20,8 +20,14 @@ from monai_spine.geometry.grid import Grid
 
 from .geometry import Projection
 
-__all__ = ["BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "radiograph_mask", "radiograph", "mu_water",
+__all__ = ["BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "radiograph_mask", "radiograph", "aec_photons",
+           "AEC_QUANTA_PER_MM2", "mu_water",
            "mu_bone", "hu_to_basis", "ct_to_mu"]
+
+AEC_QUANTA_PER_MM2 = 3000.0
+"""Quanta per mm² an automatic exposure control lets reach the detector behind the spine at nominal exposure: about
+0.09 µGy of detector air kerma (3.4 × 10⁴ quanta/mm² per µGy at 60 keV, from NIST's μen/ρ of air), below the 1–5 µGy
+at which a radiographic room's AEC ends a spine view, so the views stay on the noisy, low-dose side."""
 
 DEFAULT_STEP_VOXELS = 1.0
 """Default ray step as a fraction of the smallest voxel spacing (accuracy and timings in ``docs/projection.md``)."""
@@ -218,20 +224,20 @@ def radiograph_mask(mask: torch.Tensor, grid: Grid, geometry: Projection, thresh
     return length > threshold_mm
 
 
-def radiograph(line_integral: torch.Tensor, pixel_mm, photons: float | None = 1e4, exposure: float = 1.0,
-               blur_mm: float = 0.0, generator: torch.Generator | None = None) -> torch.Tensor:
+def radiograph(line_integral: torch.Tensor, pixel_mm, photons: float | None = 1e4, blur_mm: float = 0.0,
+               generator: torch.Generator | None = None) -> torch.Tensor:
     """A stored radiograph from line integrals: transmission, blur, quantum noise, log transform.
 
-    The expected photon count per pixel is ``N = photons · exposure · exp(-∫mu)``; it is blurred by a Gaussian of
-    standard deviation ``blur_mm`` (focal spot and detector together), then drawn from a Poisson law, and stored as
+    The expected photon count per pixel is ``N = photons · exp(-∫mu)``; it is blurred by a Gaussian of standard
+    deviation ``blur_mm`` (focal spot and detector together), then drawn from a Poisson law, and stored as
     ``p = ln(photons / max(N, 1))``, the estimated line integral, as a flat-field-corrected, log-transformed
-    radiograph is (bone bright, air ≈ 0). ``exposure ≠ 1`` shifts ``p`` by ``-ln(exposure)`` and scales the noise.
+    radiograph is (bone bright, air ≈ 0). :func:`aec_photons` gives ``photons`` for a view under automatic exposure
+    control.
 
     Args:
         line_integral: ``∫mu dl`` (dimensionless), ``(W, H)`` or ``(B, W, H)``.
         pixel_mm: detector pixel spacing ``(column, row)``, mm (for the blur).
-        photons: unattenuated photons per pixel at the nominal exposure; ``None`` for no noise.
-        exposure: this image's exposure relative to the nominal one.
+        photons: unattenuated photons per pixel; ``None`` for no noise.
         blur_mm: Gaussian blur standard deviation at the detector, mm; 0 for none.
         generator: random generator of the noise (reproducible studies).
 
@@ -239,7 +245,7 @@ def radiograph(line_integral: torch.Tensor, pixel_mm, photons: float | None = 1e
         float32 ``p`` of the input's shape (dimensionless; write as DICOM with a rescale slope/intercept).
     """
     nominal = 1.0 if photons is None else float(photons)
-    counts = nominal * exposure * torch.exp(-line_integral.to(torch.float32))
+    counts = nominal * torch.exp(-line_integral.to(torch.float32))
     if blur_mm > 0:
         sigma = [blur_mm / s for s in np.broadcast_to(pixel_mm, (2,))]
         kernels = [gaussian_1d(torch.tensor(s), truncated=4.0, normalize=True).to(counts) for s in sigma]
@@ -248,6 +254,23 @@ def radiograph(line_integral: torch.Tensor, pixel_mm, photons: float | None = 1e
     if photons is not None:
         counts = torch.poisson(counts, generator=generator).clamp(min=1.0)
     return torch.log(nominal / counts)
+
+
+def aec_photons(line_integral: torch.Tensor, region: torch.Tensor, pixel_mm, quanta_per_mm2: float) -> float:
+    """Unattenuated photons per pixel of a view taken under automatic exposure control: the exposure ends when the
+    pixels of ``region`` (the chamber's field, here the spine) have received ``quanta_per_mm2`` on their median, so a
+    thick patient or a lateral view gets a longer exposure, not a noisier image (pass the result to
+    :func:`radiograph` as ``photons``).
+
+    Args:
+        line_integral: ``∫mu dl`` (dimensionless), ``(W, H)``.
+        region: bool ``(W, H)``, the pixels the control measures; all pixels when it is empty.
+        pixel_mm: detector pixel spacing ``(column, row)``, mm.
+        quanta_per_mm2: quanta per mm² that end the exposure.
+    """
+    behind = line_integral[region] if bool(region.any()) else line_integral.reshape(-1)
+    area_mm2 = float(np.prod(np.broadcast_to(pixel_mm, (2,))))
+    return quanta_per_mm2 * area_mm2 * float(torch.exp(torch.median(behind.to(torch.float64))))
 
 
 # NIST XCOM / NISTIR 5632 (Hubbell & Seltzer) mass attenuation coefficients μ/ρ, cm²/g, at these energies (keV):

@@ -19,21 +19,42 @@ import numpy as np
 
 from monai_spine.geometry.curves import SpineCurves
 
-__all__ = ["save_overlay", "save_biplanar_overlay", "save_report"]
+__all__ = ["save_overlay", "save_biplanar_overlay", "save_report", "spine_window"]
 
 _CENTRE = dict(color="#ffd400", lw=1.6)
 _BOUNDARY = dict(color="#00c8ff", lw=1.0, ls="--")
 _DPI = 110
 
 
-def _show_image(ax, image: np.ndarray, spacing_mm) -> None:
-    """Draw a ``(W, H)`` image with mm axes, row 0 at the top, windowed at the 1st-99th percentiles."""
+def spine_window(image: np.ndarray, spacing_mm, first_mm: np.ndarray, second_mm: np.ndarray) -> tuple[float, float]:
+    """Grey levels to show a ``(W, H)`` image with, set by the spine: the pixels between its two boundary curves
+    (``(N, 2)`` image-frame mm each, point ``i`` of both at one height) take the window's upper two thirds, from
+    their 1st to their 99th percentile, and tissue darker than the spine by half as much again the lower third, so
+    air beside a lateral or a dense pelvis does not take the grey levels. The whole image's 1st-99th percentiles
+    when fewer than 16 such pixels lie on it."""
+    spacing = np.asarray(spacing_mm, dtype=float)
+    rows = np.round(first_mm[:, 1] / spacing[1]).astype(int)
+    columns = np.sort(np.stack([first_mm[:, 0], second_mm[:, 0]], axis=1) / spacing[0], axis=1)
+    pixels = [image[max(int(np.ceil(c0)), 0):max(int(np.floor(c1)) + 1, 0), row]
+              for row, (c0, c1) in zip(rows, columns) if 0 <= row < image.shape[1] and np.isfinite(c0 + c1)]
+    spine = np.concatenate(pixels) if pixels else np.empty(0)
+    if spine.size < 16:
+        lo, hi = np.percentile(image, [1, 99])
+    else:
+        low, hi = np.percentile(spine, [1, 99])
+        lo = max(low - 0.5 * (hi - low), np.percentile(image, 1))
+    return float(lo), float(hi if hi > lo else lo + 1)
+
+
+def _show_image(ax, image: np.ndarray, spacing_mm, first_mm: np.ndarray, second_mm: np.ndarray) -> None:
+    """Draw a ``(W, H)`` image with mm axes, row 0 at the top, in the grey levels :func:`spine_window` sets from the
+    boundary curves ``first_mm`` and ``second_mm``."""
     image = np.asarray(image, dtype=np.float32)
     sx, sz = spacing_mm
     w, h = image.shape
-    lo, hi = np.percentile(image, [1, 99])
+    lo, hi = spine_window(image, spacing_mm, first_mm, second_mm)
     extent = (-0.5 * sx, (w - 0.5) * sx, (h - 0.5) * sz, -0.5 * sz)
-    ax.imshow(image.T, cmap="gray", vmin=lo, vmax=hi if hi > lo else lo + 1, extent=extent, interpolation="bilinear")
+    ax.imshow(image.T, cmap="gray", vmin=lo, vmax=hi, extent=extent, interpolation="bilinear")
 
 
 def _draw_curves(ax, centre, first, second, labels) -> None:
@@ -59,7 +80,7 @@ def _figure_height(images, spacings_mm, panel_width: float) -> float:
 def save_overlay(path, image: np.ndarray, spacing_mm, curves: SpineCurves, title: str = "") -> None:
     """The coronal curves over the input image (coronal image frame), saved as a PNG at ``path``."""
     fig, ax = plt.subplots(figsize=(5, _figure_height([image], [spacing_mm], 4.0)))
-    _show_image(ax, image, spacing_mm)
+    _show_image(ax, image, spacing_mm, curves.coronal_right, curves.coronal_left)
     _draw_curves(ax, curves.coronal_centre, curves.coronal_right, curves.coronal_left, ("centre line", "boundaries"))
     ax.set_xlabel("x (mm, toward patient's left)")
     ax.set_ylabel("z (mm, toward feet)")
@@ -82,7 +103,7 @@ def save_biplanar_overlay(path, images, spacings_mm, view_curves, title: str = "
     """
     fig, axes = plt.subplots(1, 2, figsize=(9, _figure_height(images, spacings_mm, 3.8)))
     for ax, image, spacing, curves, view in zip(axes, images, spacings_mm, view_curves, ("ap", "lateral")):
-        _show_image(ax, image, spacing)
+        _show_image(ax, image, spacing, *curves[1:])
         _draw_curves(ax, *curves, ("centre line", "boundaries"))
         ax.set_xlabel(_VIEW_AXES[view][0])
         ax.set_ylabel("z (mm, toward feet)")

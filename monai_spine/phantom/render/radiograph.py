@@ -6,12 +6,10 @@ import numpy as np
 import torch
 
 from monai_spine.geometry.grid import Grid
-from monai_spine.projection import SlotScanProjection, radiograph, render_drr
+from monai_spine.projection import AEC_QUANTA_PER_MM2, SlotScanProjection, aec_photons, radiograph, render_drr
 
-__all__ = ["PHOTONS", "BLUR_MM", "slot_scan", "render_radiograph"]
+__all__ = ["BLUR_MM", "slot_scan", "render_radiograph"]
 
-PHOTONS = 2e4
-"""Unattenuated photons per pixel at unit exposure."""
 BLUR_MM = 0.6
 """Standard deviation of the detector's Gaussian blur, mm."""
 
@@ -39,12 +37,15 @@ def slot_scan(
         isocentre=tuple(isocentre),
     )
 
-def render_radiograph(mu: torch.Tensor, grid: Grid, geometry: SlotScanProjection,
+def render_radiograph(mu: torch.Tensor, grid: Grid, geometry: SlotScanProjection, column: torch.Tensor,
                       generator: torch.Generator) -> torch.Tensor:
     """A radiograph ``(W, H)`` of the attenuation volume ``mu`` (``(X, Y, Z)`` 1/mm on ``grid``) through ``geometry``.
 
-    The exposure is drawn uniformly in [0.6, 1.6) × :data:`PHOTONS`; quantum noise and :data:`BLUR_MM` of blur.
+    Exposed under automatic exposure control on ``column`` (bool ``(W, H)``, the spine's pixels): the quanta behind
+    it are drawn uniformly in [0.6, 1.6) × :data:`~monai_spine.projection.AEC_QUANTA_PER_MM2`; quantum noise and
+    :data:`BLUR_MM` of blur.
     """
+    line_integral = render_drr(mu, grid, geometry)
     exposure = 0.6 + float(torch.rand(1, generator=generator, device=generator.device, dtype=torch.float64))
-    return radiograph(render_drr(mu, grid, geometry), geometry.pixel_mm, photons=PHOTONS, exposure=exposure,
-                      blur_mm=BLUR_MM, generator=generator)
+    photons = aec_photons(line_integral, column, geometry.pixel_mm, AEC_QUANTA_PER_MM2 * exposure)
+    return radiograph(line_integral, geometry.pixel_mm, photons=photons, blur_mm=BLUR_MM, generator=generator)
