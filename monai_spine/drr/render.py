@@ -70,7 +70,6 @@ POSE_MARGIN_MM = 40.0
 DXA_ENERGIES_KEV = (40.0, 70.0)
 """The two effective energies of a K-edge filtered DXA beam (GE Lunar: about 38 and 70 keV), as the phantom's."""
 
-
 RADIOGRAPH_BLUR_MM = 0.6
 """Detector blur of the AP and lateral views (Gaussian σ), mm."""
 

@@ -20,9 +20,8 @@ from monai_spine.geometry.grid import Grid
 
 from .geometry import Projection
 
-__all__ = ["BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "radiograph_mask", "radiograph", "aec_photons",
-           "AEC_QUANTA_PER_MM2", "mu_water",
-           "mu_bone", "hu_to_basis", "ct_to_mu"]
+__all__ = ["AEC_QUANTA_PER_MM2", "BONE_DENSITY_G_CM3", "DEFAULT_STEP_VOXELS", "render_drr", "radiograph_mask",
+           "radiograph", "aec_photons", "mu_water", "mu_bone", "hu_to_basis", "ct_to_mu"]
 
 AEC_QUANTA_PER_MM2 = 3000.0
 """Quanta per mm² an automatic exposure control lets reach the detector behind the spine at nominal exposure: about
