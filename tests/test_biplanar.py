@@ -195,10 +195,9 @@ def test_overlay_curves_lie_on_the_images(study_dir):
 def test_overlay_grey_levels_come_from_the_spine(study_dir):
     result = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", phantom_mask_segmenter(study_dir))
     for geometry, image in zip(result.geometries, result.images):
-        spacing = np.asarray(geometry.pixel_mm)
+        spacing, pixels = np.asarray(geometry.pixel_mm), image[0].numpy()
         _, first, second = overlay_curves(geometry, result.curves, spacing)
-        lo, hi = spine_window(image[0].numpy(), spacing, first, second)
-        pixels = image[0].numpy()
+        lo, hi = spine_window(pixels, spacing, first, second)
         spine = phantom_mask_segmenter(study_dir)(image, geometry.view)[0].numpy() > 0
         assert np.mean((pixels[spine] > lo) & (pixels[spine] <= hi)) > 0.9, geometry.view  # neither black nor white
         assert np.mean((pixels[spine] - lo) / (hi - lo) > 0.3) > 0.9  # the spine in the upper two thirds
