@@ -18,8 +18,10 @@ from monai_spine.drr import (
     LEVEL_ORDER,
     Acquisition,
     LabelledCT,
+    SpineColumn,
     dual_energy,
     iter_drr_studies,
+    level_centroids,
     prepare_source,
     read_labelled_ct,
     render_study,
@@ -167,6 +169,41 @@ def test_phantom_ct_gives_the_phantoms_centre_line(phantom_study):
     for axis, tolerance in ((0, 1.5), (1, 3.0)):
         error = np.interp(z, line[:, 2], line[:, axis]) - np.interp(z, expected[:, 2], expected[:, axis])
         assert np.mean(np.abs(error)) < tolerance, (axis, np.mean(np.abs(error)))
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
+
+
+def test_phantom_ct_column_from_its_labels_is_the_phantoms_own(phantom_study):
+    """``SpineColumn`` of the phantom CT's vertebra labels against the phantom's exact column (``ct_spine``): Dice
+    0.940 whole and 0.954 over C6–T2, whose bodies are 14–18 mm deep of 60 mm labels. The rule it replaced (the
+    anterior 36 % of each label, as wide as the label) cut them 18–25 mm deep: 0.901 whole, 0.74–0.75 at C6–T2."""
+    labels = np.asarray(nib.load(phantom_study / "ct_vertebrae.nii.gz").dataobj)
+    read = read_labelled_ct(phantom_study / "ct.nii.gz", phantom_study / "ct_vertebrae.nii.gz")
+    column = SpineColumn(read.grid.spacing)(read.labels.numpy())
+    exact = np.asarray(nib.load(phantom_study / "ct_spine.nii.gz").dataobj) > 0
+    assert labels.shape == exact.shape == column.shape
+    assert _dice(column, exact) > 0.92
+    levels = read.labels.numpy()
+    z = np.flatnonzero(np.isin(levels, [LEVEL_ORDER.index(n) + 1 for n in ("C6", "C7", "T1", "T2")]).any(axis=(0, 1)))
+    band = slice(z.min(), z.max() + 1)
+    assert _dice(column[..., band], exact[..., band]) > 0.88
+
+
+@needs_real
+def test_real_ct_bodies_reach_back_to_the_canal():
+    """The real CT's lumbar bodies, cut from their labels in front of the vertebral canal, are 36–38 mm deep at their
+    centroids (adult lumbar bodies 33–38 mm, Panjabi et al., Spine 1992; 3 mm voxels); the anterior 36 % of each
+    label, the rule before, made them 26–29 mm."""
+    read = read_labelled_ct(REAL_CT, REAL_LABELS)
+    levels, spacing = read.labels.numpy(), np.asarray(read.grid.spacing)
+    column = SpineColumn(spacing)(levels)
+    centres = level_centroids(levels, spacing)
+    for name in ("L1", "L2", "L3", "L4", "L5"):
+        x, _, z = np.round(centres[name] / spacing).astype(int)
+        y = np.flatnonzero(column[x, :, z])
+        assert 33.0 <= (np.ptp(y) + 1) * spacing[1] <= 43.0, (name, (np.ptp(y) + 1) * spacing[1])
 
 
 @pytest.mark.parametrize("whole_sacrum_as_s1", [False, True], ids=["s1_apart", "whole_sacrum_as_s1"])

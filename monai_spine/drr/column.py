@@ -1,10 +1,13 @@
 """The spine column of a labelled CT: vertebral bodies cut from the vertebra labels, and the discs between them.
 
-A vertebra label holds the body and the posterior elements. Along the vertebra's local AP axis (the patient's y
-made perpendicular to the local spine direction, from the neighbouring centroids), the body is the anterior
-:data:`BODY_DEPTH_FRACTION` of the label's depth (anterior wall to the tip of the spinous process: about 35 of
-100 mm in the lumbar spine, 28 of 80 mm in the thoracic; White & Panjabi, *Clinical Biomechanics of the Spine*,
-1990). A disc is the convex hull of the facing end slabs of two adjacent bodies.
+A vertebra label holds the body and the posterior elements, which ring the vertebral canal. Along the vertebra's
+local AP axis (the patient's y made perpendicular to the local spine direction, from the neighbouring centroids),
+the body is what lies in front of the canal: near the label's midline the label is empty across the canal (12–20 mm
+deep; Panjabi et al., Spine 1991/1992), and the body's posterior wall is the front of that gap
+(:func:`posterior_wall_depth`). A label with no such gap (an arch-less or cut label) falls back to the anterior
+:data:`BODY_DEPTH_FRACTION` of its depth (anterior wall to the tip of the spinous process: about 35 of 100 mm in
+the lumbar spine, 28 of 80 mm in the thoracic; White & Panjabi, *Clinical Biomechanics of the Spine*, 1990). A disc
+is the convex hull of the facing end slabs of two adjacent bodies.
 
 The column runs from C2 to S1, the definition the phantom shares (``docs/phantom_anatomy.md``): C1 (the atlas) has
 no body and never enters it; of S1 only the body enters, the anterior part of its label kept within
@@ -25,12 +28,27 @@ from scipy.spatial import ConvexHull, QhullError
 
 from .labels import LEVEL_ORDER
 
-__all__ = ["BODY_DEPTH_FRACTION", "END_SLAB_FRACTION", "S1_BODY_MARGIN_MM", "NO_BODY_LEVELS", "SpineColumn",
-           "SpineColumnd", "SpineColumnD", "SpineColumnDict", "level_centroids", "first_sacral_segment",
-           "WHOLE_SACRUM_RATIO"]
+__all__ = [
+    "BODY_DEPTH_FRACTION", "CANAL_MIN_MM", "MIDLINE_HALF_WIDTH_MM", "END_SLAB_FRACTION", "S1_BODY_MARGIN_MM",
+    "NO_BODY_LEVELS", "WHOLE_SACRUM_RATIO", "SpineColumn", "SpineColumnd", "SpineColumnD", "SpineColumnDict",
+    "level_centroids", "first_sacral_segment", "posterior_wall_depth",
+]
 
 BODY_DEPTH_FRACTION = 0.36
-"""Share of a vertebra's AP depth, from the front, that is its body."""
+"""Share of a vertebra's AP depth, from the front, that is its body when the label shows no canal."""
+
+CANAL_MIN_MM = 6.0
+"""The least empty depth, mm, across a label's midline that is taken for the vertebral canal (the canal is 12–20 mm
+deep from C3 to L5; a voxel grid leaves gaps of at most a voxel's diagonal in a solid label, so the gap must also
+exceed twice the largest voxel size)."""
+
+MIDLINE_HALF_WIDTH_MM = 6.0
+"""Half-width of the strip about a vertebra's centroid, across the spine, in which the canal is looked for: narrower
+than the canal (20–25 mm wide in the lumbar spine), wide enough to hold voxels on a 3 mm grid."""
+
+_WALL_RANGE = (0.2, 0.7)
+"""Where a body's posterior wall may lie, as shares of the label's depth from the front: the body is 0.3–0.55 of it
+(the phantom's lumbar bodies 0.38, the real-anatomy CT's 0.5), the canal lies behind it."""
 
 END_SLAB_FRACTION = 0.2
 """Share of a body's height, at each end, that spans a disc with the next body."""
@@ -110,6 +128,34 @@ def _local_axes(names: Sequence[str], centres: Mapping[str, np.ndarray], name: s
     return along, ap / np.linalg.norm(ap)
 
 
+def posterior_wall_depth(depth: np.ndarray, lateral: np.ndarray, spacing) -> float | None:
+    """The depth of a vertebra's posterior body wall, from its label's voxels, or ``None`` without a canal.
+
+    Args:
+        depth: ``(P,)`` each label voxel's depth along the vertebra's AP axis, mm (anterior positive).
+        lateral: ``(P,)`` each voxel's distance from the centroid across the spine, mm.
+        spacing: the voxel spacing ``(3,)``, mm.
+
+    Returns:
+        The front of the widest empty run of depths among the voxels within :data:`MIDLINE_HALF_WIDTH_MM` of the
+        midline, mm, when that run exceeds :data:`CANAL_MIN_MM` (and twice the largest voxel size) and its front
+        lies within ``_WALL_RANGE`` of the label's depth (1st to 99th percentile) from the front; else ``None``.
+    """
+    back, front = np.quantile(depth, _DEPTH_QUANTILES)
+    midline = np.unique(depth[np.abs(lateral) <= MIDLINE_HALF_WIDTH_MM])
+    midline = midline[(midline >= back) & (midline <= front)]
+    if midline.size < 2:
+        return None
+    gaps = np.diff(midline)
+    walls = midline[1:]
+    share = (front - walls) / (front - back)
+    gaps[(share < _WALL_RANGE[0]) | (share > _WALL_RANGE[1])] = 0.0
+    k = int(np.argmax(gaps))
+    if gaps[k] <= max(CANAL_MIN_MM, 2.0 * float(np.max(spacing))):
+        return None
+    return float(walls[k])
+
+
 def _fill_hull(mask: np.ndarray, points: np.ndarray, spacing: np.ndarray) -> None:
     """Set the voxels of ``mask`` whose centres lie in the convex hull of ``points`` ``(P, 3)`` mm."""
     try:
@@ -145,9 +191,16 @@ class SpineColumn(Transform):
             box = slices[LEVEL_ORDER.index(name)]
             index = np.argwhere(levels[box] == LEVEL_ORDER.index(name) + 1) + [s.start for s in box]
             points = index * self.spacing
-            depth = (points - centres[name]) @ _local_axes(names, centres, name)[1]
+            along, ap = _local_axes(names, centres, name)
+            depth, lateral = ((points - centres[name]) @ np.stack([ap, np.cross(ap, along)], axis=1)).T
             back, front = np.quantile(depth, _DEPTH_QUANTILES)
-            bodies[name] = points[depth >= front - BODY_DEPTH_FRACTION * (front - back)]
+            wall = posterior_wall_depth(depth, lateral, self.spacing)
+            if wall is None:
+                wall = front - BODY_DEPTH_FRACTION * (front - back)
+            # no wider than the body's front half: processes that leave the body's back (L5's transverse) stay out
+            right, left = np.quantile(lateral[depth >= (wall + front) / 2], _DEPTH_QUANTILES)
+            margin = float(np.max(self.spacing))
+            bodies[name] = points[(depth >= wall) & (lateral >= right - margin) & (lateral <= left + margin)]
             if name == "S1" and len(names) > 1:
                 bodies[name] = self._s1_body(bodies, names, centres)
         return bodies
