@@ -4,7 +4,8 @@ Check the pair (``projection.calibration.check_pair``) → load both views in th
 geometry (JSON sidecar, DICOM tags, or parallel with a warning) → a spine mask per view (the ``segmenter``; by
 default the radiograph segmentation bundle) → each mask's three curves in detector pixels → epipolar matching,
 triangulation, the six curves in the patient frame (``projection.reconstruction``) → measures, ``curves.json``
-(``mode: biplanar``, QC with the reprojection error in both views), ``curve3d.csv``, ``overlay.png`` (both views,
+(``mode: biplanar``, QC with the reprojection error in both views and the lateral spine's depth in the body),
+``curve3d.csv``, ``overlay.png`` (both views,
 curves in image coordinates), ``report.png``.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import SimpleITK as sitk
 from monai.data import MetaTensor
 from monai.data.utils import affine_to_spacing
 
@@ -36,7 +38,8 @@ from .results import write_results
 
 __all__ = ["Segmenter", "RadiographSegmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves",
            "BiplanarResult", "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
-           "END_ROW_FRACTION", "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM"]
+           "lateral_depth_share", "END_ROW_FRACTION", "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM",
+           "LATERAL_DEPTH_RANGE"]
 
 Segmenter = Callable[[MetaTensor, str], MetaTensor]
 """``(image (1, W, H), view "ap" | "lateral") -> {0, 1} spine-column mask (1, W, H)`` on the image's grid."""
@@ -49,6 +52,12 @@ MIN_HEIGHT_OVERLAP = 0.5
 same spine."""
 MAX_REPROJECTION_MM = 2.0
 """Mean reprojection error (detector mm) above which the geometry is warned as inconsistent with the images."""
+
+LATERAL_DEPTH_RANGE = (0.15, 0.6)
+"""Where a lateral view's spine centre line may lie in the body, as a share of the body's depth from its back (0) to
+its front (1): the vertebral bodies' centres sit about a third of the way forward (the phantom's 0.31–0.38, the real
+CT's renders 0.40–0.41; a large abdomen lowers the share, a slim one raises it). Outside, the lateral mask is not
+the spine (a network that finds "a spine" in front of the abdomen), and the result says so."""
 
 _VIEWS = ("ap", "lateral")
 _FRAMES = {"ap": "coronal", "lateral": "lateral"}
@@ -100,6 +109,35 @@ def view_curves_3d(geometries, views: list[BoundaryCurves], lateral_path) -> tup
     return curves, {"matched_height_share": matched, "reprojection_error_mm": errors}
 
 
+def lateral_depth_share(image: MetaTensor, centre_px: np.ndarray) -> float | None:
+    """Where a lateral view's spine lies in the body: the median, over the centre line's rows, of its place between
+    the body's back (0) and front (1) on that row.
+
+    Args:
+        image: the lateral ``(1, W, H)`` in its standard display (columns toward the patient's front, bone bright).
+        centre_px: ``(N, 2)`` the centre line's ``(column, row)`` pixels.
+
+    The body is the image's Otsu foreground (SimpleITK). A row whose body reaches the image's edge (a field or a
+    collimator that cuts the body) is left out; ``None`` when fewer than half the rows are left.
+    """
+    pixels = np.asarray(image[0], dtype=np.float32)
+    body = sitk.GetArrayFromImage(sitk.OtsuThreshold(sitk.GetImageFromArray(pixels), 0, 1)).astype(bool)
+    shares = []
+    for column, row in centre_px:
+        inside = np.flatnonzero(body[:, int(np.clip(np.round(row), 0, body.shape[1] - 1))])
+        if inside.size > 1 and inside[0] > 0 and inside[-1] < body.shape[0] - 1:
+            shares.append((column - inside[0]) / (inside[-1] - inside[0]))
+    return float(np.median(shares)) if len(shares) >= 0.5 * len(centre_px) else None
+
+
+def _lateral_depth_warnings(share: float | None) -> list[str]:
+    low, high = LATERAL_DEPTH_RANGE
+    if share is None or low <= share <= high:
+        return []
+    return [f"the lateral's spine lies {share:.0%} of the way from the body's back to its front, where no spine lies "
+            f"({low:.0%}-{high:.0%}): the lateral mask is not the spine, the sagittal curves and angles are wrong"]
+
+
 def overlay_curves(geometry: Projection, curves: SpineCurves, spacing_mm) -> list[np.ndarray]:
     """The view's three curves ``(N, 2)`` in its image frame, mm (pixel × ``spacing_mm``): the 3D curves projected
     through ``geometry``."""
@@ -121,7 +159,8 @@ class BiplanarResult(NamedTuple):
     """:func:`reconstruct_biplanar`'s result.
 
     ``curves``: the six curves in the patient frame of ``geometries`` (AP, lateral); ``images``: both views
-    ``(1, W, H)``; ``qc``: matched height share and reprojection errors; ``warnings``: QC warnings; ``source``:
+    ``(1, W, H)``; ``qc``: matched height share, reprojection errors and the lateral spine's depth share
+    (:func:`lateral_depth_share`); ``warnings``: QC warnings; ``source``:
     where the geometry came from (``projection.calibration.pair_geometry``).
     """
 
@@ -164,8 +203,9 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
     geometries, source = pair_geometry(paths, tags, shapes, spacings, geometry_file)
     views = [_pixel_curves(path, image, segmenter(image, view)) for path, image, view in zip(paths, images, _VIEWS)]
     curves, qc = view_curves_3d(geometries, views, lateral_path)
+    qc["lateral_depth_share"] = lateral_depth_share(images[1], views[1].centre)
     warnings = [*(w for image in images for w in image.meta.get("warnings", [])), *source["warnings"],
-                *_reprojection_warnings(qc)]
+                *_reprojection_warnings(qc), *_lateral_depth_warnings(qc["lateral_depth_share"])]
     return BiplanarResult(curves, geometries, images, qc, warnings, source)
 
 
