@@ -458,3 +458,21 @@ def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
     assert result.returncode == 0, "\n".join(causes[:20]) + "\n" + result.stderr[-800:]
     assert [p.name for p in (tmp_path / "models").iterdir()] == ["model.pt"]
     assert (result.stdout + result.stderr).count("Key metric: val_mean_dice best value") == 1  # rank 0 logs only
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_evaluate_scores_what_inference_runs(name):
+    """Inference and the bundle's evaluate both run the network on the image and its mirror (``MirrorMaxInferer``)
+    around the inferer the training validates with, so the bundle's own figures are those of the masks it ships."""
+    from monai_spine.networks import MirrorMaxInferer
+
+    inference = ConfigParser()
+    inference.read_config(bundle_root(name) / "configs" / "inference.json")
+    evaluate = ConfigParser()
+    evaluate.read_config([str(bundle_root(name) / "configs" / f"{c}.json") for c in ("train", "evaluate")])
+    served = inference.get_parsed_content("inferer")
+    scored = evaluate.get_parsed_content("validate#evaluator#inferer")
+    trained = evaluate.get_parsed_content("validate#inferer")
+    for mirror in (served, scored):
+        assert isinstance(mirror, MirrorMaxInferer) and mirror.dim == 2
+    assert type(served.inferer) is type(scored.inferer) is type(trained)
