@@ -462,17 +462,24 @@ def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_evaluate_scores_what_inference_runs(name):
-    """Inference and the bundle's evaluate both run the network on the image and its mirror (``MirrorMaxInferer``)
-    around the inferer the training validates with, so the bundle's own figures are those of the masks it ships."""
+    """``mirror`` (DXA on, MRI off) is one switch in ``inference.json`` and ``train.json``: with it inference and the
+    bundle's evaluate both run the network on the image and its mirror (``MirrorMaxInferer``) around the inferer the
+    training validates with, without it that inferer alone, so the bundle's own figures are those of the masks it
+    serves; ``--mirror`` overrides it."""
     from monai_spine.networks import MirrorMaxInferer
 
-    inference = ConfigParser()
-    inference.read_config(bundle_root(name) / "configs" / "inference.json")
-    evaluate = ConfigParser()
-    evaluate.read_config([str(bundle_root(name) / "configs" / f"{c}.json") for c in ("train", "evaluate")])
-    served = inference.get_parsed_content("inferer")
-    scored = evaluate.get_parsed_content("validate#evaluator#inferer")
-    trained = evaluate.get_parsed_content("validate#inferer")
-    for mirror in (served, scored):
-        assert isinstance(mirror, MirrorMaxInferer) and mirror.dim == 2
-    assert type(served.inferer) is type(scored.inferer) is type(trained)
+    for mirror in (None, True, False):
+        inference = ConfigParser()
+        inference.read_config(bundle_root(name) / "configs" / "inference.json")
+        evaluate = ConfigParser()
+        evaluate.read_config([str(bundle_root(name) / "configs" / f"{c}.json") for c in ("train", "evaluate")])
+        assert inference["mirror"] == evaluate["mirror"] == (name == "dxa_spine_segmentation")
+        if mirror is not None:
+            inference["mirror"] = evaluate["mirror"] = mirror
+        served = inference.get_parsed_content("inferer")
+        scored = evaluate.get_parsed_content("validate#evaluator#inferer")
+        trained = evaluate.get_parsed_content("validate#inferer")
+        on = inference["mirror"]
+        for used in (served, scored):
+            assert isinstance(used, MirrorMaxInferer) == on
+        assert type(served.inferer if on else served) is type(scored.inferer if on else scored) is type(trained)

@@ -73,8 +73,8 @@ def test_dxa_figures_are_sane(evaluated):
 def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
     """Issue 10's targets: the 0.4 and 0.5 weights put every labelled centroid T12–S1 inside the mask of all 5
     renders (0.3: 2 of 5); the centre line is within 1.5 mm of the label-derived one on average: 1.35 mm since the
-    bundle's inference takes the union of the image's and its mirror's masks (0.5.2; 1.61 without, 1.74 before the
-    truth's bodies reached back to the canal, 1.82 before ``drr`` stopped counting soft tissue as bone)."""
+    bundle's inference takes the union of the image's and its mirror's masks (0.5.2, ``mirror``; 1.61 without, 1.74
+    before the truth's bodies reached back to the canal, 1.82 before ``drr`` stopped counting soft tissue as bone)."""
     dxa = evaluated[0]["segmentation"]["dxa"]
     assert dxa["studies_with_target_levels_inside"] == N_ACQUISITIONS
     assert dxa["centroids_inside"] == dxa["centroids_total"]
@@ -82,12 +82,12 @@ def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
 
 
 def test_mri_bundle_finds_the_spine_in_fat_bright_volumes(evaluated):
-    """The 0.7 weights with the mirror union of 0.7.2 reach Dice 0.846 (in-phase) and 0.846 (fat) on the real CT's
-    MRI-like volumes against the truth whose bodies reach back to the canal (0.836 and 0.828 without the mirror;
-    0.79 and 0.79 against the fixed-share truth; 0.5: 0.63, 0.63; 0.3: 0.09, 0.05); the target, 0.85, is not met:
-    guarded at 0.83 so that a retrain cannot slip back unnoticed."""
+    """The 0.7 weights reach Dice 0.836 (in-phase) and 0.828 (fat) on the real CT's MRI-like volumes against the truth
+    whose bodies reach back to the canal (0.846 and 0.846 with ``--mirror True``, off by default; 0.79 and 0.79
+    against the fixed-share truth; 0.5: 0.63, 0.63; 0.3: 0.09, 0.05); the target, 0.85, is not met: guarded at 0.8 so
+    that a retrain cannot slip back unnoticed."""
     mri = evaluated[0]["segmentation"]["mri"]
-    assert mri["mri"]["dice"]["mean"] > 0.83 and mri["mri_fat"]["dice"]["mean"] > 0.83
+    assert mri["mri"]["dice"]["mean"] > 0.8 and mri["mri_fat"]["dice"]["mean"] > 0.8
 
 
 def test_mri_and_alignment_figures_are_sane(evaluated):
