@@ -5,8 +5,7 @@ geometry (JSON sidecar, DICOM tags, or parallel with a warning) → a spine mask
 default the radiograph segmentation bundle) → each mask's three curves in detector pixels → epipolar matching,
 triangulation, the six curves in the patient frame (``projection.reconstruction``) → measures, ``curves.json``
 (``mode: biplanar``, QC with the reprojection error in both views and the lateral spine's depth in the body),
-``curve3d.csv``, ``overlay.png`` (both views,
-curves in image coordinates), ``report.png``.
+``curve3d.csv``, ``overlay.png`` (both views, curves in image coordinates), ``report.png``.
 """
 
 from __future__ import annotations
