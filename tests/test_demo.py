@@ -35,7 +35,7 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
                       report)
     coronal_error, sagittal_error = float(match.group(1)), float(match.group(2))
     distance = float(re.search(r"bi-planar 3D centre line: mean distance ([\d.]+) mm", report).group(1))
-    # DXA route: coronal curves from the 0.5 mask (smoothed), 0.84 mm; sagittal from the 0.5 regressor, 2.54 mm
+    # DXA route: coronal curves from the 0.5.2 mask (smoothed), 0.85 mm; sagittal from the 0.5 regressor, 2.36 mm
     # (0.4: 1.63 mm, 0.3: 1.56 mm, 0.2: 3.42 mm; issue 11's targets: 1 and 2 mm, docs/regression.md)
     assert coronal_error < 1.2 and sagittal_error < 3.0
     # bi-planar route with the radiograph bundle 0.4: 1.55 mm on the C2-S1 column (0.3: 1.73 mm, 0.2: 5.16 mm; 0.31 mm
