@@ -121,12 +121,13 @@ def lateral_depth_share(image: MetaTensor, centre_px: np.ndarray) -> float | Non
     """
     pixels = np.asarray(image[0], dtype=np.float32)
     body = sitk.GetArrayFromImage(sitk.OtsuThreshold(sitk.GetImageFromArray(pixels), 0, 1)).astype(bool)
-    shares = []
-    for column, row in centre_px:
-        inside = np.flatnonzero(body[:, int(np.clip(np.round(row), 0, body.shape[1] - 1))])
-        if inside.size > 1 and inside[0] > 0 and inside[-1] < body.shape[0] - 1:
-            shares.append((column - inside[0]) / (inside[-1] - inside[0]))
-    return float(np.median(shares)) if len(shares) >= 0.5 * len(centre_px) else None
+    columns = body[:, np.clip(np.round(centre_px[:, 1]).astype(int), 0, body.shape[1] - 1)]  # (W, N), a row each
+    back = columns.argmax(axis=0)
+    front = body.shape[0] - 1 - columns[::-1].argmax(axis=0)
+    measured = columns.any(axis=0) & (back > 0) & (front < body.shape[0] - 1) & (front > back)
+    if measured.sum() < 0.5 * len(centre_px):
+        return None
+    return float(np.median((centre_px[measured, 0] - back[measured]) / (front - back)[measured]))
 
 
 def _lateral_depth_warnings(share: float | None) -> list[str]:
