@@ -24,6 +24,7 @@ from monai_spine.pipelines.biplanar import (
     overlay_curves,
     reconstruct_biplanar,
 )
+from monai_spine.pipelines.results import ragged_mask_warnings
 from monai_spine.projection import ConeBeamProjection, ParallelProjection, Projection, SlotScanProjection
 from monai_spine.projection.calibration import NOMINAL_DEPTH_WARNING, check_pair, pair_geometry, read_view_tags
 from monai_spine.projection.geometry import triangulate
@@ -270,6 +271,42 @@ def test_lateral_spine_in_front_of_the_abdomen_is_flagged(study_dir):
     moved = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", forward)
     assert moved.qc["lateral_depth_share"] > LATERAL_DEPTH_RANGE[1]
     assert sum("lateral mask is not the spine" in w for w in moved.warnings) == 1
+
+
+def test_a_ragged_lateral_mask_is_flagged(study_dir):
+    """The phantom's true masks change width smoothly: no warning. The lateral mask's front cut back by 4 mm on every
+    other band of 3 rows (the ragged side of a segmentation that broke up; the radiograph bundle's lateral masks of
+    the real CT's renders jump 5-12 times per 100 mm) gives the result with a warning naming the lateral only."""
+    own = phantom_mask_segmenter(study_dir)
+    result = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", own)
+    assert not any("ragged" in w for w in result.warnings)
+
+    def ragged(image, view):
+        mask = own(image, view)
+        if view == "lateral":
+            cut = int(np.ceil(4.0 / float(image.affine[0, 0])))
+            for row in np.flatnonzero(mask[0].any(dim=0).numpy())[::6]:
+                for r in range(row, row + 3):
+                    front = np.flatnonzero(mask[0, :, r].numpy())
+                    mask[0, front[-cut:] if front.size > 2 * cut else [], r] = 0
+        return mask
+
+    flagged = [w for w in reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", ragged).warnings
+               if "ragged" in w]
+    assert len(flagged) == 1 and flagged[0].startswith("the lateral spine mask is ragged"), flagged
+
+
+def test_ragged_mask_warning_counts_the_width_jumps():
+    """A 30 mm wide, 200 mm high mask on 1 mm pixels: smooth, no warning; 4 mm narrower on every other band of 5
+    rows, 37 jumps over the 188 rows inside its 5 mm ends, 19.7 per 100 mm."""
+    mask = np.zeros((1, 60, 220), np.uint8)
+    mask[0, 15:45, 10:210] = 1
+    assert ragged_mask_warnings("DXA", mask, (1.0, 1.0)) == []
+    for band in range(10, 210, 10):
+        mask[0, 41:45, band:band + 5] = 0
+    (warning,) = ragged_mask_warnings("DXA", mask, (1.0, 1.0))
+    assert warning.startswith("the DXA spine mask is ragged: its width jumps by more than 3 mm 19.7 times per 100 mm")
+    assert warning.endswith("the curves and angles from it are not reliable")
 
 
 def test_lateral_depth_share_of_a_known_body():

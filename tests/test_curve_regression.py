@@ -167,6 +167,32 @@ def test_a_spine_cut_by_the_field_of_view_gives_its_part_with_a_warning(study, t
     assert curves.coronal_centre[0, 1] < 20.0  # the curves start at the image's top, the part that is there
 
 
+def test_a_ragged_dxa_mask_gives_the_result_with_a_warning(study, tmp_path, monkeypatch):
+    """The study's true DXA mask, its left side (the patient's) cut back by 4 mm on every other band of 3 rows (a
+    segmentation that broke up): the result is written and its QC says the mask is ragged; the true mask itself gets
+    no such warning."""
+    from monai_spine.pipelines import dxa
+
+    def true_mask(image, device=None):
+        return (LoadRadiograph()(study / "study_0000" / "dxa_spine.nii.gz") > 0).float()
+
+    def ragged_mask(image, device=None):
+        mask = true_mask(image)
+        cut = int(np.ceil(4.0 / float(image.affine[0, 0])))
+        for row in np.flatnonzero(mask[0].any(dim=0).numpy())[::6]:
+            for r in range(row, row + 3):
+                spine = np.flatnonzero(mask[0, :, r].numpy())
+                mask[0, spine[-cut:] if spine.size > 2 * cut else [], r] = 0
+        return mask
+
+    for segmenter, ragged in ((true_mask, False), (ragged_mask, True)):
+        monkeypatch.setattr(dxa, "segment_dxa", segmenter)
+        out = tmp_path / segmenter.__name__
+        assert main(["infer", "--dxa", str(study / "study_0000" / "dxa.dcm"), "--out", str(out)]) == 0
+        warnings = read_curves_json(out / "curves.json")[1]["qc"]["warnings"]
+        assert any(w.startswith("the DXA spine mask is ragged") for w in warnings) == ragged, warnings
+
+
 @pytest.mark.parametrize("content, message", [("no spine", "no spine found"), ("text", "")])
 def test_bad_input_is_one_line_exit_2_nothing_written(tmp_path, capsys, content, message):
     path = tmp_path / "in.nii.gz"

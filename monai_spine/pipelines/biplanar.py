@@ -33,7 +33,7 @@ from monai_spine.report import save_biplanar_overlay
 from monai_spine.segmentation import bundle_limitation, bundle_versions
 from monai_spine.transforms import LoadRadiograph
 
-from .results import write_results
+from .results import ragged_mask_warnings, write_results
 
 __all__ = ["Segmenter", "RadiographSegmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves",
            "BiplanarResult", "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
@@ -201,10 +201,13 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
     spacings = [tuple(affine_to_spacing(image.affine, r=2).tolist()) for image in images]
     shapes = [tuple(image.shape[1:]) for image in images]
     geometries, source = pair_geometry(paths, tags, shapes, spacings, geometry_file)
-    views = [_pixel_curves(path, image, segmenter(image, view)) for path, image, view in zip(paths, images, _VIEWS)]
+    masks = [segmenter(image, view) for image, view in zip(images, _VIEWS)]
+    views = [_pixel_curves(path, image, mask) for path, image, mask in zip(paths, images, masks)]
     curves, qc = view_curves_3d(geometries, views, lateral_path)
     qc["lateral_depth_share"] = lateral_depth_share(images[1], views[1].centre)
     warnings = [*(w for image in images for w in image.meta.get("warnings", [])), *source["warnings"],
+                *(w for view, mask, spacing in zip(("AP", "lateral"), masks, spacings)
+                  for w in ragged_mask_warnings(view, mask, spacing)),
                 *_reprojection_warnings(qc), *_lateral_depth_warnings(qc["lateral_depth_share"])]
     return BiplanarResult(curves, geometries, images, qc, warnings, source)
 

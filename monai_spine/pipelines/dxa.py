@@ -24,7 +24,7 @@ from monai_spine.report import save_overlay
 from monai_spine.segmentation import bundle_versions, segment_dxa
 from monai_spine.transforms import LoadRadiograph
 
-from .results import write_results
+from .results import ragged_mask_warnings, write_results
 
 __all__ = ["infer_dxa", "run_dxa", "check_dxa_mask", "write_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE",
            "MIN_BONE_CONTRAST", "RADIOGRAPH_MODALITIES"]
@@ -98,7 +98,7 @@ def write_dxa(path, folder: Path, title: str, image, mask, curves, frame, inputs
     if (modality := image.meta.get("modality", "")) in RADIOGRAPH_MODALITIES:
         warn(path, f"modality {modality} is an X-ray radiograph, not a DXA: the DXA networks were trained on DXA "
                    "images only and the curves may be wrong (AP and lateral radiographs: infer --ap --lateral)", qc)
-    qc += [*_field_of_view_warnings(mask, spacing), *extra_warnings]
+    qc += [*_field_of_view_warnings(mask, spacing), *ragged_mask_warnings("DXA", mask, spacing), *extra_warnings]
     if limitation := regressor_limitation():
         qc.append(limitation)
     inputs = {"dxa": os.fspath(path), **(inputs or {}), "modality": image.meta.get("modality", "DXA"),

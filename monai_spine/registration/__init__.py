@@ -11,7 +11,7 @@ from .alignment import Alignment, AlignmentConfig, align_pair, coronal_masks
 from .coronal import coronal_mask_projection, coronal_projection
 from .figure import save_alignment_figure
 from .image_stage import ImageStage
-from .profile import ProfileMatch, RowProfile, match_profiles, row_profile
+from .profile import ProfileMatch, RowProfile, match_profiles, ragged_mask_warning, row_profile
 from .qc import mask_iou
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit, shared_stretch
@@ -32,6 +32,7 @@ __all__ = [
     "coronal_projection",
     "mask_iou",
     "match_profiles",
+    "ragged_mask_warning",
     "row_profile",
     "shared_stretch",
     "coronal_mask_projection",

@@ -18,7 +18,7 @@ from monai_spine.io.files import as_plain
 
 from .coronal import coronal_mask_projection, crop_to_mask, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .profile import match_profiles, row_profile
+from .profile import MAX_RAGGED_JUMPS_PER_100MM, RAGGED_JUMP_MM, match_profiles, ragged_mask_warning, row_profile
 from .qc import DEVIATION_WINDOW_MM, aligned_mask, centre_line_deviation, mask_iou, touches_edge
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
 from .spine_stage import (
@@ -101,8 +101,8 @@ class AlignmentConfig:
     max_spine_shift_mm: float = 100.0
     end_mm: float = 5.0
     shape_share: float = 1.0
-    ragged_jump_mm: float = 3.0
-    max_ragged_jumps_per_100mm: float = 5.0
+    ragged_jump_mm: float = RAGGED_JUMP_MM
+    max_ragged_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM
 
     def __post_init__(self):
         if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
@@ -256,12 +256,12 @@ def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
     return tuple(f"the {what} (spine cut off)" for what, mask in cut if touches_edge(np.asarray(mask[0])))
 
 
-def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, float]:
-    """``{"DXA" or "MRI": width jumps per 100 mm}`` of the coronal masks with ragged sides (a segmentation that
-    broke up), from their row profiles."""
-    jumps = {name: row_profile(mask, config.end_mm).width_jumps_per_100mm(config.ragged_jump_mm)
-             for name, mask in (("DXA", fixed), ("MRI", moving))}
-    return {name: n for name, n in jumps.items() if n > config.max_ragged_jumps_per_100mm}
+def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, str]:
+    """``{"DXA" or "MRI": warning}`` for the coronal masks with ragged sides (a segmentation that broke up)."""
+    warnings = {name: ragged_mask_warning(name, mask, config.end_mm, config.ragged_jump_mm,
+                                          config.max_ragged_jumps_per_100mm)
+                for name, mask in (("DXA", fixed), ("MRI", moving))}
+    return {name: warning for name, warning in warnings.items() if warning}
 
 
 def _review(matrix: np.ndarray, spine: SpineStage, iou: float, rms: float, residual: float, deviation: float,
@@ -359,10 +359,5 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     if reasons and ragged:  # an imperfect mask, not necessarily another spine: say which to suspect first
         reasons.append(f"the {' and '.join(ragged)} spine mask{'s are' if len(ragged) > 1 else ' is'} ragged: a "
                        "segmentation failure is likelier than another person; check the masks")
-    warnings = tuple(
-        f"the {name} spine mask is ragged: its width jumps by more than {config.ragged_jump_mm:g} mm {jumps:.1f} "
-        f"times per 100 mm of height (a spine's outline at most {config.max_ragged_jumps_per_100mm:g})"
-        for name, jumps in ragged.items()
-    )
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second,
-                     rms, residual, _field_warnings(dxa_mask, mri_mask) + warnings)
+                     rms, residual, _field_warnings(dxa_mask, mri_mask) + tuple(ragged.values()))

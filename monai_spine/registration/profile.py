@@ -21,7 +21,14 @@ import SimpleITK as sitk
 
 from .coronal import to_array
 
-__all__ = ["RowProfile", "row_profile", "ProfileMatch", "match_profiles"]
+__all__ = ["MAX_RAGGED_JUMPS_PER_100MM", "RAGGED_JUMP_MM", "RowProfile", "row_profile", "ragged_mask_warning",
+           "ProfileMatch", "match_profiles"]
+
+RAGGED_JUMP_MM = 3.0
+"""A change of a mask's width between adjacent rows larger than this (mm) is a jump."""
+MAX_RAGGED_JUMPS_PER_100MM = 5.0
+"""A spine's outline jumps at most this often per 100 mm of height (``docs/alignment.md``, Quality control: exact
+masks 0.1-3.6, masks of segmentations that broke up 5-12)."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,20 @@ def row_profile(mask: sitk.Image, end_mm: float = 5.0) -> RowProfile:
     centre = np.where(keep, 0.5 * (left + right), np.nan)
     width = np.where(keep, right - left, np.nan)
     return RowProfile(centre, width, float(mask.GetSpacing()[1]))
+
+
+def ragged_mask_warning(name: str, mask: sitk.Image, end_mm: float = 5.0, jump_mm: float = RAGGED_JUMP_MM,
+                        max_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM) -> str | None:
+    """A QC warning when the 2D spine ``mask`` (named ``name`` in it, e.g. ``"DXA"``) has ragged sides: its width
+    changes by more than ``jump_mm`` between adjacent rows more often than ``max_jumps_per_100mm`` times per 100 mm
+    of height (:meth:`RowProfile.width_jumps_per_100mm`, leaving out ``end_mm`` at each end). A segmentation that
+    broke up has ragged sides; a spine's outline (the bodies' waists, the discs) changes smoothly. ``None`` when
+    the mask is not ragged."""
+    jumps = row_profile(mask, end_mm).width_jumps_per_100mm(jump_mm)
+    if jumps <= max_jumps_per_100mm:
+        return None
+    return (f"the {name} spine mask is ragged: its width jumps by more than {jump_mm:g} mm {jumps:.1f} times per "
+            f"100 mm of height (a spine's outline at most {max_jumps_per_100mm:g})")
 
 
 def _shifted(values: np.ndarray, rows: int) -> np.ndarray:
