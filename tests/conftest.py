@@ -129,6 +129,23 @@ def write_nifti():
 
 
 @pytest.fixture
+def make_ragged():
+    """``make_ragged(mask, pixel_mm)``: a ``(1, W, H)`` spine mask made ragged in place, as a segmentation that broke
+    up: its side toward the high columns cut back by 4 mm (``pixel_mm``: the column spacing) on every other band of 3
+    of its rows. Returns the mask."""
+
+    def make(mask, pixel_mm: float):
+        cut = int(np.ceil(4.0 / pixel_mm))
+        for first in np.flatnonzero(np.asarray(mask[0]).any(axis=0))[::6]:
+            for row in range(first, first + 3):
+                spine = np.flatnonzero(np.asarray(mask[0, :, row]))
+                mask[0, spine[-cut:] if spine.size > 2 * cut else [], row] = 0
+        return mask
+
+    return make
+
+
+@pytest.fixture
 def cut_file(tmp_path):
     """``cut_file(src, fraction=0.5)``: a copy of ``src`` in ``tmp_path`` truncated to ``fraction`` of its bytes."""
 

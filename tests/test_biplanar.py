@@ -29,7 +29,7 @@ from monai_spine.projection import ConeBeamProjection, ParallelProjection, Proje
 from monai_spine.projection.calibration import NOMINAL_DEPTH_WARNING, check_pair, pair_geometry, read_view_tags
 from monai_spine.projection.geometry import triangulate
 from monai_spine.projection.reconstruction import curves_3d, epipolar_match
-from monai_spine.report.figures import spine_window
+from monai_spine.report.figures import _DPI, _display_resolution, spine_window
 from monai_spine.studies.dicom import write_radiograph
 from monai_spine.transforms import LoadRadiograph
 
@@ -214,6 +214,24 @@ def test_overlay_grey_levels_come_from_the_spine(study_dir):
     assert off == pytest.approx(tuple(np.percentile(pixels, [1, 99])))
 
 
+def test_an_image_finer_than_the_png_is_averaged_to_its_resolution():
+    """A 0.25 mm image of 2000 × 4000 pixels in a 5 × 10 inch figure (an axes box of about 430 × 860 PNG pixels) is
+    shown as the means of 4 × 4 blocks on 1 mm pixels, still at least as fine as the box; an image coarser than the
+    box is shown as it is."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5, 10))
+    image = np.random.default_rng(0).random((2000, 4000)).astype(np.float32)
+    shown, spacing = _display_resolution(ax, image, (0.25, 0.25))
+    box = ax.get_position()
+    assert spacing == (1.0, 1.0) and shown.shape == (500, 1000)
+    assert shown.shape[0] >= box.width * 5 * _DPI and shown.shape[1] >= box.height * 10 * _DPI
+    assert shown[3, 7] == pytest.approx(image[12:16, 28:32].mean(), rel=1e-5)
+    coarse, coarse_spacing = _display_resolution(ax, image[:300, :600], (0.25, 0.25))
+    assert coarse.shape == (300, 600) and coarse_spacing == (0.25, 0.25)
+    plt.close(fig)
+
+
 def test_heights_that_do_not_overlap(study_dir, tmp_path):
     own = phantom_mask_segmenter(study_dir)
 
@@ -273,7 +291,7 @@ def test_lateral_spine_in_front_of_the_abdomen_is_flagged(study_dir):
     assert sum("lateral mask is not the spine" in w for w in moved.warnings) == 1
 
 
-def test_a_ragged_lateral_mask_is_flagged(study_dir):
+def test_a_ragged_lateral_mask_is_flagged(study_dir, make_ragged):
     """The phantom's true masks change width smoothly: no warning. The lateral mask's front cut back by 4 mm on every
     other band of 3 rows (the ragged side of a segmentation that broke up; the radiograph bundle's lateral masks of
     the real CT's renders jump 5-12 times per 100 mm) gives the result with a warning naming the lateral only."""
@@ -283,13 +301,7 @@ def test_a_ragged_lateral_mask_is_flagged(study_dir):
 
     def ragged(image, view):
         mask = own(image, view)
-        if view == "lateral":
-            cut = int(np.ceil(4.0 / float(image.affine[0, 0])))
-            for row in np.flatnonzero(mask[0].any(dim=0).numpy())[::6]:
-                for r in range(row, row + 3):
-                    front = np.flatnonzero(mask[0, :, r].numpy())
-                    mask[0, front[-cut:] if front.size > 2 * cut else [], r] = 0
-        return mask
+        return make_ragged(mask, float(image.affine[0, 0])) if view == "lateral" else mask
 
     flagged = [w for w in reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", ragged).warnings
                if "ragged" in w]

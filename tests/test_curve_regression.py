@@ -167,7 +167,7 @@ def test_a_spine_cut_by_the_field_of_view_gives_its_part_with_a_warning(study, t
     assert curves.coronal_centre[0, 1] < 20.0  # the curves start at the image's top, the part that is there
 
 
-def test_a_ragged_dxa_mask_gives_the_result_with_a_warning(study, tmp_path, monkeypatch):
+def test_a_ragged_dxa_mask_gives_the_result_with_a_warning(study, tmp_path, monkeypatch, make_ragged):
     """The study's true DXA mask, its left side (the patient's) cut back by 4 mm on every other band of 3 rows (a
     segmentation that broke up): the result is written and its QC says the mask is ragged; the true mask itself gets
     no such warning."""
@@ -177,13 +177,7 @@ def test_a_ragged_dxa_mask_gives_the_result_with_a_warning(study, tmp_path, monk
         return (LoadRadiograph()(study / "study_0000" / "dxa_spine.nii.gz") > 0).float()
 
     def ragged_mask(image, device=None):
-        mask = true_mask(image)
-        cut = int(np.ceil(4.0 / float(image.affine[0, 0])))
-        for row in np.flatnonzero(mask[0].any(dim=0).numpy())[::6]:
-            for r in range(row, row + 3):
-                spine = np.flatnonzero(mask[0, :, r].numpy())
-                mask[0, spine[-cut:] if spine.size > 2 * cut else [], r] = 0
-        return mask
+        return make_ragged(true_mask(image), float(image.affine[0, 0]))
 
     for segmenter, ragged in ((true_mask, False), (ragged_mask, True)):
         monkeypatch.setattr(dxa, "segment_dxa", segmenter)

@@ -50,11 +50,27 @@ def _show_image(ax, image: np.ndarray, spacing_mm, first_mm: np.ndarray, second_
     """Draw a ``(W, H)`` image with mm axes, row 0 at the top, in the grey levels :func:`spine_window` sets from the
     boundary curves ``first_mm`` and ``second_mm``."""
     image = np.asarray(image, dtype=np.float32)
-    sx, sz = spacing_mm
-    w, h = image.shape
     lo, hi = spine_window(image, spacing_mm, first_mm, second_mm)
+    shown, (sx, sz) = _display_resolution(ax, image, spacing_mm)
+    w, h = shown.shape
     extent = (-0.5 * sx, (w - 0.5) * sx, (h - 0.5) * sz, -0.5 * sz)
-    ax.imshow(image.T, cmap="gray", vmin=lo, vmax=hi, extent=extent, interpolation="bilinear")
+    ax.imshow(shown.T, cmap="gray", vmin=lo, vmax=hi, extent=extent, interpolation="bilinear")
+
+
+def _display_resolution(ax, image: np.ndarray, spacing_mm) -> tuple[np.ndarray, tuple[float, float]]:
+    """A ``(W, H)`` image averaged over blocks of ``k × k`` pixels, ``k`` the largest whole factor that keeps it at
+    least as fine as the axes' box in the saved PNG (its last partial blocks dropped), and its pixel spacing. What
+    the PNG shows is the same (matplotlib would average the pixels into its own as it resamples), but matplotlib maps
+    every pixel to a colour and resamples twice (``bbox_inches="tight"`` draws the figure twice): on a 0.5 mm
+    whole-body DXA that took 0.11 s of the overlay's 0.34 s on 2 cores."""
+    box = ax.get_position()
+    width_px, height_px = box.width * ax.figure.get_figwidth() * _DPI, box.height * ax.figure.get_figheight() * _DPI
+    k = max(1, int(min(image.shape[0] / width_px, image.shape[1] / height_px)))
+    if k == 1:
+        return image, tuple(spacing_mm)
+    w, h = image.shape[0] // k, image.shape[1] // k
+    blocks = image[: w * k, : h * k].reshape(w, k, h, k).mean(axis=(1, 3))
+    return blocks, (spacing_mm[0] * k, spacing_mm[1] * k)
 
 
 def _draw_curves(ax, centre, first, second, labels) -> None:
