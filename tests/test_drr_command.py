@@ -26,6 +26,7 @@ from monai_spine.drr import (
     read_labelled_ct,
     render_study,
 )
+from monai_spine.evaluation.scores import dice
 from monai_spine.geometry import Grid
 from monai_spine.phantom.anatomy import SACRUM_BELOW_S1_ID, level_label
 from monai_spine.projection import BONE_DENSITY_G_CM3, mu_bone, mu_water
@@ -171,10 +172,6 @@ def test_phantom_ct_gives_the_phantoms_centre_line(phantom_study):
         assert np.mean(np.abs(error)) < tolerance, (axis, np.mean(np.abs(error)))
 
 
-def _dice(a: np.ndarray, b: np.ndarray) -> float:
-    return float(2 * (a & b).sum() / (a.sum() + b.sum()))
-
-
 def test_phantom_ct_column_from_its_labels_is_the_phantoms_own(phantom_study):
     """``SpineColumn`` of the phantom CT's vertebra labels against the phantom's exact column (``ct_spine``): Dice
     0.940 whole and 0.954 over C6–T2, whose bodies are 14–18 mm deep of 60 mm labels. The rule it replaced (the
@@ -184,10 +181,10 @@ def test_phantom_ct_column_from_its_labels_is_the_phantoms_own(phantom_study):
     column = SpineColumn(read.grid.spacing)(levels)
     exact = np.asarray(nib.load(phantom_study / "ct_spine.nii.gz").dataobj) > 0
     assert levels.shape == exact.shape == column.shape
-    assert _dice(column, exact) > 0.92
+    assert dice(column, exact) > 0.92
     z = np.flatnonzero(np.isin(levels, [LEVEL_ORDER.index(n) + 1 for n in ("C6", "C7", "T1", "T2")]).any(axis=(0, 1)))
     band = slice(z.min(), z.max() + 1)
-    assert _dice(column[..., band], exact[..., band]) > 0.88
+    assert dice(column[..., band], exact[..., band]) > 0.88
 
 
 @needs_real

@@ -111,8 +111,7 @@ def test_dxa_route_on_the_real_spine(evaluated):
     1.52 without the mirror union); sagittal from the 0.5 regressor: 5.5 mm and lordosis 29° off (targets 3 mm and
     5°, missed; 5.7 mm and 42° against the truth before its bodies reached back to the canal; 0.4 on these renders:
     7.4 mm, 30°; 0.4 had scored 4.1 mm on the renders of ``drr`` before it stopped counting soft tissue as bone, a
-    veil 0.4 had learnt to read): guarded
-    at that level (docs/real_anatomy.md)."""
+    veil 0.4 had learnt to read): guarded at that level (docs/real_anatomy.md)."""
     route = evaluated[0]["pipelines"]["dxa"]
     assert route["n"] == N_ACQUISITIONS and route["failed"] == 0
     assert route["coronal_mae_mm"] < 2.0 and route["sagittal_mae_mm"] < 6.0
