@@ -22,9 +22,9 @@ from monai_spine.registration import (
     align_pair,
     apply_matrix,
     coronal_masks,
+    mask_profile,
     match_profiles,
     rotation_deg,
-    row_profile,
     shared_stretch,
 )
 from monai_spine.registration.coronal import to_array, to_image
@@ -176,7 +176,7 @@ def test_profile_match_finds_a_known_shift_of_a_shorter_wider_mask():
                  row + 50 + shift_z] = True
         return to_image(mask, (1.0, 1.0))
 
-    match = match_profiles(row_profile(column(0, 0, 0, 0)), row_profile(column(25, 4, 3, 60)), 100.0)
+    match = match_profiles(mask_profile(column(0, 0, 0, 0)), mask_profile(column(25, 4, 3, 60)), 100.0)
     assert match.shift_mm[1] == pytest.approx(-25.0) and match.shift_mm[0] == pytest.approx(-4.0, abs=0.6)
     assert match.width_offset_mm == pytest.approx(-6.0, abs=0.1) and match.residual_mm < 0.6
 

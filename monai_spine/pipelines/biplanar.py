@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
-import SimpleITK as sitk
 from monai.data import MetaTensor
 from monai.data.utils import affine_to_spacing
+from skimage.filters import threshold_otsu
 
 from monai_spine.bundles import RADIOGRAPH_BUNDLE
 from monai_spine.errors import SpineInputError
@@ -116,11 +116,11 @@ def lateral_depth_share(image: MetaTensor, centre_px: np.ndarray) -> float | Non
         image: the lateral ``(1, W, H)`` in its standard display (columns toward the patient's front, bone bright).
         centre_px: ``(N, 2)`` the centre line's ``(column, row)`` pixels.
 
-    The body is the image's Otsu foreground (SimpleITK). A row whose body reaches the image's edge (a field or a
+    The body is the image's Otsu foreground (scikit-image). A row whose body reaches the image's edge (a field or a
     collimator that cuts the body) is left out; ``None`` when fewer than half the rows are left.
     """
     pixels = np.asarray(image[0], dtype=np.float32)
-    body = sitk.GetArrayFromImage(sitk.OtsuThreshold(sitk.GetImageFromArray(pixels), 0, 1)).astype(bool)
+    body = pixels > threshold_otsu(pixels)
     columns = body[:, np.clip(np.round(centre_px[:, 1]).astype(int), 0, body.shape[1] - 1)]  # (W, N), a row each
     back = columns.argmax(axis=0)
     front = body.shape[0] - 1 - columns[::-1].argmax(axis=0)

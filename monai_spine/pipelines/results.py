@@ -9,9 +9,8 @@ import numpy as np
 
 from monai_spine.cohort.targets import measure_curves
 from monai_spine.geometry import SpineCurves
+from monai_spine.geometry.profile import ragged_mask_warning
 from monai_spine.geometry.writers import write_curve3d_csv, write_curves_json
-from monai_spine.registration import ragged_mask_warning
-from monai_spine.registration.coronal import to_image
 from monai_spine.report import save_report
 
 __all__ = ["ragged_mask_warnings", "write_results"]
@@ -19,10 +18,10 @@ __all__ = ["ragged_mask_warnings", "write_results"]
 
 def ragged_mask_warnings(view: str, mask, spacing) -> list[str]:
     """The QC warning of a view's ``(1, W, H)`` spine mask (pixel ``spacing`` (column, row), mm) when its sides are
-    ragged (:func:`monai_spine.registration.ragged_mask_warning`), with what that means for the result; ``[]``
+    ragged (:func:`monai_spine.geometry.profile.ragged_mask_warning`), with what that means for the result; ``[]``
     otherwise. On the real CT's renders the radiograph bundle's lateral masks jump 5-12 times per 100 mm, the
     phantom's at most 0.6 (``docs/commands/infer.md``)."""
-    warning = ragged_mask_warning(view, to_image(np.asarray(mask[0]) > 0, spacing))
+    warning = ragged_mask_warning(view, np.asarray(mask[0]), spacing)
     if warning is None:
         return []
     return [f"{warning}: the segmentation has likely failed on this image, so the curves and angles from it are not "

@@ -11,7 +11,7 @@ from .alignment import Alignment, AlignmentConfig, align_pair, coronal_masks
 from .coronal import coronal_mask_projection, coronal_projection
 from .figure import save_alignment_figure
 from .image_stage import ImageStage
-from .profile import ProfileMatch, RowProfile, match_profiles, ragged_mask_warning, row_profile
+from .profile import ProfileMatch, mask_profile, match_profiles
 from .qc import mask_iou
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
 from .spine_stage import MaskBoundary, SpineStage, boundary_points, closest_point_fit, shared_stretch
@@ -22,7 +22,6 @@ __all__ = [
     "ImageStage",
     "MaskBoundary",
     "ProfileMatch",
-    "RowProfile",
     "SpineStage",
     "align_pair",
     "apply_matrix",
@@ -31,9 +30,8 @@ __all__ = [
     "coronal_masks",
     "coronal_projection",
     "mask_iou",
+    "mask_profile",
     "match_profiles",
-    "ragged_mask_warning",
-    "row_profile",
     "shared_stretch",
     "coronal_mask_projection",
     "rigid_matrix",

@@ -14,11 +14,12 @@ import SimpleITK as sitk
 from monai.data.utils import affine_to_spacing
 
 from monai_spine.errors import SpineInputError
+from monai_spine.geometry.profile import MAX_RAGGED_JUMPS_PER_100MM, RAGGED_JUMP_MM, ragged_mask_warning
 from monai_spine.io.files import as_plain
 
-from .coronal import coronal_mask_projection, crop_to_mask, to_image
+from .coronal import coronal_mask_projection, crop_to_mask, to_array, to_image
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
-from .profile import MAX_RAGGED_JUMPS_PER_100MM, RAGGED_JUMP_MM, match_profiles, ragged_mask_warning, row_profile
+from .profile import mask_profile, match_profiles
 from .qc import DEVIATION_WINDOW_MM, aligned_mask, centre_line_deviation, mask_iou, touches_edge
 from .rigid import apply_matrix, rigid_matrix, rotation_deg
 from .spine_stage import (
@@ -67,12 +68,12 @@ class AlignmentConfig:
             mm (about three vertebrae).
         end_mm: ends of the two masks this close count as the same end: the profiles leave out this much at each
             end, and ICP and the outline check keep an end only where both masks end within it, mm.
-        ragged_jump_mm, max_ragged_jumps_per_100mm: a mask whose width changes by more than ``ragged_jump_mm``
-            between adjacent rows more often than ``max_ragged_jumps_per_100mm`` times per 100 mm of height is
-            ragged (:meth:`~.profile.RowProfile.width_jumps_per_100mm`): a warning, and a rejected pair's reason says
-            that a segmentation failure is then likelier than another person. The phantom's and the real CT's exact
-            masks jump at most 3.6 times per 100 mm (coarse pixels, cervical spine), the MRI bundle's masks of the
-            real CT 6–10 times, those of the phantom 2–6 (``docs/alignment.md``).
+        ragged_jump_mm, max_ragged_jumps_per_100mm: a mask whose width changes by more than ``ragged_jump_mm`` between
+            adjacent rows more often than ``max_ragged_jumps_per_100mm`` times per 100 mm of height is ragged
+            (:meth:`monai_spine.geometry.profile.RowProfile.width_jumps_per_100mm`): a warning, and a rejected pair's
+            reason says that a segmentation failure is then likelier than another person. The phantom's and the real
+            CT's exact masks jump at most 3.6 times per 100 mm (coarse pixels, cervical spine), the MRI bundle's masks
+            of the real CT 6–10 times, those of the phantom 2–6 (``docs/alignment.md``).
         shape_share: share of the shared rows (profile residual) and of the outline key points (outline RMS) the
             shape checks are taken over, those that agree best (1: all, the default). Below 1 the checks forgive
             a segmentation that errs over part of the column (a cervical spine segmented too wide, a mask that
@@ -242,8 +243,8 @@ def _image_stage(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig)
     )
     padding = [0, int(np.ceil(config.max_spine_shift_mm / fixed.GetSpacing()[1]))]
     reference = sitk.ConstantPad(fixed, padding, padding)
-    match = match_profiles(row_profile(reference, config.end_mm),
-                           row_profile(aligned_mask(reference, moving, refined), config.end_mm),
+    match = match_profiles(mask_profile(reference, config.end_mm),
+                           mask_profile(aligned_mask(reference, moving, refined), config.end_mm),
                            config.max_spine_shift_mm, share=config.shape_share)
     matrix = rigid_matrix(0.0, match.shift_mm) @ refined
     return ImageStage(matrix, angle, tuple(search[:2, 2].tolist()), peak, metric, iterations, match)
@@ -258,8 +259,8 @@ def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
 
 def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, str]:
     """``{"DXA" or "MRI": warning}`` for the coronal masks with ragged sides (a segmentation that broke up)."""
-    warnings = {name: ragged_mask_warning(name, mask, config.end_mm, config.ragged_jump_mm,
-                                          config.max_ragged_jumps_per_100mm)
+    warnings = {name: ragged_mask_warning(name, to_array(mask), mask.GetSpacing(), config.end_mm,
+                                          config.ragged_jump_mm, config.max_ragged_jumps_per_100mm)
                 for name, mask in (("DXA", fixed), ("MRI", moving))}
     return {name: warning for name, warning in warnings.items() if warning}
 
@@ -312,7 +313,7 @@ def _shared_points(fixed_outline: np.ndarray, outline: np.ndarray, matrix: np.nd
 def _profile_residual(fixed: sitk.Image, moving: sitk.Image, matrix: np.ndarray, config: AlignmentConfig) -> float:
     """The residual of the masks' row profiles (:func:`~.profile.match_profiles`) at ``matrix``, with no shift, mm."""
     aligned = aligned_mask(fixed, moving, matrix)
-    return match_profiles(row_profile(fixed, config.end_mm), row_profile(aligned, config.end_mm), 0.0,
+    return match_profiles(mask_profile(fixed, config.end_mm), mask_profile(aligned, config.end_mm), 0.0,
                           share=config.shape_share).residual_mm
 
 

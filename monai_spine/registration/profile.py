@@ -9,7 +9,8 @@ along the length: the centre line's lateral course and how the width varies from
 the stretch the two masks share, with their mean differences (a lateral offset, a constant width error) removed,
 finds the height.
 
-All maps are SimpleITK images in the DXA frame (``docs/frames.md``), mm.
+All maps are SimpleITK images in the DXA frame (``docs/frames.md``), mm; the per-row profile itself is
+``geometry.profile``'s.
 """
 
 from __future__ import annotations
@@ -19,80 +20,16 @@ from dataclasses import dataclass
 import numpy as np
 import SimpleITK as sitk
 
+from monai_spine.geometry.profile import RowProfile, row_profile
+
 from .coronal import to_array
 
-__all__ = ["MAX_RAGGED_JUMPS_PER_100MM", "RAGGED_JUMP_MM", "RowProfile", "row_profile", "ragged_mask_warning",
-           "ProfileMatch", "match_profiles"]
-
-RAGGED_JUMP_MM = 3.0
-"""A change of a mask's width between adjacent rows larger than this (mm) is a jump."""
-MAX_RAGGED_JUMPS_PER_100MM = 5.0
-"""A spine's outline jumps at most this often per 100 mm of height (``docs/alignment.md``, Quality control: exact
-masks 0.1-3.6, masks of segmentations that broke up 5-12)."""
+__all__ = ["ProfileMatch", "match_profiles", "mask_profile"]
 
 
-@dataclass(frozen=True)
-class RowProfile:
-    """A coronal mask's shape per row.
-
-    Args:
-        centre_mm: ``(H,)`` x of the midpoint of each row's extreme foreground pixels, mm; ``nan`` off the spine.
-        width_mm: ``(H,)`` distance between those pixels' centres, mm; ``nan`` off the spine.
-        row_mm: the row spacing, mm.
-    """
-
-    centre_mm: np.ndarray
-    width_mm: np.ndarray
-    row_mm: float
-
-    @property
-    def rows(self) -> np.ndarray:
-        """Indices of the rows the profile covers."""
-        return np.flatnonzero(np.isfinite(self.centre_mm))
-
-    def width_jumps_per_100mm(self, jump_mm: float) -> float:
-        """How often the width changes by more than ``jump_mm`` from one row to the next, per 100 mm of height: a
-        segmentation that broke up has ragged sides, a spine's outline (the bodies' waists, the discs) changes
-        smoothly. 0 for a profile of fewer than two rows."""
-        width = self.width_mm[self.rows]
-        if width.size < 2:
-            return 0.0
-        return float(np.count_nonzero(np.abs(np.diff(width)) > jump_mm) * 100.0 / (width.size * self.row_mm))
-
-
-def row_profile(mask: sitk.Image, end_mm: float = 5.0) -> RowProfile:
-    """The centre and width of each row of a 2D mask, leaving out the rows within ``end_mm`` of its first and
-    last foreground rows (the partial cuts through the end plates, where a mask cut at another level differs most).
-    """
-    foreground = to_array(mask) > 0
-    x = np.arange(foreground.shape[0])[:, None] * mask.GetSpacing()[0] + mask.GetOrigin()[0]
-    covered = foreground.any(axis=0)
-    left = np.where(foreground, x, np.inf).min(axis=0)
-    right = np.where(foreground, x, -np.inf).max(axis=0)
-    left[~covered], right[~covered] = np.nan, np.nan
-    rows = np.flatnonzero(covered)
-    keep = covered.copy()
-    end = int(round(end_mm / mask.GetSpacing()[1]))
-    if rows.size > 2 * end + 1:
-        keep[: rows[0] + end + 1] = False
-        keep[rows[-1] - end :] = False
-    centre = np.where(keep, 0.5 * (left + right), np.nan)
-    width = np.where(keep, right - left, np.nan)
-    return RowProfile(centre, width, float(mask.GetSpacing()[1]))
-
-
-def ragged_mask_warning(name: str, mask: sitk.Image, end_mm: float = 5.0, jump_mm: float = RAGGED_JUMP_MM,
-                        max_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM) -> str | None:
-    """A QC warning when the 2D spine ``mask`` (named ``name`` in it, e.g. ``"DXA"``) has ragged sides: its width
-    changes by more than ``jump_mm`` between adjacent rows more often than ``max_jumps_per_100mm`` times per 100 mm
-    of height (:meth:`RowProfile.width_jumps_per_100mm`, leaving out ``end_mm`` at each end). A segmentation that
-    broke up has ragged sides; a spine's outline (the bodies' waists, the discs) changes smoothly. ``None`` when
-    the mask is not ragged."""
-    jumps = row_profile(mask, end_mm).width_jumps_per_100mm(jump_mm)
-    if jumps <= max_jumps_per_100mm:
-        return None
-    return (f"the {name} spine mask is ragged: its width jumps by more than {jump_mm:g} mm {jumps:.1f} times per "
-            f"100 mm of height (a spine's outline at most {max_jumps_per_100mm:g})")
+def mask_profile(mask: sitk.Image, end_mm: float = 5.0) -> RowProfile:
+    """:func:`~monai_spine.geometry.profile.row_profile` of a 2D SimpleITK mask, in its frame (spacing, origin)."""
+    return row_profile(to_array(mask), mask.GetSpacing(), mask.GetOrigin()[0], end_mm)
 
 
 def _shifted(values: np.ndarray, rows: int) -> np.ndarray:
