@@ -3,7 +3,7 @@
 Targets (issue 13): at most 1 s per DXA study and 2 s per bi-planar study on 2 CPU cores.
 
     python benchmarks/run_all.py --threads 2 --out results.json            # CPU
-    python benchmarks/run_all.py --device cuda --workers 16 --studies 32 --out results.json   # the GPU figures
+    python benchmarks/run_all.py --device cuda --workers 16 --writers 1,14 --studies 96 --out results.json  # GPU
 
 Figures, on phantom studies rendered on the fly (seed 0; model loading and the first run, which makes the ONNX
 Runtime cache, left out; medians of ``--repeats`` runs):
@@ -15,7 +15,8 @@ Runtime cache, left out; medians of ``--repeats`` runs):
 - **network images/s**: the curve regressor at 224 × 224 (batch 256 and bf16 autocast on CUDA, 16 fp32 on CPU);
 - **training images/s**: the curve regressor, AdamW and an L1 loss, batch 64 on CUDA, 8 on CPU;
 - **batch studies/s**: ``monai-spine batch`` end to end on ``--studies`` studies, and its ratio to the network's
-  images/s;
+  images/s, once per ``--writers`` value (``1,8``: one writer thread, then eight writer processes); and its steady
+  rate once the command's start is behind (the later half of the studies);
 - **peak memory**: the process's RSS, and ``torch.cuda.max_memory_allocated`` on CUDA.
 """
 
@@ -45,6 +46,7 @@ from monai_spine.phantom.write import write_study
 from monai_spine.pipelines import infer_dxa
 from monai_spine.pipelines.biplanar import infer_biplanar
 from monai_spine.segmentation.runner import load_bundle
+from monai_spine.workers import map_single_threaded
 
 NETWORK_FILES = {  # bundle → the study file its input comes from
     BUNDLE_NAMES[0]: "dxa.dcm",
@@ -134,20 +136,35 @@ def regressor_throughput(device: torch.device, iterations: int) -> dict:
             "training_images_per_s": train_batch / train_s, "training_batch": train_batch}
 
 
-def batch_studies_per_s(studies: list[Path], network_images_per_s: float, device: torch.device, workers: int) -> dict:
+def _write_phantom_study(folder: Path) -> None:
+    """The benchmark's study ``folder`` (``study_<seed>``): the phantom of that seed, every modality."""
+    write_study(make_study(int(folder.name.split("_")[1]), modalities=MODALITIES), folder, modalities=MODALITIES)
+
+
+def batch_studies_per_s(studies: list[Path], network_images_per_s: float, device: torch.device, workers: int,
+                        writers: int) -> dict:
     """``monai-spine batch`` on a folder of ``studies`` (both routes each) on ``device`` with ``workers`` loading
-    processes: studies/s end to end, the command's start and the bundles' loading included, and the ratio to the
-    network's images/s."""
+    processes and ``writers`` writers: studies/s end to end, the command's start and the bundles' loading
+    included, and the ratio to the network's images/s; and the steady rate once the start is behind: the later half
+    of the studies over the time their results took to appear (from the middle study's ``curves.json`` to the
+    last's, by the files' times)."""
     folder = studies[0].parent
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "monai_spine", "batch", "--input", str(folder), "--out", out,
-                               "--device", device.type, "--workers", str(workers)], capture_output=True, text=True)
+                               "--device", device.type, "--workers", str(workers), "--writers", str(writers)],
+                              capture_output=True, text=True)
         seconds = time.perf_counter() - start
+        finished = sorted(path.stat().st_mtime for path in Path(out).glob("*/dxa/curves.json"))
     if done.returncode != 0:
         return {"batch": f"failed (exit {done.returncode}): {done.stderr.strip().splitlines()[-1:]}"}
     rate = len(studies) / seconds
-    return {"batch_studies_per_s": rate, "batch_over_network": rate / network_images_per_s}
+    figures = {"batch_studies_per_s": rate, "batch_over_network": rate / network_images_per_s}
+    half = len(finished) // 2
+    if half >= 2 and finished[-1] > finished[half - 1]:
+        steady = (len(finished) - half) / (finished[-1] - finished[half - 1])
+        figures |= {"steady_studies_per_s": steady, "steady_over_network": steady / network_images_per_s}
+    return figures
 
 
 def main() -> None:
@@ -156,7 +173,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2, help="CPU threads, torch and ONNX Runtime (default 2)")
     parser.add_argument("--repeats", type=int, default=5, help="timed runs per figure (default 5)")
     parser.add_argument("--studies", type=int, default=2, help="phantom studies for the batch figure (default 2)")
-    parser.add_argument("--workers", type=int, default=2, help="batch's loading processes (default 2)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="batch's loading processes, and the processes rendering the studies (default 2)")
+    parser.add_argument("--writers", default="1", metavar="N[,N...]",
+                        help="batch's writers, one batch figure per value (default 1: one thread)")
     parser.add_argument("--out", metavar="JSON", help="also write the figures to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -165,8 +185,7 @@ def main() -> None:
     print(json.dumps(results["machine"]))
     with tempfile.TemporaryDirectory() as tmp:
         studies = [Path(tmp) / f"study_{seed:04d}" for seed in range(args.studies)]
-        for seed, folder in enumerate(studies):
-            write_study(make_study(seed, modalities=MODALITIES), folder, modalities=MODALITIES)
+        list(map_single_threaded(_write_phantom_study, studies, args.workers))
         if device.type == "cpu":  # the CPU figures; a --device cuda run gives the GPU ones
             results["study_latency_cpu"] = study_latencies(studies[0], args.repeats)
             print("study latency, CPU:", results["study_latency_cpu"])
@@ -179,8 +198,9 @@ def main() -> None:
                           f"{row['onnxruntime_s']:.3f} s, x{row['speed_up']:.2f}")
         results["regressor"] = regressor_throughput(device, args.repeats)
         print(f"regressor on {device}:", results["regressor"])
-        results["batch"] = batch_studies_per_s(studies, results["regressor"]["network_images_per_s"], device,
-                                               args.workers)
+        results["batch"] = {f"writers_{n}": batch_studies_per_s(studies, results["regressor"]["network_images_per_s"],
+                                                                device, args.workers, int(n))
+                            for n in args.writers.split(",")}
         print("batch:", results["batch"])
     results["peak_memory"] = {"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     if device.type == "cuda":

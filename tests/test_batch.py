@@ -1,5 +1,6 @@
 """``monai-spine batch``: discovery of the three input kinds, a bad study among good ones, resume, two patients in
-one folder, the Dask run equal to the local one, the batched DXA result equal to ``infer``'s, bad ``--input``."""
+one folder, the Dask run and writer processes equal to the local one, the batched DXA result equal to ``infer``'s,
+bad ``--input``."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
+import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -150,6 +154,38 @@ def test_dask_equals_local(local, studies, tmp_path):
         assert np.allclose(ours["curve3d_mm"], theirs["curve3d_mm"], atol=2e-3) and ours["qc"] == theirs["qc"]
 
 
+def test_writer_processes_equal_the_thread(local, studies, tmp_path):
+    """Two writer processes (spawned, single-threaded): the same manifest and the same curves.json as the one
+    writer thread, every route's pictures written."""
+    out, _ = local
+    procs = tmp_path / "procs"
+    run_batch(studies, procs, replace(CPU, writers=2), progress=False)
+    assert (procs / "manifest.csv").read_text() == (out / "manifest.csv").read_text()
+    for folder in ("s1/dxa", "s1/biplanar", "loose__scan/dxa"):
+        ours, theirs = (json.loads((o / folder / "curves.json").read_text()) for o in (procs, out))
+        assert np.allclose(ours["curve3d_mm"], theirs["curve3d_mm"], atol=2e-3) and ours["qc"] == theirs["qc"]
+        assert (procs / folder / "overlay.png").stat().st_size > 0 and (procs / folder / "report.png").is_file()
+
+
+def test_runs_without_simpleitk(studies, tmp_path):
+    """The routes and the batch command import and run without SimpleITK, which the GPU machines of the benchmarks
+    and of training lack (registration and cohort building need it; inference does not)."""
+    script = f"""
+import sys
+class NoSimpleITK:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "SimpleITK":
+            raise ImportError("no SimpleITK here")
+sys.meta_path.insert(0, NoSimpleITK())
+from monai_spine.cli import main
+sys.exit(main(["batch", "--input", {str(studies / "s1")!r}, "--out", {str(tmp_path / "out")!r}, "--device", "cpu",
+               "--workers", "0"]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (tmp_path / "out" / "s1" / "biplanar" / "curves.json").is_file()
+
+
 @pytest.mark.parametrize("make, problem", [
     (lambda root: root / "missing", "not a folder of studies or a CSV list"),
     (lambda root: root, "no studies found"),
@@ -167,5 +203,7 @@ def test_bad_options_exit_2(tmp_path, capsys):
     shutil.rmtree(tmp_path / "out", ignore_errors=True)
     assert main(["batch", "--input", str(tmp_path), "--out", str(tmp_path / "out"), "--batch-size", "0"]) == 2
     assert capsys.readouterr().err == "monai-spine batch: error: --batch-size must be at least 1, got 0.\n"
+    assert main(["batch", "--input", str(tmp_path), "--out", str(tmp_path / "out"), "--writers", "0"]) == 2
+    assert capsys.readouterr().err == "monai-spine batch: error: --writers must be at least 1, got 0.\n"
     assert main(["batch", "--input", str(tmp_path), "--out", str(tmp_path)]) == 2
     assert "is the input folder" in capsys.readouterr().err

@@ -26,6 +26,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=8, metavar="N", help="studies per network batch (default 8)")
     parser.add_argument("--workers", type=int, default=2, metavar="N",
                         help="processes loading and pre-processing the images (default 2; 0: in this process)")
+    parser.add_argument("--writers", type=int, default=1, metavar="N",
+                        help="writing the results, pictures included, and running the bi-planar route: 1, a thread "
+                        "(default); more, that many processes")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the studies on a Dask cluster, e.g. tcp://host:8786 (needs monai-spine[dask])")
     parser.add_argument("--coronal-from", choices=("regressor", "mask"), default=None,
@@ -40,7 +43,8 @@ def run(args: argparse.Namespace) -> int:
     from monai_spine.pipelines.dxa import CORONAL_SOURCE
 
     with option_values():
-        settings = BatchSettings(args.device, args.batch_size, args.workers, args.coronal_from or CORONAL_SOURCE)
+        settings = BatchSettings(args.device, args.batch_size, args.workers, args.coronal_from or CORONAL_SOURCE,
+                                 args.writers)
     rows = run_batch(args.input, args.out, settings, args.scheduler)
     failed = [row.id for row in rows if row.status != "ok"]
     listed = f": {', '.join(failed[:5])}{' …' if len(failed) > 5 else ''}" if failed else ""

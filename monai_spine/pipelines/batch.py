@@ -5,7 +5,8 @@ The DXA route runs on batches of studies: its DXA files are loaded and pre-proce
 in ``DataLoader`` worker processes (:class:`DxaInputs`), the segmentation network runs on the images of one shape
 together (one image alone when no other shares its shape), the mask post-processing and crops follow here, the
 curve regressor runs on all crops of the batch at once (they share the bundle's crop size), and the files are
-written, and the bi-planar route run, in a writer thread while the next batch is on the device. Every step is the
+written, and the bi-planar route run, by writers while the next batch is on the device: one thread, or
+``writers`` single-threaded processes, which draw the pictures (most of a study's time) side by side. Every step is the
 one of ``infer`` (``pipelines.dxa``, ``pipelines.biplanar``), so a study gives the same ``curves.json``.
 """
 
@@ -16,10 +17,11 @@ import contextlib
 import csv
 import io
 import logging
+import multiprocessing
 import os
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import groupby
@@ -34,7 +36,7 @@ from monai_spine.io.files import atomic_write_text, staged_output
 from monai_spine.regression import crop_curves, curve_regressor
 from monai_spine.segmentation.runner import bundle_segmenter
 from monai_spine.transforms import LoadRadiograph
-from monai_spine.workers import dask_client
+from monai_spine.workers import dask_client, single_thread
 
 from .biplanar import RadiographSegmenter, run_biplanar
 from .discover import StudyInput, find_studies
@@ -62,18 +64,23 @@ class BatchSettings:
         batch_size: studies per batch of the networks (at least 1).
         workers: ``DataLoader`` worker processes that load and pre-process the DXA files (0: in this process).
         coronal_source: the DXA route's coronal curves (``infer --coronal-from``).
+        writers: what writes the results and runs the bi-planar route: 1, a thread of this process; more, that
+            many single-threaded worker processes (started with ``spawn``, each loading the bi-planar bundle once).
     """
 
     device: str | None = None
     batch_size: int = 8
     workers: int = 2
     coronal_source: str = CORONAL_SOURCE
+    writers: int = 1
 
     def __post_init__(self):
         if self.batch_size < 1:
             raise ValueError(f"--batch-size must be at least 1, got {self.batch_size}.")
         if self.workers < 0:
             raise ValueError(f"--workers must be at least 0, got {self.workers}.")
+        if self.writers < 1:
+            raise ValueError(f"--writers must be at least 1, got {self.writers}.")
         if self.device is not None and self.device.split(":")[0] not in ("cpu", "cuda"):
             raise ValueError(f"--device must be cpu or cuda, got {self.device!r}.")
 
@@ -250,16 +257,26 @@ def _dxa_outcomes(studies: Sequence[StudyInput], settings: BatchSettings) -> Ite
         yield _dxa_batch(items, paths, settings)
 
 
+def _writers(settings: BatchSettings) -> Executor:
+    """The executor of :func:`_finish_study`: one thread, or ``settings.writers`` single-threaded processes
+    (``spawn``: this process may hold CUDA, which a forked child cannot use)."""
+    if settings.writers == 1:
+        return ThreadPoolExecutor(1, thread_name_prefix="batch-writer")
+    return ProcessPoolExecutor(settings.writers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=single_thread)
+
+
 def run_studies(studies: Sequence[StudyInput], out: Path, settings: BatchSettings) -> Iterator[StudyRow]:
-    """Run ``studies`` into ``out`` (this process, its loader workers and one writer thread); their rows as they
+    """Run ``studies`` into ``out`` (this process, its loader workers and its writers); their rows as they
     finish, in the studies' order."""
     with_dxa = [study for study in studies if study.dxa and not study.problem]
     others = [study for study in studies if not (study.dxa and not study.problem)]
     pending: collections.deque[Future] = collections.deque()
-    with ThreadPoolExecutor(1, thread_name_prefix="batch-writer") as writer:
+    queued = 2 * max(settings.batch_size, settings.writers)
+    with _writers(settings) as writer:
         for outcomes in _dxa_outcomes(with_dxa, settings):
             pending.extend(writer.submit(_finish_study, with_dxa[i], out, o, settings) for i, o in outcomes.items())
-            while pending and (pending[0].done() or len(pending) > 2 * settings.batch_size):
+            while pending and (pending[0].done() or len(pending) > queued):
                 yield pending.popleft().result()
         pending.extend(writer.submit(_finish_study, study, out, None, settings) for study in others)
         while pending:
@@ -267,8 +284,8 @@ def run_studies(studies: Sequence[StudyInput], out: Path, settings: BatchSetting
 
 
 def _run_chunk(studies: Sequence[StudyInput], out: Path, settings: BatchSettings) -> list[StudyRow]:
-    """A Dask task: :func:`run_studies` on a chunk of studies, loading in the worker's own process."""
-    return list(run_studies(studies, out, replace(settings, workers=0)))
+    """A Dask task: :func:`run_studies` on a chunk of studies, loading and writing in the worker's own process."""
+    return list(run_studies(studies, out, replace(settings, workers=0, writers=1)))
 
 
 def _on_dask(client, studies: Sequence[StudyInput], out: Path, settings: BatchSettings) -> Iterator[StudyRow]:
