@@ -16,7 +16,7 @@ Runtime cache, left out; medians of ``--repeats`` runs):
 - **training images/s**: the curve regressor, AdamW and an L1 loss, batch 64 on CUDA, 8 on CPU;
 - **batch studies/s**: ``monai-spine batch`` end to end on ``--studies`` studies, and its ratio to the network's
   images/s, once per ``--writers`` value (``1,8``: one writer thread, then eight writer processes); and its steady
-  rate once the command's start is behind (the later half of the studies);
+  rate once the command's start is behind (the later half of the studies); ``--no-pictures`` passed on;
 - **peak memory**: the process's RSS, and ``torch.cuda.max_memory_allocated`` on CUDA.
 """
 
@@ -142,18 +142,18 @@ def _write_phantom_study(folder: Path) -> None:
 
 
 def batch_studies_per_s(studies: list[Path], network_images_per_s: float, device: torch.device, workers: int,
-                        writers: int) -> dict:
+                        writers: int, pictures: bool = True) -> dict:
     """``monai-spine batch`` on a folder of ``studies`` (both routes each) on ``device`` with ``workers`` loading
-    processes and ``writers`` writers: studies/s end to end, the command's start and the bundles' loading
-    included, and the ratio to the network's images/s; and the steady rate once the start is behind: the later half
-    of the studies over the time their results took to appear (from the middle study's ``curves.json`` to the
-    last's, by the files' times)."""
+    processes and ``writers`` writers (``--no-pictures`` unless ``pictures``): studies/s end to end, the command's
+    start and the bundles' loading included, and the ratio to the network's images/s; and the steady rate once the
+    start is behind: the later half of the studies over the time their results took to appear (from the middle
+    study's ``curves.json`` to the last's, by the files' times)."""
     folder = studies[0].parent
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "monai_spine", "batch", "--input", str(folder), "--out", out,
-                               "--device", device.type, "--workers", str(workers), "--writers", str(writers)],
-                              capture_output=True, text=True)
+                               "--device", device.type, "--workers", str(workers), "--writers", str(writers),
+                               *(() if pictures else ("--no-pictures",))], capture_output=True, text=True)
         seconds = time.perf_counter() - start
         finished = sorted(path.stat().st_mtime for path in Path(out).glob("*/dxa/curves.json"))
     if done.returncode != 0:
@@ -177,6 +177,7 @@ def main() -> None:
                         help="batch's loading processes, and the processes rendering the studies (default 2)")
     parser.add_argument("--writers", default="1", metavar="N[,N...]",
                         help="batch's writers, one batch figure per value (default 1: one thread)")
+    parser.add_argument("--no-pictures", action="store_true", help="batch without the pictures (cohort work)")
     parser.add_argument("--out", metavar="JSON", help="also write the figures to this file")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -199,7 +200,7 @@ def main() -> None:
         results["regressor"] = regressor_throughput(device, args.repeats)
         print(f"regressor on {device}:", results["regressor"])
         results["batch"] = {f"writers_{n}": batch_studies_per_s(studies, results["regressor"]["network_images_per_s"],
-                                                                device, args.workers, int(n))
+                                                                device, args.workers, int(n), not args.no_pictures)
                             for n in args.writers.split(",")}
         print("batch:", results["batch"])
     results["peak_memory"] = {"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}

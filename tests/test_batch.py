@@ -167,6 +167,19 @@ def test_writer_processes_equal_the_thread(local, studies, tmp_path):
         assert (procs / folder / "overlay.png").stat().st_size > 0 and (procs / folder / "report.png").is_file()
 
 
+def test_no_pictures_writes_the_same_results(local, studies, tmp_path):
+    """``--no-pictures``: every route's curves.json and curve3d.csv as with pictures, and no PNG."""
+    out, _ = local
+    bare = tmp_path / "bare"
+    assert main(["batch", "--input", str(studies), "--out", str(bare), "--device", "cpu", "--workers", "0",
+                 "--no-pictures"]) == 1  # the broken and two-patient studies fail as before
+    assert (bare / "manifest.csv").read_text() == (out / "manifest.csv").read_text()
+    for folder in ("s1/dxa", "s1/biplanar", "loose__scan/dxa"):
+        assert sorted(p.name for p in (bare / folder).iterdir()) == ["curve3d.csv", "curves.json"]
+        ours, theirs = (json.loads((o / folder / "curves.json").read_text()) for o in (bare, out))
+        assert np.allclose(ours["curve3d_mm"], theirs["curve3d_mm"], atol=2e-3) and ours["qc"] == theirs["qc"]
+
+
 def test_runs_without_simpleitk(studies, tmp_path):
     """The routes and the batch command import and run without SimpleITK, which the GPU machines of the benchmarks
     and of training lack (registration and cohort building need it; inference does not)."""

@@ -29,6 +29,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--writers", type=int, default=1, metavar="N",
                         help="writing the results, pictures included, and running the bi-planar route: 1, a thread "
                         "(default); more, that many processes")
+    parser.add_argument("--no-pictures", action="store_true",
+                        help="write curves.json and curve3d.csv only, not overlay.png and report.png (cohort work)")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the studies on a Dask cluster, e.g. tcp://host:8786 (needs monai-spine[dask])")
     parser.add_argument("--coronal-from", choices=("regressor", "mask"), default=None,
@@ -44,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     with option_values():
         settings = BatchSettings(args.device, args.batch_size, args.workers, args.coronal_from or CORONAL_SOURCE,
-                                 args.writers)
+                                 args.writers, pictures=not args.no_pictures)
     rows = run_batch(args.input, args.out, settings, args.scheduler)
     failed = [row.id for row in rows if row.status != "ok"]
     listed = f": {', '.join(failed[:5])}{' …' if len(failed) > 5 else ''}" if failed else ""

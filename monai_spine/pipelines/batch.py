@@ -66,6 +66,8 @@ class BatchSettings:
         coronal_source: the DXA route's coronal curves (``infer --coronal-from``).
         writers: what writes the results and runs the bi-planar route: 1, a thread of this process; more, that
             many single-threaded worker processes (started with ``spawn``, each loading the bi-planar bundle once).
+        pictures: write every route's ``overlay.png`` and ``report.png`` (``--no-pictures``: ``curves.json`` and
+            ``curve3d.csv`` only).
     """
 
     device: str | None = None
@@ -73,6 +75,7 @@ class BatchSettings:
     workers: int = 2
     coronal_source: str = CORONAL_SOURCE
     writers: int = 1
+    pictures: bool = True
 
     def __post_init__(self):
         if self.batch_size < 1:
@@ -235,10 +238,10 @@ def _finish_study(study: StudyInput, out: Path, dxa: DxaOutcome | None, settings
             with staged_output(out / folder) as stage:
                 if route == "dxa":
                     write_dxa(study.dxa, stage, f"monai-spine: {study.id} (DXA)", dxa.image, dxa.mask, dxa.curves,
-                              dxa.frame, coronal_source=settings.coronal_source)
+                              dxa.frame, coronal_source=settings.coronal_source, pictures=settings.pictures)
                 else:
                     run_biplanar(study.ap, study.lateral, stage, f"monai-spine: {study.id} (bi-planar)",
-                                 RadiographSegmenter(settings.device))
+                                 RadiographSegmenter(settings.device), pictures=settings.pictures)
             outputs.append(folder)
         except Exception as err:
             errors.append(f"{route}: {_error_line(err)}")

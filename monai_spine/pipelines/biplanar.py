@@ -213,10 +213,11 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
 
 
 def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Segmenter = radiograph_segmenter,
-                 geometry_file=None, inputs: dict | None = None, extra_warnings=(), provenance: dict | None = None):
+                 geometry_file=None, inputs: dict | None = None, extra_warnings=(), provenance: dict | None = None,
+                 pictures: bool = True):
     """Run the bi-planar route (:func:`reconstruct_biplanar`) and write its results into ``folder`` (created if
-    missing); ``title`` is the report's; ``inputs``, ``extra_warnings`` and ``provenance`` (entries beside the
-    bundles that made the masks) go to ``curves.json``.
+    missing; the pictures only when ``pictures``); ``title`` is the report's; ``inputs``, ``extra_warnings`` and
+    ``provenance`` (entries beside the bundles that made the masks) go to ``curves.json``.
 
     Returns:
         ``(result, measures)``: the :class:`BiplanarResult` (curves in the patient frame of its geometries,
@@ -238,7 +239,7 @@ def run_biplanar(ap_path, lateral_path, folder: Path, title: str, segmenter: Seg
     bundles, limitations = _mask_bundles(segmenter)
     measures = write_results(folder, result.curves, "biplanar", inputs, overlay,
                              [*result.warnings, *extra_warnings, *limitations],
-                             {"bundles": bundles, **(provenance or {})}, title, result.qc)
+                             {"bundles": bundles, **(provenance or {})}, title, result.qc, pictures)
     return result, measures
 
 

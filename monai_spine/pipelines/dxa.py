@@ -89,10 +89,10 @@ def check_dxa_mask(path, image, mask) -> None:
 
 
 def write_dxa(path, folder: Path, title: str, image, mask, curves, frame, inputs: dict | None = None,
-              extra_warnings=(), coronal_source: str = CORONAL_SOURCE) -> dict:
-    """Write the DXA route's files into ``folder`` (:func:`~.results.write_results`) from its ``image`` ``(1, W, H)``,
-    spine ``mask``, six ``curves`` and crop ``frame`` (``regression.regress_dxa_curves``); :func:`run_dxa`'s other
-    arguments. Returns the measures."""
+              extra_warnings=(), coronal_source: str = CORONAL_SOURCE, pictures: bool = True) -> dict:
+    """Write the DXA route's files into ``folder`` (:func:`~.results.write_results`, its ``pictures``) from its
+    ``image`` ``(1, W, H)``, spine ``mask``, six ``curves`` and crop ``frame`` (``regression.regress_dxa_curves``);
+    :func:`run_dxa`'s other arguments. Returns the measures."""
     spacing = affine_to_spacing(image.affine, r=2).tolist()
     qc = list(image.meta.get("warnings", []))
     if (modality := image.meta.get("modality", "")) in RADIOGRAPH_MODALITIES:
@@ -109,7 +109,7 @@ def write_dxa(path, folder: Path, title: str, image, mask, curves, frame, inputs
     provenance = {"bundles": {**bundle_versions(), **regressor_version()}}
     overlay = partial(save_overlay, image=image[0].numpy(), spacing_mm=spacing, curves=curves,
                       title="dxa: spine curves")
-    return write_results(folder, curves, "dxa", inputs, overlay, qc, provenance, title)
+    return write_results(folder, curves, "dxa", inputs, overlay, qc, provenance, title, pictures=pictures)
 
 
 def run_dxa(path: str | os.PathLike, folder: Path, title: str, inputs: dict | None = None, extra_warnings=(),

@@ -29,10 +29,10 @@ def ragged_mask_warnings(view: str, mask, spacing) -> list[str]:
 
 
 def write_results(folder: Path, curves: SpineCurves, mode: str, inputs: dict, overlay: Callable[[Path], None],
-                  warnings, provenance: dict, title: str, qc: dict | None = None) -> dict:
+                  warnings, provenance: dict, title: str, qc: dict | None = None, pictures: bool = True) -> dict:
     """Write ``curves.json``, ``curve3d.csv``, ``overlay.png`` (by ``overlay``) and ``report.png`` into ``folder``
-    (created if missing); return the measures (``cohort.targets.measure_curves``, as the regressor's targets are
-    measured).
+    (created if missing; the two pictures only when ``pictures``); return the measures
+    (``cohort.targets.measure_curves``, as the regressor's targets are measured).
 
     Args:
         folder: the output folder (routes write into a staged folder: ``io.files.staged_output``).
@@ -45,12 +45,14 @@ def write_results(folder: Path, curves: SpineCurves, mode: str, inputs: dict, ov
         provenance: versions of the bundles and anything else that made the result.
         title: the report's title.
         qc: other QC figures for ``curves.json``'s ``qc`` (beside ``warnings``).
+        pictures: write ``overlay.png`` and ``report.png`` (``batch --no-pictures``: not).
     """
     folder.mkdir(parents=True, exist_ok=True)
     measures = measure_curves(curves)
     write_curves_json(folder / "curves.json", curves, mode=mode, inputs=inputs, measures=measures,
                       qc={"warnings": list(warnings), **(qc or {})}, provenance=provenance)
     write_curve3d_csv(folder / "curve3d.csv", curves.curve3d())
-    overlay(folder / "overlay.png")
-    save_report(folder / "report.png", curves, measures, title, warnings)
+    if pictures:
+        overlay(folder / "overlay.png")
+        save_report(folder / "report.png", curves, measures, title, warnings)
     return measures
