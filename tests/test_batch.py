@@ -23,7 +23,7 @@ from monai_spine.io.convert import convert
 from monai_spine.phantom.study import StudyConfig, make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.pipelines import infer_dxa
-from monai_spine.pipelines.batch import BatchSettings, run_batch
+from monai_spine.pipelines.batch import BatchSettings, read_manifest, run_batch
 from monai_spine.pipelines.discover import StudyInput, find_studies
 
 TINY = StudyConfig(ct_spacing_mm=5.0, column_spacing_mm=2.0, dxa_pixel_mm=2.0, dxa_whole_body=False,
@@ -165,6 +165,27 @@ def test_writer_processes_equal_the_thread(local, studies, tmp_path):
         ours, theirs = (json.loads((o / folder / "curves.json").read_text()) for o in (procs, out))
         assert np.allclose(ours["curve3d_mm"], theirs["curve3d_mm"], atol=2e-3) and ours["qc"] == theirs["qc"]
         assert (procs / folder / "overlay.png").stat().st_size > 0 and (procs / folder / "report.png").is_file()
+
+
+def test_a_writer_process_that_dies_fails_its_study_only(local, studies, tmp_path, monkeypatch):
+    """A writer process killed while it writes one study: that study fails with a ``writer:`` line and leaves no
+    half-written folder; the studies that shared the pool are run again on a new one and written."""
+    import crashing_writer  # tests/: the spawned writers import it too
+
+    from monai_spine.pipelines import batch
+
+    out, _ = local
+    monkeypatch.setattr(batch, "_finish_study", crashing_writer.finish_or_die)
+    monkeypatch.setenv("MONAI_SPINE_TEST_WRITER_DIES_ON", "loose__scan")
+    crashed = tmp_path / "crashed"
+    rows = {row.id: row for row in run_batch(studies, crashed, replace(CPU, writers=2), progress=False)}
+    assert rows["loose__scan"].status == "failed" and rows["loose__scan"].error.startswith("writer: ")
+    assert rows["s1"] == read_manifest(out)["s1"] and rows["s1"].status == "ok"
+    assert {r.id: r.status for r in rows.values()} == {"broken": "failed", "loose__scan": "failed", "s1": "ok",
+                                                        "two": "failed"}
+    assert not (crashed / "loose__scan").exists() and not list(crashed.rglob(".partial-*"))
+    for folder in ("s1/dxa", "s1/biplanar"):
+        assert (crashed / folder / "report.png").is_file()
 
 
 def test_no_pictures_writes_the_same_results(local, studies, tmp_path):

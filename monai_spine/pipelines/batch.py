@@ -19,9 +19,11 @@ import io
 import logging
 import multiprocessing
 import os
+import shutil
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from functools import partial
 from itertools import groupby
@@ -269,21 +271,75 @@ def _writers(settings: BatchSettings) -> Executor:
                                initializer=single_thread)
 
 
+class _Writers:
+    """:func:`_finish_study` on :func:`_writers`, started again when one of its processes dies (killed for memory,
+    say). Every study that pool held is then run once more on the new one; a study whose writer dies twice fails
+    with a ``writer:`` line, its half-written route folders removed, and the others go on."""
+
+    def __init__(self, out: Path, settings: BatchSettings) -> None:
+        self.out, self.settings = out, settings
+        self.executor = _writers(settings)
+
+    def _restart(self, broken: Executor) -> None:
+        """A new pool in place of ``broken``, unless that was done already."""
+        if self.executor is broken:
+            broken.shutdown(wait=False, cancel_futures=True)
+            self.executor = _writers(self.settings)
+
+    def submit(self, study: StudyInput, dxa: DxaOutcome | None) -> tuple:
+        """``(study, dxa, executor, future)``: the study's writing, submitted to the pool as it is now."""
+        try:
+            return study, dxa, self.executor, self.executor.submit(_finish_study, study, self.out, dxa, self.settings)
+        except BrokenProcessPool:
+            self._restart(self.executor)
+            return study, dxa, self.executor, self.executor.submit(_finish_study, study, self.out, dxa, self.settings)
+
+    def row(self, study: StudyInput, dxa: DxaOutcome | None, executor: Executor, future: Future) -> StudyRow:
+        """The study's row (:meth:`submit`'s tuple), run once more on a new pool if its writer died."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self._restart(executor)
+            self._remove_partial(study)
+        _, _, executor, future = self.submit(study, dxa)
+        try:
+            return future.result()
+        except BrokenProcessPool as err:
+            self._restart(executor)
+            self._remove_partial(study)
+            return StudyRow(study.id, "failed", f"writer: {_error_line(err)}", ())
+
+    def _remove_partial(self, study: StudyInput) -> None:
+        """The private folders a dead writer left in the study's route folders, and the folders left empty."""
+        for stage in (self.out / study.id).glob("*/.partial-*"):
+            shutil.rmtree(stage, ignore_errors=True)
+            with contextlib.suppress(OSError):
+                stage.parent.rmdir()
+        with contextlib.suppress(OSError):
+            (self.out / study.id).rmdir()
+
+    def close(self) -> None:
+        self.executor.shutdown()
+
+
 def run_studies(studies: Sequence[StudyInput], out: Path, settings: BatchSettings) -> Iterator[StudyRow]:
     """Run ``studies`` into ``out`` (this process, its loader workers and its writers); their rows as they
     finish, in the studies' order."""
     with_dxa = [study for study in studies if study.dxa and not study.problem]
     others = [study for study in studies if not (study.dxa and not study.problem)]
-    pending: collections.deque[Future] = collections.deque()
+    pending: collections.deque[tuple] = collections.deque()
     queued = 2 * max(settings.batch_size, settings.writers)
-    with _writers(settings) as writer:
+    writers = _Writers(out, settings)
+    try:
         for outcomes in _dxa_outcomes(with_dxa, settings):
-            pending.extend(writer.submit(_finish_study, with_dxa[i], out, o, settings) for i, o in outcomes.items())
-            while pending and (pending[0].done() or len(pending) > queued):
-                yield pending.popleft().result()
-        pending.extend(writer.submit(_finish_study, study, out, None, settings) for study in others)
+            pending.extend(writers.submit(with_dxa[i], o) for i, o in outcomes.items())
+            while pending and (pending[0][3].done() or len(pending) > queued):
+                yield writers.row(*pending.popleft())
+        pending.extend(writers.submit(study, None) for study in others)
         while pending:
-            yield pending.popleft().result()
+            yield writers.row(*pending.popleft())
+    finally:
+        writers.close()
 
 
 def _run_chunk(studies: Sequence[StudyInput], out: Path, settings: BatchSettings) -> list[StudyRow]:
