@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -186,6 +187,32 @@ def test_a_writer_process_that_dies_fails_its_study_only(local, studies, tmp_pat
     assert not (crashed / "loose__scan").exists() and not list(crashed.rglob(".partial-*"))
     for folder in ("s1/dxa", "s1/biplanar"):
         assert (crashed / folder / "report.png").is_file()
+
+
+def test_manifest_rewritten_at_most_once_a_second_and_when_interrupted(tmp_path, monkeypatch):
+    """1,000 studies finishing at once: the manifest is written a few times, not 1,000; a run interrupted after 600
+    of them (Ctrl-C) leaves a manifest of those 600."""
+    from monai_spine.pipelines import batch
+
+    studies = [StudyInput(f"s{i:04d}", f"/cohort/s{i:04d}.nii.gz") for i in range(1000)]
+    writes = []
+    monkeypatch.setattr(batch, "find_studies", lambda source, exclude: studies)
+    monkeypatch.setattr(batch, "_write_manifest", lambda out, s, rows: writes.append(dict(rows)))
+
+    def finished(todo, out, settings, stop=None):
+        for i, study in enumerate(todo):
+            if i == stop:
+                raise KeyboardInterrupt
+            yield batch.StudyRow(study.id, "ok", "", (f"{study.id}/dxa",))
+
+    monkeypatch.setattr(batch, "run_studies", finished)
+    rows = run_batch(tmp_path / "in", tmp_path / "out", CPU, progress=False)
+    assert len(rows) == 1000 and 1 <= len(writes) <= 3 and len(writes[-1]) == 1000
+    writes.clear()
+    monkeypatch.setattr(batch, "run_studies", partial(finished, stop=600))
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(tmp_path / "in", tmp_path / "again", CPU, progress=False)
+    assert len(writes[-1]) == 600
 
 
 def test_no_pictures_writes_the_same_results(local, studies, tmp_path):
