@@ -3,7 +3,7 @@
 Targets (issue 13): at most 1 s per DXA study and 2 s per bi-planar study on 2 CPU cores.
 
     python benchmarks/run_all.py --threads 2 --out results.json            # CPU
-    python benchmarks/run_all.py --device cuda --workers 16 --writers 1,14 --studies 96 --out results.json  # GPU
+    python benchmarks/run_all.py --device cuda --workers 8 --writers 1,14 --studies 64 --out results.json  # GPU
 
 Figures, on phantom studies rendered on the fly (seed 0; model loading and the first run, which makes the ONNX
 Runtime cache, left out; medians of ``--repeats`` runs):
