@@ -33,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import torch
@@ -136,9 +137,9 @@ def regressor_throughput(device: torch.device, iterations: int) -> dict:
             "training_images_per_s": train_batch / train_s, "training_batch": train_batch}
 
 
-def _write_phantom_study(folder: Path) -> None:
-    """The benchmark's study ``folder`` (``study_<seed>``): the phantom of that seed, every modality."""
-    write_study(make_study(int(folder.name.split("_")[1]), modalities=MODALITIES), folder, modalities=MODALITIES)
+def _write_phantom_study(root: Path, seed: int) -> None:
+    """The phantom study of ``seed``, every modality, into ``root/study_<seed>``."""
+    write_study(make_study(seed, modalities=MODALITIES), root / f"study_{seed:04d}", modalities=MODALITIES)
 
 
 def batch_studies_per_s(studies: list[Path], network_images_per_s: float, device: torch.device, workers: int,
@@ -185,8 +186,8 @@ def main() -> None:
     results = {"machine": machine(device)}
     print(json.dumps(results["machine"]))
     with tempfile.TemporaryDirectory() as tmp:
-        studies = [Path(tmp) / f"study_{seed:04d}" for seed in range(args.studies)]
-        list(map_single_threaded(_write_phantom_study, studies, args.workers))
+        list(map_single_threaded(partial(_write_phantom_study, Path(tmp)), range(args.studies), args.workers))
+        studies = sorted(Path(tmp).glob("study_*"))
         if device.type == "cpu":  # the CPU figures; a --device cuda run gives the GPU ones
             results["study_latency_cpu"] = study_latencies(studies[0], args.repeats)
             print("study latency, CPU:", results["study_latency_cpu"])

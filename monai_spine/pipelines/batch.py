@@ -266,61 +266,70 @@ def _dxa_outcomes(studies: Sequence[StudyInput], settings: BatchSettings) -> Ite
         yield _dxa_batch(items, paths, settings)
 
 
-def _writers(settings: BatchSettings) -> Executor:
-    """The executor of :func:`_finish_study`: one thread, or ``settings.writers`` single-threaded processes
-    (``spawn``: this process may hold CUDA, which a forked child cannot use)."""
-    if settings.writers == 1:
-        return ThreadPoolExecutor(1, thread_name_prefix="batch-writer")
-    return ProcessPoolExecutor(settings.writers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=single_thread)
+class _Writing(NamedTuple):
+    """A study handed to :class:`_Writers`: what it was given, the pool it went to and its future row."""
+
+    study: StudyInput
+    dxa: DxaOutcome | None
+    executor: Executor
+    future: Future
 
 
 class _Writers:
-    """:func:`_finish_study` on :func:`_writers`, started again when one of its processes dies (killed for memory,
-    say). Every study that pool held is then run once more on the new one; a study whose writer dies twice fails
-    with a ``writer:`` line, its half-written route folders removed, and the others go on."""
+    """:func:`_finish_study` on one thread, or on ``settings.writers`` single-threaded processes (``spawn``: this
+    process may hold CUDA, which a forked child cannot use). A pool whose process dies (killed for memory, say) is
+    started again, and every study it held runs once more on the new one; a study whose writer dies twice fails with
+    a ``writer:`` line, its half-written route folders removed, and the others go on."""
 
     def __init__(self, out: Path, settings: BatchSettings) -> None:
         self.out, self.settings = out, settings
-        self.executor = _writers(settings)
+        self.executor = self._new_executor()
+
+    def _new_executor(self) -> Executor:
+        if self.settings.writers == 1:
+            return ThreadPoolExecutor(1, thread_name_prefix="batch-writer")
+        return ProcessPoolExecutor(self.settings.writers, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=single_thread)
 
     def _restart(self, broken: Executor) -> None:
         """A new pool in place of ``broken``, unless that was done already."""
         if self.executor is broken:
             broken.shutdown(wait=False, cancel_futures=True)
-            self.executor = _writers(self.settings)
+            self.executor = self._new_executor()
 
-    def submit(self, study: StudyInput, dxa: DxaOutcome | None) -> tuple:
-        """``(study, dxa, executor, future)``: the study's writing, submitted to the pool as it is now."""
+    def submit(self, study: StudyInput, dxa: DxaOutcome | None) -> _Writing:
+        """The study's writing, submitted to the pool as it is now."""
         try:
-            return study, dxa, self.executor, self.executor.submit(_finish_study, study, self.out, dxa, self.settings)
+            future = self.executor.submit(_finish_study, study, self.out, dxa, self.settings)
         except BrokenProcessPool:
             self._restart(self.executor)
-            return study, dxa, self.executor, self.executor.submit(_finish_study, study, self.out, dxa, self.settings)
+            future = self.executor.submit(_finish_study, study, self.out, dxa, self.settings)
+        return _Writing(study, dxa, self.executor, future)
 
-    def row(self, study: StudyInput, dxa: DxaOutcome | None, executor: Executor, future: Future) -> StudyRow:
-        """The study's row (:meth:`submit`'s tuple), run once more on a new pool if its writer died."""
+    def row(self, writing: _Writing) -> StudyRow:
+        """The study's row, run once more on a new pool if its writer died."""
         try:
-            return future.result()
+            return writing.future.result()
         except BrokenProcessPool:
-            self._restart(executor)
-            self._remove_partial(study)
-        _, _, executor, future = self.submit(study, dxa)
+            self._lost(writing)
+        retry = self.submit(writing.study, writing.dxa)
         try:
-            return future.result()
+            return retry.future.result()
         except BrokenProcessPool as err:
-            self._restart(executor)
-            self._remove_partial(study)
-            return StudyRow(study.id, "failed", f"writer: {_error_line(err)}", ())
+            self._lost(retry)
+            return StudyRow(writing.study.id, "failed", f"writer: {_error_line(err)}", ())
 
-    def _remove_partial(self, study: StudyInput) -> None:
-        """The private folders a dead writer left in the study's route folders, and the folders left empty."""
-        for stage in (self.out / study.id).glob("*/.partial-*"):
+    def _lost(self, writing: _Writing) -> None:
+        """The pool died while it held ``writing``: a new pool, and the private folders the dead writer left in the
+        study's route folders removed, with the folders left empty."""
+        self._restart(writing.executor)
+        study_folder = self.out / writing.study.id
+        for stage in study_folder.glob("*/.partial-*"):
             shutil.rmtree(stage, ignore_errors=True)
             with contextlib.suppress(OSError):
                 stage.parent.rmdir()
         with contextlib.suppress(OSError):
-            (self.out / study.id).rmdir()
+            study_folder.rmdir()
 
     def close(self) -> None:
         self.executor.shutdown()
@@ -331,17 +340,17 @@ def run_studies(studies: Sequence[StudyInput], out: Path, settings: BatchSetting
     finish, in the studies' order."""
     with_dxa = [study for study in studies if study.dxa and not study.problem]
     others = [study for study in studies if not (study.dxa and not study.problem)]
-    pending: collections.deque[tuple] = collections.deque()
+    pending: collections.deque[_Writing] = collections.deque()
     queued = 2 * max(settings.batch_size, settings.writers)
     writers = _Writers(out, settings)
     try:
         for outcomes in _dxa_outcomes(with_dxa, settings):
             pending.extend(writers.submit(with_dxa[i], o) for i, o in outcomes.items())
-            while pending and (pending[0][3].done() or len(pending) > queued):
-                yield writers.row(*pending.popleft())
+            while pending and (pending[0].future.done() or len(pending) > queued):
+                yield writers.row(pending.popleft())
         pending.extend(writers.submit(study, None) for study in others)
         while pending:
-            yield writers.row(*pending.popleft())
+            yield writers.row(pending.popleft())
     finally:
         writers.close()
 
