@@ -82,12 +82,13 @@ def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
 
 
 def test_mri_bundle_finds_the_spine_in_fat_bright_volumes(evaluated):
-    """The 0.7 weights reach Dice 0.836 (in-phase) and 0.828 (fat) on the real CT's MRI-like volumes against the truth
-    whose bodies reach back to the canal (0.846 and 0.846 with ``--mirror True``, off by default; 0.79 and 0.79
-    against the fixed-share truth; 0.5: 0.63, 0.63; 0.3: 0.09, 0.05); the target, 0.85, is not met: guarded at 0.8 so
-    that a retrain cannot slip back unnoticed."""
-    mri = evaluated[0]["segmentation"]["mri"]
-    assert mri["mri"]["dice"]["mean"] > 0.8 and mri["mri_fat"]["dice"]["mean"] > 0.8
+    """The 0.8 weights reach Dice 0.841 (in-phase), 0.764 (water), 0.837 (fat) and 0.723 (T2-like) on the real CT's
+    MRI-like volumes against the truth whose bodies reach back to the canal (0.7.2: 0.836, 0.744, 0.828, 0.708; 0.5:
+    0.63 in-phase; 0.3: 0.09); the target, 0.85, is not met: guarded a little below today's figures so that a retrain
+    cannot slip back unnoticed."""
+    dice = {contrast: figures["dice"]["mean"] for contrast, figures in evaluated[0]["segmentation"]["mri"].items()}
+    assert dice["mri"] > 0.83 and dice["mri_fat"] > 0.83
+    assert dice["mri_water"] > 0.74 and dice["mri_t2"] > 0.70
 
 
 def test_mri_and_alignment_figures_are_sane(evaluated):
