@@ -1,6 +1,6 @@
 """``monai-spine batch``: discovery of the three input kinds, a bad study among good ones, resume, two patients in
-one folder, the Dask run and writer processes equal to the local one, the batched DXA result equal to ``infer``'s,
-bad ``--input``."""
+one folder, the Dask run, writer processes and mask processes equal to the local one, the batched DXA result equal to
+``infer``'s, bad ``--input``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+import torch
 
 from monai_spine.cli import main
 from monai_spine.io.convert import convert
@@ -187,6 +188,73 @@ def test_a_writer_process_that_dies_fails_its_study_only(local, studies, tmp_pat
     assert not (crashed / "loose__scan").exists() and not list(crashed.rglob(".partial-*"))
     for folder in ("s1/dxa", "s1/biplanar"):
         assert (crashed / folder / "report.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def dxa_studies(studies) -> Path:
+    """``dxa/``: ``s1``'s DXA alone, ``loose/scan.nii.gz``, the broken file, and ``noise/dxa.dcm`` (``s1``'s DXA with
+    noise for pixels: it loads, and its mask finds no spine)."""
+    root = studies.parent / "dxa"
+    for name in ("s1/dxa.dcm", "loose/scan.nii.gz", "broken/dxa.dcm"):
+        (root / name).parent.mkdir(parents=True)
+        shutil.copy(studies / name, root / name)
+    ds = pydicom.dcmread(studies / "s1" / "dxa.dcm")
+    noise = np.random.default_rng(0).integers(0, ds.pixel_array.max(), ds.pixel_array.shape)
+    ds.PixelData = noise.astype(ds.pixel_array.dtype).tobytes()
+    (root / "noise").mkdir()
+    ds.save_as(root / "noise" / "dxa.dcm")
+    return root
+
+
+@pytest.fixture
+def mask_processes_on_cpu(monkeypatch):
+    """The mask processes that batch starts on CUDA only (``_mask_processes``), started on the CPU too."""
+    from monai_spine.pipelines import batch
+
+    monkeypatch.setattr(batch, "_mask_processes", lambda settings, device: settings.workers)
+
+
+def test_mask_processes_only_with_the_networks_on_cuda():
+    from monai_spine.pipelines.batch import _mask_processes
+
+    assert _mask_processes(replace(CPU, workers=8), torch.device("cuda:0")) == 8
+    assert _mask_processes(replace(CPU, workers=8), torch.device("cpu")) == 0
+    assert _mask_processes(replace(CPU, workers=1), torch.device("cuda")) == 0
+
+
+def test_mask_processes_equal_this_process(dxa_studies, tmp_path, mask_processes_on_cpu):
+    """The masks post-processed and checked and the crops cut in two worker processes: the same manifest, and the
+    same curves.json and curve3d.csv to the byte, as in this process; the study whose mask finds no spine fails with
+    its own line there too."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    run_batch(dxa_studies, here, replace(CPU, workers=0, pictures=False), progress=False)
+    run_batch(dxa_studies, there, replace(CPU, workers=2, pictures=False), progress=False)
+    assert (there / "manifest.csv").read_text() == (here / "manifest.csv").read_text()
+    rows = read_manifest(there)
+    assert {row.id: row.status for row in rows.values()} == {"broken": "failed", "loose__scan": "ok",
+                                                             "noise": "failed", "s1": "ok"}
+    assert rows["noise"].error.startswith(f"dxa: {dxa_studies / 'noise' / 'dxa.dcm'}: no spine found in the image")
+    for folder in ("s1/dxa", "loose__scan/dxa"):
+        for name in ("curves.json", "curve3d.csv"):
+            assert (there / folder / name).read_bytes() == (here / folder / name).read_bytes(), (folder, name)
+
+
+def test_a_mask_process_that_dies_fails_its_study_only(dxa_studies, tmp_path, monkeypatch, mask_processes_on_cpu):
+    """A mask worker killed while it works on one study (batches of one): that study fails with a
+    ``BrokenProcessPool`` line; a new pool takes the next studies, which fail or are written as without the kill."""
+    import crashing_masker  # tests/: the spawned mask workers import it too
+
+    from monai_spine.pipelines import batch
+
+    monkeypatch.setattr(batch, "_mask_and_crop", crashing_masker.mask_or_die)
+    monkeypatch.setenv("MONAI_SPINE_TEST_MASK_DIES_ON", "loose")
+    out = tmp_path / "out"
+    rows = {row.id: row for row in run_batch(dxa_studies, out, replace(CPU, batch_size=1, workers=2, pictures=False),
+                                             progress=False)}
+    assert rows["loose__scan"].status == "failed" and rows["loose__scan"].error.startswith("dxa: BrokenProcessPool: ")
+    assert rows["noise"].error.startswith(f"dxa: {dxa_studies / 'noise' / 'dxa.dcm'}: no spine found in the image")
+    assert rows["s1"].status == "ok" and (out / "s1" / "dxa" / "curves.json").is_file()
+    assert not (out / "loose__scan").exists()
 
 
 def test_manifest_rewritten_at_most_once_a_second_and_when_interrupted(tmp_path, monkeypatch):
