@@ -462,10 +462,10 @@ def test_multi_gpu_train_runs_two_processes_on_cpu(study, tmp_path):
 
 @pytest.mark.parametrize("name", BUNDLES)
 def test_evaluate_scores_what_inference_runs(name):
-    """``mirror`` (DXA on, MRI off) is one switch in ``inference.json`` and ``train.json``: with it inference and the
-    bundle's evaluate both run the network on the image and its mirror (``MirrorMaxInferer``) around the inferer the
-    training validates with, without it that inferer alone, so the bundle's own figures are those of the masks it
-    serves; ``--mirror`` overrides it."""
+    """``mirror`` (on in both: DXA since 0.5.2, MRI since 0.8.1) is one switch in ``inference.json`` and
+    ``train.json``: with it inference and the bundle's evaluate both run the network on the image and its mirror
+    (``MirrorMaxInferer``) around the inferer the training validates with, without it that inferer alone, so the
+    bundle's own figures are those of the masks it serves; ``--mirror`` overrides it."""
     from monai_spine.networks import MirrorMaxInferer
 
     for mirror in (None, True, False):
@@ -473,7 +473,7 @@ def test_evaluate_scores_what_inference_runs(name):
         inference.read_config(bundle_root(name) / "configs" / "inference.json")
         evaluate = ConfigParser()
         evaluate.read_config([str(bundle_root(name) / "configs" / f"{c}.json") for c in ("train", "evaluate")])
-        assert inference["mirror"] == evaluate["mirror"] == (name == "dxa_spine_segmentation")
+        assert inference["mirror"] is evaluate["mirror"] is True
         if mirror is not None:
             inference["mirror"] = evaluate["mirror"] = mirror
         served = inference.get_parsed_content("inferer")

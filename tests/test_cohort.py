@@ -228,10 +228,10 @@ def test_segmented_masks(tmp_path):
     targets = _targets(tmp_path / "out", "segmented")
     assert targets["inputs"]["masks"] == "segmented"
     errors = _errors(targets["curves_mm"], json.loads((root / "truth.json").read_text()))
-    # the masks on this phantom study (DXA 0.5.2 with its mirror union, MRI 0.7): coronal centre 0.53 mm, coronal
-    # boundaries up to 1.4 mm, sagittal curves 1.7-2.3 mm (docs/cohort.md); seed 3, the study before the mirror union,
-    # is now rejected (centre lines 3.2 mm apart)
-    assert errors["coronal_centre"] < 1.3 and max(errors.values()) < 2.5, sorted(errors.items())
+    # the masks on this phantom study (DXA 0.5.2 and MRI 0.8.1, both with their mirror union): coronal centre 0.53
+    # mm, coronal boundaries up to 1.4 mm, sagittal curves 2.0-3.0 mm (MRI 0.7: 1.7-2.3 mm on this pair, but worse
+    # over seeds 0-5, docs/cohort.md)
+    assert errors["coronal_centre"] < 1.3 and max(errors.values()) < 3.2, sorted(errors.items())
 
 
 def test_folder_layout_and_command(phantom, tmp_path, capsys):

@@ -2,9 +2,10 @@
 acquisitions, DXA and MRI-like groups) and scored by ``evaluate`` with every bundle.
 
 The figures are asserted computed and within their ranges; issue 10's targets are asserted where the shipped
-weights meet them (every labelled centroid T12–S1 inside the DXA mask in every render), and the rest are guarded at
-the shipped weights' level (DXA centre line, MRI Dice; ``docs/real_anatomy.md`` gives the figures and the targets
-they miss). Everything is written under pytest's temporary folder.
+weights meet them (every labelled centroid T12–S1 inside the DXA mask in every render, its centre line, the MRI
+Dice in the fat-bright contrasts), and the rest are guarded at the shipped weights' level (MRI Dice in water and
+T2-like; ``docs/real_anatomy.md`` gives the figures and the targets they miss). Everything is written under
+pytest's temporary folder.
 """
 
 from __future__ import annotations
@@ -81,14 +82,15 @@ def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
     assert dxa["centre_mae_mm"]["mean"] < 1.5
 
 
-def test_mri_bundle_finds_the_spine_in_fat_bright_volumes(evaluated):
-    """The 0.8 weights reach Dice 0.841 (in-phase), 0.764 (water), 0.837 (fat) and 0.723 (T2-like) on the real CT's
-    MRI-like volumes against the truth whose bodies reach back to the canal (0.7.2: 0.836, 0.744, 0.828, 0.708; 0.5:
-    0.63 in-phase; 0.3: 0.09); the target, 0.85, is not met: guarded a little below today's figures so that a retrain
-    cannot slip back unnoticed."""
+def test_mri_bundle_meets_the_target_in_fat_bright_volumes(evaluated):
+    """MRI bundle 0.8.1 (its masks of the volume and its mirror united) reaches Dice 0.855 (in-phase), 0.802 (water),
+    0.855 (fat) and 0.766 (T2-like) on the real CT's MRI-like volumes against the truth whose bodies reach back to the
+    canal (0.8 one pass: 0.841, 0.764, 0.837, 0.723; 0.7.2: 0.836, 0.744, 0.828, 0.708; 0.3: 0.09 in-phase). The
+    target, 0.85, is met in the fat-bright contrasts and asserted there; water and T2-like miss it and are guarded
+    a little below today's figures so that a retrain cannot slip back unnoticed."""
     dice = {contrast: figures["dice"]["mean"] for contrast, figures in evaluated[0]["segmentation"]["mri"].items()}
-    assert dice["mri"] > 0.83 and dice["mri_fat"] > 0.83
-    assert dice["mri_water"] > 0.74 and dice["mri_t2"] > 0.70
+    assert dice["mri"] >= 0.85 and dice["mri_fat"] >= 0.85
+    assert dice["mri_water"] > 0.78 and dice["mri_t2"] > 0.74
 
 
 def test_mri_and_alignment_figures_are_sane(evaluated):
