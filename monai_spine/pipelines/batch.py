@@ -4,7 +4,8 @@ the others; one folder per study and ``manifest.csv`` (``docs/commands/batch.md`
 The DXA route runs on batches of studies: its DXA files are loaded and pre-processed for the segmentation network
 in ``DataLoader`` worker processes (:class:`DxaInputs`), the segmentation network runs on the images of one shape
 together (one image alone when no other shares its shape), the masks are post-processed and checked and the crops
-cut in as many worker processes, the studies of a batch side by side (:class:`_Masking`), the curve regressor runs
+cut (with the networks on CUDA in as many worker processes, the studies of a batch side by side: :class:`_Masking`),
+the curve regressor runs
 on all crops of the batch at once (they share the bundle's crop size), and the files are written, and the
 bi-planar route run, by writers while the next batch is on the device: one thread, or ``writers`` single-threaded
 processes, which draw the pictures (most of a study's time) side by side. Every step is the one of ``infer``
