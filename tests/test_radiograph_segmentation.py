@@ -112,6 +112,22 @@ def test_segment_radiograph_matches_the_phantom_mask(study, view):
     assert error < MAX_CENTRE_LINE_MM[view]
 
 
+def test_the_ap_mask_unites_the_image_and_its_mirror_and_the_lateral_is_one_pass(study):
+    """``mirror`` (0.4.2): the AP's mask is the union of the network's masks of the image and of its left-right mirror
+    (mirrored back), so it holds the one-pass mask; the lateral, whose front and back differ, is one pass."""
+    from monai_spine.networks import MirrorMaxInferer
+    from monai_spine.segmentation.runner import bundle_segmenter
+
+    views = {view: bundle_segmenter(RADIOGRAPH_BUNDLE, None, frame) for view, frame in RADIOGRAPH_VIEWS.items()}
+    assert isinstance(views["ap"].inferer, MirrorMaxInferer)
+    assert not isinstance(views["lateral"].inferer, MirrorMaxInferer)
+    image = LoadRadiograph(frame="coronal")(study / "study" / "ap.dcm")
+    united = segment_radiograph(image, "ap")
+    data = views["ap"].preprocess(image)
+    one_pass = views["ap"].postprocess(data, views["ap"].inferer.inferer(data["image"][None], views["ap"].network)[0])
+    assert torch.all(united >= one_pass) and united.sum() > one_pass.sum()
+
+
 def test_a_wrong_view_is_refused(study):
     ap = LoadRadiograph(frame="coronal")(study / "study" / "ap.dcm")
     for view in ("pa", "axial", "AP"):

@@ -14,8 +14,10 @@ import hashlib
 import importlib.util
 import json
 import os
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import torch
 from monai.bundle import ConfigParser
@@ -44,10 +46,11 @@ __all__ = [
 ]
 
 
-def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | None = None):
+def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | None = None,
+                overrides: Mapping[str, Any] | None = None):
     """A bundle's ``inference.json`` parsed (with its ``metadata.json``) and its network on ``device`` with the
     weights at ``ckpt_path`` loaded (``weights_only``; fp16 weights are copied into the network's fp32 parameters),
-    in eval mode.
+    in eval mode. ``overrides``: entries of ``inference.json`` set before anything is parsed.
 
     Returns:
         ``(parser, device, network)``: the ``ConfigParser`` for the bundle's other definitions.
@@ -57,6 +60,8 @@ def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | Non
     parser.read_meta(root / "configs" / "metadata.json")
     parser.read_config(root / "configs" / "inference.json")
     parser["bundle_root"] = os.fspath(root)
+    for name, value in (overrides or {}).items():
+        parser[name] = value
     if device is not None:
         parser["device"] = f"$torch.device({str(device)!r})"
     device = parser.get_parsed_content("device")
@@ -114,11 +119,12 @@ class BundleSegmenter:
             ``models/model.pt``), e.g. ``monai_spine.bundles.bundle_root("dxa_spine_segmentation")``.
         device: torch device; default CUDA when available.
         runtime: what runs the network (:data:`RUNTIMES`).
+        overrides: ``inference.json`` entries set before it is parsed, e.g. ``{"frame": "lateral"}``.
     """
 
     def __init__(self, bundle_root: str | os.PathLike, device: str | torch.device | None = None,
-                 runtime: str = "auto") -> None:
-        parser, self.device, network = load_bundle(bundle_root, device)
+                 runtime: str = "auto", overrides: Mapping[str, Any] | None = None) -> None:
+        parser, self.device, network = load_bundle(bundle_root, device, overrides)
         self.network = runtime_network(parser, self.device, network, dynamic_spatial=True, runtime=runtime)
         self.preprocessing = Compose(parser.get_parsed_content("image_transforms"))
         self.inferer = parser.get_parsed_content("inferer")
@@ -177,9 +183,10 @@ def _metadata(name: str) -> dict:
 
 
 @cache
-def bundle_segmenter(name: str, device: str | None = None) -> BundleSegmenter:
-    """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process."""
-    return BundleSegmenter(bundle_root(name), device)
+def bundle_segmenter(name: str, device: str | None = None, frame: str | None = None) -> BundleSegmenter:
+    """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process; ``frame``
+    sets the radiograph bundle's view frame (``"coronal"`` or ``"lateral"``), which picks its inferer."""
+    return BundleSegmenter(bundle_root(name), device, overrides={"frame": frame} if frame else None)
 
 
 def segment_dxa(image: MetaTensor, device: str | None = None) -> MetaTensor:
@@ -218,4 +225,4 @@ def segment_radiograph(image: MetaTensor, view: str, device: str | None = None) 
     if frame != RADIOGRAPH_VIEWS[view]:
         raise ValueError(f"view {view!r} is read in the {RADIOGRAPH_VIEWS[view]} frame; this image was loaded in "
                          f"the {frame} frame.")
-    return bundle_segmenter(RADIOGRAPH_BUNDLE, device)(image)
+    return bundle_segmenter(RADIOGRAPH_BUNDLE, device, RADIOGRAPH_VIEWS[view])(image)
