@@ -5,11 +5,10 @@ The DXA route runs on batches of studies: its DXA files are loaded and pre-proce
 in ``DataLoader`` worker processes (:class:`DxaInputs`), the segmentation network runs on the images of one shape
 together (one image alone when no other shares its shape), the masks are post-processed and checked and the crops
 cut (with the networks on CUDA in as many worker processes, the studies of a batch side by side: :class:`_Masking`),
-the curve regressor runs
-on all crops of the batch at once (they share the bundle's crop size), and the files are written, and the
-bi-planar route run, by writers while the next batch is on the device: one thread, or ``writers`` single-threaded
-processes, which draw the pictures (most of a study's time) side by side. Every step is the one of ``infer``
-(``pipelines.dxa``, ``pipelines.biplanar``), so a study gives the same ``curves.json``.
+the curve regressor runs on all crops of the batch at once (they share the bundle's crop size), and the files are
+written, and the bi-planar route run, by writers while the next batch is on the device: one thread, or ``writers``
+single-threaded processes, which draw the pictures (most of a study's time) side by side. Every step is the one of
+``infer`` (``pipelines.dxa``, ``pipelines.biplanar``), so a study gives the same ``curves.json``.
 """
 
 from __future__ import annotations

@@ -60,8 +60,7 @@ def load_bundle(bundle_root: str | os.PathLike, device: str | torch.device | Non
     parser.read_meta(root / "configs" / "metadata.json")
     parser.read_config(root / "configs" / "inference.json")
     parser["bundle_root"] = os.fspath(root)
-    for name, value in (overrides or {}).items():
-        parser[name] = value
+    parser.update(dict(overrides or {}))
     if device is not None:
         parser["device"] = f"$torch.device({str(device)!r})"
     device = parser.get_parsed_content("device")
