@@ -7,8 +7,9 @@
 # OUT/data: the cohort (`monai-spine phantom`, DXA + MRI files only). With DRR_CTS=K (default 0) also OUT/ct (K
 # CT-only phantoms of another seed) and OUT/drr/ct_NNNN (DRR_STUDIES `monai-spine drr` studies of each CT, DXA and
 # MRI-like volumes, default 4): they join both bundles' training and validation (the phantom test split stays the
-# test set) through OUT/dataset_drr.json (DXA bundle) and OUT/dataset_mri.json (MRI bundle: each drr study twice,
-# once with its in-phase and once with its T2-like volume as the image). The phantom's vertebra labels must be
+# test set) through OUT/dataset_drr.json (DXA bundle) and OUT/dataset_mri.json (MRI bundle: each study once with
+# its in-phase volume as the image and once more with each of the MRI_EXTRA_CONTRASTS it has: default t2, which drr
+# studies have; with t2,water the phantom studies' water volumes join too). The phantom's vertebra labels must be
 # TotalSegmentator ids (DRR_LABEL_SCHEME, default totalseg); CT_SPACING (mm) sets the phantom CTs' voxel size
 # (default the phantom's 2.5 mm; clinical CTs like the real-anatomy check's are 3 mm or coarser). OUT/<bundle>/:
 # model.pt, train.log and the test-set evaluation (eval/metrics.csv, per-image *_raw.csv); the MRI bundle is also
@@ -65,16 +66,18 @@ render_drr() {  # K phantom CTs (seed 2028, none in the cohort), DRR_STUDIES drr
     drr_phantom_cts "$OUT" 2028 0 "$DRR_CTS" "$DRR_STUDIES" dxa,mri --label-scheme "${DRR_LABEL_SCHEME:-totalseg}" \
         || { log "drr failed"; exit 1; }
     # every drr study trains or validates: the CTs are not the cohort's, so none is a test study
-    $PY - "$OUT" "$DATA/dataset.json" "$OUT"/drr/*/dataset.json <<'PY'
+    $PY - "$OUT" "${MRI_EXTRA_CONTRASTS:-t2}" "$DATA/dataset.json" "$OUT"/drr/*/dataset.json <<'PY'
 import json, sys
 from pathlib import Path
 from monai_spine.io.datalist import merge_datalists
-out, cohort, renders = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
+out, extra, cohort, renders = Path(sys.argv[1]), sys.argv[2].split(","), sys.argv[3], sys.argv[4:]
 merged = merge_datalists(out / "dataset_drr.json", {cohort: None, **{d: {"test": "training"} for d in renders}},
                          "phantom cohort + drr renders of phantom CTs")
-for split in ("training", "validation"):  # the MRI bundle also reads each drr study's T2-like volume
-    merged[split] += [dict(e, id=e["id"] + "_t2", mri=e["mri_t2"]) for e in merged[split] if "mri_t2" in e]
-(out / "dataset_mri.json").write_text(json.dumps(dict(merged, description="dataset_drr.json, T2-like volumes twice"), indent=1))
+for split in ("training", "validation"):  # the MRI bundle also reads the studies' other contrasts
+    merged[split] += [dict(e, id=f"{e['id']}_{c}", mri=e[f"mri_{c}"]) for c in extra for e in merged[split]
+                      if f"mri_{c}" in e]
+description = f"dataset_drr.json, each study also with its {' and '.join(extra)} volumes where it has them"
+(out / "dataset_mri.json").write_text(json.dumps(dict(merged, description=description), indent=1))
 PY
     log "drr: $DRR_CTS CTs x $DRR_STUDIES studies, merged into dataset_drr.json and dataset_mri.json"
 }
