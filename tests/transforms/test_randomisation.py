@@ -251,6 +251,27 @@ def test_field_of_view_keeps_minimum_spine_and_crops_mask_like_image(preset, mod
             assert out["image"].shape == marked.shape
 
 
+def test_radiograph_randomisation_puts_skull_and_pelvis_in_and_out_of_the_field():
+    """A whole-spine radiograph (C1-S1 column, 80 mm of skull above it, 100 mm of pelvis below, 2 mm pixels): over
+    the radiograph training draws the skull and the pelvis are each in the field in some images and out in others."""
+    spacing, top, bottom = 2.0, 40, 350
+    affine = torch.diag(torch.tensor([2.0, spacing, 1.0], dtype=torch.float64))
+    image = MetaTensor(torch.as_tensor(_radiograph(120, 400)), affine=affine)
+    mask = MetaTensor(torch.as_tensor(_spine_mask(120, 400, top=top, bottom=bottom)), affine=affine)
+    skull_in = pelvis_in = pelvis_out = 0
+    draws = 200
+    for seed in range(draws):
+        out = radiograph_randomisation().set_random_state(seed)({"image": image.clone(), "label": mask.clone()})
+        rows = out["label"][0].any(0).nonzero().flatten()
+        skull_in += int(rows[0] * spacing >= 20.0)  # at least 20 mm of the skull above C1
+        below_mm = (out["label"].shape[2] - 1 - rows[-1]) * spacing
+        pelvis_in += int(below_mm >= 40.0)
+        pelvis_out += int(below_mm == 0.0)  # the field ends inside the column: no pelvis
+    # whole images half the time, and of the cropped ones the chest fields keep the skull and end above the pelvis
+    assert 0.45 * draws < skull_in < 0.8 * draws and 0.45 * draws < pelvis_in < 0.8 * draws
+    assert 0.15 * draws < pelvis_out < 0.5 * draws
+
+
 def test_field_of_view_without_mask_and_with_numpy():
     image = _radiograph(60, 300)
     fov = RandSpineFieldOfView(presets=["lumbar"], spacing_mm=1.0).set_random_state(0)
