@@ -9,6 +9,7 @@ from pathlib import Path
 
 import nibabel as nib
 import numpy as np
+import pydicom
 import pytest
 import torch
 
@@ -122,6 +123,32 @@ def test_real_ct_deterministic_by_seed(real_studies, tmp_path):
     for name in ("dxa.dcm", "ap.dcm", "lateral_spine.nii.gz", "mri_t2.nii.gz", "ct_vertebrae.nii.gz", "truth.json"):
         assert (tmp_path / "again" / "study_0000" / name).read_bytes() == (real_studies / "study_0000" /
                                                                           name).read_bytes()
+
+
+@needs_real
+def test_real_ct_stored_in_another_orientation_gives_the_same_studies(real_studies, tmp_path):
+    """The CT and its labels stored posterior-inferior-left (as a DICOM series' LPS is stored otherwise than this
+    NIfTI's RAS): the same seed renders the same images, masks and truth."""
+    from nibabel.orientations import axcodes2ornt, io_orientation, ornt_transform
+
+    stored = []
+    for path in (REAL_CT, REAL_LABELS):
+        image = nib.load(path)
+        stored.append(tmp_path / path.name)
+        nib.save(image.as_reoriented(ornt_transform(io_orientation(image.affine), axcodes2ornt("PIL"))), stored[-1])
+    assert nib.aff2axcodes(nib.load(stored[0]).affine) == ("P", "I", "L")
+    assert _drr(tmp_path / "pil", *stored, 1, 7) == 0
+    ours, theirs = tmp_path / "pil" / "study_0000", real_studies / "study_0000"
+    for name in ("dxa.dcm", "ap.dcm", "lateral.dcm"):
+        np.testing.assert_allclose(pydicom.dcmread(ours / name).pixel_array, pydicom.dcmread(theirs / name).pixel_array,
+                                   atol=1)
+    for name in ("dxa_spine.nii.gz", "lateral_spine.nii.gz", "mri_spine.nii.gz", "mri_t2.nii.gz"):
+        np.testing.assert_allclose(nib.load(ours / name).get_fdata(), nib.load(theirs / name).get_fdata(), atol=1e-4)
+    truth, expected = (json.loads((study / "truth.json").read_text()) for study in (ours, theirs))
+    np.testing.assert_allclose(truth["centre_line_mm"], expected["centre_line_mm"], atol=1e-3)
+    assert [v["name"] for v in truth["vertebrae"]] == [v["name"] for v in expected["vertebrae"]]
+    np.testing.assert_allclose([v["centre_mm"] for v in truth["vertebrae"]],
+                               [v["centre_mm"] for v in expected["vertebrae"]], atol=1e-3)
 
 
 @needs_real
