@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
+from scipy import ndimage
 
 from monai_spine.cli import main
 from monai_spine.errors import SpineInputError
@@ -21,6 +23,7 @@ from monai_spine.pipelines.biplanar import (
     LATERAL_DEPTH_RANGE,
     infer_biplanar,
     lateral_depth_share,
+    lateral_mask_in_body,
     overlay_curves,
     reconstruct_biplanar,
 )
@@ -289,6 +292,42 @@ def test_lateral_spine_in_front_of_the_abdomen_is_flagged(study_dir):
     moved = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", forward)
     assert moved.qc["lateral_depth_share"] > LATERAL_DEPTH_RANGE[1]
     assert sum("lateral mask is not the spine" in w for w in moved.warnings) == 1
+
+
+def test_lateral_mask_in_front_of_the_abdomen_gives_way_to_the_part_inside_the_spine_band(study_dir):
+    """The network's lateral mask holds the true column and, larger, a blob 30 % of the image's width in front of it
+    (the largest component, which the bundle keeps). The route then takes the largest component that lies where a
+    spine lies in the body: the true column, with a warning instead of the depth check's, and the 3D curve of the
+    true masks. A mask already there is kept without asking for the components; with no other component, the mask
+    is kept as it is and the depth check flags it."""
+    own = phantom_mask_segmenter(study_dir)
+    image = LoadRadiograph("lateral")(study_dir / "lateral.dcm")
+    column = own(image, "lateral")
+    shift = int(0.3 * column.shape[1])
+    blob = column.clone()
+    blob[0, shift:] = column[0, :-shift]
+    blob[0, :shift] = 0
+    blob[0, shift:] = torch.as_tensor(ndimage.binary_dilation(blob[0, shift:].numpy() > 0, iterations=4)).float()
+    network = ((column + blob) > 0).float()
+
+    def every_component():
+        return network.clone()
+
+    assert lateral_mask_in_body(image, column, lambda: pytest.fail("components asked for")) is column
+    kept = lateral_mask_in_body(image, blob, every_component)
+    assert torch.equal(kept.bool(), column.bool())
+    (warning,) = kept.meta["warnings"]
+    assert "where no spine lies" in warning and "was taken instead" in warning
+    assert lateral_mask_in_body(image, blob, lambda: blob.clone()) is blob  # no component where a spine lies
+
+    def network_segmenter(image, view):
+        return own(image, view) if view == "ap" else lateral_mask_in_body(image, blob.clone(), every_component)
+
+    result = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", network_segmenter)
+    truth = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", own)
+    assert sum("was taken instead" in w for w in result.warnings) == 1
+    assert not any("lateral mask is not the spine" in w for w in result.warnings)
+    assert np.abs(result.curves.curve3d() - truth.curves.curve3d()).max() < 1e-6
 
 
 def test_a_ragged_lateral_mask_is_flagged(study_dir, make_ragged):

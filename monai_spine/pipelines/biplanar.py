@@ -11,14 +11,17 @@ triangulation, the six curves in the patient frame (``projection.reconstruction`
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
+import torch
 from monai.data import MetaTensor
 from monai.data.utils import affine_to_spacing
+from scipy import ndimage
 from skimage.filters import threshold_otsu
 
 from monai_spine.bundles import RADIOGRAPH_BUNDLE
@@ -31,14 +34,15 @@ from monai_spine.projection.calibration import check_pair, pair_geometry
 from monai_spine.projection.reconstruction import curves_3d, reprojection_errors
 from monai_spine.report import save_biplanar_overlay
 from monai_spine.segmentation import bundle_limitation, bundle_versions
-from monai_spine.transforms import LoadRadiograph
+from monai_spine.transforms import CheckSpineMask, LoadRadiograph
 
 from .results import ragged_mask_warnings, write_results
 
 __all__ = ["Segmenter", "RadiographSegmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves",
            "BiplanarResult", "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
-           "lateral_depth_share", "END_ROW_FRACTION", "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM",
-           "LATERAL_DEPTH_RANGE"]
+           "body_depth_share", "lateral_depth_share", "lateral_mask_in_body", "END_ROW_FRACTION",
+           "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM", "LATERAL_DEPTH_RANGE",
+           "LATERAL_COMPONENT_MIN_LENGTH_MM"]
 
 Segmenter = Callable[[MetaTensor, str], MetaTensor]
 """``(image (1, W, H), view "ap" | "lateral") -> {0, 1} spine-column mask (1, W, H)`` on the image's grid."""
@@ -57,6 +61,10 @@ LATERAL_DEPTH_RANGE = (0.15, 0.6)
 its front (1): the vertebral bodies' centres sit about a third of the way forward (the phantom's 0.31–0.38, the real
 CT's renders 0.40–0.41; a large abdomen lowers the share, a slim one raises it). Outside, the lateral mask is not
 the spine (a network that finds "a spine" in front of the abdomen), and the result says so."""
+LATERAL_COMPONENT_MIN_LENGTH_MM = 50.0
+"""Least height of the component that :func:`lateral_mask_in_body` takes instead of the largest, mm: two lumbar
+vertebrae, half the bundle's own bound: the network's column can be the smaller component when a larger false one
+lies in front (on a render of the real CT's upper lumbar spine, 65 mm of column against a 113 mm false mask)."""
 
 _VIEWS = ("ap", "lateral")
 _FRAMES = {"ap": "coronal", "lateral": "lateral"}
@@ -72,7 +80,11 @@ class RadiographSegmenter:
     def __call__(self, image: MetaTensor, view: str) -> MetaTensor:
         from monai_spine.segmentation import segment_radiograph
 
-        return segment_radiograph(image, view, self.device)
+        mask = segment_radiograph(image, view, self.device)
+        if view != "lateral":
+            return mask
+        return lateral_mask_in_body(image, mask, lambda: segment_radiograph(image, view, self.device,
+                                                                            every_component=True))
 
 
 radiograph_segmenter = RadiographSegmenter()
@@ -108,26 +120,86 @@ def view_curves_3d(geometries, views: list[BoundaryCurves], lateral_path) -> tup
     return curves, {"matched_height_share": matched, "reprojection_error_mm": errors}
 
 
-def lateral_depth_share(image: MetaTensor, centre_px: np.ndarray) -> float | None:
-    """Where a lateral view's spine lies in the body: the median, over the centre line's rows, of its place between
-    the body's back (0) and front (1) on that row.
+def body_depth_share(image: MetaTensor) -> np.ndarray:
+    """Each pixel's place between the body's back (0) and front (1) on its row of a lateral view, ``(W, H)``.
 
     Args:
         image: the lateral ``(1, W, H)`` in its standard display (columns toward the patient's front, bone bright).
-        centre_px: ``(N, 2)`` the centre line's ``(column, row)`` pixels.
 
-    The body is the image's Otsu foreground (scikit-image). A row whose body reaches the image's edge (a field or a
-    collimator that cuts the body) is left out; ``None`` when fewer than half the rows are left.
+    The body is the image's Otsu foreground (scikit-image). A row without body, or whose body reaches the image's edge
+    (a field or a collimator that cuts the body), is NaN.
     """
     pixels = np.asarray(image[0], dtype=np.float32)
     body = pixels > threshold_otsu(pixels)
-    columns = body[:, np.clip(np.round(centre_px[:, 1]).astype(int), 0, body.shape[1] - 1)]  # (W, N), a row each
-    back = columns.argmax(axis=0)
-    front = body.shape[0] - 1 - columns[::-1].argmax(axis=0)
-    measured = columns.any(axis=0) & (back > 0) & (front < body.shape[0] - 1) & (front > back)
+    back = body.argmax(axis=0)
+    front = body.shape[0] - 1 - body[::-1].argmax(axis=0)
+    measured = body.any(axis=0) & (back > 0) & (front < body.shape[0] - 1) & (front > back)
+    share = (np.arange(body.shape[0])[:, None] - back) / np.maximum(front - back, 1)
+    return np.where(measured, share, np.nan)
+
+
+def lateral_depth_share(image: MetaTensor, centre_px: np.ndarray) -> float | None:
+    """Where a lateral view's spine lies in the body: the median, over the centre line's rows, of its place between
+    the body's back (0) and front (1) on that row (:func:`body_depth_share`); ``None`` when fewer than half the rows
+    are measured.
+
+    Args:
+        image: the lateral ``(1, W, H)`` in its standard display.
+        centre_px: ``(N, 2)`` the centre line's ``(column, row)`` pixels.
+    """
+    share = body_depth_share(image)
+    columns, rows = (np.clip(np.round(centre_px[:, i]).astype(int), 0, share.shape[i] - 1) for i in (0, 1))
+    at_centre = share[columns, rows]
+    measured = ~np.isnan(at_centre)
     if measured.sum() < 0.5 * len(centre_px):
         return None
-    return float(np.median((centre_px[measured, 0] - back[measured]) / (front - back)[measured]))
+    return float(np.median(at_centre[measured]))
+
+
+def _mask_depth_share(share: np.ndarray, mask) -> float | None:
+    """The median depth share of a mask's measured pixels (``None`` for none)."""
+    values = share[np.asarray(mask[0]) > 0]
+    values = values[~np.isnan(values)]
+    return float(np.median(values)) if values.size else None
+
+
+def lateral_mask_in_body(image: MetaTensor, mask: MetaTensor, every_component: Callable[[], MetaTensor]) -> MetaTensor:
+    """A lateral's spine mask that lies where a spine can lie in the body.
+
+    When ``mask`` (the network's largest component, which the bundle keeps) lies outside :data:`LATERAL_DEPTH_RANGE`
+    (:func:`body_depth_share`, the median over its pixels), the largest of the network's other components that lies
+    inside it is taken instead, if it passes the bundle's checks (:class:`~monai_spine.transforms.CheckSpineMask`,
+    at least :data:`LATERAL_COMPONENT_MIN_LENGTH_MM` high), and the result says so in ``meta["warnings"]``.
+    Otherwise ``mask`` is returned as it is, and the result's depth check flags it.
+
+    Args:
+        image: the lateral ``(1, W, H)`` in its standard display.
+        mask: ``(1, W, H)`` {0, 1} its spine mask, one component.
+        every_component: the network's mask of ``image`` with every component (called only when needed).
+    """
+    share = body_depth_share(image)
+    low, high = LATERAL_DEPTH_RANGE
+    found = _mask_depth_share(share, mask)
+    if found is None or low <= found <= high:
+        return mask
+    with warnings.catch_warnings():  # the checks of the mask of every component concern no result
+        warnings.simplefilter("ignore", UserWarning)
+        labels, n = ndimage.label(np.asarray(every_component()[0]) > 0)
+    inside = [(int((labels == i).sum()), i) for i in range(1, n + 1)
+              if low <= (_mask_depth_share(share, (labels == i)[None]) or -1.0) <= high]
+    if not inside:
+        return mask
+    candidate = MetaTensor(torch.as_tensor(labels == max(inside)[1], dtype=torch.uint8)[None], affine=mask.affine,
+                           meta=dict(mask.meta))
+    candidate = CheckSpineMask(min_length_mm=LATERAL_COMPONENT_MIN_LENGTH_MM)(candidate)
+    if candidate.meta.get("qc_warnings"):
+        return mask
+    kept = _mask_depth_share(share, candidate)
+    candidate.meta["warnings"] = [
+        f"the lateral's largest mask lay {found:.0%} of the way from the body's back to its front, where no spine "
+        f"lies ({low:.0%}-{high:.0%}); the network's largest mask at {kept:.0%} was taken instead: check the lateral "
+        f"overlay"]
+    return candidate
 
 
 def _lateral_depth_warnings(share: float | None) -> list[str]:
@@ -205,7 +277,7 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
     views = [_pixel_curves(path, image, mask) for path, image, mask in zip(paths, images, masks)]
     curves, qc = view_curves_3d(geometries, views, lateral_path)
     qc["lateral_depth_share"] = lateral_depth_share(images[1], views[1].centre)
-    warnings = [*(w for image in images for w in image.meta.get("warnings", [])), *source["warnings"],
+    warnings = [*(w for item in (*images, *masks) for w in item.meta.get("warnings", [])), *source["warnings"],
                 *(w for view, mask, spacing in zip(("AP", "lateral"), masks, spacings)
                   for w in ragged_mask_warnings(view, mask, spacing)),
                 *_reprojection_warnings(qc), *_lateral_depth_warnings(qc["lateral_depth_share"])]

@@ -34,6 +34,7 @@ __all__ = [
     "ONNXRUNTIME_BUNDLES",
     "RUNTIMES",
     "BundleSegmenter",
+    "KEEP_EVERY_COMPONENT",
     "onnx_cache_dir",
     "runtime_network",
     "bundle_limitation",
@@ -181,11 +182,19 @@ def _metadata(name: str) -> dict:
     return json.loads((bundle_root(name) / "configs" / "metadata.json").read_text())
 
 
+KEEP_EVERY_COMPONENT = {"keep_largest_component": {"_target_": "Identityd", "keys": "pred"}}
+"""``inference.json`` override of the radiograph bundle: every connected component of the thresholded mask is kept,
+not only the largest."""
+
+
 @cache
-def bundle_segmenter(name: str, device: str | None = None, frame: str | None = None) -> BundleSegmenter:
+def bundle_segmenter(name: str, device: str | None = None, frame: str | None = None,
+                     every_component: bool = False) -> BundleSegmenter:
     """The shipped bundle ``name`` on ``device`` (``None``: CUDA when available), built once per process; ``frame``
-    sets the radiograph bundle's view frame (``"coronal"`` or ``"lateral"``), which picks its inferer."""
-    return BundleSegmenter(bundle_root(name), device, overrides={"frame": frame} if frame else None)
+    sets the radiograph bundle's view frame (``"coronal"`` or ``"lateral"``), which picks its inferer;
+    ``every_component`` keeps all its mask's connected components (:data:`KEEP_EVERY_COMPONENT`)."""
+    overrides = {**({"frame": frame} if frame else {}), **(KEEP_EVERY_COMPONENT if every_component else {})}
+    return BundleSegmenter(bundle_root(name), device, overrides=overrides or None)
 
 
 def segment_dxa(image: MetaTensor, device: str | None = None) -> MetaTensor:
@@ -199,7 +208,8 @@ def segment_mri(volume: MetaTensor) -> MetaTensor:
     return bundle_segmenter("mri_spine_segmentation", None)(volume)
 
 
-def segment_radiograph(image: MetaTensor, view: str, device: str | None = None) -> MetaTensor:
+def segment_radiograph(image: MetaTensor, view: str, device: str | None = None,
+                       every_component: bool = False) -> MetaTensor:
     """Spine mask of an AP or lateral radiograph loaded with ``LoadRadiograph`` (bundle
     ``radiograph_spine_segmentation``, one network for both views).
 
@@ -209,6 +219,7 @@ def segment_radiograph(image: MetaTensor, view: str, device: str | None = None) 
         view: ``"ap"`` (mask of the vertebral column) or ``"lateral"`` (the vertebral bodies, anterior to
             posterior wall).
         device: the network's device (``None``: CUDA when available).
+        every_component: keep every connected component of the mask, not only the largest.
 
     Returns:
         ``(1, W, H)`` uint8 {0, 1} mask on the image's grid, with ``meta["qc_warnings"]`` when it is empty or
@@ -224,4 +235,4 @@ def segment_radiograph(image: MetaTensor, view: str, device: str | None = None) 
     if frame != RADIOGRAPH_VIEWS[view]:
         raise ValueError(f"view {view!r} is read in the {RADIOGRAPH_VIEWS[view]} frame; this image was loaded in "
                          f"the {frame} frame.")
-    return bundle_segmenter(RADIOGRAPH_BUNDLE, device, RADIOGRAPH_VIEWS[view])(image)
+    return bundle_segmenter(RADIOGRAPH_BUNDLE, device, RADIOGRAPH_VIEWS[view], every_component)(image)
