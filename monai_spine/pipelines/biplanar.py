@@ -11,11 +11,11 @@ triangulation, the six curves in the patient frame (``projection.reconstruction`
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import NamedTuple
+from warnings import catch_warnings, simplefilter
 
 import numpy as np
 import torch
@@ -182,15 +182,15 @@ def lateral_mask_in_body(image: MetaTensor, mask: MetaTensor, every_component: C
     found = _mask_depth_share(share, mask)
     if found is None or low <= found <= high:
         return mask
-    with warnings.catch_warnings():  # the checks of the mask of every component concern no result
-        warnings.simplefilter("ignore", UserWarning)
+    with catch_warnings():  # the checks of the mask of every component concern no result
+        simplefilter("ignore", UserWarning)
         labels, n = ndimage.label(np.asarray(every_component()[0]) > 0)
     inside = [(int((labels == i).sum()), i) for i in range(1, n + 1)
               if low <= (_mask_depth_share(share, (labels == i)[None]) or -1.0) <= high]
     if not inside:
         return mask
-    candidate = MetaTensor(torch.as_tensor(labels == max(inside)[1], dtype=torch.uint8)[None], affine=mask.affine,
-                           meta=dict(mask.meta))
+    meta = {key: value for key, value in mask.meta.items() if key != "qc_warnings"}
+    candidate = MetaTensor(torch.as_tensor(labels == max(inside)[1], dtype=torch.uint8)[None], meta=meta)
     candidate = CheckSpineMask(min_length_mm=LATERAL_COMPONENT_MIN_LENGTH_MM)(candidate)
     if candidate.meta.get("qc_warnings"):
         return mask
@@ -277,7 +277,8 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
     views = [_pixel_curves(path, image, mask) for path, image, mask in zip(paths, images, masks)]
     curves, qc = view_curves_3d(geometries, views, lateral_path)
     qc["lateral_depth_share"] = lateral_depth_share(images[1], views[1].centre)
-    warnings = [*(w for item in (*images, *masks) for w in item.meta.get("warnings", [])), *source["warnings"],
+    warnings = [*(w for item in (*images, *masks) for w in getattr(item, "meta", {}).get("warnings", [])),
+                *source["warnings"],
                 *(w for view, mask, spacing in zip(("AP", "lateral"), masks, spacings)
                   for w in ragged_mask_warnings(view, mask, spacing)),
                 *_reprojection_warnings(qc), *_lateral_depth_warnings(qc["lateral_depth_share"])]
