@@ -163,6 +163,10 @@ def _mask_depth_share(share: np.ndarray, mask) -> float | None:
     return float(np.median(values)) if values.size else None
 
 
+def _in_depth_range(share: float | None) -> bool:
+    return share is not None and LATERAL_DEPTH_RANGE[0] <= share <= LATERAL_DEPTH_RANGE[1]
+
+
 def lateral_mask_in_body(image: MetaTensor, mask: MetaTensor, every_component: Callable[[], MetaTensor]) -> MetaTensor:
     """A lateral's spine mask that lies where a spine can lie in the body.
 
@@ -180,17 +184,17 @@ def lateral_mask_in_body(image: MetaTensor, mask: MetaTensor, every_component: C
     share = body_depth_share(image)
     low, high = LATERAL_DEPTH_RANGE
     found = _mask_depth_share(share, mask)
-    if found is None or low <= found <= high:
+    if found is None or _in_depth_range(found):
         return mask
     with catch_warnings():  # the checks of the mask of every component concern no result
         simplefilter("ignore", UserWarning)
         labels, n = ndimage.label(np.asarray(every_component()[0]) > 0)
-    inside = [(int((labels == i).sum()), i) for i in range(1, n + 1)
-              if low <= (_mask_depth_share(share, (labels == i)[None]) or -1.0) <= high]
+    components = [labels[None] == i for i in range(1, n + 1)]
+    inside = [c for c in components if _in_depth_range(_mask_depth_share(share, c))]
     if not inside:
         return mask
     meta = {key: value for key, value in mask.meta.items() if key != "qc_warnings"}
-    candidate = MetaTensor(torch.as_tensor(labels == max(inside)[1], dtype=torch.uint8)[None], meta=meta)
+    candidate = MetaTensor(torch.as_tensor(max(inside, key=np.sum), dtype=torch.uint8), meta=meta)
     candidate = CheckSpineMask(min_length_mm=LATERAL_COMPONENT_MIN_LENGTH_MM)(candidate)
     if candidate.meta.get("qc_warnings"):
         return mask

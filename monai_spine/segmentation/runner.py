@@ -183,8 +183,8 @@ def _metadata(name: str) -> dict:
 
 
 KEEP_EVERY_COMPONENT = {"keep_largest_component": {"_target_": "Identityd", "keys": "pred"}}
-"""``inference.json`` override of the radiograph bundle: every connected component of the thresholded mask is kept,
-not only the largest."""
+"""``inference.json`` override of a segmentation bundle (its named ``keep_largest_component`` step): every connected
+component of the thresholded mask is kept, not only the largest."""
 
 
 @cache
