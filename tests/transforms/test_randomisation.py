@@ -19,6 +19,7 @@ from monai_spine.transforms import (
     RandDixonContrast,
     RandDixonContrastD,
     RandDixonContrastd,
+    RandFlattenLowFrequency,
     RandGridLines,
     RandIntensityLookup,
     RandInvert,
@@ -37,8 +38,8 @@ from monai_spine.transforms import (
     radiograph_randomisation,
 )
 
-IMAGE_TRANSFORMS = (RandScatter, RandQuantumNoise, RandIntensityLookup, RandInvert, RandGridLines, RandCollimation,
-                    RandMarkers, RandWiresAndButtons, RandArmsOverlay)
+IMAGE_TRANSFORMS = (RandScatter, RandFlattenLowFrequency, RandQuantumNoise, RandIntensityLookup, RandInvert,
+                    RandGridLines, RandCollimation, RandMarkers, RandWiresAndButtons, RandArmsOverlay)
 
 
 def _labels(shape=(1, 24, 20, 30)) -> np.ndarray:
@@ -226,6 +227,22 @@ def test_scatter_keeps_mean_and_lowers_detail():
     out = RandScatter(fraction_range=(0.4, 0.4), sigma_mm_range=(30, 30), prob=1.0)(image)
     assert out.mean() == pytest.approx(image.mean(), rel=0.02)
     assert np.ptp(out[0, :, 100]) < np.ptp(image[0, :, 100])
+
+
+@pytest.mark.parametrize("share", [0.5, 0.9])
+def test_flatten_low_frequency_scales_the_large_scale_and_keeps_detail_and_mean(share):
+    """A ramp (large scale: a Gaussian blur keeps a linear function) loses ``share`` of its slope away from the
+    edges; a 4-pixel texture (blurred away by σ 40 mm) keeps its amplitude; the mean is kept."""
+    u, v = np.meshgrid(np.arange(120), np.arange(200), indexing="ij")
+    ramp, texture = 0.004 * v, 0.05 * np.sin(2 * np.pi * u / 4)
+    image = MetaTensor(torch.as_tensor((1.0 + ramp + texture)[None], dtype=torch.float32),
+                       affine=torch.diag(torch.tensor([2.0, 2.0, 1.0], dtype=torch.float64)))
+    out = RandFlattenLowFrequency(share_range=(share, share), sigma_mm_range=(40, 40), prob=1.0)(image)[0].numpy()
+    inner = np.s_[60:61, 90:110]  # 30 pixels (60 mm) and more from every edge
+    slope = np.polyfit(v[inner].ravel(), (out - texture)[inner].ravel(), 1)[0]
+    assert slope == pytest.approx(0.004 * (1 - share), rel=0.03)
+    assert np.allclose(out[58:62, 100] - out[58:62, 100].mean(), texture[58:62, 100], atol=2e-3)
+    assert out.mean() == pytest.approx(float(image.mean()), abs=1e-5)
 
 
 @pytest.mark.parametrize("preset", sorted(FOV_PRESETS))
