@@ -65,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
         mask = load(given) if given else _segmented(kind, image, path)
         check_same_grid(mask, image, given or path)
         masks.append(mask)
-    alignment = align_pair(*masks, config)
+    alignment = align_pair(*masks, config, dxa_image=dxa, mri_image=mri)
     with staged_output(args.out) as stage:
         with open(stage / "alignment.json", "w") as f:
             json.dump(alignment.to_dict(), f, indent=1)

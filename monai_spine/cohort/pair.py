@@ -188,7 +188,7 @@ def build_pair(source: PairSource, pairs_dir: str | os.PathLike, settings: PairS
         stage_name = "masks"
         dxa_mask, mri_mask = _masks(source, dxa, mri, settings.use_given_masks)
         stage_name = "alignment"
-        alignment = _registration().align_pair(dxa_mask, mri_mask, settings.alignment)
+        alignment = _registration().align_pair(dxa_mask, mri_mask, settings.alignment, dxa_image=dxa, mri_image=mri)
         stage_name = "targets"
         stage_name, reason, scoliotic = _write_pair(staging, source, dxa, mri, dxa_mask, mri_mask, alignment, settings)
         status = "rejected" if reason else "accepted"

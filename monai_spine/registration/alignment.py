@@ -18,6 +18,7 @@ from monai_spine.geometry.profile import MAX_RAGGED_JUMPS_PER_100MM, RAGGED_JUMP
 from monai_spine.io.files import as_plain
 
 from .coronal import coronal_mask_projection, crop_to_mask, to_array, to_image
+from .discs import DiscStage, disc_stage
 from .image_stage import ImageStage, blurred_map, refine_mutual_information, rotation_search
 from .profile import mask_profile, match_profiles
 from .qc import DEVIATION_WINDOW_MM, aligned_mask, centre_line_deviation, mask_iou, touches_edge
@@ -80,6 +81,10 @@ class AlignmentConfig:
             runs into the sacrum), but they also accept poses that such a mask has moved along the spine
             (``docs/alignment.md``: at 0.8, two of three segmented phantom pairs accepted 7–10 mm off), so it is
             off by default. The centre-line deviation is taken over all heights.
+        disc_search_mm, disc_min_ncc, disc_min_swing: stage 3 (:mod:`.discs`, when :func:`align_pair` is given the
+            images) searches shifts along the spine within ``± disc_search_mm`` (less than half a lumbar level) and
+            applies the best where the discs' profiles correlate at least ``disc_min_ncc`` there and at least
+            ``disc_min_swing`` more than at the search's worst shift.
     """
 
     max_angle_deg: float = 2.0
@@ -104,6 +109,9 @@ class AlignmentConfig:
     shape_share: float = 1.0
     ragged_jump_mm: float = RAGGED_JUMP_MM
     max_ragged_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM
+    disc_search_mm: float = 15.0
+    disc_min_ncc: float = 0.3
+    disc_min_swing: float = 0.6
 
     def __post_init__(self):
         if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
@@ -133,7 +141,8 @@ class Alignment:
     """An MRI ↔ DXA alignment and its verdict.
 
     Args:
-        matrix_mri_to_dxa: 3×3 homogeneous, MRI coronal frame ``(x, z)`` mm → DXA frame ``(x, z)`` mm (stage 2's).
+        matrix_mri_to_dxa: 3×3 homogeneous, MRI coronal frame ``(x, z)`` mm → DXA frame ``(x, z)`` mm (stage 2's,
+            moved along the spine by stage 3 when it applied).
         iou: IoU of the DXA spine mask and the aligned, projected MRI spine mask over the heights both cover.
         centre_deviation_mm: the largest distance between the aligned spine centre lines, mm (``nan`` when they
             share less height than the comparison window).
@@ -148,6 +157,7 @@ class Alignment:
             (:func:`~.profile.match_profiles` with no shift).
         warnings: what does not make the pose wrong but limits its use, e.g. a spine cut by an image's edge (the
             pose holds for the stretch both show; curve targets would cover part of the spine).
+        disc_stage: stage 3's result, ``None`` when the images were not given.
     """
 
     matrix_mri_to_dxa: np.ndarray
@@ -161,6 +171,7 @@ class Alignment:
     outline_rms_mm: float
     profile_residual_mm: float
     warnings: tuple[str, ...] = ()
+    disc_stage: DiscStage | None = None
 
     @property
     def rotation_deg(self) -> float:
@@ -186,6 +197,7 @@ class Alignment:
                 "stages": {
                     "image": self.image_stage.to_dict(),
                     "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": self.centre_deviation_mm},
+                    **({"discs": self.disc_stage.to_dict()} if self.disc_stage else {}),
                 },
                 "outline_rms_mm": self.outline_rms_mm,
                 "profile_residual_mm": self.profile_residual_mm,
@@ -257,6 +269,18 @@ def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
     return tuple(f"the {what} (spine cut off)" for what, mask in cut if touches_edge(np.asarray(mask[0])))
 
 
+def _height_open(fixed_outline: np.ndarray, moving_outline: np.ndarray, dxa_mask, mri_mask, end_mm: float) -> bool:
+    """Whether no end of the spine fixes its height at this pose: at the top and at the bottom, the two outlines (DXA
+    frame, ``(N, 2)`` mm) end more than ``end_mm`` apart, or a mask reaches its image's edge there (stage 3 applies
+    only then)."""
+    cut = [(bool(mask[..., 0].any()), bool(mask[..., -1].any()))
+           for mask in (np.asarray(dxa_mask[0]) > 0, np.asarray(mri_mask[0]) > 0)]  # (top, bottom): rows, slices
+    fixed_z, moving_z = fixed_outline[:, 1], moving_outline[:, 1]
+    ends = ((fixed_z.min(), moving_z.min()), (fixed_z.max(), moving_z.max()))
+    return not any(abs(fixed - moving) <= end_mm and not cut[0][end] and not cut[1][end]
+                   for end, (fixed, moving) in enumerate(ends))
+
+
 def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, str]:
     """``{"DXA" or "MRI": warning}`` for the coronal masks with ragged sides (a segmentation that broke up)."""
     warnings = {name: ragged_mask_warning(name, to_array(mask), mask.GetSpacing(), config.end_mm,
@@ -317,8 +341,10 @@ def _profile_residual(fixed: sitk.Image, moving: sitk.Image, matrix: np.ndarray,
                           share=config.shape_share).residual_mm
 
 
-def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) -> Alignment:
-    """Align an MRI to a coronal DXA through their spine masks, and check the result.
+def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), dxa_image=None,
+               mri_image=None) -> Alignment:
+    """Align an MRI to a coronal DXA through their spine masks (and their discs, given the images), and check the
+    result.
 
     Stage 1 (image level) finds the rotation in ``±config.max_angle_deg`` and any translation by FFT
     cross-correlation of the blurred masks, refines it with Mattes mutual information and sets the height by
@@ -327,13 +353,18 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     error) when, at stage 2's pose, the IoU is below ``config.iou_threshold``, the outlines or the shapes along
     the spine do not superimpose, the centre lines bend apart, the rotation leaves the searched range, or the fit
     does not converge. A mask cut by its image's edge is a warning (``Alignment.warnings``), not a rejection:
-    the pose is found on the stretch both masks show (a CT-derived pair is cut where the CT ends).
+    the pose is found on the stretch both masks show (a CT-derived pair is cut where the CT ends). Given both
+    images, stage 3 (:func:`~.discs.disc_stage`) then moves the pose along the spine to line up the discs both
+    images show, where no end of the spine fixes the height (the masks end apart, or at an image's edge) and the
+    discs' pattern stands out, before the checks.
 
     Args:
         dxa_mask: ``MetaTensor`` ``(1, W, H)``: the DXA's spine mask as ``LoadRadiograph`` loads it (coronal image
             frame, affine ``diag(column spacing, row spacing, 1)``); foreground ``> 0``.
         mri_mask: ``MetaTensor`` ``(1, X, Y, Z)``: the MRI's 3D spine mask as ``LoadVolume`` loads it (``LAI``).
         config: settings.
+        dxa_image, mri_image: the DXA ``(1, W, H)`` and the MRI ``(1, X, Y, Z)`` on their masks' grids, for
+            stage 3; without both, stage 3 is left out.
 
     Returns:
         :class:`Alignment`.
@@ -349,7 +380,13 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
     second = closest_point_fit(boundary, _shared_points(fixed_outline, outline, first.matrix_mri_to_dxa, config),
                                first.matrix_mri_to_dxa, config.icp_iterations,
                                config.icp_tolerance_mm, config.icp_trim_mm, config.shape_share)
-    matrix = second.matrix_mri_to_dxa
+    discs = None
+    if dxa_image is not None and mri_image is not None:
+        height_open = _height_open(fixed_outline, apply_matrix(second.matrix_mri_to_dxa, outline), dxa_mask,
+                                   mri_mask, config.end_mm)
+        discs = disc_stage(dxa_image, dxa_mask, mri_image, mri_mask, second.matrix_mri_to_dxa, height_open,
+                           config.disc_search_mm, config.disc_min_ncc, config.disc_min_swing)
+    matrix = discs.matrix_mri_to_dxa if discs else second.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
     rms = outline_distance(boundary, _shared_points(fixed_outline, outline, matrix, config), matrix,
@@ -361,4 +398,4 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig()) 
         reasons.append(f"the {' and '.join(ragged)} spine mask{'s are' if len(ragged) > 1 else ' is'} ragged: a "
                        "segmentation failure is likelier than another person; check the masks")
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second,
-                     rms, residual, _field_warnings(dxa_mask, mri_mask) + tuple(ragged.values()))
+                     rms, residual, _field_warnings(dxa_mask, mri_mask) + tuple(ragged.values()), discs)

@@ -1,0 +1,172 @@
+"""Stage 3 of the alignment: the height along the spine set by the discs both images show (``docs/alignment.md``).
+
+Stages 1 and 2 place the MRI by its spine mask's outline, which fixes the height only as well as the two masks'
+ends agree: a segmentation that stops short of S1 or runs past the cut of the field slides the whole spine along
+itself. Inside the column both images show the intervertebral discs. In the DXA's bone image a disc is the gap
+between two bodies: the mean of the image over the middle half of the spine mask, row by row, dips there. In the
+MRI a disc differs from the marrow above and below: the mean inside the spine mask, slice by slice, dips (in-phase
+and fat images) or peaks (water and T2-weighted ones). Each profile, less its trend over 15 mm and smoothed by
+2 mm, is put on the DXA's heights by the matrix; the MRI's sign is set from its skewness (the discs are the
+profile's narrow features, so dark discs skew it negative); their normalised cross-correlation is searched over
+shifts along the DXA's rows within ``± search_mm``, less than half a lumbar level (about 35 mm), since the pattern
+repeats at every level.
+
+The stage is for a height the masks leave open (``height_open``: no end of the spine where both masks end
+together inside their images), and the shift moves the matrix only where the pattern stands out: a correlation of
+at least ``min_ncc``, at least ``min_swing`` above the search's lowest (discs matched in phase put the anti-phase,
+half a level away, near the search's edges, far below), and a maximum inside the search rather than at its edge.
+On the phantom, whose DXA shows its disc spaces faintly, the profiles do not line up even at the true pose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from monai.data.utils import affine_to_spacing
+from scipy import ndimage, stats
+
+from .rigid import apply_matrix
+
+__all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "disc_stage"]
+
+PROFILE_STEP_MM = 0.5
+"""Spacing of the common height grid the two profiles are compared on, mm."""
+TREND_MM = 15.0
+"""σ of the Gaussian trend taken off each profile, mm: longer than a disc (5–12 mm), shorter than a level."""
+SMOOTHING_MM = 2.0
+"""σ of the Gaussian smoothing of each profile, mm (the DXA's quantum noise)."""
+MIN_OVERLAP_MM = 60.0
+"""Least height both profiles cover at a shift for it to be scored: two lumbar discs."""
+MIN_ROW_PIXELS = 4
+"""Least mask pixels in a DXA row, and (× 5) voxels in an MRI slice, for the row or slice to enter its profile."""
+
+
+@dataclass(frozen=True)
+class DiscStage:
+    """The result of stage 3.
+
+    Args:
+        matrix_mri_to_dxa: 3×3, MRI coronal frame → DXA frame, mm: stage 2's moved by ``shift_mm`` along the DXA's
+            rows when ``applied``, stage 2's otherwise.
+        shift_mm: the best shift along the DXA's rows (toward the feet positive), mm; 0 when no shift was scored.
+        ncc: its normalised cross-correlation (−1 to 1; ``nan`` when no shift was scored).
+        swing: ``ncc`` less the lowest correlation of the search (``nan`` when no shift was scored).
+        disc_sign: +1 when the MRI's discs are dark (as the DXA's gaps), −1 when bright.
+        height_open: whether the masks left the height open (the stage applies only then).
+        applied: whether the shift moved the matrix.
+    """
+
+    matrix_mri_to_dxa: np.ndarray
+    shift_mm: float
+    ncc: float
+    swing: float
+    disc_sign: float
+    height_open: bool
+    applied: bool
+
+    def to_dict(self) -> dict:
+        """The ``stages.discs`` entry of ``alignment.json``."""
+        return {"shift_mm": self.shift_mm, "ncc": self.ncc, "swing": self.swing, "disc_sign": self.disc_sign,
+                "height_open": self.height_open, "applied": self.applied}
+
+
+def dxa_disc_profile(image, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Per DXA row crossed by the spine mask: its height (row × row spacing, mm, DXA frame) and the bone image's
+    mean over the middle half of the mask's extent on that row (the bodies, not their edges or the pedicles).
+
+    Args:
+        image, mask: ``(1, W, H)`` the DXA (``LoadRadiograph``) and its spine mask on the same grid.
+    """
+    pixels, inside = np.asarray(image[0], dtype=np.float64), np.asarray(mask[0]) > 0
+    row_mm = float(affine_to_spacing(image.affine, r=2)[1])
+    heights, values = [], []
+    for row in np.flatnonzero(inside.sum(axis=0) >= MIN_ROW_PIXELS):
+        columns = np.flatnonzero(inside[:, row])
+        quarter = (columns[-1] - columns[0]) / 4.0
+        middle = slice(int(np.ceil(columns[0] + quarter)), int(np.floor(columns[-1] - quarter)) + 1)
+        heights.append(row * row_mm)
+        values.append(pixels[middle, row].mean())
+    return np.asarray(heights), np.asarray(values)
+
+
+def mri_disc_profile(volume, mask) -> tuple[np.ndarray, np.ndarray]:
+    """Per MRI slice crossed by the spine mask: the mask's centre ``(x, z)`` in the MRI coronal frame (mm) and the
+    volume's mean inside the mask.
+
+    Args:
+        volume, mask: ``(1, X, Y, Z)`` the MRI (``LoadVolume``, slices along z) and its spine mask on the same grid.
+    """
+    voxels, inside = np.asarray(volume[0], dtype=np.float64), np.asarray(mask[0]) > 0
+    spacing = np.asarray(affine_to_spacing(mask.affine, r=3), dtype=np.float64)
+    centres, values = [], []
+    for z in np.flatnonzero(inside.sum(axis=(0, 1)) >= 5 * MIN_ROW_PIXELS):
+        in_slice = inside[..., z]
+        centres.append((np.nonzero(in_slice)[0].mean() * spacing[0], z * spacing[2]))
+        values.append(voxels[..., z][in_slice].mean())
+    return np.asarray(centres).reshape(-1, 2), np.asarray(values)
+
+
+def _detrended(heights: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A profile on ``grid`` (NaN outside its heights), smoothed by :data:`SMOOTHING_MM` less its trend."""
+    order = np.argsort(heights)
+    profile = np.interp(grid, heights[order], values[order], left=np.nan, right=np.nan)
+    known = np.isfinite(profile)
+    filled = np.where(known, profile, np.nanmean(profile))
+    band = (ndimage.gaussian_filter1d(filled, SMOOTHING_MM / PROFILE_STEP_MM)
+            - ndimage.gaussian_filter1d(filled, TREND_MM / PROFILE_STEP_MM))
+    return np.where(known, band, np.nan)
+
+
+def _correlation(dxa: np.ndarray, mri: np.ndarray, steps: int) -> float:
+    """Normalised cross-correlation of ``dxa`` with ``mri`` moved ``steps`` grid steps down, over the heights both
+    cover; ``nan`` when they share less than :data:`MIN_OVERLAP_MM`."""
+    moved = np.full_like(mri, np.nan)
+    if steps >= 0:
+        moved[steps:] = mri[: len(mri) - steps]
+    else:
+        moved[:steps] = mri[-steps:]
+    both = np.isfinite(dxa) & np.isfinite(moved)
+    if both.sum() * PROFILE_STEP_MM < MIN_OVERLAP_MM:
+        return float("nan")
+    a, b = dxa[both] - dxa[both].mean(), moved[both] - moved[both].mean()
+    norm = np.sqrt((a @ a) * (b @ b))
+    return float(a @ b / norm) if norm > 0 else float("nan")
+
+
+def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, height_open: bool = True,
+               search_mm: float = 15.0, min_ncc: float = 0.3, min_swing: float = 0.6) -> DiscStage:
+    """Stage 3: the shift along the DXA's rows that lines up the discs of the two images (module docstring).
+
+    Args:
+        dxa_image, dxa_mask: ``(1, W, H)`` the DXA and its spine mask (:func:`dxa_disc_profile`).
+        mri_volume, mri_mask: ``(1, X, Y, Z)`` the MRI and its spine mask (:func:`mri_disc_profile`).
+        matrix_mri_to_dxa: 3×3 stage 2's matrix, MRI coronal frame → DXA frame.
+        height_open: whether the masks left the height open; the shift is scored but not applied otherwise.
+        search_mm: shifts are searched within ``± search_mm``.
+        min_ncc: least normalised cross-correlation for the shift to be applied.
+        min_swing: least difference between that correlation and the search's lowest for the shift to be applied.
+    """
+    matrix = np.asarray(matrix_mri_to_dxa, dtype=np.float64)
+    dxa_heights, dxa_values = dxa_disc_profile(dxa_image, dxa_mask)
+    centres, mri_values = mri_disc_profile(mri_volume, mri_mask)
+    unchanged = DiscStage(matrix, 0.0, float("nan"), float("nan"), 1.0, height_open, False)
+    if len(dxa_heights) < 2 or len(mri_values) < 2:
+        return unchanged
+    mri_heights = apply_matrix(matrix, centres)[:, 1]
+    grid = np.arange(min(dxa_heights.min(), mri_heights.min()) - search_mm,
+                     max(dxa_heights.max(), mri_heights.max()) + search_mm, PROFILE_STEP_MM)
+    dxa, mri = _detrended(dxa_heights, dxa_values, grid), _detrended(mri_heights, mri_values, grid)
+    sign = -1.0 if stats.skew(mri[np.isfinite(mri)]) > 0 else 1.0
+    steps = np.arange(-round(search_mm / PROFILE_STEP_MM), round(search_mm / PROFILE_STEP_MM) + 1)
+    scores = np.array([_correlation(dxa, sign * mri, int(step)) for step in steps])
+    if not np.isfinite(scores).any():
+        return DiscStage(matrix, 0.0, float("nan"), float("nan"), sign, height_open, False)
+    best = int(np.nanargmax(scores))
+    shift, ncc = float(steps[best] * PROFILE_STEP_MM), float(scores[best])
+    swing = ncc - float(np.nanmin(scores))
+    if not height_open or ncc < min_ncc or swing < min_swing or best in (0, len(steps) - 1):
+        return DiscStage(matrix, shift, ncc, swing, sign, height_open, False)
+    moved = matrix.copy()
+    moved[1, 2] += shift
+    return DiscStage(moved, shift, ncc, swing, sign, height_open, True)

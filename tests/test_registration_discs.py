@@ -1,0 +1,115 @@
+"""Stage 3 of the alignment (``monai_spine.registration.discs``): a synthetic DXA and MRI of one column whose discs
+lie at known heights, the MRI placed 9 mm off along the spine; the stage must find the shift whatever the MRI's disc
+contrast, and leave a pose alone when the images show no discs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from monai.data import MetaTensor
+
+from monai_spine.registration import align_pair, disc_stage
+
+DISC_PERIOD_MM, DISC_MM = 35.0, 10.0
+TOP_MM, BOTTOM_MM = 20.0, 250.0
+
+
+def _is_disc(height_mm: np.ndarray) -> np.ndarray:
+    return np.mod(height_mm - TOP_MM, DISC_PERIOD_MM) >= DISC_PERIOD_MM - DISC_MM
+
+
+def _dxa(discs: bool = True, seed: int = 0, top_mm: float = TOP_MM) -> tuple[MetaTensor, MetaTensor]:
+    """A 1 mm DXA ``(1, 120, 280)``: a column 40 mm wide over rows ``top_mm``–250 mm, bodies 1.0 and discs 0.3 on
+    0.1, with noise."""
+    rows = np.arange(280, dtype=np.float64)
+    mask = np.zeros((120, 280), dtype=np.uint8)
+    mask[40:80, int(top_mm) : int(BOTTOM_MM)] = 1
+    bone = np.where(_is_disc(rows) & discs, 0.3, 1.0)[None, :] * mask + 0.1
+    bone = bone + np.random.default_rng(seed).normal(0, 0.1, bone.shape)
+    affine = torch.diag(torch.tensor([1.0, 1.0, 1.0], dtype=torch.float64))
+    return (MetaTensor(torch.as_tensor(bone[None], dtype=torch.float32), affine=affine),
+            MetaTensor(torch.as_tensor(mask[None]), affine=affine))
+
+
+def _mri(marrow: float, disc: float, top_mm: float = TOP_MM, bottom_mm: float = BOTTOM_MM
+         ) -> tuple[MetaTensor, MetaTensor]:
+    """A ``(1, 120, 100, 94)`` MRI of 1 × 1 × 3 mm voxels: the same column (x 40–80 mm, y 30–70 mm), its mask over
+    ``top_mm``–``bottom_mm``, with its discs at the DXA's heights when the matrix is the identity."""
+    heights = np.arange(94) * 3.0
+    mask = np.zeros((120, 100, 94), dtype=np.uint8)
+    mask[40:80, 30:70, (heights >= top_mm) & (heights < bottom_mm)] = 1
+    values = np.where(_is_disc(heights), disc, marrow)[None, None, :] * mask + 0.05
+    affine = torch.diag(torch.tensor([1.0, 1.0, 3.0, 1.0], dtype=torch.float64))
+    return (MetaTensor(torch.as_tensor(values[None], dtype=torch.float32), affine=affine),
+            MetaTensor(torch.as_tensor(mask[None]), affine=affine))
+
+
+def _moved(tz_mm: float) -> np.ndarray:
+    matrix = np.eye(3)
+    matrix[1, 2] = tz_mm
+    return matrix
+
+
+@pytest.mark.parametrize(("marrow", "disc", "sign"), [(0.6, 0.2, 1.0), (0.4, 0.9, -1.0)])
+def test_disc_stage_finds_the_shift_along_the_spine_for_dark_and_bright_discs(marrow, disc, sign):
+    """In-phase-like (dark discs) and water-like (bright discs) MRIs placed 9 mm too low come back within a grid
+    step, the sign read from the MRI profile itself."""
+    dxa, dxa_mask = _dxa()
+    mri, mri_mask = _mri(marrow, disc)
+    stage = disc_stage(dxa, dxa_mask, mri, mri_mask, _moved(9.0))
+    assert stage.applied and stage.disc_sign == sign
+    assert stage.shift_mm == pytest.approx(-9.0, abs=1.0)
+    assert stage.matrix_mri_to_dxa[1, 2] == pytest.approx(0.0, abs=1.0)
+    assert stage.ncc > 0.6 and stage.swing > 1.0
+
+
+def test_disc_stage_leaves_the_pose_without_discs_in_the_dxa():
+    """A DXA whose column shows no disc spaces (as the phantom's, faintly) gives no pattern: nothing moves."""
+    dxa, dxa_mask = _dxa(discs=False)
+    mri, mri_mask = _mri(0.6, 0.2)
+    stage = disc_stage(dxa, dxa_mask, mri, mri_mask, _moved(9.0))
+    assert not stage.applied
+    assert np.array_equal(stage.matrix_mri_to_dxa, _moved(9.0))
+
+
+def test_disc_stage_does_not_take_a_shift_beyond_its_search():
+    """Placed 20 mm off, more than the search's ±15 mm, the best lies at the search's edge: not applied."""
+    dxa, dxa_mask = _dxa()
+    mri, mri_mask = _mri(0.6, 0.2)
+    stage = disc_stage(dxa, dxa_mask, mri, mri_mask, _moved(20.0))
+    assert not stage.applied and abs(stage.shift_mm) == pytest.approx(15.0)
+
+
+def test_align_pair_runs_stage_three_only_with_both_images():
+    """Without the images the result has no disc stage and ``alignment.json`` no ``stages.discs``; with them it has
+    both, the stage's matrix is the result's, and the pose is within 1.5 mm of the truth (the identity) along the
+    spine: this featureless column's outline lets stage 2 slide along it, its ends then apart."""
+    dxa, dxa_mask = _dxa()
+    mri, mri_mask = _mri(0.6, 0.2)
+    masks_only = align_pair(dxa_mask, mri_mask)
+    assert masks_only.disc_stage is None and "discs" not in masks_only.to_dict()["stages"]
+    with_images = align_pair(dxa_mask, mri_mask, dxa_image=dxa, mri_image=mri)
+    assert set(with_images.to_dict()["stages"]["discs"]) == {"shift_mm", "ncc", "swing", "disc_sign", "height_open",
+                                                             "applied"}
+    assert np.array_equal(with_images.matrix_mri_to_dxa, with_images.disc_stage.matrix_mri_to_dxa)
+    assert abs(with_images.matrix_mri_to_dxa[1, 2]) < 1.5, with_images.disc_stage
+
+
+def test_disc_stage_scores_but_does_not_apply_where_the_masks_fix_the_height():
+    dxa, dxa_mask = _dxa()
+    mri, mri_mask = _mri(0.6, 0.2)
+    stage = disc_stage(dxa, dxa_mask, mri, mri_mask, _moved(9.0), height_open=False)
+    assert stage.shift_mm == pytest.approx(-9.0, abs=1.0) and not stage.applied
+    assert np.array_equal(stage.matrix_mri_to_dxa, _moved(9.0))
+
+
+def test_align_pair_with_the_height_left_open_ends_at_the_true_height():
+    """Both masks cut by their images' top edge and the MRI's ending 40 mm short at the bottom (a segmentation that
+    stops a level early): no end fixes the height, the stage runs, and the pose ends within 1.5 mm of the truth (the
+    identity) along the spine."""
+    dxa, dxa_mask = _dxa(top_mm=0.0)
+    mri, mri_mask = _mri(0.6, 0.2, top_mm=0.0, bottom_mm=BOTTOM_MM - 40.0)
+    alignment = align_pair(dxa_mask, mri_mask, dxa_image=dxa, mri_image=mri)
+    assert alignment.disc_stage.height_open
+    assert abs(alignment.matrix_mri_to_dxa[1, 2]) < 1.5, alignment.disc_stage
