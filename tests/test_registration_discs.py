@@ -65,7 +65,7 @@ def test_disc_stage_finds_the_shift_along_the_spine_for_dark_and_bright_discs(ma
 
 
 def test_disc_stage_leaves_the_pose_without_discs_in_the_dxa():
-    """A DXA whose column shows no disc spaces (as the phantom's, faintly) gives no pattern: nothing moves."""
+    """A DXA whose column shows no disc spaces gives no pattern to match: nothing moves."""
     dxa, dxa_mask = _dxa(discs=False)
     mri, mri_mask = _mri(0.6, 0.2)
     stage = disc_stage(dxa, dxa_mask, mri, mri_mask, _moved(9.0))

@@ -15,7 +15,8 @@ The stage is for a height the masks leave open (``height_open``: no end of the s
 together inside their images), and the shift moves the matrix only where the pattern stands out: a correlation of
 at least ``min_ncc``, at least ``min_swing`` above the search's lowest (discs matched in phase put the anti-phase,
 half a level away, near the search's edges, far below), and a maximum inside the search rather than at its edge.
-On the phantom, whose DXA shows its disc spaces faintly, the profiles do not line up even at the true pose.
+On the phantom, whose in-phase MRI shows its discs about as bright as its marrow, the profiles do not line up
+even at the true pose, and the stage does not apply.
 """
 
 from __future__ import annotations

@@ -1,0 +1,81 @@
+"""The discs in a real CT's DXA and in the phantom's, and what ``align``'s stage 3 compares: the picture in
+``docs/alignment.md``. Top: the lowest 230 mm of each study's DXA around its spine; bottom: the DXA's and the
+in-phase MRI's disc profiles (``registration.discs``: per row the bone image over the middle half of the true spine
+mask, per slice the MRI inside its true mask, each less its 15 mm trend), the MRI laid on the DXA's heights by the
+true matrix.
+
+    monai-spine drr --ct ../shared/real_anatomy/lumbar_ct.nii.gz \\
+        --labels ../shared/real_anatomy/lumbar_ct_vertebrae.nii.gz --n 5 --seed 11 --modalities dxa,mri --out real/
+    monai-spine phantom --n 10 --seed 5150 --modalities dxa,mri --dxa-pixel 0.5:2.5 --scoliosis-share 0.5 \\
+        --out phantom/
+    python docs/make_disc_profile_figure.py docs/images/disc_profiles.png real/study_0000 phantom/study_0001 \\
+        phantom/study_0006
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+from monai.data.utils import affine_to_spacing
+from scipy import ndimage
+
+from monai_spine.registration import apply_matrix
+from monai_spine.registration.discs import dxa_disc_profile, mri_disc_profile
+from monai_spine.transforms import LoadRadiograph, LoadVolume
+
+SHOWN_MM = 230.0
+
+
+def _band(heights: np.ndarray, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A profile on a 0.5 mm grid, less its 15 mm trend, scaled to unit standard deviation."""
+    order = np.argsort(heights)
+    grid = np.arange(heights.min(), heights.max(), 0.5)
+    profile = np.interp(grid, heights[order], values[order])
+    band = ndimage.gaussian_filter1d(profile, 4) - ndimage.gaussian_filter1d(profile, 30)
+    return grid, band / band.std()
+
+
+def main(out: str, *studies: str) -> None:
+    fig, axes = plt.subplots(2, len(studies), figsize=(4.2 * len(studies), 7.5), squeeze=False,
+                             gridspec_kw={"height_ratios": [2.2, 1]})
+    for column, study in enumerate(studies):
+        folder = Path(study)
+        dxa, dxa_mask = (LoadRadiograph()(folder / name) for name in ("dxa.dcm", "dxa_spine.nii.gz"))
+        mri, mri_mask = (LoadVolume()(folder / name) for name in ("mri_in_phase.nii.gz", "mri_spine.nii.gz"))
+        truth = np.asarray(json.loads((folder / "truth.json").read_text())["matrix_mri_to_dxa"])
+        spacing = affine_to_spacing(dxa.affine, r=2).numpy()
+        inside = np.asarray(dxa_mask[0]) > 0
+        rows, columns = np.flatnonzero(inside.any(0)), np.flatnonzero(inside.any(1))
+        bottom = rows.max() * spacing[1]
+        crop = np.asarray(dxa[0], dtype=np.float64)[
+            max(columns.min() - int(40 / spacing[0]), 0): columns.max() + int(40 / spacing[0]),
+            max(rows.min(), rows.max() - int(SHOWN_MM / spacing[1])): rows.max() + 1]
+        low, high = np.percentile(crop, [5, 99.5])
+        top = bottom - crop.shape[1] * spacing[1]
+        ax = axes[0, column]
+        ax.imshow(crop.T, cmap="gray", vmin=low, vmax=high, extent=[0, crop.shape[0] * spacing[0], bottom, top])
+        ax.set_title(f"{folder.parent.name}/{folder.name}: DXA, {spacing[1]:.2f} mm pixels", fontsize=9)
+        ax.set_ylabel("mm, toward the feet", fontsize=8)
+        heights, values = dxa_disc_profile(dxa, dxa_mask)
+        centres, mri_values = mri_disc_profile(mri, mri_mask)
+        ax = axes[1, column]
+        ax.plot(*_band(heights, values), lw=1.0, label="DXA: bone over the mask's middle half")
+        ax.plot(*_band(apply_matrix(truth, centres)[:, 1], mri_values), lw=1.0, label="MRI in-phase: inside the mask")
+        ax.set_xlim(top, bottom)
+        ax.set_xlabel("height in the DXA, mm (true pose)", fontsize=8)
+        ax.legend(fontsize=7, loc="lower left")
+    fig.suptitle("Discs: the real CT's DXA and in-phase MRI dip together; the phantom's MRI discs are not darker than "
+                 "its marrow", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=80)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
