@@ -350,7 +350,7 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), 
     cross-correlation of the blurred masks, refines it with Mattes mutual information and sets the height by
     matching the masks' centre and width along the spine (masks of different lengths); stage 2 (spine level)
     refines it by ICP between the mask outlines on the stretch both show. The pair is rejected (a result, not an
-    error) when, at stage 2's pose, the IoU is below ``config.iou_threshold``, the outlines or the shapes along
+    error) when, at the final pose, the IoU is below ``config.iou_threshold``, the outlines or the shapes along
     the spine do not superimpose, the centre lines bend apart, the rotation leaves the searched range, or the fit
     does not converge. A mask cut by its image's edge is a warning (``Alignment.warnings``), not a rejection:
     the pose is found on the stretch both masks show (a CT-derived pair is cut where the CT ends). Given both
