@@ -262,9 +262,10 @@ class AlignmentScorer(Scorer):
         self.config = config
 
     def score(self, study: EvaluationStudy, item: str) -> dict:
+        mri = study.image("mri")  # read once: the disc stage needs the volume, the mask may be cached
         dxa_mask = study.bundle_mask("dxa", bundle_segmenter("dxa_spine_segmentation", self.device))
-        mri_mask = study.bundle_mask("mri", bundle_segmenter("mri_spine_segmentation", self.device))
-        alignment = align_pair(dxa_mask, mri_mask, self.config, dxa_image=study.dxa, mri_image=study.image("mri"))
+        mri_mask = study.bundle_mask("mri", bundle_segmenter("mri_spine_segmentation", self.device), mri)
+        alignment = align_pair(dxa_mask, mri_mask, self.config, dxa_image=study.dxa, mri_image=mri)
         centroid = np.asarray(ndimage.center_of_mass(np.asarray(mri_mask[0]) > 0))[[0, 2]]
         spacing = affine_to_spacing(mri_mask.affine, r=3).numpy()[[0, 2]]
         truth = np.asarray(study.truth["matrix_mri_to_dxa"], dtype=np.float64)

@@ -100,8 +100,9 @@ class EvaluationStudy:
         check_same_grid(mask, image, path)
         return mask
 
-    def bundle_mask(self, key: str, segment) -> MetaTensor:
-        """The image under ``key`` segmented by ``segment`` (a ``BundleSegmenter``), once per study and key."""
+    def bundle_mask(self, key: str, segment, image: MetaTensor | None = None) -> MetaTensor:
+        """The image under ``key`` segmented by ``segment`` (a ``BundleSegmenter``), once per study and key;
+        ``image``: that image when the caller has loaded it already (not read again)."""
         if key not in self._masks:
-            self._masks[key] = segment(self.image(key))
+            self._masks[key] = segment(self.image(key) if image is None else image)
         return self._masks[key]

@@ -27,6 +27,8 @@ import numpy as np
 from monai.data.utils import affine_to_spacing
 from scipy import ndimage, stats
 
+from monai_spine.geometry.extract import row_extents
+
 from .rigid import apply_matrix
 
 __all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "disc_stage"]
@@ -40,7 +42,8 @@ SMOOTHING_MM = 2.0
 MIN_OVERLAP_MM = 60.0
 """Least height both profiles cover at a shift for it to be scored: two lumbar discs."""
 MIN_ROW_PIXELS = 4
-"""Least mask pixels in a DXA row, and (× 5) voxels in an MRI slice, for the row or slice to enter its profile."""
+"""Least extent of the mask on a DXA row (pixels), and (× 5) its voxels in an MRI slice, for the row or slice to
+enter its profile."""
 
 
 @dataclass(frozen=True)
@@ -79,16 +82,15 @@ def dxa_disc_profile(image, mask) -> tuple[np.ndarray, np.ndarray]:
     Args:
         image, mask: ``(1, W, H)`` the DXA (``LoadRadiograph``) and its spine mask on the same grid.
     """
-    pixels, inside = np.asarray(image[0], dtype=np.float64), np.asarray(mask[0]) > 0
+    pixels = np.asarray(image[0], dtype=np.float64)
     row_mm = float(affine_to_spacing(image.affine, r=2)[1])
-    heights, values = [], []
-    for row in np.flatnonzero(inside.sum(axis=0) >= MIN_ROW_PIXELS):
-        columns = np.flatnonzero(inside[:, row])
-        quarter = (columns[-1] - columns[0]) / 4.0
-        middle = slice(int(np.ceil(columns[0] + quarter)), int(np.floor(columns[-1] - quarter)) + 1)
-        heights.append(row * row_mm)
-        values.append(pixels[middle, row].mean())
-    return np.asarray(heights), np.asarray(values)
+    rows, first, last = row_extents(mask[0])
+    wide = last - first + 1 >= MIN_ROW_PIXELS
+    rows, first, last = rows[wide], first[wide], last[wide]
+    quarter = (last - first) / 4.0
+    starts, stops = np.ceil(first + quarter).astype(int), np.floor(last - quarter).astype(int) + 1
+    values = [pixels[start:stop, row].mean() for row, start, stop in zip(rows, starts, stops)]
+    return rows * row_mm, np.asarray(values)
 
 
 def mri_disc_profile(volume, mask) -> tuple[np.ndarray, np.ndarray]:
