@@ -239,11 +239,12 @@ def test_true_masks_of_every_render_align_and_are_accepted(evaluated):
 def test_discs_bring_the_bundle_masks_pose_back_along_the_spine(evaluated):
     """With the bundles' masks the pose slips along the spine (8.5, 15.6, 10.0, 2.9 and 8.0 mm at the MRI spine's
     centroid, mean 9.0 mm: the masks' lower ends disagree); the disc stage, which ``evaluate`` runs with the images,
-    brings the two renders whose disc pattern stands out within 2 mm (1.7 and 1.3 mm) and leaves the others."""
+    sees that the MRI shows its discs (its profile repeats every 36 mm) and lines them up with the DXA's: every
+    render within 3 mm (2.4, 1.0, 2.9, 0.7, 1.7 mm; the one at 2.9 mm is a render whose mask ends fix the height)."""
     errors = [float(row["translation_error_mm"]) for row in evaluated[1]
               if row["scorer"] == "alignment" and row["status"] == "ok"]
     assert len(errors) == N_ACQUISITIONS
-    assert np.mean(errors) < 7.0 and sum(error < 2.0 for error in errors) >= 2, errors
+    assert np.mean(errors) < 2.5 and max(errors) < 3.5, errors
 
 
 def test_dxa_mask_of_the_mirrored_image_is_the_mirrored_mask(evaluated):

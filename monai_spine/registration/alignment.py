@@ -81,10 +81,11 @@ class AlignmentConfig:
             runs into the sacrum), but they also accept poses that such a mask has moved along the spine
             (``docs/alignment.md``: at 0.8, two of three segmented phantom pairs accepted 7–10 mm off), so it is
             off by default. The centre-line deviation is taken over all heights.
-        disc_search_mm, disc_min_ncc, disc_min_swing: stage 3 (:mod:`.discs`, when :func:`align_pair` is given the
-            images) searches shifts along the spine within ``± disc_search_mm`` (less than half a lumbar level) and
-            applies the best where the discs' profiles correlate at least ``disc_min_ncc`` there and at least
-            ``disc_min_swing`` more than at the search's worst shift.
+        disc_search_mm, disc_min_ncc, disc_min_swing, disc_min_periodicity: stage 3 (:mod:`.discs`, when
+            :func:`align_pair` is given the images) searches shifts along the spine within ``± disc_search_mm``
+            (less than half a lumbar level) and applies the best where the MRI's disc profile repeats with a level's
+            period (autocorrelation at least ``disc_min_periodicity``) and the discs' profiles correlate at least
+            ``disc_min_ncc`` there and at least ``disc_min_swing`` more than at the search's worst shift.
     """
 
     max_angle_deg: float = 2.0
@@ -110,8 +111,9 @@ class AlignmentConfig:
     ragged_jump_mm: float = RAGGED_JUMP_MM
     max_ragged_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM
     disc_search_mm: float = 15.0
-    disc_min_ncc: float = 0.3
-    disc_min_swing: float = 0.6
+    disc_min_ncc: float = 0.2
+    disc_min_swing: float = 0.4
+    disc_min_periodicity: float = 0.65
 
     def __post_init__(self):
         if not self.max_angle_deg >= 0.0 or self.n_angles < 1:
@@ -385,7 +387,8 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), 
         height_open = _height_open(fixed_outline, apply_matrix(second.matrix_mri_to_dxa, outline), dxa_mask,
                                    mri_mask, config.end_mm)
         discs = disc_stage(dxa_image, dxa_mask, mri_image, mri_mask, second.matrix_mri_to_dxa, height_open,
-                           config.disc_search_mm, config.disc_min_ncc, config.disc_min_swing)
+                           config.disc_search_mm, config.disc_min_ncc, config.disc_min_swing,
+                           config.disc_min_periodicity)
     matrix = discs.matrix_mri_to_dxa if discs else second.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)

@@ -5,18 +5,20 @@ ends agree: a segmentation that stops short of S1 or runs past the cut of the fi
 itself. Inside the column both images show the intervertebral discs. In the DXA's bone image a disc is the gap
 between two bodies: the mean of the image over the middle half of the spine mask, row by row, dips there. In the
 MRI a disc differs from the marrow above and below: the mean inside the spine mask, slice by slice, dips (in-phase
-and fat images) or peaks (water and T2-weighted ones). Each profile, less its trend over 15 mm and smoothed by
+and fat images) or peaks (water and T2-weighted ones). Each profile, less its trend over 10 mm and smoothed by
 2 mm, is put on the DXA's heights by the matrix; the MRI's sign is set from its skewness (the discs are the
 profile's narrow features, so dark discs skew it negative); their normalised cross-correlation is searched over
 shifts along the DXA's rows within ``± search_mm``, less than half a lumbar level (about 35 mm), since the pattern
 repeats at every level.
 
 The stage is for a height the masks leave open (``height_open``: no end of the spine where both masks end
-together inside their images), and the shift moves the matrix only where the pattern stands out: a correlation of
-at least ``min_ncc``, at least ``min_swing`` above the search's lowest (discs matched in phase put the anti-phase,
-half a level away, near the search's edges, far below), and a maximum inside the search rather than at its edge.
-On the phantom, whose in-phase MRI shows its discs about as bright as its marrow, the profiles do not line up
-even at the true pose, and the stage does not apply.
+together inside their images), and the shift moves the matrix only where the MRI shows its discs (its profile
+repeats with a level's period: :func:`disc_periodicity` at least ``min_periodicity``) and the match is not flat: a
+correlation of at least ``min_ncc``, at least ``min_swing`` above the search's lowest, and a maximum inside the
+search rather than at its edge. The DXA's side cannot be gated the same way: its disc spaces are faint under the
+quantum noise, and a DXA of noise alone correlates with an MRI's discs about as well as a real render's do. On the
+phantom, whose in-phase MRI shows its discs about as bright as its marrow, the MRI profile does not repeat and the
+stage does not apply.
 """
 
 from __future__ import annotations
@@ -31,16 +33,19 @@ from monai_spine.geometry.extract import row_extents
 
 from .rigid import apply_matrix
 
-__all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "disc_stage"]
+__all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "disc_periodicity", "disc_stage"]
 
 PROFILE_STEP_MM = 0.5
 """Spacing of the common height grid the two profiles are compared on, mm."""
-TREND_MM = 15.0
+TREND_MM = 10.0
 """σ of the Gaussian trend taken off each profile, mm: longer than a disc (5–12 mm), shorter than a level."""
 SMOOTHING_MM = 2.0
 """σ of the Gaussian smoothing of each profile, mm (the DXA's quantum noise)."""
 MIN_OVERLAP_MM = 60.0
 """Least height both profiles cover at a shift for it to be scored: two lumbar discs."""
+LEVEL_MM = (20.0, 50.0)
+"""The range of a spinal level's height (a body and a disc, thoracic to lumbar), mm: the lags over which the MRI
+profile's autocorrelation is searched for its period."""
 MIN_ROW_PIXELS = 4
 """Least extent of the mask on a DXA row (pixels), and (× 5) its voxels in an MRI slice, for the row or slice to
 enter its profile."""
@@ -57,6 +62,9 @@ class DiscStage:
         ncc: its normalised cross-correlation (−1 to 1; ``nan`` when no shift was scored).
         swing: ``ncc`` less the lowest correlation of the search (``nan`` when no shift was scored).
         disc_sign: +1 when the MRI's discs are dark (as the DXA's gaps), −1 when bright.
+        periodicity: the MRI profile's highest autocorrelation at a lag of one level (:data:`LEVEL_MM`), −1 to 1:
+            how clearly the MRI shows its discs (``nan`` when its profile is too short).
+        period_mm: that lag, the MRI's level height, mm (``nan`` with ``periodicity``).
         height_open: whether the masks left the height open (the stage applies only then).
         applied: whether the shift moved the matrix.
     """
@@ -66,13 +74,16 @@ class DiscStage:
     ncc: float
     swing: float
     disc_sign: float
+    periodicity: float
+    period_mm: float
     height_open: bool
     applied: bool
 
     def to_dict(self) -> dict:
         """The ``stages.discs`` entry of ``alignment.json``."""
         return {"shift_mm": self.shift_mm, "ncc": self.ncc, "swing": self.swing, "disc_sign": self.disc_sign,
-                "height_open": self.height_open, "applied": self.applied}
+                "periodicity": self.periodicity, "period_mm": self.period_mm, "height_open": self.height_open,
+                "applied": self.applied}
 
 
 def dxa_disc_profile(image, mask) -> tuple[np.ndarray, np.ndarray]:
@@ -137,8 +148,21 @@ def _correlation(dxa: np.ndarray, mri: np.ndarray, steps: int) -> float:
     return float(a @ b / norm) if norm > 0 else float("nan")
 
 
+def disc_periodicity(profile: np.ndarray) -> tuple[float, float]:
+    """How clearly a detrended profile (on the grid of step :data:`PROFILE_STEP_MM`, NaN outside its heights)
+    repeats with a spinal level's period: its highest normalised autocorrelation at lags in :data:`LEVEL_MM`, and
+    that lag (mm); ``(nan, nan)`` when the profile is too short."""
+    lags = np.arange(round(LEVEL_MM[0] / PROFILE_STEP_MM), round(LEVEL_MM[1] / PROFILE_STEP_MM) + 1)
+    scores = np.array([_correlation(profile, profile, int(lag)) for lag in lags])
+    if not np.isfinite(scores).any():
+        return float("nan"), float("nan")
+    best = int(np.nanargmax(scores))
+    return float(scores[best]), float(lags[best] * PROFILE_STEP_MM)
+
+
 def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, height_open: bool = True,
-               search_mm: float = 15.0, min_ncc: float = 0.3, min_swing: float = 0.6) -> DiscStage:
+               search_mm: float = 15.0, min_ncc: float = 0.2, min_swing: float = 0.4,
+               min_periodicity: float = 0.65) -> DiscStage:
     """Stage 3: the shift along the DXA's rows that lines up the discs of the two images (module docstring).
 
     Args:
@@ -149,27 +173,30 @@ def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, hei
         search_mm: shifts are searched within ``± search_mm``.
         min_ncc: least normalised cross-correlation for the shift to be applied.
         min_swing: least difference between that correlation and the search's lowest for the shift to be applied.
+        min_periodicity: least :func:`disc_periodicity` of the MRI profile for the shift to be applied.
     """
     matrix = np.asarray(matrix_mri_to_dxa, dtype=np.float64)
     dxa_heights, dxa_values = dxa_disc_profile(dxa_image, dxa_mask)
     centres, mri_values = mri_disc_profile(mri_volume, mri_mask)
-    unchanged = DiscStage(matrix, 0.0, float("nan"), float("nan"), 1.0, height_open, False)
+    nan = float("nan")
     if len(dxa_heights) < 2 or len(mri_values) < 2:
-        return unchanged
+        return DiscStage(matrix, 0.0, nan, nan, 1.0, nan, nan, height_open, False)
     mri_heights = apply_matrix(matrix, centres)[:, 1]
     grid = np.arange(min(dxa_heights.min(), mri_heights.min()) - search_mm,
                      max(dxa_heights.max(), mri_heights.max()) + search_mm, PROFILE_STEP_MM)
     dxa, mri = _detrended(dxa_heights, dxa_values, grid), _detrended(mri_heights, mri_values, grid)
     sign = -1.0 if stats.skew(mri[np.isfinite(mri)]) > 0 else 1.0
+    periodicity, period = disc_periodicity(mri)
     steps = np.arange(-round(search_mm / PROFILE_STEP_MM), round(search_mm / PROFILE_STEP_MM) + 1)
     scores = np.array([_correlation(dxa, sign * mri, int(step)) for step in steps])
     if not np.isfinite(scores).any():
-        return DiscStage(matrix, 0.0, float("nan"), float("nan"), sign, height_open, False)
+        return DiscStage(matrix, 0.0, nan, nan, sign, periodicity, period, height_open, False)
     best = int(np.nanargmax(scores))
     shift, ncc = float(steps[best] * PROFILE_STEP_MM), float(scores[best])
     swing = ncc - float(np.nanmin(scores))
-    if not height_open or ncc < min_ncc or swing < min_swing or best in (0, len(steps) - 1):
-        return DiscStage(matrix, shift, ncc, swing, sign, height_open, False)
+    applies = (height_open and ncc >= min_ncc and swing >= min_swing and periodicity >= min_periodicity
+               and best not in (0, len(steps) - 1))
     moved = matrix.copy()
-    moved[1, 2] += shift
-    return DiscStage(moved, shift, ncc, swing, sign, height_open, True)
+    if applies:
+        moved[1, 2] += shift
+    return DiscStage(moved, shift, ncc, swing, sign, periodicity, period, height_open, applies)
