@@ -82,10 +82,11 @@ class AlignmentConfig:
             (``docs/alignment.md``: at 0.8, two of three segmented phantom pairs accepted 7–10 mm off), so it is
             off by default. The centre-line deviation is taken over all heights.
         disc_search_mm, disc_min_ncc, disc_min_swing, disc_min_periodicity: stage 3 (:mod:`.discs`, when
-            :func:`align_pair` is given the images) searches shifts along the spine within ``± disc_search_mm``
-            (less than half a lumbar level) and applies the best where the MRI's disc profile repeats with a level's
-            period (autocorrelation at least ``disc_min_periodicity``) and the discs' profiles correlate at least
-            ``disc_min_ncc`` there and at least ``disc_min_swing`` more than at the search's worst shift.
+            :func:`align_pair` is given the images) searches shifts along the spine within half the MRI's level
+            height (its disc profile's period), at most ``± disc_search_mm``, and applies the best where the MRI's
+            disc profile repeats with a level's period (autocorrelation at least ``disc_min_periodicity``) and the
+            discs' profiles correlate at least ``disc_min_ncc`` there and at least ``disc_min_swing`` more than at
+            the search's worst shift.
     """
 
     max_angle_deg: float = 2.0
@@ -110,7 +111,7 @@ class AlignmentConfig:
     shape_share: float = 1.0
     ragged_jump_mm: float = RAGGED_JUMP_MM
     max_ragged_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM
-    disc_search_mm: float = 15.0
+    disc_search_mm: float = 20.0
     disc_min_ncc: float = 0.2
     disc_min_swing: float = 0.4
     disc_min_periodicity: float = 0.65

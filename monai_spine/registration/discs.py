@@ -8,8 +8,8 @@ MRI a disc differs from the marrow above and below: the mean inside the spine ma
 and fat images) or peaks (water and T2-weighted ones). Each profile, less its trend over 10 mm and smoothed by
 2 mm, is put on the DXA's heights by the matrix; the MRI's sign is set from its skewness (the discs are the
 profile's narrow features, so dark discs skew it negative); their normalised cross-correlation is searched over
-shifts along the DXA's rows within ``± search_mm``, less than half a lumbar level (about 35 mm), since the pattern
-repeats at every level.
+shifts along the DXA's rows within half a level either way (the MRI profile's period, :func:`disc_periodicity`;
+at most ``± search_mm``), since the pattern repeats at every level.
 
 The stage is for a height the masks leave open (``height_open``: no end of the spine where both masks end
 together inside their images), and the shift moves the matrix only where the MRI shows its discs (its profile
@@ -33,7 +33,8 @@ from monai_spine.geometry.extract import row_extents
 
 from .rigid import apply_matrix
 
-__all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "disc_periodicity", "disc_stage"]
+__all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "detrended_profile", "disc_periodicity",
+           "disc_stage"]
 
 PROFILE_STEP_MM = 0.5
 """Spacing of the common height grid the two profiles are compared on, mm."""
@@ -121,8 +122,9 @@ def mri_disc_profile(volume, mask) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(centres).reshape(-1, 2), np.asarray(values)
 
 
-def _detrended(heights: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """A profile on ``grid`` (NaN outside its heights), smoothed by :data:`SMOOTHING_MM` less its trend."""
+def detrended_profile(heights: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """A profile (``values`` at ``heights``, mm) on ``grid`` (step :data:`PROFILE_STEP_MM`; NaN outside its heights),
+    smoothed by :data:`SMOOTHING_MM` less its trend (:data:`TREND_MM`)."""
     order = np.argsort(heights)
     profile = np.interp(grid, heights[order], values[order], left=np.nan, right=np.nan)
     known = np.isfinite(profile)
@@ -161,7 +163,7 @@ def disc_periodicity(profile: np.ndarray) -> tuple[float, float]:
 
 
 def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, height_open: bool = True,
-               search_mm: float = 15.0, min_ncc: float = 0.2, min_swing: float = 0.4,
+               search_mm: float = 20.0, min_ncc: float = 0.2, min_swing: float = 0.4,
                min_periodicity: float = 0.65) -> DiscStage:
     """Stage 3: the shift along the DXA's rows that lines up the discs of the two images (module docstring).
 
@@ -170,7 +172,9 @@ def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, hei
         mri_volume, mri_mask: ``(1, X, Y, Z)`` the MRI and its spine mask (:func:`mri_disc_profile`).
         matrix_mri_to_dxa: 3×3 stage 2's matrix, MRI coronal frame → DXA frame.
         height_open: whether the masks left the height open; the shift is scored but not applied otherwise.
-        search_mm: shifts are searched within ``± search_mm``.
+        search_mm: shifts are searched within ``± search_mm``, or within half the MRI's level (``period_mm / 2``)
+            where that is less: beyond it the pattern repeats, so a larger shift cannot be told from the
+            neighbouring level's.
         min_ncc: least normalised cross-correlation for the shift to be applied.
         min_swing: least difference between that correlation and the search's lowest for the shift to be applied.
         min_periodicity: least :func:`disc_periodicity` of the MRI profile for the shift to be applied.
@@ -184,10 +188,11 @@ def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, hei
     mri_heights = apply_matrix(matrix, centres)[:, 1]
     grid = np.arange(min(dxa_heights.min(), mri_heights.min()) - search_mm,
                      max(dxa_heights.max(), mri_heights.max()) + search_mm, PROFILE_STEP_MM)
-    dxa, mri = _detrended(dxa_heights, dxa_values, grid), _detrended(mri_heights, mri_values, grid)
+    dxa, mri = detrended_profile(dxa_heights, dxa_values, grid), detrended_profile(mri_heights, mri_values, grid)
     sign = -1.0 if stats.skew(mri[np.isfinite(mri)]) > 0 else 1.0
     periodicity, period = disc_periodicity(mri)
-    steps = np.arange(-round(search_mm / PROFILE_STEP_MM), round(search_mm / PROFILE_STEP_MM) + 1)
+    reach = min(search_mm, period / 2.0) if np.isfinite(period) else search_mm
+    steps = np.arange(-round(reach / PROFILE_STEP_MM), round(reach / PROFILE_STEP_MM) + 1)
     scores = np.array([_correlation(dxa, sign * mri, int(step)) for step in steps])
     if not np.isfinite(scores).any():
         return DiscStage(matrix, 0.0, nan, nan, sign, periodicity, period, height_open, False)
