@@ -83,14 +83,15 @@ def test_dxa_mask_holds_every_labelled_centroid_in_every_render(evaluated):
 
 
 def test_mri_bundle_meets_the_target_in_fat_bright_volumes(evaluated):
-    """MRI bundle 0.8.1 (its masks of the volume and its mirror united) reaches Dice 0.855 (in-phase), 0.802 (water),
-    0.855 (fat) and 0.766 (T2-like) on the real CT's MRI-like volumes against the truth whose bodies reach back to the
-    canal (0.8 one pass: 0.841, 0.764, 0.837, 0.723; 0.7.2: 0.836, 0.744, 0.828, 0.708; 0.3: 0.09 in-phase). The
-    target, 0.85, is met in the fat-bright contrasts and asserted there; water and T2-like miss it and are guarded
-    a little below today's figures so that a retrain cannot slip back unnoticed."""
+    """MRI bundle 0.8.3 (its masks of the volume and its mirror united, gaps along the spine closed) reaches Dice
+    0.861 (in-phase), 0.821 (water), 0.866 (fat) and 0.781 (T2-like) on the real CT's MRI-like volumes against the
+    truth whose bodies reach back to the canal (0.8.1 without the gaps closed: 0.855, 0.802, 0.855, 0.766; 0.8 one
+    pass: 0.841, 0.764, 0.837, 0.723; 0.3: 0.09 in-phase). The target, 0.85, is met in the fat-bright contrasts and
+    asserted there; water and T2-like miss it and are guarded a little below today's figures so that a retrain
+    cannot slip back unnoticed."""
     dice = {contrast: figures["dice"]["mean"] for contrast, figures in evaluated[0]["segmentation"]["mri"].items()}
     assert dice["mri"] >= 0.85 and dice["mri_fat"] >= 0.85
-    assert dice["mri_water"] > 0.78 and dice["mri_t2"] > 0.74
+    assert dice["mri_water"] > 0.81 and dice["mri_t2"] > 0.77
 
 
 def test_mri_and_alignment_figures_are_sane(evaluated):
@@ -239,12 +240,12 @@ def test_true_masks_of_every_render_align_and_are_accepted(evaluated):
 def test_discs_bring_the_bundle_masks_pose_back_along_the_spine(evaluated):
     """With the bundles' masks the pose slips along the spine (8.5, 15.6, 10.0, 2.9 and 8.0 mm at the MRI spine's
     centroid, mean 9.0 mm: the masks' lower ends disagree); the disc stage, which ``evaluate`` runs with the images,
-    sees that the MRI shows its discs (its profile repeats every 36 mm) and lines them up with the DXA's: every
-    render within 3 mm (2.4, 1.0, 2.9, 0.7, 1.7 mm; the one at 2.9 mm is a render whose mask ends fix the height)."""
+    sees that the MRI shows its discs (its profile repeats every 36 mm) and lines them up with the DXA's within half
+    a level either way: 2.2, 1.1, 0.8, 1.1 and 1.6 mm, mean 1.37 mm (what is left lies mostly across the spine)."""
     errors = [float(row["translation_error_mm"]) for row in evaluated[1]
               if row["scorer"] == "alignment" and row["status"] == "ok"]
     assert len(errors) == N_ACQUISITIONS
-    assert np.mean(errors) < 2.5 and max(errors) < 3.5, errors
+    assert np.mean(errors) < 2.0 and max(errors) < 3.0, errors
 
 
 def test_dxa_mask_of_the_mirrored_image_is_the_mirrored_mask(evaluated):

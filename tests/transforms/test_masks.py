@@ -1,4 +1,5 @@
-"""FileOrientation and CheckSpineMask, array and dictionary forms, against known file grids and mask lengths."""
+"""FileOrientation, CheckSpineMask and CloseSpineGaps, array and dictionary forms, against known file grids, mask
+lengths and gaps."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ from monai_spine.transforms import (
     CheckSpineMaskD,
     CheckSpineMaskd,
     CheckSpineMaskDict,
+    CloseSpineGaps,
+    CloseSpineGapsD,
+    CloseSpineGapsd,
+    CloseSpineGapsDict,
     FileOrientation,
     FileOrientationD,
     FileOrientationd,
@@ -125,6 +130,41 @@ def test_check_spine_mask_dictionary_form():
         CheckSpineMaskd(keys="absent")({"pred": empty})
 
 
+def column_with_gaps(slice_mm: float) -> MetaTensor:
+    """A ``(1, 9, 9, 60)`` column (x, y 2–6) over slices 5–54 of ``slice_mm``, cut by gaps of 1, 2 and 4 slices at
+    15, 25–26 and 35–38, with a stray voxel beside it at slice 45."""
+    column = torch.zeros(1, 9, 9, 60)
+    column[0, 2:7, 2:7, 5:55] = 1
+    column[0, :, :, [15, 25, 26, 35, 36, 37, 38]] = 0
+    column[0, 0, 0, 45] = 1
+    return MetaTensor(column, affine=torch.diag(torch.tensor([1.0, 1.0, slice_mm, 1.0], dtype=torch.float64)))
+
+
+@pytest.mark.parametrize(("slice_mm", "filled"), [(3.0, [15, 25, 26]), (1.0, [15, 25, 26, 35, 36, 37, 38])])
+def test_close_spine_gaps_fills_gaps_up_to_max_gap_mm(slice_mm, filled):
+    """6 mm at 3 mm slices: the 1- and 2-slice gaps (3, 6 mm) close, the 4-slice one (12 mm) stays; at 1 mm slices
+    the 4-slice gap (4 mm) closes too. Nothing is added outside the gaps and nothing removed, the stray voxel
+    included; the meta survives."""
+    mask = column_with_gaps(slice_mm)
+    closed = CloseSpineGaps()(mask)
+    added = (closed > 0) & ~(mask > 0)
+    assert sorted(torch.nonzero(added.any(dim=1).any(dim=1)[0]).flatten().tolist()) == filled
+    assert bool(added[0, 2:7, 2:7][..., filled].all()) and not bool(added[0, :2].any() or added[0, 7:].any())
+    assert bool((closed[mask > 0] > 0).all())
+    assert isinstance(closed, MetaTensor) and torch.equal(closed.affine, mask.affine) and closed.shape == mask.shape
+
+
+def test_close_spine_gaps_dictionary_form_and_bad_length():
+    out = CloseSpineGapsd(keys=["pred", "absent"], max_gap_mm=3.0, allow_missing_keys=True)(
+        {"pred": column_with_gaps(3.0), "other": 1})
+    assert set(out) == {"pred", "other"}
+    assert bool(out["pred"][0, 4, 4, 15] > 0) and not bool(out["pred"][0, 4, 4, 25] > 0)  # 3 mm: one slice only
+    assert torch.equal(CloseSpineGaps(0.0)(column_with_gaps(3.0)), column_with_gaps(3.0))  # the DXA bundle's: off
+    with pytest.raises(ValueError, match="max_gap_mm"):
+        CloseSpineGaps(-1.0)
+
+
 def test_aliases():
     assert FileOrientationD is FileOrientationDict is FileOrientationd
     assert CheckSpineMaskD is CheckSpineMaskDict is CheckSpineMaskd
+    assert CloseSpineGapsD is CloseSpineGapsDict is CloseSpineGapsd
