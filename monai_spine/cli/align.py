@@ -11,7 +11,7 @@ __all__ = ["add_parser", "run"]
 def add_parser(sub) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "align",
-        help="Two-stage rigid alignment of an MRI to a DXA, with an IoU check.",
+        help="Two-stage rigid alignment of an MRI to a DXA, set along the spine by the discs, with an IoU check.",
         description="Align an MRI volume to a coronal DXA in 2D through their spine masks: stage 1 (image level) "
         "searches the rotation and translation by FFT cross-correlation and refines them with Mattes mutual "
         "information, stage 2 (spine level) refines them by ICP between the spine outlines. Writes alignment.json "

@@ -1,4 +1,5 @@
-"""Two-stage rigid 2D alignment of an MRI to a coronal DXA, with quality control (``docs/alignment.md``).
+"""Two-stage rigid 2D alignment of an MRI to a coronal DXA, set along the spine by the discs (stage 3,
+:mod:`.discs`), with quality control (``docs/alignment.md``).
 
 Frames (``docs/frames.md``): the DXA frame is the DXA's coronal image frame; the **MRI coronal frame** is
 ``(x, z)`` of the MRI volume in the patient volume frame (``LAI``), ``index × spacing`` mm. The result's matrix
