@@ -102,9 +102,11 @@ def test_alignment_errors_against_known_matrices():
     truth = rigid_matrix(1.0, (12.0, -7.0), centre_mm=(100.0, 300.0))
     centre = (150.0, 250.0)
     turned = rigid_matrix(0.5, centre_mm=truth[:2, :2] @ centre + truth[:2, 2]) @ truth  # 0.5° about the centroid
-    assert alignment_errors(turned, truth, centre) == pytest.approx((0.5, 0.0), abs=1e-9)
-    moved = rigid_matrix(0.0, (3.0, 4.0)) @ truth
-    assert alignment_errors(moved, truth, centre) == pytest.approx((0.0, 5.0), abs=1e-9)
+    assert alignment_errors(turned, truth, centre) == pytest.approx((0.5, 0.0, 0.0, 0.0), abs=1e-9)
+    moved = rigid_matrix(0.0, (3.0, -4.0)) @ truth  # 3 mm across the spine (x), 4 mm along it (the DXA's rows)
+    errors = alignment_errors(moved, truth, centre)
+    assert errors == pytest.approx((0.0, 5.0, 4.0, 3.0), abs=1e-9)
+    assert (errors.along_spine_error_mm, errors.across_spine_error_mm) == pytest.approx((4.0, 3.0), abs=1e-9)
 
 
 def test_bundles_and_alignment_on_phantom_studies(evaluated):
@@ -125,6 +127,8 @@ def test_bundles_and_alignment_on_phantom_studies(evaluated):
         # masks 0.57°, within 3 mm. An accepted pair must be right.
         assert float(alignment["translation_error_mm"]) < 15.0 and float(alignment["rotation_error_deg"]) < 1.0
         assert alignment["accepted"] == "0" or float(alignment["translation_error_mm"]) < 3.0
+        parts = float(alignment["along_spine_error_mm"]), float(alignment["across_spine_error_mm"])
+        assert np.hypot(*parts) == pytest.approx(float(alignment["translation_error_mm"]), abs=1e-3)
         # the verdict is reported as found: today's QC rejects some rigid pairs on bundle masks (issue 10, item 6)
         assert (alignment["reason"] == "") == (alignment["accepted"] == "1") == (alignment["verdict_correct"] == "1")
     assert {key[2] for key in rows if key[0] == "study_0" and key[1] == "mri_segmentation"} == {
@@ -153,6 +157,7 @@ def test_summary_has_the_contract_keys(evaluated):
     alignment = summary["alignment"]
     assert alignment["ok"] == alignment["alignable"] == 2 and alignment["verdict_correct"] == alignment["accepted"]
     assert alignment["translation_error_mm"]["worst"] < 15.0  # 12.1 mm with the 0.4 masks, rejected (see above)
+    assert alignment["along_spine_error_mm"]["worst"] <= alignment["translation_error_mm"]["worst"]
     assert (evaluated / "evaluation.png").stat().st_size > 10_000
     assert sorted(p.name for p in evaluated.iterdir()) == ["evaluation.png", "metrics.csv", "summary.json"]
 

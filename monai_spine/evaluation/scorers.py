@@ -247,15 +247,15 @@ class AlignmentScorer(Scorer):
     ``truth.json``'s ``matrix_mri_to_dxa``; ``alignable`` is the truth's verdict (no MRI posture change).
 
     Figures: ``accepted``, ``alignable``, ``verdict_correct`` (1/0); ``iou``; ``rotation_error_deg`` and
-    ``translation_error_mm`` at the centroid of the MRI spine mask (in the MRI coronal frame); ``reason`` of a
-    rejection.
+    ``translation_error_mm`` at the centroid of the MRI spine mask (in the MRI coronal frame), and its parts
+    ``along_spine_error_mm`` and ``across_spine_error_mm``; ``reason`` of a rejection.
     """
 
     name = "alignment"
     section = ("alignment",)
     requires = ("mri", "dxa", "truth")
     figures = ("accepted", "alignable", "verdict_correct", "iou", "rotation_error_deg", "translation_error_mm",
-               "reason")
+               "along_spine_error_mm", "across_spine_error_mm", "reason")
 
     def __init__(self, device: str | None = None, config: AlignmentConfig = AlignmentConfig()) -> None:
         self.device = device
@@ -286,6 +286,8 @@ class AlignmentScorer(Scorer):
             "iou": figure_summary(ok, "iou", "min"),
             "rotation_error_deg": figure_summary(alignable, "rotation_error_deg"),
             "translation_error_mm": figure_summary(alignable, "translation_error_mm"),
+            "along_spine_error_mm": figure_summary(alignable, "along_spine_error_mm"),
+            "across_spine_error_mm": figure_summary(alignable, "across_spine_error_mm"),
         }
 
 

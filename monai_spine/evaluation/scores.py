@@ -145,10 +145,15 @@ class AlignmentErrors(NamedTuple):
         rotation_error_deg: ``|rotation − true rotation|``, degrees.
         translation_error_mm: distance between where the two matrices put the MRI spine's centroid, mm (the
             translation error where the spine is; rotation adds to it away from the spine).
+        along_spine_error_mm, across_spine_error_mm: that distance's parts along the DXA's rows (head–feet,
+            along a spine that runs down the image: a pose slid along the column) and across them (left–right),
+            ``|Δz|`` and ``|Δx|``, mm.
     """
 
     rotation_error_deg: float
     translation_error_mm: float
+    along_spine_error_mm: float
+    across_spine_error_mm: float
 
 
 def alignment_errors(matrix, truth, centre_mm) -> AlignmentErrors:
@@ -160,7 +165,9 @@ def alignment_errors(matrix, truth, centre_mm) -> AlignmentErrors:
     """
     centre = np.asarray(centre_mm, dtype=np.float64).reshape(1, 2)
     shift = apply_matrix(matrix, centre) - apply_matrix(truth, centre)
-    return AlignmentErrors(abs(rotation_deg(matrix) - rotation_deg(truth)), float(np.linalg.norm(shift)))
+    across, along = (abs(float(v)) for v in shift[0])
+    return AlignmentErrors(abs(rotation_deg(matrix) - rotation_deg(truth)), float(np.linalg.norm(shift)), along,
+                           across)
 
 
 def biplanar_truth_curves(truth: dict, geometries) -> SpineCurves:
