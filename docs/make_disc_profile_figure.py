@@ -1,6 +1,6 @@
 """The discs in a real CT's DXA and in the phantom's, and what ``align``'s stage 3 compares: the picture in
 ``docs/alignment.md``. Top: the lowest 230 mm of each study's DXA around its spine; bottom: the DXA's and the
-in-phase MRI's disc profiles (``registration.discs``: per row the bone image over the middle half of the true spine
+in-phase MRI's disc profiles (``registration.discs``: per row the bone image over the middle 90 % of the true spine
 mask, per slice the MRI inside its true mask, each less its 10 mm trend), the MRI laid on the DXA's heights by the
 true matrix; the MRI profile's periodicity (``disc_periodicity``) in the legend: stage 3 applies from 0.65.
 
@@ -69,7 +69,7 @@ def main(out: str, *studies: str) -> None:
         heights, values = dxa_disc_profile(dxa, dxa_mask)
         centres, mri_values = mri_disc_profile(mri, mri_mask)
         ax = axes[1, column]
-        ax.plot(*_band(heights, values), lw=1.0, label="DXA: bone over the mask's middle half")
+        ax.plot(*_band(heights, values), lw=1.0, label="DXA: bone over the mask's middle 90 %")
         mri_heights, mri_band = _band(apply_matrix(truth, centres)[:, 1], mri_values)
         periodicity, period = disc_periodicity(mri_band)
         ax.plot(mri_heights, mri_band, lw=1.0,

@@ -113,8 +113,8 @@ class AlignmentConfig:
     ragged_jump_mm: float = RAGGED_JUMP_MM
     max_ragged_jumps_per_100mm: float = MAX_RAGGED_JUMPS_PER_100MM
     disc_search_mm: float = 20.0
-    disc_min_ncc: float = 0.2
-    disc_min_swing: float = 0.4
+    disc_min_ncc: float = 0.3
+    disc_min_swing: float = 0.6
     disc_min_periodicity: float = 0.65
 
     def __post_init__(self):

@@ -3,7 +3,8 @@
 Stages 1 and 2 place the MRI by its spine mask's outline, which fixes the height only as well as the two masks'
 ends agree: a segmentation that stops short of S1 or runs past the cut of the field slides the whole spine along
 itself. Inside the column both images show the intervertebral discs. In the DXA's bone image a disc is the gap
-between two bodies: the mean of the image over the middle half of the spine mask, row by row, dips there. In the
+between two bodies: the mean of the image over the middle 90 % of the spine mask, row by row, dips there (the
+whole width, since the posterior arches fill the middle of each disc space in an AP projection). In the
 MRI a disc differs from the marrow above and below: the mean inside the spine mask, slice by slice, dips (in-phase
 and fat images) or peaks (water and T2-weighted ones). Each profile, less its trend over 10 mm and smoothed by
 2 mm, is put on the DXA's heights by the matrix; the MRI's sign is set from its skewness (the discs are the
@@ -47,6 +48,9 @@ MIN_OVERLAP_MM = 60.0
 LEVEL_MM = (20.0, 50.0)
 """The range of a spinal level's height (a body and a disc, thoracic to lumbar), mm: the lags over which the MRI
 profile's autocorrelation is searched for its period."""
+DXA_PROFILE_SHARE = 0.9
+"""Share of the mask's extent on each DXA row, about its middle, that the DXA profile averages
+(:func:`dxa_disc_profile`)."""
 MIN_ROW_PIXELS = 4
 """Least extent of the mask on a DXA row (pixels), and (× 5) its voxels in an MRI slice, for the row or slice to
 enter its profile."""
@@ -89,7 +93,10 @@ class DiscStage:
 
 def dxa_disc_profile(image, mask) -> tuple[np.ndarray, np.ndarray]:
     """Per DXA row crossed by the spine mask: its height (row × row spacing, mm, DXA frame) and the bone image's
-    mean over the middle half of the mask's extent on that row (the bodies, not their edges or the pedicles).
+    mean over the middle :data:`DXA_PROFILE_SHARE` of the mask's extent on that row: nearly its whole width, since
+    in an AP projection the spinous processes and laminae lie over the middle of each disc space and the disc gap
+    shows clean only at the column's sides (the middle half alone found the true height on 10 of 11 real renders at
+    the true pose, correlation 0.14–0.59; 90 %: 11 of 11, 0.41–0.80); the mask's edge pixels are left out.
 
     Args:
         image, mask: ``(1, W, H)`` the DXA (``LoadRadiograph``) and its spine mask on the same grid.
@@ -99,8 +106,8 @@ def dxa_disc_profile(image, mask) -> tuple[np.ndarray, np.ndarray]:
     rows, first, last = row_extents(mask[0])
     wide = last - first + 1 >= MIN_ROW_PIXELS
     rows, first, last = rows[wide], first[wide], last[wide]
-    quarter = (last - first) / 4.0
-    starts, stops = np.ceil(first + quarter).astype(int), np.floor(last - quarter).astype(int) + 1
+    margin = (last - first) * (1.0 - DXA_PROFILE_SHARE) / 2.0
+    starts, stops = np.ceil(first + margin).astype(int), np.floor(last - margin).astype(int) + 1
     values = [pixels[start:stop, row].mean() for row, start, stop in zip(rows, starts, stops)]
     return rows * row_mm, np.asarray(values)
 
@@ -163,7 +170,7 @@ def disc_periodicity(profile: np.ndarray) -> tuple[float, float]:
 
 
 def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, height_open: bool = True,
-               search_mm: float = 20.0, min_ncc: float = 0.2, min_swing: float = 0.4,
+               search_mm: float = 20.0, min_ncc: float = 0.3, min_swing: float = 0.6,
                min_periodicity: float = 0.65) -> DiscStage:
     """Stage 3: the shift along the DXA's rows that lines up the discs of the two images (module docstring).
 
