@@ -96,7 +96,7 @@ def dxa_disc_profile(image, mask) -> tuple[np.ndarray, np.ndarray]:
     mean over the middle :data:`DXA_PROFILE_SHARE` of the mask's extent on that row: nearly its whole width, since
     in an AP projection the spinous processes and laminae lie over the middle of each disc space and the disc gap
     shows clean only at the column's sides (the middle half alone found the true height on 10 of 11 real renders at
-    the true pose, correlation 0.14–0.59; 90 %: 11 of 11, 0.41–0.80); the mask's edge pixels are left out.
+    the true pose, correlation 0.14–0.47; 90 %: 11 of 11, 0.41–0.75); the mask's edge pixels are left out.
 
     Args:
         image, mask: ``(1, W, H)`` the DXA (``LoadRadiograph``) and its spine mask on the same grid.
