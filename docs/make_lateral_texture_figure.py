@@ -1,7 +1,8 @@
 """Real laterals with and without their large scale: the picture in ``docs/real_anatomy.md``. Top: each
-``monai-spine drr`` lateral of the real CT as displayed; bottom: the same less its Gaussian blur of σ 20 mm, where
-the lumbar column shows as the texture of its bodies and discs rather than as a brighter band. Green: the true
-column (``lateral_spine.nii.gz``); red: the radiograph bundle's mask as the bi-planar route takes it.
+``monai-spine drr`` lateral of the real CT as displayed; bottom: the same less its Gaussian blur of σ 20 mm
+(``RandFlattenLowFrequency`` with its whole large scale removed), where the lumbar column shows as the texture of
+its bodies and discs rather than as a brighter band. Green: the true column (``lateral_spine.nii.gz``); red: the
+radiograph bundle's mask as the bi-planar route takes it.
 
     monai-spine drr --ct ../shared/real_anatomy/lumbar_ct.nii.gz \\
         --labels ../shared/real_anatomy/lumbar_ct_vertebrae.nii.gz --n 4 --seed 11 --modalities biplanar --out real/
@@ -19,12 +20,12 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
-from scipy import ndimage
 
 from monai_spine.pipelines.biplanar import radiograph_segmenter
-from monai_spine.transforms import LoadRadiograph
+from monai_spine.transforms import LoadRadiograph, RandFlattenLowFrequency
 
 LARGE_SCALE_SIGMA_MM = 20.0
+FLATTEN = RandFlattenLowFrequency(share_range=(1.0, 1.0), sigma_mm_range=(LARGE_SCALE_SIGMA_MM,) * 2, prob=1.0)
 
 
 def main(out: str, *studies: str) -> None:
@@ -36,7 +37,7 @@ def main(out: str, *studies: str) -> None:
         mask = np.asarray(radiograph_segmenter(image, "lateral")[0]) > 0
         spacing = float(abs(image.affine[0, 0]))
         pixels = np.asarray(image[0], dtype=np.float64)
-        detail = pixels - ndimage.gaussian_filter(pixels, LARGE_SCALE_SIGMA_MM / spacing)
+        detail = np.asarray(FLATTEN(image.float())[0], dtype=np.float64)
         extent = [0, pixels.shape[0] * spacing, pixels.shape[1] * spacing, 0]
         for row, (shown, title) in enumerate(((pixels, "as displayed"),
                                                (detail, f"less its blur (σ {LARGE_SCALE_SIGMA_MM:g} mm)"))):

@@ -14,7 +14,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="Two-stage rigid alignment of an MRI to a DXA, set along the spine by the discs, with an IoU check.",
         description="Align an MRI volume to a coronal DXA in 2D through their spine masks: stage 1 (image level) "
         "searches the rotation and translation by FFT cross-correlation and refines them with Mattes mutual "
-        "information, stage 2 (spine level) refines them by ICP between the spine outlines. Writes alignment.json "
+        "information, stage 2 (spine level) refines them by ICP between the spine outlines, and where the masks' ends "
+        "leave the height along the spine open and the MRI shows its discs, the discs of the two images are lined up. "
+        "Writes alignment.json "
         "(the MRI coronal frame → DXA frame matrix, IoU, accepted, reason, per-stage details) and alignment.png. "
         "A rejected pair is a result (exit 0, \"accepted\": false). See docs/alignment.md.",
     )

@@ -121,12 +121,12 @@ def mri_disc_profile(volume, mask) -> tuple[np.ndarray, np.ndarray]:
     """
     voxels, inside = np.asarray(volume[0], dtype=np.float64), np.asarray(mask[0]) > 0
     spacing = np.asarray(affine_to_spacing(mask.affine, r=3), dtype=np.float64)
-    centres, values = [], []
-    for z in np.flatnonzero(inside.sum(axis=(0, 1)) >= 5 * MIN_ROW_PIXELS):
-        in_slice = inside[..., z]
-        centres.append((np.nonzero(in_slice)[0].mean() * spacing[0], z * spacing[2]))
-        values.append(voxels[..., z][in_slice].mean())
-    return np.asarray(centres).reshape(-1, 2), np.asarray(values)
+    counts = inside.sum(axis=(0, 1))
+    slices = np.flatnonzero(counts >= 5 * MIN_ROW_PIXELS)
+    x_sums = np.einsum("xyz,x->z", inside, np.arange(inside.shape[0], dtype=np.float64))
+    values = (voxels * inside).sum(axis=(0, 1))[slices] / counts[slices]
+    centres = np.stack([x_sums[slices] / counts[slices] * spacing[0], slices * spacing[2]], axis=1)
+    return centres, values
 
 
 def detrended_profile(heights: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
