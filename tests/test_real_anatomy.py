@@ -237,17 +237,21 @@ def test_true_masks_of_every_render_align_and_are_accepted(evaluated):
     assert np.mean(errors) < 1.0 and max(errors) < 2.0, errors
 
 
-def test_discs_bring_the_bundle_masks_pose_back_along_the_spine(evaluated):
+def test_discs_bring_the_bundle_masks_pose_back_along_the_spine_and_vouch_for_it(evaluated):
     """With the bundles' masks the pose slips along the spine (8.5, 15.6, 10.0, 2.9 and 8.0 mm at the MRI spine's
     centroid, mean 9.0 mm: the masks' lower ends disagree); the disc stage, which ``evaluate`` runs with the images,
-    sees that the MRI shows its discs (its profile repeats every 36 mm) and lines them up with the DXA's within half
-    a level either way: 2.4, 0.8, 0.8, 0.9 and 1.6 mm, mean 1.31 mm; along the spine at most 1.04 mm (what is left
-    lies across it, the DXA mask's own offset)."""
+    sees that the MRI shows its discs (its profile repeats every 36 mm), lines them up with the DXA's within half a
+    level either way, and the outline is refitted across at that height: 1.86, 0.91, 0.63, 1.25 and 1.31 mm, mean
+    1.19 mm (1.31 before the refit); along the spine at most 1.04 mm. Where the spine's lower end in both masks
+    agrees at the discs' height (render 3, 0.3 mm), the masks' shapes' disagreement (their own) no longer rejects:
+    1 of 5 accepted (0 before), 0.63 mm off; the other renders' agreeing end is the top, which the DXA's edge cuts."""
     rows = [row for row in evaluated[1] if row["scorer"] == "alignment" and row["status"] == "ok"]
     errors = [float(row["translation_error_mm"]) for row in rows]
     assert len(errors) == N_ACQUISITIONS
-    assert np.mean(errors) < 2.0 and max(errors) < 3.0, errors
+    assert np.mean(errors) < 1.5 and max(errors) < 2.5, errors
     assert max(float(row["along_spine_error_mm"]) for row in rows) < 1.5, rows
+    accepted = [error for row, error in zip(rows, errors) if row["accepted"] == "1"]
+    assert len(accepted) >= 1 and max(accepted) < 1.5, (errors, [row["reason"] for row in rows])
 
 
 def test_dxa_mask_of_the_mirrored_image_is_the_mirrored_mask(evaluated):

@@ -147,6 +147,27 @@ def test_spine_stage_alone_recovers_a_known_transform():
     assert np.linalg.norm(apply_matrix(stage.matrix_mri_to_dxa, centre) - apply_matrix(truth, centre)) < 0.3
 
 
+def test_spine_stage_with_the_height_held_fits_only_the_rotation_and_the_lateral_offset():
+    """The tapered column of the test above, started 1° and 6 mm across off and 4 mm along: with ``along_spine=False``
+    (the refit after stage 3) the rotation and the lateral offset are found and the 4 mm along the column are kept;
+    free, the fit also finds the height (the column's ends)."""
+    truth = rigid_matrix(1.5, (8.0, -5.0), (100.0, 200.0))
+
+    def column(matrix):
+        c, r = np.meshgrid(np.arange(200.0), np.arange(400.0), indexing="ij")
+        x, z = np.moveaxis(apply_matrix(matrix, np.stack([c.ravel(), r.ravel()], 1)).reshape(200, 400, 2), -1, 0)
+        return (np.abs(x - 100.0) <= 12.0 + 0.04 * (z - 60.0)) & (z >= 60.0) & (z <= 340.0)
+
+    fixed, moving = to_image(column(np.linalg.inv(truth)), (1.0, 1.0)), to_image(column(np.eye(3)), (1.0, 1.0))
+    centre = np.array([[100.0, 200.0]])
+    start = rigid_matrix(-1.0, (-6.0, 4.0), apply_matrix(truth, centre)[0]) @ truth
+    for along_spine, height_error in ((False, 4.0), (True, 0.0)):
+        stage = closest_point_fit(MaskBoundary(fixed), boundary_points(moving), start, along_spine=along_spine)
+        error = (apply_matrix(stage.matrix_mri_to_dxa, centre) - apply_matrix(truth, centre))[0]
+        assert stage.converged and abs(rotation_deg(stage.matrix_mri_to_dxa) - 1.5) < 0.05, along_spine
+        assert abs(error[0]) < 0.3 and error[1] == pytest.approx(height_error, abs=0.3), (along_spine, error)
+
+
 def test_spine_stage_slides_along_a_straight_column_in_few_rounds():
     """A straight column (two parallel sides, flat ends) and its copy 6 mm lower: the sides say nothing about the
     height, only the ends do. Pairing each point with its tangent line (point-to-line) settles the slide within a

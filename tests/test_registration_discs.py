@@ -120,16 +120,22 @@ def test_disc_stage_searches_half_a_level_either_way():
 
 def test_align_pair_runs_stage_three_only_with_both_images():
     """Without the images the result has no disc stage and ``alignment.json`` no ``stages.discs``; with them it has
-    both, the stage's matrix is the result's, and the pose is within 1.5 mm of the truth (the identity) along the
-    spine: this featureless column's outline lets stage 2 slide along it, its ends then apart."""
+    both, and, the stage having applied, the outline refit at its height (``stages.refit``), whose matrix is the
+    result's and keeps the stage's height; the pose is within 1.5 mm of the truth (the identity) along the spine:
+    this featureless column's outline lets stage 2 slide along it, its ends then apart."""
     dxa, dxa_mask = _dxa()
     mri, mri_mask = _mri(0.6, 0.2)
     masks_only = align_pair(dxa_mask, mri_mask)
-    assert masks_only.disc_stage is None and "discs" not in masks_only.to_dict()["stages"]
+    assert masks_only.disc_stage is None and masks_only.refit_stage is None
+    assert not {"discs", "refit"} & set(masks_only.to_dict()["stages"])
     with_images = align_pair(dxa_mask, mri_mask, dxa_image=dxa, mri_image=mri)
-    assert set(with_images.to_dict()["stages"]["discs"]) == {"shift_mm", "ncc", "swing", "disc_sign", "periodicity",
-                                                             "period_mm", "height_open", "applied"}
-    assert np.array_equal(with_images.matrix_mri_to_dxa, with_images.disc_stage.matrix_mri_to_dxa)
+    stages = with_images.to_dict()["stages"]
+    assert set(stages["discs"]) == {"shift_mm", "ncc", "swing", "disc_sign", "periodicity", "period_mm",
+                                    "height_open", "applied"}
+    assert with_images.disc_stage.applied and stages["refit"]["converged"]
+    assert np.array_equal(with_images.matrix_mri_to_dxa, with_images.refit_stage.matrix_mri_to_dxa)
+    assert with_images.matrix_mri_to_dxa[1, 2] == pytest.approx(with_images.disc_stage.matrix_mri_to_dxa[1, 2],
+                                                                abs=0.05)
     assert abs(with_images.matrix_mri_to_dxa[1, 2]) < 1.5, with_images.disc_stage
 
 
@@ -150,3 +156,26 @@ def test_align_pair_with_the_height_left_open_ends_at_the_true_height():
     alignment = align_pair(dxa_mask, mri_mask, dxa_image=dxa, mri_image=mri)
     assert alignment.disc_stage.height_open
     assert abs(alignment.matrix_mri_to_dxa[1, 2]) < 1.5, alignment.disc_stage
+    dxa, dxa_mask = _dxa(top_mm=0.0)
+    mri, mri_mask = _mri(0.6, 0.2, top_mm=0.0, bottom_mm=BOTTOM_MM - 40.0)
+    blob = mri_mask.clone()
+    blob[0, 32:88, 30:70, 40:50] = 1
+    cut = align_pair(dxa_mask, blob, dxa_image=dxa, mri_image=mri)
+    assert cut.disc_stage.applied and not cut.accepted and "differ in shape" in cut.reason, cut.reason
+    assert any("a level off" in warning for warning in cut.warnings), cut.warnings
+
+
+def test_discs_matched_with_no_end_agreeing_leave_the_shape_checks_in_force():
+    """A level is 35 mm: ends 30 mm apart at the discs' height, or agreeing only where an image's edge cuts the
+    spine (``inf``), may be a level off, so the masks' shape findings still reject; 5 mm apart, an end confirms the
+    height and they become warnings."""
+    from monai_spine.registration.alignment import _discs_vouch
+    from monai_spine.registration.discs import DiscStage
+
+    stage = DiscStage(np.eye(3), 10.0, 0.6, 1.0, 1.0, 0.8, DISC_PERIOD_MM, True, True)
+    finding = ["the masks' centre and width along the spine differ by 5.00 mm (RMS)"]
+    for gaps in ([30.0, 40.0], [float("inf"), 30.0]):
+        shape, warnings = _discs_vouch(stage, gaps, finding)
+        assert shape == finding and "a level off" in warnings[0] and "8.8 mm" in warnings[0], warnings
+    shape, warnings = _discs_vouch(stage, [float("inf"), 5.0], finding)
+    assert shape == [] and warnings[0].startswith(finding[0])

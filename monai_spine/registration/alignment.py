@@ -35,6 +35,13 @@ from .spine_stage import (
 
 __all__ = ["AlignmentConfig", "Alignment", "align_pair", "coronal_masks"]
 
+END_AGREEMENT_LEVELS = 0.25
+"""How near, in levels (the MRI's disc period), an end of the spine in both masks must agree at the height stage 3
+gives for the discs to vouch for it (:func:`_discs_vouch`). On the real CT's renders (seeds 11, 13, 14) the
+bundles' masks' lower ends, the only ones no image's edge cuts, lie 0.3 and 0.9 mm apart on two correct poses and
+10.9–26.9 mm on the other eleven (the masks run into the sacrum by different amounts), 30–102 mm on the four poses
+a level or more off (``docs/alignment.md``)."""
+
 
 @dataclass(frozen=True)
 class AlignmentConfig:
@@ -146,7 +153,7 @@ class Alignment:
 
     Args:
         matrix_mri_to_dxa: 3×3 homogeneous, MRI coronal frame ``(x, z)`` mm → DXA frame ``(x, z)`` mm (stage 2's,
-            moved along the spine by stage 3 when it applied).
+            or, where stage 3 applied, moved along the spine by it and refitted across at that height).
         iou: IoU of the DXA spine mask and the aligned, projected MRI spine mask over the heights both cover.
         centre_deviation_mm: the largest distance between the aligned spine centre lines, mm (``nan`` when they
             share less height than the comparison window).
@@ -162,6 +169,8 @@ class Alignment:
         warnings: what does not make the pose wrong but limits its use, e.g. a spine cut by an image's edge (the
             pose holds for the stretch both show; curve targets would cover part of the spine).
         disc_stage: stage 3's result, ``None`` when the images were not given.
+        refit_stage: where stage 3 moved the pose along the spine, the outline fit run again at that height with
+            the height held (rotation and lateral offset only; ``None`` when stage 3 did not apply).
     """
 
     matrix_mri_to_dxa: np.ndarray
@@ -176,6 +185,7 @@ class Alignment:
     profile_residual_mm: float
     warnings: tuple[str, ...] = ()
     disc_stage: DiscStage | None = None
+    refit_stage: SpineStage | None = None
 
     @property
     def rotation_deg(self) -> float:
@@ -202,6 +212,7 @@ class Alignment:
                     "image": self.image_stage.to_dict(),
                     "spine": {**self.spine_stage.to_dict(), "centre_deviation_mm": self.centre_deviation_mm},
                     **({"discs": self.disc_stage.to_dict()} if self.disc_stage else {}),
+                    **({"refit": self.refit_stage.to_dict()} if self.refit_stage else {}),
                 },
                 "outline_rms_mm": self.outline_rms_mm,
                 "profile_residual_mm": self.profile_residual_mm,
@@ -273,16 +284,15 @@ def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
     return tuple(f"the {what} (spine cut off)" for what, mask in cut if touches_edge(np.asarray(mask[0])))
 
 
-def _height_open(fixed_outline: np.ndarray, moving_outline: np.ndarray, dxa_mask, mri_mask, end_mm: float) -> bool:
-    """Whether no end of the spine fixes its height at this pose: at the top and at the bottom, the two outlines (DXA
-    frame, ``(N, 2)`` mm) end more than ``end_mm`` apart, or a mask reaches its image's edge there (stage 3 applies
-    only then)."""
+def _end_gaps(fixed_outline: np.ndarray, moving_outline: np.ndarray, dxa_mask, mri_mask) -> list[float]:
+    """How far apart the two outlines (DXA frame, ``(N, 2)`` mm) end at the top and at the bottom, mm; ``inf`` where
+    a mask reaches its image's edge there (a cut by the field of view is no end of the spine)."""
     cut = [(bool(mask[..., 0].any()), bool(mask[..., -1].any()))
            for mask in (np.asarray(dxa_mask[0]) > 0, np.asarray(mri_mask[0]) > 0)]  # (top, bottom): rows, slices
     fixed_z, moving_z = fixed_outline[:, 1], moving_outline[:, 1]
     ends = ((fixed_z.min(), moving_z.min()), (fixed_z.max(), moving_z.max()))
-    return not any(abs(fixed - moving) <= end_mm and not cut[0][end] and not cut[1][end]
-                   for end, (fixed, moving) in enumerate(ends))
+    return [float("inf") if cut[0][end] or cut[1][end] else float(abs(fixed - moving))
+            for end, (fixed, moving) in enumerate(ends)]
 
 
 def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, str]:
@@ -293,10 +303,48 @@ def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig
     return {name: warning for name, warning in warnings.items() if warning}
 
 
-def _review(matrix: np.ndarray, spine: SpineStage, iou: float, rms: float, residual: float, deviation: float,
+def _discs_vouch(discs: DiscStage, end_gaps: list[float], shape: list[str]) -> tuple[list[str], tuple[str, ...]]:
+    """``(shape findings that still reject, warnings)`` once stage 3 has moved the pose along the spine.
+
+    The masks' outline and profile checks guard the height, which segmented masks (ends that differ, widths that
+    differ by side) leave open and the discs then fix. The discs repeat every level, so the height they give is
+    trusted only where an end of the spine in both masks (the top or the bottom, not a cut by an image's edge:
+    ``end_gaps`` from :func:`_end_gaps`) agrees with it within :data:`END_AGREEMENT_LEVELS` of the MRI's level: the
+    masks' shape findings are then the masks' own disagreement, warnings. Otherwise the discs may be matched a
+    level off, and the findings reject as before.
+    """
+    tolerance = END_AGREEMENT_LEVELS * discs.period_mm
+    if min(end_gaps) <= tolerance:
+        return [], tuple(f"{finding} (the discs and an end of the masks fixed the height: taken as the masks' "
+                         "disagreement)" for finding in shape)
+    return shape, (f"the discs were lined up, but no end of the spine in both masks (not cut by an image's edge) "
+                   f"agrees there within {tolerance:.1f} mm: they may be matched a level off, so the masks' shapes "
+                   "still decide",)
+
+
+def _shape_findings(rms: float, residual: float, config: AlignmentConfig) -> list[str]:
+    """What the masks' outline RMS and profile residual at the final pose say against it (empty when both pass)."""
+    findings = []
+    if rms > config.max_rms_mm:
+        findings.append(
+            f"the spine outlines stay {rms:.2f} mm apart (RMS) after alignment, more than "
+            f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
+        )
+    if not np.isfinite(residual):
+        findings.append("the masks share too little height to match their shapes along the spine")
+    elif residual > config.max_profile_residual_mm:
+        findings.append(
+            f"the masks' centre and width along the spine differ by {residual:.2f} mm (RMS), more than "
+            f"{config.max_profile_residual_mm:g} mm: the spines differ in shape (another person? a posture change?)"
+        )
+    return findings
+
+
+def _review(matrix: np.ndarray, spine: SpineStage, iou: float, shape: list[str], deviation: float,
             config: AlignmentConfig) -> list[str]:
-    """Reasons to reject the final pose ``matrix``, in the order a reader should look at them: its IoU, outline
-    RMS, profile residual and centre-line deviation, and whether stage 2 converged."""
+    """Reasons to reject the final pose ``matrix``, in the order a reader should look at them: its IoU, the
+    masks' shape findings (:func:`_shape_findings`, those that count) and centre-line deviation, and whether the
+    outline fit converged."""
     reasons = []
     rotation = rotation_deg(matrix)
     if abs(rotation) > config.max_angle_deg + config.angle_step_deg:
@@ -305,18 +353,7 @@ def _review(matrix: np.ndarray, spine: SpineStage, iou: float, rms: float, resid
         reasons.append(f"the spine-level fit did not converge in {spine.iterations} iterations")
     if iou < config.iou_threshold:
         reasons.append(f"IoU {iou:.3f} is below the threshold {config.iou_threshold:g}")
-    if rms > config.max_rms_mm:
-        reasons.append(
-            f"the spine outlines stay {rms:.2f} mm apart (RMS) after alignment, more than "
-            f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
-        )
-    if not np.isfinite(residual):
-        reasons.append("the masks share too little height to match their shapes along the spine")
-    elif residual > config.max_profile_residual_mm:
-        reasons.append(
-            f"the masks' centre and width along the spine differ by {residual:.2f} mm (RMS), more than "
-            f"{config.max_profile_residual_mm:g} mm: the spines differ in shape (another person? a posture change?)"
-        )
+    reasons += shape
     if not np.isfinite(deviation):
         reasons.append(
             f"the aligned spines share less than {DEVIATION_WINDOW_MM:g} mm of height: their centre lines cannot "
@@ -386,21 +423,31 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), 
                                config.icp_tolerance_mm, config.icp_trim_mm, config.shape_share)
     discs = None
     if dxa_image is not None and mri_image is not None:
-        height_open = _height_open(fixed_outline, apply_matrix(second.matrix_mri_to_dxa, outline), dxa_mask,
-                                   mri_mask, config.end_mm)
+        height_open = min(_end_gaps(fixed_outline, apply_matrix(second.matrix_mri_to_dxa, outline), dxa_mask,
+                                    mri_mask)) > config.end_mm  # no end of the spine fixes the height
         discs = disc_stage(dxa_image, dxa_mask, mri_image, mri_mask, second.matrix_mri_to_dxa, height_open,
                            config.disc_search_mm, config.disc_min_ncc, config.disc_min_swing,
                            config.disc_min_periodicity)
-    matrix = discs.matrix_mri_to_dxa if discs else second.matrix_mri_to_dxa
+    refit = None
+    if discs is not None and discs.applied:  # at the discs' height the outlines pair anew: refit across, height held
+        refit = closest_point_fit(boundary, _shared_points(fixed_outline, outline, discs.matrix_mri_to_dxa, config),
+                                  discs.matrix_mri_to_dxa, config.icp_iterations, config.icp_tolerance_mm,
+                                  config.icp_trim_mm, config.shape_share, along_spine=False)
+    matrix = (refit or second).matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
     rms = outline_distance(boundary, _shared_points(fixed_outline, outline, matrix, config), matrix,
                            config.shape_share)[0]
     residual = _profile_residual(fixed_crop, moving_crop, matrix, config)
-    reasons = _review(matrix, second, iou, rms, residual, deviation, config)
+    shape, shape_warnings = _shape_findings(rms, residual, config), ()
+    if refit:
+        shape, shape_warnings = _discs_vouch(
+            discs, _end_gaps(fixed_outline, apply_matrix(matrix, outline), dxa_mask, mri_mask), shape)
+    reasons = _review(matrix, refit or second, iou, shape, deviation, config)
     ragged = _ragged_masks(fixed, moving, config)
     if reasons and ragged:  # an imperfect mask, not necessarily another spine: say which to suspect first
         reasons.append(f"the {' and '.join(ragged)} spine mask{'s are' if len(ragged) > 1 else ' is'} ragged: a "
                        "segmentation failure is likelier than another person; check the masks")
+    warnings = _field_warnings(dxa_mask, mri_mask) + tuple(ragged.values()) + shape_warnings
     return Alignment(matrix, iou, deviation, not reasons, config.iou_threshold, "; ".join(reasons), first, second,
-                     rms, residual, _field_warnings(dxa_mask, mri_mask) + tuple(ragged.values()), discs)
+                     rms, residual, warnings, discs, refit)

@@ -146,7 +146,7 @@ class SpineStage:
         }
 
 
-def point_to_line_step(points, closest, normal) -> np.ndarray:
+def point_to_line_step(points, closest, normal, along_spine: bool = True) -> np.ndarray:
     """The small rigid move, 3×3 in the DXA frame, that brings ``points`` ``(N, 2)`` mm closest, in least squares, to
     the boundary's tangent lines through ``closest`` (normals ``normal``): point-to-line ICP (Chen & Medioni 1992),
     linearised in the angle about the points' centroid and solved exactly.
@@ -154,12 +154,15 @@ def point_to_line_step(points, closest, normal) -> np.ndarray:
     Point-to-point pairs pull a point toward one boundary point, so a fit along a nearly straight column creeps by
     a fraction of a millimetre a round (hundreds of rounds without converging on segmented masks); the tangent
     lines leave a point free to slide along the boundary, so the move along the spine is set at once by what
-    constrains it: the column's curvature and its ends.
+    constrains it: the column's curvature and its ends. With ``along_spine=False`` the move along z (the DXA's
+    rows) is held at 0: only the rotation and the lateral offset are fitted.
     """
     centre = points.mean(0)
     arm = points - centre
     design = np.c_[normal[:, 1] * arm[:, 0] - normal[:, 0] * arm[:, 1], normal]  # d(n·(R p + t)) / d(θ, tx, tz)
-    (angle, tx, tz), *_ = np.linalg.lstsq(design, np.sum(normal * (closest - points), axis=1), rcond=None)
+    solution, *_ = np.linalg.lstsq(design if along_spine else design[:, :2],
+                                   np.sum(normal * (closest - points), axis=1), rcond=None)
+    angle, tx, tz = (*solution, 0.0)[:3]
     rotation = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     step = np.eye(3)
     step[:2, :2] = rotation
@@ -175,6 +178,7 @@ def closest_point_fit(
     tolerance_mm: float = 0.01,
     trim_mm: float = 3.0,
     share: float = 1.0,
+    along_spine: bool = True,
 ) -> SpineStage:
     """ICP: pair each key point with the closest DXA boundary point and its tangent, fit
     (:func:`point_to_line_step`), repeat.
@@ -189,6 +193,8 @@ def closest_point_fit(
             a few mm off), are left out of the fit, mm.
         share: share of the key points the outline RMS is taken over, those whose distance is closest to the
             median (1: all).
+        along_spine: whether the fit may move along z (the DXA's rows); ``False`` holds the height (stage 3's)
+            and fits the rotation and the lateral offset only.
     """
     moving_points = np.asarray(moving_points, dtype=np.float64)
     matrix = np.asarray(matrix_mri_to_dxa, dtype=np.float64)
@@ -197,7 +203,7 @@ def closest_point_fit(
     for iteration in range(1, iterations + 1):
         closest, distance, normal = fixed.project(mapped)
         keep = _fitted(distance, trim_mm)
-        matrix = point_to_line_step(mapped[keep], closest[keep], normal[keep]) @ matrix
+        matrix = point_to_line_step(mapped[keep], closest[keep], normal[keep], along_spine) @ matrix
         moved = apply_matrix(matrix, moving_points)
         converged = bool(np.max(np.linalg.norm(moved - mapped, axis=1)) < tolerance_mm)
         mapped = moved
