@@ -61,7 +61,7 @@ def _moved(tz_mm: float) -> np.ndarray:
 @pytest.mark.parametrize(("marrow", "disc", "sign"), [(0.6, 0.2, 1.0), (0.4, 0.9, -1.0)])
 def test_disc_stage_finds_the_shift_along_the_spine_for_dark_and_bright_discs(marrow, disc, sign):
     """In-phase-like (dark discs) and water-like (bright discs) MRIs placed 9 mm too low come back within a grid
-    step, the sign read from the MRI profile itself."""
+    step, the sign read from the match with the DXA's gaps."""
     dxa, dxa_mask = _dxa()
     mri, mri_mask = _mri(marrow, disc)
     stage = disc_stage(dxa, dxa_mask, mri, mri_mask, _moved(9.0))
@@ -173,9 +173,27 @@ def test_discs_matched_with_no_end_agreeing_leave_the_shape_checks_in_force():
     from monai_spine.registration.discs import DiscStage
 
     stage = DiscStage(np.eye(3), 10.0, 0.6, 1.0, 1.0, 0.8, DISC_PERIOD_MM, True, True)
-    finding = ["the masks' centre and width along the spine differ by 5.00 mm (RMS)"]
+    finding = [("the masks' centre and width along the spine differ by 5.00 mm (RMS)", "another person?")]
     for gaps in ([30.0, 40.0], [float("inf"), 30.0]):
         shape, warnings = _discs_vouch(stage, gaps, finding)
         assert shape == finding and "a level off" in warnings[0] and "8.8 mm" in warnings[0], warnings
     shape, warnings = _discs_vouch(stage, [float("inf"), 5.0], finding)
-    assert shape == [] and warnings[0].startswith(finding[0])
+    assert shape == [] and warnings[0].startswith(finding[0][0]) and "another person?" not in warnings[0]
+
+
+def test_disc_sign_follows_the_match_with_the_dxa_not_the_profile_skewness():
+    """Dark discs (narrow dips) whose profile two bright slices skew positive, as fat in a body did on a real
+    render: the skewness would call them bright; matching the DXA's gaps calls them dark. Bright discs: −1."""
+    from scipy import stats
+
+    from monai_spine.registration.discs import PROFILE_STEP_MM, detrended_profile, disc_sign
+
+    grid = np.arange(0.0, 250.0, PROFILE_STEP_MM)
+    dips = np.where(_is_disc(grid), -1.0, 0.0)
+    dxa = detrended_profile(grid, dips + np.random.default_rng(0).normal(0, 0.2, grid.size), grid)
+    spiked = dips.copy()
+    spiked[(grid > 60) & (grid < 63)] = spiked[(grid > 130) & (grid < 133)] = 6.0
+    mri = detrended_profile(grid, spiked, grid)
+    assert stats.skew(mri) > 0
+    assert disc_sign(dxa, mri, DISC_PERIOD_MM) == 1.0
+    assert disc_sign(dxa, detrended_profile(grid, -dips, grid), DISC_PERIOD_MM) == -1.0

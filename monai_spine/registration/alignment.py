@@ -303,7 +303,8 @@ def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig
     return {name: warning for name, warning in warnings.items() if warning}
 
 
-def _discs_vouch(discs: DiscStage, end_gaps: list[float], shape: list[str]) -> tuple[list[str], tuple[str, ...]]:
+def _discs_vouch(discs: DiscStage, end_gaps: list[float], shape: list[tuple[str, str]]
+                 ) -> tuple[list[tuple[str, str]], tuple[str, ...]]:
     """``(shape findings that still reject, warnings)`` once stage 3 has moved the pose along the spine.
 
     The masks' outline and profile checks guard the height, which segmented masks (ends that differ, widths that
@@ -315,32 +316,30 @@ def _discs_vouch(discs: DiscStage, end_gaps: list[float], shape: list[str]) -> t
     """
     tolerance = END_AGREEMENT_LEVELS * discs.period_mm
     if min(end_gaps) <= tolerance:
-        return [], tuple(f"{finding} (the discs and an end of the masks fixed the height: taken as the masks' "
-                         "disagreement)" for finding in shape)
+        return [], tuple(f"{measure}: the discs and an end of the spine fixed the height, so taken as the masks' "
+                         "own disagreement (a segmentation that errs), not another spine" for measure, _ in shape)
     return shape, (f"the discs were lined up, but no end of the spine in both masks (not cut by an image's edge) "
                    f"agrees there within {tolerance:.1f} mm: they may be matched a level off, so the masks' shapes "
                    "still decide",)
 
 
-def _shape_findings(rms: float, residual: float, config: AlignmentConfig) -> list[str]:
-    """What the masks' outline RMS and profile residual at the final pose say against it (empty when both pass)."""
+def _shape_findings(rms: float, residual: float, config: AlignmentConfig) -> list[tuple[str, str]]:
+    """``(measure, what it suggests)`` of each of the masks' outline RMS and profile residual at the final pose
+    that exceeds its threshold (empty when both pass)."""
     findings = []
     if rms > config.max_rms_mm:
-        findings.append(
-            f"the spine outlines stay {rms:.2f} mm apart (RMS) after alignment, more than "
-            f"{config.max_rms_mm:g} mm: the spines differ in shape (another person?)"
-        )
+        findings.append((f"the spine outlines stay {rms:.2f} mm apart (RMS) after alignment, more than "
+                         f"{config.max_rms_mm:g} mm", "the spines differ in shape (another person?)"))
     if not np.isfinite(residual):
-        findings.append("the masks share too little height to match their shapes along the spine")
+        findings.append(("the masks share too little height to match their shapes along the spine", ""))
     elif residual > config.max_profile_residual_mm:
-        findings.append(
-            f"the masks' centre and width along the spine differ by {residual:.2f} mm (RMS), more than "
-            f"{config.max_profile_residual_mm:g} mm: the spines differ in shape (another person? a posture change?)"
-        )
+        findings.append((f"the masks' centre and width along the spine differ by {residual:.2f} mm (RMS), more than "
+                         f"{config.max_profile_residual_mm:g} mm",
+                         "the spines differ in shape (another person? a posture change?)"))
     return findings
 
 
-def _review(matrix: np.ndarray, spine: SpineStage, iou: float, shape: list[str], deviation: float,
+def _review(matrix: np.ndarray, spine: SpineStage, iou: float, shape: list[tuple[str, str]], deviation: float,
             config: AlignmentConfig) -> list[str]:
     """Reasons to reject the final pose ``matrix``, in the order a reader should look at them: its IoU, the
     masks' shape findings (:func:`_shape_findings`, those that count) and centre-line deviation, and whether the
@@ -353,7 +352,7 @@ def _review(matrix: np.ndarray, spine: SpineStage, iou: float, shape: list[str],
         reasons.append(f"the spine-level fit did not converge in {spine.iterations} iterations")
     if iou < config.iou_threshold:
         reasons.append(f"IoU {iou:.3f} is below the threshold {config.iou_threshold:g}")
-    reasons += shape
+    reasons += [f"{measure}: {suggests}" if suggests else measure for measure, suggests in shape]
     if not np.isfinite(deviation):
         reasons.append(
             f"the aligned spines share less than {DEVIATION_WINDOW_MM:g} mm of height: their centre lines cannot "

@@ -41,8 +41,8 @@ def _outline(ax, mask: np.ndarray, spacing, colour: str) -> None:
 
 def save_alignment_figure(path: str | os.PathLike, dxa, dxa_mask, mri_mask, alignment: Alignment) -> None:
     """Three panels over the DXA (grey, mm axes, standard display): the DXA spine outline and the MRI's projected
-    spine outline placed by the identity (the frames as given), by stage 1 and by stage 2, each titled with its IoU;
-    the verdict above.
+    spine outline placed by the identity (the frames as given), by stage 1 and by the result (stage 2's, or stage 3's
+    refitted where it applied), each titled with its IoU; the verdict above.
 
     Args:
         path: the PNG to write.
@@ -56,7 +56,8 @@ def save_alignment_figure(path: str | os.PathLike, dxa, dxa_mask, mri_mask, alig
     panels = (
         ("Before (frames as given)", np.eye(3)),
         ("After stage 1 (image level)", alignment.image_stage.matrix_mri_to_dxa),
-        ("After stage 2 (spine level)", alignment.matrix_mri_to_dxa),
+        ("After stage 3 (discs) and the refit" if alignment.refit_stage else "After stage 2 (spine level)",
+         alignment.matrix_mri_to_dxa),
     )
     dxa_outline = to_array(fixed) > 0
     placed = [to_array(aligned_mask(fixed, moving, matrix)) > 0 for _, matrix in panels]
@@ -85,7 +86,7 @@ def save_alignment_figure(path: str | os.PathLike, dxa, dxa_mask, mri_mask, alig
     )
     if alignment.accepted:
         verdict = (f"Accepted: IoU {alignment.iou:.3f} ≥ {alignment.iou_threshold:g}, rotation "
-                   f"{alignment.rotation_deg:.2f}°, outlines {alignment.spine_stage.rms_mm:.1f} mm apart (RMS), "
+                   f"{alignment.rotation_deg:.2f}°, outlines {alignment.outline_rms_mm:.1f} mm apart (RMS), "
                    f"centre lines within {alignment.centre_deviation_mm:.1f} mm")
     else:
         verdict = "Rejected:\n" + "\n".join(textwrap.fill(f"• {r}", 100) for r in alignment.reason.split("; "))
