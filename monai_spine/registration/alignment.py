@@ -37,10 +37,10 @@ __all__ = ["AlignmentConfig", "Alignment", "align_pair", "coronal_masks"]
 
 END_AGREEMENT_LEVELS = 0.25
 """How near, in levels (the MRI's disc period), an end of the spine in both masks must agree at the height stage 3
-gives for the discs to vouch for it (:func:`_discs_vouch`). On the real CT's renders (seeds 11, 13, 14) the
-bundles' masks' lower ends, the only ones no image's edge cuts, lie 0.3 and 0.9 mm apart on two correct poses and
-10.9–26.9 mm on the other eleven (the masks run into the sacrum by different amounts), 30–102 mm on the four poses
-a level or more off (``docs/alignment.md``)."""
+gives for the discs to vouch for it (:func:`_discs_vouch`). On the real CT's renders (seeds 11, 13, 14, the
+bundles' masks) the nearest such ends lie 0.3, 1.0 and 8.6 mm apart on three of the twelve poses stage 3 left
+within 2 mm, 10.8–24.7 mm apart (the masks run into the sacrum by different amounts) or cut by an image's edge on
+the other nine, and 34.4 mm apart or cut on the three it left a level or more off (``docs/alignment.md``)."""
 
 
 @dataclass(frozen=True)
