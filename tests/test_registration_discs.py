@@ -186,7 +186,7 @@ def test_disc_sign_follows_the_match_with_the_dxa_not_the_profile_skewness():
     render: the skewness would call them bright; matching the DXA's gaps calls them dark. Bright discs: −1."""
     from scipy import stats
 
-    from monai_spine.registration.discs import PROFILE_STEP_MM, detrended_profile, disc_sign
+    from monai_spine.registration.discs import PROFILE_STEP_MM, detrended_profile, disc_sign, shift_correlations
 
     grid = np.arange(0.0, 250.0, PROFILE_STEP_MM)
     dips = np.where(_is_disc(grid), -1.0, 0.0)
@@ -195,5 +195,6 @@ def test_disc_sign_follows_the_match_with_the_dxa_not_the_profile_skewness():
     spiked[(grid > 60) & (grid < 63)] = spiked[(grid > 130) & (grid < 133)] = 6.0
     mri = detrended_profile(grid, spiked, grid)
     assert stats.skew(mri) > 0
-    assert disc_sign(dxa, mri, DISC_PERIOD_MM) == 1.0
-    assert disc_sign(dxa, detrended_profile(grid, -dips, grid), DISC_PERIOD_MM) == -1.0
+    assert disc_sign(shift_correlations(dxa, mri, DISC_PERIOD_MM)) == 1.0
+    bright = detrended_profile(grid, -dips, grid)
+    assert disc_sign(shift_correlations(dxa, bright, DISC_PERIOD_MM)) == -1.0

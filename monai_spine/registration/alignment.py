@@ -284,15 +284,19 @@ def _field_warnings(dxa_mask, mri_mask) -> tuple[str, ...]:
     return tuple(f"the {what} (spine cut off)" for what, mask in cut if touches_edge(np.asarray(mask[0])))
 
 
-def _end_gaps(fixed_outline: np.ndarray, moving_outline: np.ndarray, dxa_mask, mri_mask) -> list[float]:
+def _cut_ends(dxa_mask, mri_mask) -> tuple[bool, bool]:
+    """Whether a mask reaches its image's edge at the top and at the bottom (rows of the DXA, slices of the MRI)."""
+    masks = (np.asarray(dxa_mask[0]) > 0, np.asarray(mri_mask[0]) > 0)
+    return any(bool(mask[..., 0].any()) for mask in masks), any(bool(mask[..., -1].any()) for mask in masks)
+
+
+def _end_gaps(fixed_outline: np.ndarray, moving_outline: np.ndarray, cut_ends: tuple[bool, bool]) -> list[float]:
     """How far apart the two outlines (DXA frame, ``(N, 2)`` mm) end at the top and at the bottom, mm; ``inf`` where
-    a mask reaches its image's edge there (a cut by the field of view is no end of the spine)."""
-    cut = [(bool(mask[..., 0].any()), bool(mask[..., -1].any()))
-           for mask in (np.asarray(dxa_mask[0]) > 0, np.asarray(mri_mask[0]) > 0)]  # (top, bottom): rows, slices
+    a mask reaches its image's edge there (``cut_ends``, :func:`_cut_ends`: a cut by the field of view is no end of
+    the spine)."""
     fixed_z, moving_z = fixed_outline[:, 1], moving_outline[:, 1]
     ends = ((fixed_z.min(), moving_z.min()), (fixed_z.max(), moving_z.max()))
-    return [float("inf") if cut[0][end] or cut[1][end] else float(abs(fixed - moving))
-            for end, (fixed, moving) in enumerate(ends)]
+    return [float("inf") if cut else float(abs(fixed - moving)) for cut, (fixed, moving) in zip(cut_ends, ends)]
 
 
 def _ragged_masks(fixed: sitk.Image, moving: sitk.Image, config: AlignmentConfig) -> dict[str, str]:
@@ -422,8 +426,9 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), 
                                config.icp_tolerance_mm, config.icp_trim_mm, config.shape_share)
     discs = None
     if dxa_image is not None and mri_image is not None:
-        height_open = min(_end_gaps(fixed_outline, apply_matrix(second.matrix_mri_to_dxa, outline), dxa_mask,
-                                    mri_mask)) > config.end_mm  # no end of the spine fixes the height
+        cut_ends = _cut_ends(dxa_mask, mri_mask)
+        height_open = min(_end_gaps(fixed_outline, apply_matrix(second.matrix_mri_to_dxa, outline),
+                                    cut_ends)) > config.end_mm  # no end of the spine fixes the height
         discs = disc_stage(dxa_image, dxa_mask, mri_image, mri_mask, second.matrix_mri_to_dxa, height_open,
                            config.disc_search_mm, config.disc_min_ncc, config.disc_min_swing,
                            config.disc_min_periodicity)
@@ -432,7 +437,8 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), 
         refit = closest_point_fit(boundary, _shared_points(fixed_outline, outline, discs.matrix_mri_to_dxa, config),
                                   discs.matrix_mri_to_dxa, config.icp_iterations, config.icp_tolerance_mm,
                                   config.icp_trim_mm, config.shape_share, along_spine=False)
-    matrix = (refit or second).matrix_mri_to_dxa
+    fit = refit or second
+    matrix = fit.matrix_mri_to_dxa
     iou = mask_iou(fixed, moving, matrix)
     deviation = centre_line_deviation(fixed_crop, moving_crop, matrix)
     rms = outline_distance(boundary, _shared_points(fixed_outline, outline, matrix, config), matrix,
@@ -440,9 +446,9 @@ def align_pair(dxa_mask, mri_mask, config: AlignmentConfig = AlignmentConfig(), 
     residual = _profile_residual(fixed_crop, moving_crop, matrix, config)
     shape, shape_warnings = _shape_findings(rms, residual, config), ()
     if refit:
-        shape, shape_warnings = _discs_vouch(
-            discs, _end_gaps(fixed_outline, apply_matrix(matrix, outline), dxa_mask, mri_mask), shape)
-    reasons = _review(matrix, refit or second, iou, shape, deviation, config)
+        shape, shape_warnings = _discs_vouch(discs, _end_gaps(fixed_outline, apply_matrix(matrix, outline), cut_ends),
+                                             shape)
+    reasons = _review(matrix, fit, iou, shape, deviation, config)
     ragged = _ragged_masks(fixed, moving, config)
     if reasons and ragged:  # an imperfect mask, not necessarily another spine: say which to suspect first
         reasons.append(f"the {' and '.join(ragged)} spine mask{'s are' if len(ragged) > 1 else ' is'} ragged: a "

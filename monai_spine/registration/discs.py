@@ -8,7 +8,7 @@ whole width, since the posterior arches fill the middle of each disc space in an
 MRI a disc differs from the marrow above and below: the mean inside the spine mask, slice by slice, dips (in-phase
 and fat images) or peaks (water and T2-weighted ones). Each profile, less its trend over 10 mm and smoothed by
 2 mm, is put on the DXA's heights by the matrix; the MRI's sign is the sign of its most extreme correlation with
-the DXA's over a level either way (:func:`disc_sign`: the DXA's discs are always dark, and an MRI of the wrong
+the DXA's over a level either way (:func:`disc_sign`; the DXA's discs are always dark, and an MRI of the wrong
 sign lays its broad bodies, not its narrow discs, on them); their normalised cross-correlation is searched over
 shifts along the DXA's rows within half a level either way (the MRI profile's period, :func:`disc_periodicity`;
 at most ``± search_mm``), since the pattern repeats at every level.
@@ -36,7 +36,7 @@ from monai_spine.geometry.extract import row_extents
 from .rigid import apply_matrix
 
 __all__ = ["DiscStage", "dxa_disc_profile", "mri_disc_profile", "detrended_profile", "disc_periodicity",
-           "disc_sign", "disc_stage"]
+           "shift_correlations", "disc_sign", "disc_stage"]
 
 PROFILE_STEP_MM = 0.5
 """Spacing of the common height grid the two profiles are compared on, mm."""
@@ -170,15 +170,21 @@ def disc_periodicity(profile: np.ndarray) -> tuple[float, float]:
     return float(scores[best]), float(lags[best] * PROFILE_STEP_MM)
 
 
-def disc_sign(dxa: np.ndarray, mri: np.ndarray, span_mm: float) -> float:
-    """+1 when the MRI's discs are dark, as the DXA's gaps always are, −1 when they are bright: the sign of the
-    DXA and MRI detrended profiles' (same grid, step :data:`PROFILE_STEP_MM`) most extreme correlation over shifts
-    within ``± span_mm`` (a level). The two signs' best matches lie half a level apart, and only the right one lays
+def shift_correlations(dxa: np.ndarray, mri: np.ndarray, reach_mm: float) -> np.ndarray:
+    """The normalised cross-correlation of two detrended profiles (same grid, step :data:`PROFILE_STEP_MM`) at each
+    shift of the MRI's within ``± reach_mm``, in grid steps from ``−n`` to ``n`` (``nan`` where they overlap too
+    little)."""
+    steps = np.arange(-round(reach_mm / PROFILE_STEP_MM), round(reach_mm / PROFILE_STEP_MM) + 1)
+    return np.array([_correlation(dxa, mri, int(step)) for step in steps])
+
+
+def disc_sign(scores: np.ndarray) -> float:
+    """+1 when the MRI's discs are dark, as the DXA's gaps always are, −1 when they are bright: the sign of the most
+    extreme of the profiles' correlations ``scores`` over shifts within a level either way
+    (:func:`shift_correlations`). The two signs' best matches lie half a level apart, and only the right one lays
     the MRI's narrow discs, not its broad bodies, on the DXA's narrow gaps, so it correlates higher: right on 32 of
     33 real renders' volumes at the truth (in-phase, water, T2-like; seeds 11 and 14), where the profile's skewness,
     the first rule, was wrong on 3 (``docs/alignment.md``). +1 when no shift can be scored."""
-    steps = np.arange(-round(span_mm / PROFILE_STEP_MM), round(span_mm / PROFILE_STEP_MM) + 1)
-    scores = np.array([_correlation(dxa, mri, int(step)) for step in steps])
     if not np.isfinite(scores).any():
         return 1.0
     return 1.0 if np.nanmax(scores) >= -np.nanmin(scores) else -1.0
@@ -212,10 +218,13 @@ def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, hei
                      max(dxa_heights.max(), mri_heights.max()) + search_mm, PROFILE_STEP_MM)
     dxa, mri = detrended_profile(dxa_heights, dxa_values, grid), detrended_profile(mri_heights, mri_values, grid)
     periodicity, period = disc_periodicity(mri)
-    sign = disc_sign(dxa, mri, period if np.isfinite(period) else 2.0 * search_mm)
-    reach = min(search_mm, period / 2.0) if np.isfinite(period) else search_mm
-    steps = np.arange(-round(reach / PROFILE_STEP_MM), round(reach / PROFILE_STEP_MM) + 1)
-    scores = np.array([_correlation(dxa, sign * mri, int(step)) for step in steps])
+    level = period if np.isfinite(period) else 2.0 * search_mm
+    wide = shift_correlations(dxa, mri, level)  # a level either way for the sign, half of it for the shift
+    sign = disc_sign(wide)
+    reach = round(min(search_mm, level / 2.0) / PROFILE_STEP_MM)
+    middle = wide.size // 2
+    steps = np.arange(-reach, reach + 1)
+    scores = sign * wide[middle - reach : middle + reach + 1]
     if not np.isfinite(scores).any():
         return DiscStage(matrix, 0.0, nan, nan, sign, periodicity, period, height_open, False)
     best = int(np.nanargmax(scores))
