@@ -173,6 +173,7 @@ def test_infer_reproduces_the_truth(study_dir, tmp_path):
     assert np.abs(line[[0, -1], 2] - truth[[0, -1], 2]).max() < 5.0  # the whole column, C2 to S1
     for view in ("ap", "lateral"):
         assert document["qc"]["reprojection_error_mm"][view]["mean_mm"] < 0.2
+    assert not any("runs out" in w or "spine cut" in w for w in document["qc"]["warnings"])  # skull to pelvis shown
 
 
 def test_geometry_file_gives_the_true_frame(study_dir, tmp_path):
@@ -328,6 +329,35 @@ def test_lateral_mask_in_front_of_the_abdomen_gives_way_to_the_part_inside_the_s
     assert sum("was taken instead" in w for w in result.warnings) == 1
     assert not any("lateral mask is not the spine" in w for w in result.warnings)
     assert np.abs(result.curves.curve3d() - truth.curves.curve3d()).max() < 1e-6
+
+
+def test_a_spine_cut_by_the_field_of_view_gives_its_part_with_a_warning(study_dir, tmp_path):
+    """Both views cut at the spine's middle height (a lumbar field, as the real CT's renders): the result is the part
+    in the images, and its QC says where each view cuts the spine and that the angles may not be the thoracic and
+    lumbar curves (the DXA route's warnings); the whole study above gets none."""
+    import pydicom
+
+    own = phantom_mask_segmenter(study_dir)
+    truth = json.loads((study_dir / "truth.json").read_text())
+    centre = truth["curves"]["ap"]["coronal_centre"]
+    rows = int((centre[0][1] + centre[-1][1]) / 2 / truth["frames"]["ap"]["pixel_mm"][1])  # the spine's middle row
+    for view in ("ap", "lateral"):  # slot scans: a row is one height in both views, so both are cut at one row
+        dataset = pydicom.dcmread(study_dir / f"{view}.dcm")
+        pixels = dataset.pixel_array[rows:]
+        dataset.Rows, dataset.PixelData = pixels.shape[0], pixels.tobytes()
+        dataset.save_as(tmp_path / f"{view}.dcm")
+
+    def lower_part(image, view):
+        mask = own(LoadRadiograph(image.meta["frame"])(study_dir / f"{view}.dcm"), view)
+        return mask[..., rows:]
+
+    out = tmp_path / "out"
+    infer_biplanar(tmp_path / "ap.dcm", tmp_path / "lateral.dcm", out, lower_part)
+    warnings = json.loads((out / "curves.json").read_text())["qc"]["warnings"]
+    assert "the spine runs out of the AP at the top: the curves cover the part in the image only" in warnings
+    assert "the spine runs out of the lateral at the top: the curves cover the part in the image only" in warnings
+    assert not any("at the bottom" in w for w in warnings)
+    assert sum("may not be the thoracic and lumbar curves" in w for w in warnings) == 1
 
 
 def test_a_ragged_lateral_mask_is_flagged(study_dir, make_ragged):

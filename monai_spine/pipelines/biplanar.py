@@ -36,7 +36,7 @@ from monai_spine.report import save_biplanar_overlay
 from monai_spine.segmentation import bundle_limitation, bundle_versions
 from monai_spine.transforms import CheckSpineMask, LoadRadiograph
 
-from .results import ragged_mask_warnings, write_results
+from .results import field_of_view_warnings, ragged_mask_warnings, write_results
 
 __all__ = ["Segmenter", "RadiographSegmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves",
            "BiplanarResult", "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
@@ -68,6 +68,8 @@ lies in front (on a render of the real CT's upper lumbar spine, 65 mm of column 
 
 _VIEWS = ("ap", "lateral")
 _FRAMES = {"ap": "coronal", "lateral": "lateral"}
+_NAMES = ("AP", "lateral")
+"""The views as warnings name them."""
 
 
 class RadiographSegmenter:
@@ -283,7 +285,8 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
     qc["lateral_depth_share"] = lateral_depth_share(images[1], views[1].centre)
     warnings = [*(w for item in (*images, *masks) for w in getattr(item, "meta", {}).get("warnings", [])),
                 *source["warnings"],
-                *(w for view, mask, spacing in zip(("AP", "lateral"), masks, spacings)
+                *field_of_view_warnings(dict(zip(_NAMES, zip(masks, spacings)))),
+                *(w for view, mask, spacing in zip(_NAMES, masks, spacings)
                   for w in ragged_mask_warnings(view, mask, spacing)),
                 *_reprojection_warnings(qc), *_lateral_depth_warnings(qc["lateral_depth_share"])]
     return BiplanarResult(curves, geometries, images, qc, warnings, source)

@@ -24,9 +24,9 @@ from monai_spine.report import save_overlay
 from monai_spine.segmentation import bundle_versions, segment_dxa
 from monai_spine.transforms import LoadRadiograph
 
-from .results import ragged_mask_warnings, write_results
+from .results import field_of_view_warnings, ragged_mask_warnings, write_results
 
-__all__ = ["infer_dxa", "run_dxa", "check_dxa_mask", "write_dxa", "bone_contrast", "EDGE_MARGIN_MM", "CORONAL_SOURCE",
+__all__ = ["infer_dxa", "run_dxa", "check_dxa_mask", "write_dxa", "bone_contrast", "CORONAL_SOURCE",
            "MIN_BONE_CONTRAST", "RADIOGRAPH_MODALITIES"]
 
 CORONAL_SOURCE = "mask"
@@ -43,25 +43,6 @@ RING_MM = 10.0
 RADIOGRAPH_MODALITIES = ("CR", "DX", "RG", "MG", "RF", "XA")
 """DICOM modalities of X-ray radiographs, not DXA (which arrives as ``OT`` secondary captures or ``BMD``): the route
 runs on them but warns, its networks having seen only DXA images."""
-
-EDGE_MARGIN_MM = 5.0
-"""A spine mask this close to the image's top or bottom edge is taken as cut by the field of view."""
-
-
-def _field_of_view_warnings(mask, spacing) -> list[str]:
-    """A warning for each image edge (top, bottom) that the spine mask reaches: the curves cover only the part in
-    the image, and the measures that need the rest are not comparable."""
-    rows = np.flatnonzero(np.asarray(mask[0]).any(axis=0))
-    height = mask.shape[-1]
-    margin = EDGE_MARGIN_MM / spacing[1]
-    edges = [name for name, cut in (("top", rows[0] < margin), ("bottom", rows[-1] >= height - margin)) if cut]
-    cut = [f"the spine runs out of the image at the {edge}: the curves cover the part in the image only"
-           for edge in edges]
-    if cut:  # the angles' end points are the turning points inside the image, not known vertebrae
-        cut.append("with the spine cut, the Cobb, kyphosis and lordosis angles are measured on the part in the image "
-                   "and may not be the thoracic and lumbar curves")
-    return cut
-
 
 def bone_contrast(image, mask) -> float:
     """:data:`MIN_BONE_CONTRAST`'s measure of a DXA ``(1, W, H)`` and its spine mask on the same grid."""
@@ -98,7 +79,8 @@ def write_dxa(path, folder: Path, title: str, image, mask, curves, frame, inputs
     if (modality := image.meta.get("modality", "")) in RADIOGRAPH_MODALITIES:
         warn(path, f"modality {modality} is an X-ray radiograph, not a DXA: the DXA networks were trained on DXA "
                    "images only and the curves may be wrong (AP and lateral radiographs: infer --ap --lateral)", qc)
-    qc += [*_field_of_view_warnings(mask, spacing), *ragged_mask_warnings("DXA", mask, spacing), *extra_warnings]
+    qc += [*field_of_view_warnings({"image": (mask, spacing)}), *ragged_mask_warnings("DXA", mask, spacing),
+           *extra_warnings]
     if limitation := regressor_limitation():
         qc.append(limitation)
     inputs = {"dxa": os.fspath(path), **(inputs or {}), "modality": image.meta.get("modality", "DXA"),

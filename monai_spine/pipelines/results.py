@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +13,34 @@ from monai_spine.geometry.profile import ragged_mask_warning
 from monai_spine.geometry.writers import write_curve3d_csv, write_curves_json
 from monai_spine.report import save_report
 
-__all__ = ["ragged_mask_warnings", "write_results"]
+__all__ = ["EDGE_MARGIN_MM", "field_of_view_warnings", "ragged_mask_warnings", "write_results"]
+
+
+EDGE_MARGIN_MM = 5.0
+"""A spine mask this close to its image's top or bottom edge is taken as cut by the field of view."""
+
+
+def field_of_view_warnings(views: Mapping[str, tuple]) -> list[str]:
+    """A warning for each image edge (top, bottom) that a view's spine mask reaches (within :data:`EDGE_MARGIN_MM`),
+    and then one that the angles are measured on the part in the image: their end points are the turning points
+    inside it, not known vertebrae (a lumbar field's "thoracic kyphosis" is not T4-T12's).
+
+    Args:
+        views: ``{name: (mask, spacing)}``: the name the warning gives the image (``"image"`` for the DXA, ``"AP"``
+            and ``"lateral"``), its ``(1, W, H)`` spine mask and pixel spacing ``(column, row)``, mm.
+    """
+    cut = []
+    for name, (mask, spacing) in views.items():
+        rows = np.flatnonzero(np.asarray(mask[0]).any(axis=0))
+        margin = EDGE_MARGIN_MM / spacing[1]
+        edges = [edge for edge, reached in (("top", rows[0] < margin), ("bottom", rows[-1] >= mask.shape[-1] - margin))
+                 if reached]
+        cut += [f"the spine runs out of the {name} at the {edge}: the curves cover the part in the image only"
+                for edge in edges]
+    if cut:
+        cut.append("with the spine cut, the Cobb, kyphosis and lordosis angles are measured on the part in the image "
+                   "and may not be the thoracic and lumbar curves")
+    return cut
 
 
 def ragged_mask_warnings(view: str, mask, spacing) -> list[str]:
