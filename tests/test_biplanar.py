@@ -93,6 +93,26 @@ def test_curves_3d_reproduces_a_known_curve(ap, lateral):
     assert np.allclose(curves.sagittal_anterior[:, 0] - curves.sagittal_posterior[:, 0], 20.0, atol=0.05)
 
 
+def test_coronal_curves_are_smoothed_and_sagittal_ones_kept():
+    """A straight centre line leaning 0.04 mm/mm, read off a 2 mm grid (the network's) as whole-pixel steps: the
+    steps read as a 6.4 degree Cobb angle; smoothed over MASK_SMOOTHING_MM it is under 1 degree and the line nearer
+    the true one. The sagittal curves are left as they are."""
+    from monai_spine.cohort.targets import measure_curves
+    from monai_spine.geometry import SpineCurves
+    from monai_spine.pipelines.biplanar import smooth_coronal
+
+    z = np.linspace(0.0, 450.0, 209)
+    true_x = 100.0 + 0.04 * z
+    x = np.round(true_x / 2.0) * 2.0
+    y = 20.0 * np.sin(np.pi * z / 450.0)
+    stepped = SpineCurves(*(np.c_[v, z] for v in (x, x - 12.0, x + 12.0, y, y - 15.0, y + 15.0)))
+    smoothed = smooth_coronal(stepped)
+    assert measure_curves(stepped)["coronal_cobb_deg"] > 5.0
+    assert measure_curves(smoothed)["coronal_cobb_deg"] < 1.0
+    assert np.abs(smoothed.coronal_centre[:, 0] - true_x).max() < np.abs(x - true_x).max()
+    np.testing.assert_array_equal(smoothed.to_array()[3:], stepped.to_array()[3:])
+
+
 def _write_view(path, view, shape=(40, 60), **tags):
     write_radiograph(path, np.random.default_rng(0).random(shape), (0.5, 0.5), uid_seed="s1",
                      frame="coronal" if view == "ap" else "lateral", modality="DX", tags=tags)
@@ -156,8 +176,10 @@ def _truth_line(study_dir, geometries) -> np.ndarray:
 
 
 def test_infer_reproduces_the_truth(study_dir, tmp_path):
-    """From the DICOM tags and the study's own masks: the 3D centre line within 0.5 mm of the truth on average
-    (measured 0.29 mm, max 0.79 mm), the overlay's curves on the images, the files of the contract."""
+    """From the DICOM tags and the study's own masks: the 3D centre line within 0.7 mm of the truth on average
+    (measured 0.53 mm, max 1.33 mm; 0.29 and 0.79 mm before the coronal curves were smoothed, which costs a
+    scoliotic curve read from exact masks that much), the overlay's curves on the images, the files of the
+    contract."""
     out = tmp_path / "out"
     infer_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", out, phantom_mask_segmenter(study_dir))
     assert sorted(p.name for p in out.iterdir()) == ["curve3d.csv", "curves.json", "overlay.png", "report.png"]
@@ -169,7 +191,7 @@ def test_infer_reproduces_the_truth(study_dir, tmp_path):
     truth = _truth_line(study_dir, geometries)
     at_heights = np.stack([np.interp(line[:, 2], truth[:, 2], truth[:, i]) for i in range(3)], axis=1)
     distance = np.linalg.norm(line - at_heights, axis=1)
-    assert len(line) == 209 and distance.mean() < 0.5 and distance.max() < 1.5
+    assert len(line) == 209 and distance.mean() < 0.7 and distance.max() < 1.6
     assert np.abs(line[[0, -1], 2] - truth[[0, -1], 2]).max() < 5.0  # the whole column, C2 to S1
     for view in ("ap", "lateral"):
         assert document["qc"]["reprojection_error_mm"][view]["mean_mm"] < 0.2
@@ -177,7 +199,8 @@ def test_infer_reproduces_the_truth(study_dir, tmp_path):
 
 
 def test_geometry_file_gives_the_true_frame(study_dir, tmp_path):
-    """``truth.json`` as ``--geometry``: the line lands in the phantom's own frame, no move needed (< 0.5 mm)."""
+    """``truth.json`` as ``--geometry``: the line lands in the phantom's own frame, no move needed (< 0.7 mm, as
+    from the tags)."""
     infer_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", tmp_path / "out",
                    phantom_mask_segmenter(study_dir), geometry_file=study_dir / "truth.json")
     document = json.loads((tmp_path / "out" / "curves.json").read_text())
@@ -187,7 +210,7 @@ def test_geometry_file_gives_the_true_frame(study_dir, tmp_path):
     line = np.asarray(document["curve3d_mm"])
     true_line = _truth_line(study_dir, [Projection.from_dict(truth["frames"][v]) for v in ("ap", "lateral")])
     at_heights = np.stack([np.interp(line[:, 2], true_line[:, 2], true_line[:, i]) for i in range(3)], axis=1)
-    assert np.linalg.norm(line - at_heights, axis=1).mean() < 0.5
+    assert np.linalg.norm(line - at_heights, axis=1).mean() < 0.7
 
 
 def test_overlay_curves_lie_on_the_images(study_dir):
@@ -266,7 +289,8 @@ def test_scorer_with_the_truth_masks(study_dir):
     assert SCORERS["biplanar_pipeline"] is BiplanarPipelineScorer
     files = {key: study_dir / f"{key}.dcm" for key in ("ap", "lateral")} | {"truth": study_dir / "truth.json"}
     row = BiplanarPipelineScorer(segmenter=phantom_mask_segmenter(study_dir)).score(EvaluationStudy("s", files), "ap")
-    assert row["mean_3d_mm"] < 0.5 and row["coronal_mae_mm"] < 0.5 and row["sagittal_mae_mm"] < 0.5
+    # measured 0.57, 0.48 and 0.21 mm: the coronal curves smoothed (smooth_coronal) cost an exact mask that much
+    assert row["mean_3d_mm"] < 0.7 and row["coronal_mae_mm"] < 0.6 and row["sagittal_mae_mm"] < 0.3
     assert abs(row["coronal_cobb_deg_error"]) < 2 and abs(row["thoracic_kyphosis_deg_error"]) < 3
     assert row["reprojection_lateral_mm"] < 0.2
 

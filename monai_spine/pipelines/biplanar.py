@@ -3,7 +3,8 @@
 Check the pair (``projection.calibration.check_pair``) → load both views in their standard display → the projection
 geometry (JSON sidecar, DICOM tags, or parallel with a warning) → a spine mask per view (the ``segmenter``; by
 default the radiograph segmentation bundle) → each mask's three curves in detector pixels → epipolar matching,
-triangulation, the six curves in the patient frame (``projection.reconstruction``) → measures, ``curves.json``
+triangulation, the six curves in the patient frame (``projection.reconstruction``), the coronal ones smoothed
+along the height (:func:`smooth_coronal`) → measures, ``curves.json``
 (``mode: biplanar``, QC with the reprojection error in both views and the lateral spine's depth in the body),
 ``curve3d.csv``, ``overlay.png`` (both views, curves in image coordinates), ``report.png``.
 """
@@ -26,7 +27,7 @@ from skimage.filters import threshold_otsu
 
 from monai_spine.bundles import RADIOGRAPH_BUNDLE
 from monai_spine.errors import SpineInputError
-from monai_spine.geometry import SpineCurves, curves_from_mask
+from monai_spine.geometry import MASK_SMOOTHING_MM, SpineCurves, curves_from_mask, smooth_along_height
 from monai_spine.geometry.extract import BoundaryCurves
 from monai_spine.io.files import staged_output
 from monai_spine.projection import Projection
@@ -39,7 +40,7 @@ from monai_spine.transforms import CheckSpineMask, LoadRadiograph
 from .results import field_of_view_warnings, ragged_mask_warnings, write_results
 
 __all__ = ["Segmenter", "RadiographSegmenter", "radiograph_segmenter", "view_curves_3d", "overlay_curves",
-           "BiplanarResult", "reconstruct_biplanar", "run_biplanar", "infer_biplanar",
+           "BiplanarResult", "reconstruct_biplanar", "smooth_coronal", "run_biplanar", "infer_biplanar",
            "body_depth_share", "lateral_depth_share", "lateral_mask_in_body", "END_ROW_FRACTION",
            "MIN_HEIGHT_OVERLAP", "MAX_REPROJECTION_MM", "LATERAL_DEPTH_RANGE",
            "LATERAL_COMPONENT_MIN_LENGTH_MM"]
@@ -120,6 +121,16 @@ def view_curves_3d(geometries, views: list[BoundaryCurves], lateral_path) -> tup
     line = curves.curve3d()
     errors = {view: reprojection_errors(g, line, v.centre) for view, g, v in zip(_VIEWS, geometries, views)}
     return curves, {"matched_height_share": matched, "reprojection_error_mm": errors}
+
+
+def smooth_coronal(curves: SpineCurves) -> SpineCurves:
+    """The three coronal curves smoothed along the height over :data:`~monai_spine.geometry.MASK_SMOOTHING_MM`, as the
+    DXA route's mask curves are: the AP mask's edges step by whole pixels, which the coronal Cobb angle reads as
+    curvature (on 20 phantom studies of seed 6160, which test nothing else: Cobb error 6.5 -> 3.0 degrees, coronal
+    centre line 1.81 -> 1.73 mm). The sagittal curves are kept: smoothed, the lordosis measured worse there."""
+    array = curves.to_array()
+    array[:3] = [smooth_along_height(curve, MASK_SMOOTHING_MM) for curve in array[:3]]
+    return SpineCurves.from_array(array)
 
 
 def body_depth_share(image: MetaTensor) -> np.ndarray:
@@ -282,6 +293,7 @@ def reconstruct_biplanar(ap_path, lateral_path, segmenter: Segmenter = radiograp
     masks = [segmenter(image, view) for image, view in zip(images, _VIEWS)]
     views = [_pixel_curves(path, image, mask) for path, image, mask in zip(paths, images, masks)]
     curves, qc = view_curves_3d(geometries, views, lateral_path)
+    curves = smooth_coronal(curves)
     qc["lateral_depth_share"] = lateral_depth_share(images[1], views[1].centre)
     warnings = [*(w for item in (*images, *masks) for w in getattr(item, "meta", {}).get("warnings", [])),
                 *source["warnings"],
