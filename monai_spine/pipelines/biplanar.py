@@ -247,7 +247,8 @@ def _reprojection_warnings(qc: dict) -> list[str]:
 class BiplanarResult(NamedTuple):
     """:func:`reconstruct_biplanar`'s result.
 
-    ``curves``: the six curves in the patient frame of ``geometries`` (AP, lateral); ``images``: both views
+    ``curves``: the six curves in the patient frame of ``geometries`` (AP, lateral), the coronal ones smoothed
+    (:func:`smooth_coronal`); ``images``: both views
     ``(1, W, H)``; ``qc``: matched height share, reprojection errors and the lateral spine's depth share
     (:func:`lateral_depth_share`); ``warnings``: QC warnings; ``source``:
     where the geometry came from (``projection.calibration.pair_geometry``).
