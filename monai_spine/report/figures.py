@@ -190,10 +190,11 @@ def save_report(path, curves: SpineCurves, measures: dict, title: str = "", warn
     view = fig.add_subplot(2, 3, 3, projection="3d")
     c3 = curves.curve3d()
     view.plot(c3[:, 0], c3[:, 1], -c3[:, 2], color="#d62728")
-    view.set(xlabel="x (L)", ylabel="y (A)", zlabel="−z (head)", title="3D centre line (mm)")
+    # the vertical axis is named in the title: on a spine's narrow box its label lay over the tick labels
+    view.set(xlabel="x (L)", ylabel="y (A)", title="3D centre line (mm, −z: head up)")
     view.set_aspect("equal")
-    for axis in (view.xaxis, view.yaxis):
-        axis.set_major_locator(matplotlib.ticker.MaxNLocator(2))
+    for axis, ticks in ((view.xaxis, 2), (view.yaxis, 2), (view.zaxis, 4)):
+        axis.set_major_locator(matplotlib.ticker.MaxNLocator(ticks))
     view.tick_params(labelsize=7)
     text = fig.add_subplot(2, 3, 6)
     text.axis("off")
