@@ -223,15 +223,14 @@ def disc_stage(dxa_image, dxa_mask, mri_volume, mri_mask, matrix_mri_to_dxa, hei
     sign = disc_sign(wide)
     reach = round(min(search_mm, level / 2.0) / PROFILE_STEP_MM)
     middle = wide.size // 2
-    steps = np.arange(-reach, reach + 1)
-    scores = sign * wide[middle - reach : middle + reach + 1]
+    scores = sign * wide[middle - reach : middle + reach + 1]  # shifts of -reach ... reach grid steps
     if not np.isfinite(scores).any():
         return DiscStage(matrix, 0.0, nan, nan, sign, periodicity, period, height_open, False)
     best = int(np.nanargmax(scores))
-    shift, ncc = float(steps[best] * PROFILE_STEP_MM), float(scores[best])
+    shift, ncc = float((best - reach) * PROFILE_STEP_MM), float(scores[best])
     swing = ncc - float(np.nanmin(scores))
     applies = (height_open and ncc >= min_ncc and swing >= min_swing and periodicity >= min_periodicity
-               and best not in (0, len(steps) - 1))
+               and best not in (0, scores.size - 1))
     moved = matrix.copy()
     if applies:
         moved[1, 2] += shift
