@@ -62,6 +62,10 @@ __all__ = [
     "RandArmsOverlayD",
     "RandArmsOverlayDict",
     "RandArmsOverlayd",
+    "RandBowelGas",
+    "RandBowelGasD",
+    "RandBowelGasDict",
+    "RandBowelGasd",
     "RandCollimation",
     "RandCollimationD",
     "RandCollimationDict",
@@ -937,6 +941,24 @@ def _rotate(vector: np.ndarray, angle: float) -> np.ndarray:
     return np.array([c * vector[0] - s * vector[1], s * vector[0] + c * vector[1]])
 
 
+def _on_spine(shape: tuple[int, int], spine: NdarrayOrTensor | None, height: float) -> tuple[float, float]:
+    """The point ``(column, row)``, pixels, a fraction ``height`` of the way down the spine mask's head–feet extent
+    (the image's rows when ``spine`` is ``None`` or empty) and in the mask's middle column at that row (the image's
+    middle column without a mask). ``shape`` is the image's ``(W, H)``; ``spine`` is ``(1, W, H)``."""
+    width, rows = shape
+    occupied = None
+    if spine is not None:
+        occupied = convert_to_tensor(spine, track_meta=False).ne(0).any(0).cpu().numpy()
+        occupied = occupied if occupied.any() else None
+    extent = np.flatnonzero(occupied.any(0)) if occupied is not None else np.array([0, rows - 1])
+    row = extent[0] + height * (extent[-1] - extent[0])
+    column = (width - 1) / 2
+    if occupied is not None:
+        near = occupied[:, max(0, int(round(row)) - 2) : int(round(row)) + 3]
+        column = float(np.flatnonzero(near.any(1) if near.any() else occupied.any(1)).mean())
+    return column, row
+
+
 class RandArmsOverlay(_RandImage):
     """Arms over the spine in a lateral radiograph: the projected shadows of one or two arms added to a 2D image.
 
@@ -1059,17 +1081,7 @@ class RandArmsOverlay(_RandImage):
 
     def _shoulder(self, shape: tuple[int, int], spine: NdarrayOrTensor | None) -> np.ndarray:
         """The first arm's shoulder ``(x, z)``, mm, on the spine mask (or the image) of ``shape`` pixels."""
-        width, height = shape
-        occupied = None
-        if spine is not None:
-            occupied = convert_to_tensor(spine, track_meta=False).ne(0).any(0).cpu().numpy()
-            occupied = occupied if occupied.any() else None
-        rows = np.flatnonzero(occupied.any(0)) if occupied is not None else np.array([0, height - 1])
-        row = rows[0] + self.R.uniform(*self.height_range) * (rows[-1] - rows[0])
-        column = (width - 1) / 2
-        if occupied is not None:
-            near = occupied[:, max(0, int(round(row)) - 2) : int(round(row)) + 3]
-            column = float(np.flatnonzero(near.any(1) if near.any() else occupied.any(1)).mean())
+        column, row = _on_spine(shape, spine, self.R.uniform(*self.height_range))
         return np.array([column * self.spacing[0] + self.R.uniform(*self.offset_mm_range), row * self.spacing[1]])
 
     def _draw(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
@@ -1134,6 +1146,137 @@ class RandArmsOverlay(_RandImage):
     ) -> NdarrayOrTensor:
         """Add arms to ``img`` ``(C, W, H)``, placed on ``spine`` ``(1, W, H)`` when given; ``randomize=False``
         reuses the last draw."""
+        if randomize:
+            self.randomize(img, spine)
+        return super().__call__(img, randomize=False)
+
+
+@dataclass(frozen=True)
+class _GasLoop:
+    """One gas-filled bowel loop of :class:`RandBowelGas`: a chain of spheres in the image frame's mm (``x = column ×
+    spacing``, ``z = row × spacing``)."""
+
+    centres: tuple[tuple[float, float], ...]  #: the beads' centres ``(x, z)``, mm
+    radii: tuple[float, ...]  #: the beads' radii, mm
+
+
+class RandBowelGas(_RandImage):
+    """Gas in the bowel over the abdomen of an AP or lateral radiograph: the projected paths of gas-filled loops
+    taken away from a 2D image.
+
+    The abdomen of a real radiograph is crossed by gas in the colon and the small bowel: dark loops 1–5 cm across
+    that overlie the lumbar spine in both views and are as contrasted as its vertebral bodies (on `drr` renders of
+    the real CT, ``docs/real_anatomy.md``). The phantom's soft tissue has a few small gas pockets only, so a network
+    trained on it meets the loops first on real anatomy. Each loop is a chain of ``beads_range`` spheres of radius
+    ``r`` drawn from ``radius_mm_range``, each bead ``step × r`` from the last (``step`` the larger of the two radii's
+    share) in a heading that turns by up to ``±turn_deg`` a bead. A ray at in-plane distance ``d`` from a bead's
+    centre crosses it over the chord ``L(r, d) = 2 sqrt(r² − d²)`` mm; the beads of one loop overlap into one tube,
+    so a loop's gas path is the largest of its beads' chords, and loops add. Gas replaces soft tissue, so the image
+    gets ``out = max(img − s · (max − min) · Σ_loops P, min)``: ``s`` is the brightness of 1 mm of soft tissue as a
+    fraction of the image's range, as in :class:`RandArmsOverlay`, and no ray loses more than the image's darkest
+    value. Millimetres become pixels by the image's spacing (a MetaTensor's affine, else ``pixel_mm``).
+
+    Placement: each loop starts a fraction ``height_range`` of the way down the spine mask's head–feet extent (the
+    image's rows without a mask), ``offset_mm_range`` from the spine's middle column at that row; in a lateral image
+    (MetaTensor ``meta["frame"] == "lateral"``) ``lateral_offset_mm_range`` instead, toward anterior (increasing
+    columns, ``docs/frames.md``), where the bowel lies in front of the spine.
+
+    Args:
+        loops_range: inclusive range of the number of loops.
+        beads_range: inclusive range of the number of spheres in a loop.
+        radius_mm_range: range of a sphere's radius, mm.
+        step: distance of a bead from the last, as a share of the larger radius.
+        turn_deg: largest turn of a loop's heading from one bead to the next, degrees (either way).
+        height_range: range of a loop's start, fraction of the spine's (else the image's) head–feet extent.
+        offset_mm_range: range of a loop's start from the spine's middle column, mm (AP and frameless images).
+        lateral_offset_mm_range: the same in a lateral image, mm toward anterior.
+        strength_range: range of ``s``, fraction of the image's range per mm of soft tissue.
+        pixel_mm: pixel spacing for non-MetaTensor inputs, mm (a MetaTensor's affine is used otherwise).
+        prob: probability of applying.
+
+    Input: ``(C, W, H)`` (column, row); output: float32, same shape and array type. Call ``gas(img, spine)`` to place
+    the loops on the spine mask ``spine`` ``(1, W, H)`` (optional); the last draw is in ``gas.loops`` and
+    ``gas.strength``.
+    """
+
+    def __init__(
+        self,
+        loops_range=(6, 24),
+        beads_range=(3, 10),
+        radius_mm_range=(5.0, 18.0),
+        step: float = 0.8,
+        turn_deg: float = 60.0,
+        height_range=(0.45, 1.05),
+        offset_mm_range=(-140.0, 140.0),
+        lateral_offset_mm_range=(-10.0, 160.0),
+        strength_range=(0.001, 0.0035),
+        pixel_mm: float = 1.0,
+        prob: float = 0.1,
+    ) -> None:
+        super().__init__(prob)
+        for name, (low, high) in (("loops_range", loops_range), ("beads_range", beads_range)):
+            if not 1 <= low <= high:
+                raise ValueError(f"{name} must be (low, high) with 1 <= low <= high, got {(low, high)}.")
+        if not 0 < radius_mm_range[0] <= radius_mm_range[1]:
+            raise ValueError(f"radius_mm_range must be (low, high) with 0 < low <= high, got {radius_mm_range}.")
+        self.loops_range, self.beads_range, self.radius_mm_range = loops_range, beads_range, radius_mm_range
+        self.step, self.turn_deg, self.height_range = step, turn_deg, height_range
+        self.offset_mm_range, self.lateral_offset_mm_range = offset_mm_range, lateral_offset_mm_range
+        self.strength_range, self.pixel_mm = strength_range, pixel_mm
+        self.loops: list[_GasLoop] = []
+        self.spacing = np.ones(2)
+        self.strength = 0.0
+
+    def randomize(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
+        """Draw the loops for ``img`` ``(C, W, H)``, on the spine mask ``spine`` ``(1, W, H)`` when given."""
+        RandomizableTransform.randomize(self, None)
+        if self._do_transform:
+            self._draw(img, spine)
+
+    def _draw(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
+        _check_2d(img, "RandBowelGas")
+        self.spacing = _spacing(img, self.pixel_mm)
+        self.strength = self.R.uniform(*self.strength_range)
+        lateral = isinstance(img, MetaTensor) and img.meta.get("frame") == "lateral"
+        offsets = self.lateral_offset_mm_range if lateral else self.offset_mm_range
+        self.loops = []
+        for _ in range(self.R.randint(self.loops_range[0], self.loops_range[1] + 1)):
+            column, row = _on_spine(tuple(img.shape[1:]), spine, self.R.uniform(*self.height_range))
+            centre = np.array([column * self.spacing[0] + self.R.uniform(*offsets), row * self.spacing[1]])
+            heading = self.R.uniform(0.0, 2 * np.pi)
+            radius = self.R.uniform(*self.radius_mm_range)
+            centres, radii = [tuple(map(float, centre))], [radius]
+            for _ in range(self.R.randint(self.beads_range[0], self.beads_range[1] + 1) - 1):
+                heading += np.deg2rad(self.R.uniform(-1, 1) * self.turn_deg)
+                next_radius = self.R.uniform(*self.radius_mm_range)
+                centre = centre + self.step * max(radius, next_radius) * np.array([np.cos(heading), np.sin(heading)])
+                radius = next_radius
+                centres.append(tuple(map(float, centre)))
+                radii.append(radius)
+            self.loops.append(_GasLoop(tuple(centres), tuple(radii)))
+
+    def path_mm(self, shape: Sequence[int], device: torch.device | str | None = None) -> torch.Tensor:
+        """The drawn loops' gas path ``Σ_loops P`` (float64, ``(W, H)``, mm) on an image of spatial ``shape``
+        ``(W, H)`` and the drawn spacing."""
+        x, z = (torch.arange(n, dtype=torch.float64, device=device) * float(s) for n, s in zip(shape, self.spacing))
+        path = torch.zeros(tuple(shape), dtype=torch.float64, device=device)
+        for loop in self.loops:
+            gas = torch.zeros_like(path)
+            for (cx, cz), radius in zip(loop.centres, loop.radii):
+                gas = torch.maximum(gas, _chord(radius, torch.hypot(x[:, None] - cx, z[None, :] - cz)))
+            path += gas
+        return path
+
+    def _apply(self, img: torch.Tensor) -> torch.Tensor:
+        low, high = _value_range(img)
+        path = self.path_mm(tuple(img.shape[1:]), img.device)
+        return (img - (self.strength * (high - low) * path).to(img.dtype)[None]).clamp(min=low)
+
+    def __call__(
+        self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None, randomize: bool = True
+    ) -> NdarrayOrTensor:
+        """Take the loops' gas from ``img`` ``(C, W, H)``, placed on ``spine`` ``(1, W, H)`` when given;
+        ``randomize=False`` reuses the last draw."""
         if randomize:
             self.randomize(img, spine)
         return super().__call__(img, randomize=False)
@@ -1457,19 +1600,17 @@ class RandWiresAndButtonsd(_RandImaged):
     array_class = RandWiresAndButtons
 
 
-class RandArmsOverlayd(_RandImaged):
-    """Dictionary form of :class:`RandArmsOverlay`: one draw, placed on the spine mask under ``mask_key`` when given
-    (the mask is read, never changed), added to every key.
+class _RandOnSpined(_RandImaged):
+    """Dictionary form of an image-level random transform placed on the spine mask under ``mask_key`` when given (the
+    mask is read, never changed): one draw, applied to every key.
 
     Args:
         keys: keys of the images (not the mask).
-        mask_key: key of the spine mask the shoulder is placed on; ``None`` (or absent) places it on the image.
+        mask_key: key of the spine mask the draw is placed on; ``None`` (or absent) places it on the image.
         prob: probability of applying.
         allow_missing_keys: skip absent keys instead of raising ``KeyError``.
-        kwargs: the arguments of :class:`RandArmsOverlay`.
+        kwargs: the arguments of the array transform.
     """
-
-    array_class = RandArmsOverlay
 
     def __init__(
         self,
@@ -1481,11 +1622,27 @@ class RandArmsOverlayd(_RandImaged):
     ) -> None:
         super().__init__(keys, prob, allow_missing_keys, **kwargs)
         if mask_key is not None and mask_key in self.keys:
-            raise ValueError(f"mask_key {mask_key!r} must not be one of the keys {self.keys}: arms go on images only.")
+            raise ValueError(f"mask_key {mask_key!r} must not be one of the keys {self.keys}: it is drawn on images "
+                             "only.")
         self.mask_key = mask_key
 
     def _draw(self, d: Mapping[Hashable, NdarrayOrTensor], first: Hashable) -> None:
         self.transform.randomize(d[first], d.get(self.mask_key) if self.mask_key is not None else None)
+
+
+class RandArmsOverlayd(_RandOnSpined):
+    """Dictionary form of :class:`RandArmsOverlay`: one draw, the shoulder placed on the spine mask under
+    ``mask_key`` when given, added to every key (arguments: :class:`_RandOnSpined`'s, then
+    :class:`RandArmsOverlay`'s)."""
+
+    array_class = RandArmsOverlay
+
+
+class RandBowelGasd(_RandOnSpined):
+    """Dictionary form of :class:`RandBowelGas`: one draw, the loops placed on the spine mask under ``mask_key``
+    when given, taken from every key (arguments: :class:`_RandOnSpined`'s, then :class:`RandBowelGas`'s)."""
+
+    array_class = RandBowelGas
 
 
 RandLabelToIntensityD = RandLabelToIntensityDict = RandLabelToIntensityd
@@ -1500,6 +1657,7 @@ RandCollimationD = RandCollimationDict = RandCollimationd
 RandMarkersD = RandMarkersDict = RandMarkersd
 RandWiresAndButtonsD = RandWiresAndButtonsDict = RandWiresAndButtonsd
 RandArmsOverlayD = RandArmsOverlayDict = RandArmsOverlayd
+RandBowelGasD = RandBowelGasDict = RandBowelGasd
 RandSpineFieldOfViewD = RandSpineFieldOfViewDict = RandSpineFieldOfViewd
 
 
@@ -1558,8 +1716,10 @@ def radiograph_randomisation(
 
     In order (probability; range): field of view (0.5; :data:`FOV_PRESETS`, cropped); arms over the spine, lateral
     images only (0.3; one or two arms, soft tissue radius 35–50 mm around a humerus 10–13 mm with a 3–5 mm cortex,
-    20–70° from the horizontal, shoulder over the upper half of the visible spine: :class:`RandArmsOverlay`; drawn
-    before exposure, blur and noise so that they act on the arms as on the body); exposure, intensity × U(0.7,
+    20–70° from the horizontal, shoulder over the upper half of the visible spine: :class:`RandArmsOverlay`); bowel
+    gas (0.5; 6–24 loops of 3–10 spheres of radius 5–18 mm over the lower half of the visible spine:
+    :class:`RandBowelGas`; arms and gas are drawn before exposure, blur and noise so that these act on them as on
+    the body); exposure, intensity × U(0.7,
     1.3) (0.5); gamma U(0.5, 2.0) (0.5); scatter, fraction 0.1–0.5 over 20–60 mm (0.5); resolution down to 0.3×
     (0.3); blur σ 0.3–2 pixels (0.3); quantum noise, N₀ 50–2500 (0.5); grid lines, period 2.5–8 pixels, 1–5 % of
     the range (0.3); collimation, 2–20 % deep, tilted up to 5° (0.4); markers (0.5); ECG wires and buttons (0.3);
@@ -1571,6 +1731,7 @@ def radiograph_randomisation(
         [
             _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
             RandArmsOverlayd(key, mask_key, prob=0.3),
+            RandBowelGasd(key, mask_key, prob=0.5),
             RandScaleIntensityd(key, factors=0.3, prob=0.5),
             RandAdjustContrastd(key, gamma=(0.5, 2.0), prob=0.5),
             RandScatterd(key, prob=0.5),

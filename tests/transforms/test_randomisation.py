@@ -15,6 +15,8 @@ from monai_spine.transforms import (
     MRI_CONTRASTS,
     RandArmsOverlay,
     RandArmsOverlayd,
+    RandBowelGas,
+    RandBowelGasd,
     RandCollimation,
     RandDixonContrast,
     RandDixonContrastD,
@@ -39,7 +41,7 @@ from monai_spine.transforms import (
 )
 
 IMAGE_TRANSFORMS = (RandScatter, RandFlattenLowFrequency, RandQuantumNoise, RandIntensityLookup, RandInvert,
-                    RandGridLines, RandCollimation, RandMarkers, RandWiresAndButtons, RandArmsOverlay)
+                    RandGridLines, RandCollimation, RandMarkers, RandWiresAndButtons, RandArmsOverlay, RandBowelGas)
 
 
 def _labels(shape=(1, 24, 20, 30)) -> np.ndarray:
@@ -540,6 +542,9 @@ def test_radiograph_randomisation_adds_arms_before_exposure_on_a_real_shaped_lat
     compose = radiograph_randomisation()
     names = [type(t).__name__ for t in compose.transforms]
     assert names.index("RandSpineFieldOfViewd") < names.index("RandArmsOverlayd") < names.index("RandScaleIntensityd")
+    assert names.index("RandSpineFieldOfViewd") < names.index("RandBowelGasd") < names.index("RandScaleIntensityd")
+    gas = compose.transforms[names.index("RandBowelGasd")]
+    assert gas.prob == pytest.approx(0.5) and gas.mask_key == "label"
     arms = compose.transforms[names.index("RandArmsOverlayd")]
     assert arms.prob == pytest.approx(0.3) and arms.mask_key == "label"
     fired = set()
@@ -549,3 +554,91 @@ def test_radiograph_randomisation_adds_arms_before_exposure_on_a_real_shaped_lat
         assert out["image"].shape == out["label"].shape and torch.isfinite(out["image"]).all()
         assert set(torch.unique(out["label"]).tolist()) <= {0.0, 1.0}
     assert fired == {True, False}
+
+
+def _one_bead(**kwargs) -> RandBowelGas:
+    """One gas sphere of radius 15 mm, 0.002 of the range per mm of soft tissue, always applied; ``kwargs``
+    override."""
+    fixed = dict(loops_range=(1, 1), beads_range=(1, 1), radius_mm_range=(15.0, 15.0),
+                 strength_range=(0.002, 0.002), prob=1.0)
+    return RandBowelGas(**{**fixed, **kwargs})
+
+
+def _abdomen(width: int, height: int, spacing: float, frame: str | None = None) -> MetaTensor:
+    """A constant image of 0.5 (an abdomen) with one pixel of 0 (air) and one of 1 (a range of 1) in its first
+    column, ``spacing`` mm pixels."""
+    image = _flat(width, height, spacing, frame) + 0.2
+    image[0, 0, 0], image[0, 0, 1] = 1.0, 0.0
+    return image
+
+
+def test_bowel_gas_sphere_takes_away_its_chord():
+    """One sphere on a flat image: the image loses 0.002 of its range per mm of gas, 2 sqrt(r² − d²), nothing
+    beyond r; the sphere's centre is at its drawn place on the spine mask."""
+    spacing = 0.5
+    image, spine = _abdomen(400, 400, spacing), _spine_mask(400, 400, top=40, bottom=360)  # columns 192–207
+    gas = _one_bead(height_range=(0.5, 0.5), offset_mm_range=(-30.0, -30.0))
+    taken = (image - gas(image, spine))[0].numpy()
+    ((cx, cz),) = gas.loops[0].centres
+    assert (cx, cz) == pytest.approx((199.5 * spacing - 30.0, 200 * spacing))
+    x, z = np.meshgrid(np.arange(400) * spacing, np.arange(400) * spacing, indexing="ij")
+    expected = 0.002 * _chord(15.0, np.hypot(x - cx, z - cz))
+    np.testing.assert_allclose(taken, expected, atol=2e-6)
+    assert taken.max() == pytest.approx(0.002 * 30.0, rel=1e-3)
+
+
+def test_bowel_gas_loop_is_a_tube_and_loops_add():
+    """The beads of a loop overlap into one tube (the larger chord, not the sum), consecutive centres 0.8 r apart;
+    two loops on the same place add; no pixel goes below the image's minimum."""
+    gas = _one_bead(beads_range=(6, 6)).set_random_state(1)
+    image = _abdomen(300, 300, 1.0)
+    taken = (image - gas(image))[0].numpy()
+    (loop,) = gas.loops
+    steps = np.linalg.norm(np.diff(np.array(loop.centres), axis=0), axis=1)
+    np.testing.assert_allclose(steps, 0.8 * 15.0)
+    inside = [c for c in loop.centres if 0 <= c[0] < 300 and 0 <= c[1] < 300]
+    assert inside and all(taken[int(round(cx)), int(round(cz))] <= 0.002 * 30.0 + 1e-6 for cx, cz in inside)
+    two = _one_bead(loops_range=(2, 2), height_range=(0.5, 0.5), offset_mm_range=(0.0, 0.0))
+    double = (image - two.set_random_state(0)(image))[0].numpy()
+    assert double.max() == pytest.approx(2 * 0.002 * 30.0, rel=2e-3)  # both loops start on the same point (±0.5 px)
+    strong = _one_bead(strength_range=(0.05, 0.05), height_range=(0.5, 0.5), offset_mm_range=(0.0, 0.0))(image)
+    assert float(strong.min()) == 0.0 and float(strong[0, 150, 150]) == 0.0  # 1.5 of the range taken: clipped
+    assert float(strong.max()) == pytest.approx(1.0)
+
+
+def test_bowel_gas_lies_over_the_lower_spine_and_in_front_of_it_in_a_lateral():
+    """Loop starts in the lower half of the visible spine; in a lateral image within 10 mm behind to 160 mm in
+    front of the spine's middle column (anterior: increasing columns), in an AP image within 140 mm either side;
+    the mask is read, never changed."""
+    spacing = 2.0
+    spine = torch.as_tensor(_spine_mask(300, 400, top=40, bottom=360))  # middle column 149.5
+    for frame, (low, high) in (("lateral", (-10.0, 160.0)), ("coronal", (-140.0, 140.0))):
+        gas = RandBowelGasd("image", "label", prob=1.0)
+        starts = []
+        for seed in range(20):
+            data = {"image": _abdomen(300, 400, spacing, frame), "label": spine.clone()}
+            out = gas.set_random_state(seed)(data)
+            assert torch.equal(out["label"], spine) and float((out["image"] - data["image"]).max()) <= 0.0
+            starts += [loop.centres[0] for loop in gas.transform.loops]
+        x, z = np.array(starts).T / spacing
+        assert np.all((z >= 40 + 0.45 * 320 - 1e-6) & (z <= 40 + 1.05 * 320 + 1e-6))
+        offsets = (x - 149.5) * spacing
+        assert offsets.min() >= low - 1e-6 and offsets.max() <= high + 1e-6
+        assert offsets.min() < low + 0.3 * (high - low) and offsets.max() > high - 0.3 * (high - low)
+
+
+def test_bowel_gas_reproducible_prob_zero_untouched_and_bad_arguments():
+    image = _abdomen(150, 250, 2.0, "coronal")
+    first, again, other = (RandBowelGas(prob=1.0).set_random_state(s)(image) for s in (3, 3, 4))
+    assert torch.equal(first, again) and not torch.equal(first, other)
+    assert isinstance(first, MetaTensor) and torch.equal(first.affine, image.affine)
+    assert torch.equal(RandBowelGas(prob=0.0)(image), image)
+    data = {"image": image, "label": torch.as_tensor(_spine_mask(150, 250))}
+    out = RandBowelGasd("image", "label", prob=0.0)(data)
+    assert out["image"] is image and out["label"] is data["label"]
+    with pytest.raises(ValueError, match="mask_key"):
+        RandBowelGasd(["image", "label"], "label")
+    with pytest.raises(ValueError, match="beads_range"):
+        RandBowelGas(beads_range=(0, 3))
+    with pytest.raises(ValueError, match="radius_mm_range"):
+        RandBowelGas(radius_mm_range=(0.0, 5.0))
