@@ -1716,10 +1716,8 @@ def radiograph_randomisation(
 
     In order (probability; range): field of view (0.5; :data:`FOV_PRESETS`, cropped); arms over the spine, lateral
     images only (0.3; one or two arms, soft tissue radius 35–50 mm around a humerus 10–13 mm with a 3–5 mm cortex,
-    20–70° from the horizontal, shoulder over the upper half of the visible spine: :class:`RandArmsOverlay`); bowel
-    gas (0.5; 6–24 loops of 3–10 spheres of radius 5–18 mm over the lower half of the visible spine:
-    :class:`RandBowelGas`; arms and gas are drawn before exposure, blur and noise so that these act on them as on
-    the body); exposure, intensity × U(0.7,
+    20–70° from the horizontal, shoulder over the upper half of the visible spine: :class:`RandArmsOverlay`; drawn
+    before exposure, blur and noise so that they act on the arms as on the body); exposure, intensity × U(0.7,
     1.3) (0.5); gamma U(0.5, 2.0) (0.5); scatter, fraction 0.1–0.5 over 20–60 mm (0.5); resolution down to 0.3×
     (0.3); blur σ 0.3–2 pixels (0.3); quantum noise, N₀ 50–2500 (0.5); grid lines, period 2.5–8 pixels, 1–5 % of
     the range (0.3); collimation, 2–20 % deep, tilted up to 5° (0.4); markers (0.5); ECG wires and buttons (0.3);
@@ -1731,7 +1729,6 @@ def radiograph_randomisation(
         [
             _field_of_view(image_key, mask_key, (), fov_presets, min_spine_mm, prob=0.5),
             RandArmsOverlayd(key, mask_key, prob=0.3),
-            RandBowelGasd(key, mask_key, prob=0.5),
             RandScaleIntensityd(key, factors=0.3, prob=0.5),
             RandAdjustContrastd(key, gamma=(0.5, 2.0), prob=0.5),
             RandScatterd(key, prob=0.5),
