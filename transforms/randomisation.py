@@ -1165,7 +1165,7 @@ class RandBowelGas(_RandImage):
     taken away from a 2D image.
 
     The abdomen of a real radiograph is crossed by gas in the colon and the small bowel: dark loops 1–5 cm across
-    that overlie the lumbar spine in both views and are as contrasted as its vertebral bodies (on `drr` renders of
+    that overlie the lumbar spine in both views and are as contrasted as its vertebral bodies (on ``drr`` renders of
     the real CT, ``docs/real_anatomy.md``). The phantom's soft tissue has a few small gas pockets only, so a network
     trained on it meets the loops first on real anatomy. Each loop is a chain of ``beads_range`` spheres of radius
     ``r`` drawn from ``radius_mm_range``, each bead ``step × r`` from the last (``step`` the larger of the two radii's
