@@ -1168,8 +1168,8 @@ class RandBowelGas(_RandImage):
     that overlie the lumbar spine in both views and are as contrasted as its vertebral bodies (on ``drr`` renders of
     the real CT, ``docs/real_anatomy.md``). The phantom's soft tissue has a few small gas pockets only, so a network
     trained on it meets the loops first on real anatomy. Each loop is a chain of ``beads_range`` spheres of radius
-    ``r`` drawn from ``radius_mm_range``, each bead ``step × r`` from the last (``step`` the larger of the two radii's
-    share) in a heading that turns by up to ``±turn_deg`` a bead. A ray at in-plane distance ``d`` from a bead's
+    ``r`` drawn from ``radius_mm_range``, each bead ``step`` times the larger of its and the last bead's radii from the
+    last, in a heading that turns by up to ``±turn_deg`` a bead. A ray at in-plane distance ``d`` from a bead's
     centre crosses it over the chord ``L(r, d) = 2 sqrt(r² − d²)`` mm; the beads of one loop overlap into one tube,
     so a loop's gas path is the largest of its beads' chords, and loops add. Gas replaces soft tissue, so the image
     gets ``out = max(img − s · (max − min) · Σ_loops P, min)``: ``s`` is the brightness of 1 mm of soft tissue as a
@@ -1185,7 +1185,7 @@ class RandBowelGas(_RandImage):
         loops_range: inclusive range of the number of loops.
         beads_range: inclusive range of the number of spheres in a loop.
         radius_mm_range: range of a sphere's radius, mm.
-        step: distance of a bead from the last, as a share of the larger radius.
+        step: distance of a bead from the last, as a share of the larger of their radii.
         turn_deg: largest turn of a loop's heading from one bead to the next, degrees (either way).
         height_range: range of a loop's start, fraction of the spine's (else the image's) head–feet extent.
         offset_mm_range: range of a loop's start from the spine's middle column, mm (AP and frameless images).
