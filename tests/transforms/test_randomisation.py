@@ -624,15 +624,13 @@ def test_bowel_gas_lies_over_the_lower_spine_and_in_front_of_it_in_a_lateral():
         assert offsets.min() < low + 0.3 * (high - low) and offsets.max() > high - 0.3 * (high - low)
 
 
-def test_bowel_gas_reproducible_prob_zero_untouched_and_bad_arguments():
+def test_bowel_gas_prob_zero_untouched_and_bad_arguments():
+    """Seeds, array types and the dictionary form are checked with the other image transforms
+    (``test_image_transforms_numpy_torch_deterministic_and_leave_masks``)."""
     image = _abdomen(150, 250, 2.0, "coronal")
-    first, again, other = (RandBowelGas(prob=1.0).set_random_state(s)(image) for s in (3, 3, 4))
-    assert torch.equal(first, again) and not torch.equal(first, other)
-    assert isinstance(first, MetaTensor) and torch.equal(first.affine, image.affine)
     assert torch.equal(RandBowelGas(prob=0.0)(image), image)
     data = {"image": image, "label": torch.as_tensor(_spine_mask(150, 250))}
-    out = RandBowelGasd("image", "label", prob=0.0)(data)
-    assert out["image"] is image and out["label"] is data["label"]
+    assert RandBowelGasd("image", "label", prob=0.0)(data)["image"] is image
     with pytest.raises(ValueError, match="mask_key"):
         RandBowelGasd(["image", "label"], "label")
     with pytest.raises(ValueError, match="beads_range"):
