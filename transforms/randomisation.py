@@ -959,7 +959,33 @@ def _on_spine(shape: tuple[int, int], spine: NdarrayOrTensor | None, height: flo
     return column, row
 
 
-class RandArmsOverlay(_RandImage):
+class _RandOnSpine(_RandImage):
+    """Base of the image-level array transforms drawn on the spine mask: ``randomize(img, spine)`` draws on the mask
+    ``spine`` ``(1, W, H)`` when given (the image otherwise) where :meth:`_applies` to ``img``; ``__call__(img,
+    spine)`` applies the draw."""
+
+    def _applies(self, img: NdarrayOrTensor) -> bool:
+        """Whether ``img`` is drawn on at all (every image by default)."""
+        return True
+
+    def randomize(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
+        """Draw for ``img`` ``(C, W, H)``, on the spine mask ``spine`` ``(1, W, H)`` when given."""
+        RandomizableTransform.randomize(self, None)
+        self._do_transform = self._do_transform and self._applies(img)
+        if self._do_transform:
+            self._draw(img, spine)
+
+    def __call__(
+        self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None, randomize: bool = True
+    ) -> NdarrayOrTensor:
+        """Apply to ``img`` ``(C, W, H)``, drawn on ``spine`` ``(1, W, H)`` when given; ``randomize=False`` reuses
+        the last draw."""
+        if randomize:
+            self.randomize(img, spine)
+        return super().__call__(img, randomize=False)
+
+
+class RandArmsOverlay(_RandOnSpine):
     """Arms over the spine in a lateral radiograph: the projected shadows of one or two arms added to a 2D image.
 
     Standing lateral spine radiographs (EOS and conventional) are taken with the arms out of the trunk's outline but
@@ -1070,14 +1096,9 @@ class RandArmsOverlay(_RandImage):
         self.spacing = np.ones(2)
         self.strength, self.bone_ratio = 0.0, 1.0
 
-    def randomize(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
-        """Draw the arms for ``img`` ``(C, W, H)``, on the spine mask ``spine`` ``(1, W, H)`` when given."""
-        RandomizableTransform.randomize(self, None)
+    def _applies(self, img: NdarrayOrTensor) -> bool:
         frame = img.meta.get("frame") if isinstance(img, MetaTensor) else None
-        if self.frames is not None and frame is not None and frame not in self.frames:
-            self._do_transform = False
-        if self._do_transform:
-            self._draw(img, spine)
+        return self.frames is None or frame is None or frame in self.frames
 
     def _shoulder(self, shape: tuple[int, int], spine: NdarrayOrTensor | None) -> np.ndarray:
         """The first arm's shoulder ``(x, z)``, mm, on the spine mask (or the image) of ``shape`` pixels."""
@@ -1141,15 +1162,6 @@ class RandArmsOverlay(_RandImage):
         path = self.path_mm(tuple(img.shape[1:]), img.device)
         return img + (self.strength * (high - low) * path).to(img.dtype)[None]
 
-    def __call__(
-        self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None, randomize: bool = True
-    ) -> NdarrayOrTensor:
-        """Add arms to ``img`` ``(C, W, H)``, placed on ``spine`` ``(1, W, H)`` when given; ``randomize=False``
-        reuses the last draw."""
-        if randomize:
-            self.randomize(img, spine)
-        return super().__call__(img, randomize=False)
-
 
 @dataclass(frozen=True)
 class _GasLoop:
@@ -1160,7 +1172,7 @@ class _GasLoop:
     radii: tuple[float, ...]  #: the beads' radii, mm
 
 
-class RandBowelGas(_RandImage):
+class RandBowelGas(_RandOnSpine):
     """Gas in the bowel over the abdomen of an AP or lateral radiograph: the projected paths of gas-filled loops
     taken away from a 2D image.
 
@@ -1227,12 +1239,6 @@ class RandBowelGas(_RandImage):
         self.spacing = np.ones(2)
         self.strength = 0.0
 
-    def randomize(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
-        """Draw the loops for ``img`` ``(C, W, H)``, on the spine mask ``spine`` ``(1, W, H)`` when given."""
-        RandomizableTransform.randomize(self, None)
-        if self._do_transform:
-            self._draw(img, spine)
-
     def _draw(self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None) -> None:
         _check_2d(img, "RandBowelGas")
         self.spacing = _spacing(img, self.pixel_mm)
@@ -1271,15 +1277,6 @@ class RandBowelGas(_RandImage):
         low, high = _value_range(img)
         path = self.path_mm(tuple(img.shape[1:]), img.device)
         return (img - (self.strength * (high - low) * path).to(img.dtype)[None]).clamp(min=low)
-
-    def __call__(
-        self, img: NdarrayOrTensor, spine: NdarrayOrTensor | None = None, randomize: bool = True
-    ) -> NdarrayOrTensor:
-        """Take the loops' gas from ``img`` ``(C, W, H)``, placed on ``spine`` ``(1, W, H)`` when given;
-        ``randomize=False`` reuses the last draw."""
-        if randomize:
-            self.randomize(img, spine)
-        return super().__call__(img, randomize=False)
 
 
 @dataclass(frozen=True)
