@@ -13,6 +13,7 @@ and a ``monai-spine drr`` render of the real CT; every image on the radiograph b
 from __future__ import annotations
 
 import sys
+from functools import cache
 from pathlib import Path
 
 import matplotlib
@@ -22,42 +23,49 @@ import matplotlib.pyplot as plt
 import numpy as np
 from monai.bundle import ConfigParser
 from monai.transforms import Compose
-from scipy.ndimage import gaussian_filter
 
 from monai_spine.segmentation.inputs import RADIOGRAPH_VIEWS
-from monai_spine.transforms import RandBowelGasd
+from monai_spine.transforms import RandBowelGasd, RandFlattenLowFrequency
 
 BUNDLE = Path(__file__).resolve().parents[1] / "bundles" / "radiograph_spine_segmentation"
 DETAIL_SIGMA_MM = 8.0
+FLATTEN = RandFlattenLowFrequency(share_range=(1.0, 1.0), sigma_mm_range=(DETAIL_SIGMA_MM,) * 2, prob=1.0)
 GAS_SEEDS = {"ap": 7, "lateral": 8}
 
 
-def detail(image) -> np.ndarray:
-    """``image`` ``(1, W, H)`` less its Gaussian blur of :data:`DETAIL_SIGMA_MM`, 1st–99th percentile to 0–1, as
-    displayed ``(H, W)``."""
-    pixels = np.asarray(image[0], dtype=np.float64)
-    high = pixels - gaussian_filter(pixels, DETAIL_SIGMA_MM / float(abs(image.affine[0, 0])))
-    low, top = np.percentile(high, [1, 99])
-    return np.clip((high - low) / (top - low), 0, 1).T
-
-
-def main(out: str, phantom: str, real: str) -> None:
+@cache
+def bundle_grid_loader() -> Compose:
+    """The radiograph bundle's ``load_transforms`` (``configs/train.json``): load, 2 mm grid, tensor."""
     parser = ConfigParser()
     parser.read_config(str(BUNDLE / "configs" / "train.json"))
     parser["bundle_root"] = str(BUNDLE)
-    load = Compose(parser.get_parsed_content("load_transforms"))
+    return Compose(parser.get_parsed_content("load_transforms"))
+
+
+def load_view(folder: str, view: str) -> dict:
+    """A study's ``view`` (``"ap"`` or ``"lateral"``) and its true spine mask on the radiograph bundle's 2 mm grid
+    (:func:`bundle_grid_loader`): ``{"image", "label"}`` ``(1, W, H)``."""
+    files = {"image": Path(folder) / f"{view}.dcm", "label": Path(folder) / f"{view}_spine.nii.gz"}
+    return bundle_grid_loader()({**{key: str(path) for key, path in files.items()}, "frame": RADIOGRAPH_VIEWS[view]})
+
+
+def detail(image) -> np.ndarray:
+    """``image`` ``(1, W, H)`` less its Gaussian blur of :data:`DETAIL_SIGMA_MM` (``RandFlattenLowFrequency`` with
+    its whole large scale removed), 1st–99th percentile to 0–1, ``(W, H)``."""
+    high = np.asarray(FLATTEN(image.float())[0], dtype=np.float64)
+    low, top = np.percentile(high, [1, 99])
+    return np.clip((high - low) / (top - low), 0, 1)
+
+
+def main(out: str, phantom: str, real: str) -> None:
     fig, axes = plt.subplots(1, 6, figsize=(30, 8))
     for k, view in enumerate(("ap", "lateral")):
-        def study(folder: str, view: str = view) -> dict:
-            files = {"image": Path(folder) / f"{view}.dcm", "label": Path(folder) / f"{view}_spine.nii.gz"}
-            return load({**{key: str(path) for key, path in files.items()}, "frame": RADIOGRAPH_VIEWS[view]})
-
-        rendered = study(phantom)
+        rendered = load_view(phantom, view)
         gas = RandBowelGasd("image", "label", prob=1.0).set_random_state(GAS_SEEDS[view])(dict(rendered))
         panels = ((gas["image"], f"phantom {view} + RandBowelGas"), (rendered["image"], "phantom"),
-                  (study(real)["image"], "real CT, drr"))
+                  (load_view(real, view)["image"], "real CT, drr"))
         for ax, (image, title) in zip(axes[3 * k : 3 * k + 3], panels):
-            ax.imshow(detail(image), cmap="gray")
+            ax.imshow(detail(image).T, cmap="gray")
             ax.set_title(title, fontsize=20)
     plt.tight_layout()
     plt.savefig(out, dpi=40)
