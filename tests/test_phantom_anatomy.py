@@ -227,6 +227,31 @@ def test_same_seed_gives_the_same_raster():
     assert not torch.equal(a.fractions, c.fractions)
 
 
+def test_vertebral_body_proportions_widen_and_deepen_the_bodies_alone():
+    line = _straight_line()
+    reference, broad = place_vertebrae(line), place_vertebrae(line, body_proportions=(1.1, 1.3))
+    for a, b in zip(reference, broad):
+        assert b.dims == replace(a.dims, endplate_width=1.1 * a.dims.endplate_width,
+                                 endplate_depth=1.3 * a.dims.endplate_depth)
+        np.testing.assert_allclose(b.centre, a.centre)
+    # the rasterised column at L3's centre (its waist) is 1.1 times as wide and 1.3 times as deep, to within a voxel
+    grid = _spine_grid(line, spacing=1.0)
+    l3 = _named(build_anatomy(line), "L3")
+    k = int(round((l3.centre[2] - grid.origin[2]) / grid.spacing[2]))
+    extents = []
+    for body in (Body(), Body(vertebral_body_width=1.1, vertebral_body_depth=1.3)):
+        column = rasterise_column(build_anatomy(line, body), grid)[..., k].cpu().numpy() >= 0.5
+        extents.append([column.any(1 - axis).sum() * grid.spacing[axis] for axis in (0, 1)])
+    (width, depth), (broad_width, broad_depth) = extents
+    waist = 1.0 - BODY_WAIST  # the body's centre is at its waist
+    expected = [l3.dims.endplate_width, l3.dims.endplate_depth, 1.1 * l3.dims.endplate_width,
+                1.3 * l3.dims.endplate_depth]
+    for measured, analytic in zip((width, depth, broad_width, broad_depth), expected):
+        assert measured == pytest.approx(waist * analytic, abs=1.5)
+    with pytest.raises(ValueError, match="vertebral_body_depth"):
+        Body(vertebral_body_depth=2.0)
+
+
 def test_bad_parameters_raise_clear_errors():
     line = _straight_line()
     with pytest.raises(ValueError, match="scale"):

@@ -2,6 +2,7 @@
 
 import filecmp
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -241,6 +242,8 @@ def test_cohort_of_chosen_modalities_and_drawn_dxa_pixels(tmp_path):
         (["--scoliosis-share", "2"], "--scoliosis-share"),
         (["--kyphosis", "95"], "--kyphosis"),
         (["--cobb", "-100"], "--cobb"),
+        (["--vertebral-body-depth", "1.6"], "--vertebral-body-depth"),
+        (["--vertebral-body-width", "1.2:0.9"], "LOW <= HIGH"),
     ],
 )
 def test_bad_parameters_rejected(tmp_path, capsys, argv, message):
@@ -251,11 +254,31 @@ def test_bad_parameters_rejected(tmp_path, capsys, argv, message):
     assert not out.exists()
 
 
+def test_vertebral_body_proportions_are_drawn_per_study_from_their_own_stream():
+    config = StudyConfig(vertebral_body_width=(0.9, 1.2), vertebral_body_depth=1.25)
+    draws = [config.body_proportions_for(seed) for seed in range(20)]
+    widths = [d["vertebral_body_width"] for d in draws]
+    assert all(0.9 <= w <= 1.2 for w in widths) and np.ptp(widths) > 0.15
+    assert {d["vertebral_body_depth"] for d in draws} == {1.25}
+    assert config.body_proportions_for(3) == draws[3]
+    assert StudyConfig().body_proportions_for(3) == {"vertebral_body_width": 1.0, "vertebral_body_depth": 1.0}
+    # the other draws of a study do not move: the same spine shape and body build, only the bodies' proportions
+    a, b = make_study(5, COARSE, modalities=("ct",)), make_study(5, replace(COARSE, vertebral_body_depth=1.3),
+                                                                modalities=("ct",))
+    np.testing.assert_array_equal(a.centre_line, b.centre_line)
+    assert replace(b.anatomy.body, vertebral_body_depth=1.0) == a.anatomy.body
+    l3 = [next(v for v in s.anatomy.vertebrae if v.name == "L3").dims for s in (a, b)]
+    assert l3[1].endplate_depth == pytest.approx(1.3 * l3[0].endplate_depth)
+    assert l3[1].body_height == l3[0].body_height
+
+
 def test_bad_config_rejected():
     with pytest.raises(ValueError, match="posture_share"):
         StudyConfig(posture_share=1.5)
     with pytest.raises(ValueError, match="dxa_pixel_mm"):
         StudyConfig(dxa_pixel_mm=(2.0, 3.0))
+    with pytest.raises(ValueError, match="vertebral_body_width"):
+        StudyConfig(vertebral_body_width=(0.5, 1.0))
 
 
 @pytest.mark.parametrize("argv", [["--modalities", "ct,pet"], ["--dxa-pixel", "a:b"]])

@@ -32,8 +32,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--kyphosis", type=float, metavar="DEG", help="fix the thoracic kyphosis (10-70)")
     parser.add_argument("--lordosis", type=float, metavar="DEG", help="fix the lumbar lordosis (20-80)")
     parser.add_argument("--ct-spacing", type=float, default=2.5, metavar="MM", help="phantom/CT voxel size, mm")
-    parser.add_argument("--dxa-pixel", type=_pixel_range, default=(1.0, 1.0), metavar="MM[:MM]",
+    parser.add_argument("--dxa-pixel", type=_value_range, default=(1.0, 1.0), metavar="MM[:MM]",
                         help="DXA pixel size, 0.5-2.5 mm; LOW:HIGH draws each study's from that range (default 1)")
+    for part in ("width", "depth"):
+        parser.add_argument(f"--vertebral-body-{part}", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
+                            help=f"factor on every vertebral body's endplate {part} beyond the skeletal scale, "
+                            "0.7-1.5; LOW:HIGH draws each study's from that range (default 1)")
     parser.add_argument("--modalities", type=modality_groups, default=None, metavar="LIST",
                         help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
                         "e.g. dxa,mri for the segmentation bundles' training data")
@@ -41,16 +45,25 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return parser
 
 
-def _pixel_range(text: str) -> tuple[float, float]:
-    """``"1.0"`` or ``"0.5:2.5"`` → (low, high), mm."""
+def _value_range(text: str) -> tuple[float, float]:
+    """``"1.0"`` or ``"0.5:2.5"`` → (low, high)."""
     parts = text.split(":")
     if len(parts) > 2:
-        raise argparse.ArgumentTypeError(f"expected MM or LOW:HIGH, got {text!r}")
+        raise argparse.ArgumentTypeError(f"expected a number or LOW:HIGH, got {text!r}")
     try:
         low, high = float(parts[0]), float(parts[-1])
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MM or LOW:HIGH, got {text!r}") from None
+        raise argparse.ArgumentTypeError(f"expected a number or LOW:HIGH, got {text!r}") from None
     return low, high
+
+
+def _range_option(flag: str, value: tuple[float, float], low: float, high: float) -> float | tuple[float, float]:
+    """A checked ``LOW:HIGH`` option: one value where LOW == HIGH, else the range."""
+    for v in value:
+        _check_range(flag, v, low, high)
+    if value[0] > value[1]:
+        raise ValueError(f"{flag} LOW:HIGH needs LOW <= HIGH, got {value}.")
+    return value[0] if value[0] == value[1] else value
 
 
 def modality_groups(text: str) -> tuple[str, ...]:
@@ -72,6 +85,7 @@ def _check_range(flag: str, value: float | None, low: float, high: float) -> Non
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
     from monai_spine.io.files import staged_output
+    from monai_spine.phantom.anatomy.body import VERTEBRAL_BODY_FACTOR_RANGE
     from monai_spine.phantom.cohort import make_cohort
     from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
@@ -82,15 +96,17 @@ def run(args: argparse.Namespace) -> int:
         _check_range("--cobb", args.cobb, -80.0, 80.0)
         _check_range("--kyphosis", args.kyphosis, 10.0, 70.0)
         _check_range("--lordosis", args.lordosis, 20.0, 80.0)
-        for value in args.dxa_pixel:
-            _check_range("--dxa-pixel", value, *PIXEL_MM_RANGE)
-        if args.dxa_pixel[0] > args.dxa_pixel[1]:
-            raise ValueError(f"--dxa-pixel LOW:HIGH needs LOW <= HIGH, got {args.dxa_pixel}.")
+        dxa_pixel = _range_option("--dxa-pixel", args.dxa_pixel, *PIXEL_MM_RANGE)
+        body_width, body_depth = (_range_option(f"--vertebral-body-{part}", value, *VERTEBRAL_BODY_FACTOR_RANGE)
+                                  for part, value in (("width", args.vertebral_body_width),
+                                                      ("depth", args.vertebral_body_depth)))
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")
         config = StudyConfig(
             ct_spacing_mm=args.ct_spacing,
-            dxa_pixel_mm=args.dxa_pixel[0] if args.dxa_pixel[0] == args.dxa_pixel[1] else args.dxa_pixel,
+            dxa_pixel_mm=dxa_pixel,
+            vertebral_body_width=body_width,
+            vertebral_body_depth=body_depth,
             posture_share=args.posture_share,
             soft_tissue=args.soft_tissue,
             population=PopulationModel(

@@ -7,7 +7,7 @@ are rendered beside them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from monai_spine.projection import SlotScanProjection, radiograph_mask
 from monai_spine.studies import MODALITIES
 
 from .anatomy import Anatomy, build_anatomy, level_spans, sample_body, spine_length_mm
+from .anatomy.body import VERTEBRAL_BODY_FACTOR_RANGE
 from .materials import Tissue, attenuation
 from .raster import Raster, rasterise, rasterise_column
 from .render.ct import render_ct, skip_ct_draws
@@ -55,6 +56,10 @@ class StudyConfig:
             (``docs/phantom_anatomy.md``). Off by default until the shipped segmentation weights have been trained
             on them: the MRI bundle's Dice on a test study falls from 0.93 to 0.59 with them (the kidneys in their
             fat beside the spine).
+        vertebral_body_width, vertebral_body_depth: factors on every vertebral body's endplate width and depth
+            beyond the skeletal scale (``Body``), or a ``(low, high)`` range to draw each study's from (uniformly,
+            from the study's seed): bodies broad or deep for the skeleton around them, for training data
+            (``docs/phantom_anatomy.md``). 1: the reference proportions.
     """
 
     ct_spacing_mm: float = 2.5
@@ -69,14 +74,20 @@ class StudyConfig:
     posture_share: float = 0.0
     population: PopulationModel = field(default_factory=PopulationModel)
     soft_tissue: bool = False
+    vertebral_body_width: float | tuple[float, float] = 1.0
+    vertebral_body_depth: float | tuple[float, float] = 1.0
 
     def __post_init__(self):
         for name in ("ct_spacing_mm", "column_spacing_mm", "radiograph_pixel_mm"):
             if not 0.2 <= getattr(self, name) <= 5.0:
                 raise ValueError(f"{name} must be in [0.2, 5] mm, got {getattr(self, name)}.")
-        low, high = np.broadcast_to(np.asarray(self.dxa_pixel_mm, dtype=float), (2,))
+        low, high = _range(self.dxa_pixel_mm)
         if not PIXEL_MM_RANGE[0] <= low <= high <= PIXEL_MM_RANGE[1]:
             raise ValueError(f"dxa_pixel_mm must lie in {PIXEL_MM_RANGE} mm, got {self.dxa_pixel_mm}.")
+        for name in _BODY_PROPORTIONS:
+            low, high = _range(getattr(self, name))
+            if not VERTEBRAL_BODY_FACTOR_RANGE[0] <= low <= high <= VERTEBRAL_BODY_FACTOR_RANGE[1]:
+                raise ValueError(f"{name} must lie in {VERTEBRAL_BODY_FACTOR_RANGE}, got {getattr(self, name)}.")
         if not 0.0 <= self.posture_share <= 1.0:
             raise ValueError(f"posture_share must be in [0, 1], got {self.posture_share}.")
         if not 0.0 < self.source_to_isocentre_mm < self.source_to_detector_mm:
@@ -84,8 +95,23 @@ class StudyConfig:
 
     def dxa_pixel_for(self, seed: int) -> float:
         """Study ``seed``'s DXA pixel spacing, mm: drawn from its own stream, so other draws are unchanged."""
-        low, high = np.broadcast_to(np.asarray(self.dxa_pixel_mm, dtype=float), (2,))
-        return float(low) if low == high else float(np.random.default_rng([seed, 1]).uniform(low, high))
+        low, high = _range(self.dxa_pixel_mm)
+        return low if low == high else float(np.random.default_rng([seed, 1]).uniform(low, high))
+
+    def body_proportions_for(self, seed: int) -> dict[str, float]:
+        """Study ``seed``'s ``Body.vertebral_body_width`` and ``vertebral_body_depth``: drawn from their own stream,
+        so other draws are unchanged."""
+        rng = np.random.default_rng([seed, 2])
+        return {name: float(rng.uniform(*_range(getattr(self, name)))) for name in _BODY_PROPORTIONS}
+
+
+_BODY_PROPORTIONS = ("vertebral_body_width", "vertebral_body_depth")
+
+
+def _range(value: float | tuple[float, float]) -> tuple[float, float]:
+    """``(low, high)`` of a value or a range."""
+    low, high = np.broadcast_to(np.asarray(value, dtype=float), (2,))
+    return float(low), float(high)
 
 
 GRID_ABOVE_BASION_MM = 2.0
@@ -258,7 +284,7 @@ def make_study(
     wanted = set(modalities)
     rng = np.random.default_rng(seed)
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
-    body = sample_body(rng)
+    body = replace(sample_body(rng), **config.body_proportions_for(seed))
     shape = sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic)
     line_fine = shape_centre_line(shape, n_points=FINE_LINE_POINTS)
     anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng,

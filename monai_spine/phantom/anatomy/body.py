@@ -9,8 +9,12 @@ from scipy.interpolate import PchipInterpolator
 
 from .spine import Vertebra, _by_name, _check_scale, _Line
 
-__all__ = ["Body", "sample_body", "Torso", "TORSO_STEP_MM", "POSTERIOR_DEPTH_MM", "FAT_PROFILE", "place_torso",
-           "skin_y"]
+__all__ = ["Body", "VERTEBRAL_BODY_FACTOR_RANGE", "sample_body", "Torso", "TORSO_STEP_MM", "POSTERIOR_DEPTH_MM",
+           "FAT_PROFILE", "place_torso", "skin_y"]
+
+
+VERTEBRAL_BODY_FACTOR_RANGE = (0.7, 1.5)
+"""Allowed range of ``Body.vertebral_body_width`` and ``Body.vertebral_body_depth``."""
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,10 @@ class Body:
         waist_half_width, waist_half_depth: at the level of L3.
         hip_half_width, hip_half_depth: at the hips (about 8 cm below the top of S1).
         fat_mm: subcutaneous fat thickness at the waist; thinner over the chest and neck.
+        vertebral_body_width, vertebral_body_depth: factors on every vertebral body's endplate width and depth
+            beyond ``scale`` (1: the reference proportions), 0.7–1.5. Bodies differ in size between people of one
+            stature, more in depth than in width, and grow with age (periosteal apposition, osteophytes):
+            ``docs/phantom_anatomy.md``. :func:`sample_body` leaves them at 1; ``StudyConfig`` draws them.
     """
 
     scale: float = 1.0
@@ -39,12 +47,18 @@ class Body:
     hip_half_width: float = 172.0
     hip_half_depth: float = 112.0
     fat_mm: float = 12.0
+    vertebral_body_width: float = 1.0
+    vertebral_body_depth: float = 1.0
 
     def __post_init__(self):
         _check_scale(self.scale)
+        for name in ("vertebral_body_width", "vertebral_body_depth"):
+            if not VERTEBRAL_BODY_FACTOR_RANGE[0] <= getattr(self, name) <= VERTEBRAL_BODY_FACTOR_RANGE[1]:
+                raise ValueError(f"Body.{name} must be in {VERTEBRAL_BODY_FACTOR_RANGE}, got {getattr(self, name)}.")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name != "scale" and not (np.isfinite(value) and value > 0):
+            if f.name not in ("scale", "vertebral_body_width", "vertebral_body_depth") and not (
+                    np.isfinite(value) and value > 0):
                 raise ValueError(f"Body.{f.name} must be a positive length in mm, got {value}.")
         if self.fat_mm >= 0.5 * min(self.waist_half_depth, self.chest_half_depth):
             raise ValueError(f"Body.fat_mm ({self.fat_mm}) must be less than half the torso's half-depth.")

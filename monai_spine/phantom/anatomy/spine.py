@@ -467,6 +467,7 @@ def place_vertebrae(
     axial_rotation_deg: RotationSpec = None,
     rng: np.random.Generator | None = None,
     lumbar_count: int = 5,
+    body_proportions: tuple[float, float] = (1.0, 1.0),
 ) -> list[Vertebra]:
     """Place C7…L5 (L4 or L6 with ``lumbar_count`` 4 or 6) and the sacrum along a centre line.
 
@@ -482,6 +483,9 @@ def place_vertebrae(
             one value per centre-line point, a constant, or ``None`` for none.
         rng: per-level variation of every dimension by about :data:`LEVEL_VARIATION_SD`; ``None`` for none.
         lumbar_count: 4, 5 or 6 lumbar vertebrae (:mod:`.variants`); the common stretch fits them to the line.
+        body_proportions: ``(width, depth)`` factors on every level's endplate width and depth (the sacrum's S1
+            included) beyond ``scale``: a person's vertebral bodies broad or deep for the skeleton around them
+            (``Body.vertebral_body_width`` and ``Body.vertebral_body_depth``).
 
     Returns:
         ``14 + lumbar_count`` :class:`Vertebra`, C7 first, the sacrum last.
@@ -494,7 +498,9 @@ def place_vertebrae(
     path = _CentrePath(centre_line_fine)
     rotation_at = _rotation_function(axial_rotation_deg, path)
     names = mobile_levels(lumbar_count)
-    dims = _level_dims(names + ("sacrum",), scale, rng)
+    width, depth = body_proportions
+    dims = [d.varied({"endplate_width": width, "endplate_depth": depth})
+            for d in _level_dims(names + ("sacrum",), scale, rng)]
     mobile = dims[:-1]
     stretch = path.length / sum(d.body_height + d.disc_height for d in mobile)
     if not _MIN_STRETCH <= stretch <= _MAX_STRETCH:
