@@ -69,6 +69,25 @@ def test_attenuation_values_follow_nist_and_dual_energy_physics():
         attenuation(pure, 150.0)
 
 
+def test_bone_scale_keeps_that_share_of_bones_attenuation_above_soft_tissue():
+    pure = torch.eye(len(MATERIALS))[:, :, None, None, None].double()
+    tissue = Tissue(0.12, 0.45, 0.2)
+    full, none, half = (attenuation(pure, "radiograph", tissue, scale)[:, 0, 0, 0] for scale in (1.0, 0.0, 0.5))
+    assert torch.equal(full, attenuation(pure, "radiograph", tissue)[:, 0, 0, 0])
+    muscle = full[MATERIALS.index("muscle")]
+    bone_tissue = linear_attenuation("radiograph")[list(COMPONENTS).index("cortical_bone")]
+    for material in ("cortical", "cancellous"):
+        m = MATERIALS.index(material)
+        bone_share = tissue.composition()[m, list(COMPONENTS).index("cortical_bone")]
+        assert float(full[m] - none[m]) == pytest.approx(bone_share * (bone_tissue - float(muscle)), rel=1e-9)
+        assert float(half[m]) == pytest.approx(0.5 * float(full[m] + none[m]), rel=1e-9)
+    assert float(none[MATERIALS.index("cortical")]) == pytest.approx(
+        (1 - tissue.cortical_porosity) * float(muscle) + tissue.cortical_porosity * float(
+            linear_attenuation("radiograph")[list(COMPONENTS).index("cortical_pore")]), rel=1e-9)
+    others = [m for m in range(len(MATERIALS)) if MATERIALS[m] not in ("cortical", "cancellous")]
+    assert torch.equal(full[others], none[others])
+
+
 def test_cancellous_bone_follows_the_persons_tissue():
     dense, porous = Tissue(0.16, 0.30), Tissue(0.07, 0.60)
     c = MATERIALS.index("cancellous")

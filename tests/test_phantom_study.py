@@ -244,6 +244,7 @@ def test_cohort_of_chosen_modalities_and_drawn_dxa_pixels(tmp_path):
         (["--cobb", "-100"], "--cobb"),
         (["--vertebral-body-depth", "1.6"], "--vertebral-body-depth"),
         (["--vertebral-body-width", "1.2:0.9"], "LOW <= HIGH"),
+        (["--radiograph-bone-scale", "0.05"], "--radiograph-bone-scale"),
     ],
 )
 def test_bad_parameters_rejected(tmp_path, capsys, argv, message):
@@ -272,6 +273,25 @@ def test_vertebral_body_proportions_are_drawn_per_study_from_their_own_stream():
     assert l3[1].body_height == l3[0].body_height
 
 
+def test_radiograph_bone_scale_dims_the_bones_in_the_ap_and_lateral_only():
+    config = replace(COARSE, radiograph_bone_scale=(0.3, 1.0))
+    scales = [config.radiograph_bone_scale_for(seed) for seed in range(20)]
+    assert all(0.3 <= s <= 1.0 for s in scales) and np.ptp(scales) > 0.4
+    assert COARSE.radiograph_bone_scale_for(7) == 1.0
+    faint = make_study(7, replace(COARSE, radiograph_bone_scale=0.4), posture=True, modalities=("dxa", "biplanar"))
+    full = make_study(7, COARSE, posture=True, modalities=("dxa", "biplanar"))
+    assert torch.equal(faint.dxa.image.bone, full.dxa.image.bone) and torch.equal(faint.ap.mask, full.ap.mask)
+    for view in ("ap", "lateral"):
+        f, g = getattr(faint, view), getattr(full, view)
+        column = g.mask.bool()
+        band = torch.nn.functional.max_pool2d(column[None, None].float(), (11, 1), 1, (5, 0))[0, 0].bool()
+        beside = band & ~column  # within 5 pixels (15 mm) of the column across the image
+        # the column stands out from the tissue beside it far less when bone keeps 40 % (the posterior elements, ribs
+        # and processes beside it are dimmed too)
+        contrast = [float(i.image[column].mean() - i.image[beside].mean()) for i in (f, g)]
+        assert 0.0 < contrast[0] < 0.85 * contrast[1]
+
+
 def test_bad_config_rejected():
     with pytest.raises(ValueError, match="posture_share"):
         StudyConfig(posture_share=1.5)
@@ -279,6 +299,8 @@ def test_bad_config_rejected():
         StudyConfig(dxa_pixel_mm=(2.0, 3.0))
     with pytest.raises(ValueError, match="vertebral_body_width"):
         StudyConfig(vertebral_body_width=(0.5, 1.0))
+    with pytest.raises(ValueError, match="radiograph_bone_scale"):
+        StudyConfig(radiograph_bone_scale=0.0)
 
 
 @pytest.mark.parametrize("argv", [["--modalities", "ct,pet"], ["--dxa-pixel", "a:b"]])

@@ -38,6 +38,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
         parser.add_argument(f"--vertebral-body-{part}", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
                             help=f"factor on every vertebral body's endplate {part} beyond the skeletal scale, "
                             "0.7-1.5; LOW:HIGH draws each study's from that range (default 1)")
+    parser.add_argument("--radiograph-bone-scale", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
+                        help="share of bone's attenuation above soft tissue's kept in the AP and lateral, 0.1-1.5; "
+                        "LOW:HIGH draws each study's from that range (default 1)")
     parser.add_argument("--modalities", type=modality_groups, default=None, metavar="LIST",
                         help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
                         "e.g. dxa,mri for the segmentation bundles' training data")
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     from monai_spine.phantom.cohort import make_cohort
     from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
-    from monai_spine.phantom.study import StudyConfig
+    from monai_spine.phantom.study import RADIOGRAPH_BONE_SCALE_RANGE, StudyConfig
 
     with option_values():
         _check_range("--scoliosis-share", args.scoliosis_share, 0.0, 1.0)
@@ -100,6 +103,7 @@ def run(args: argparse.Namespace) -> int:
         body_width, body_depth = (_range_option(f"--vertebral-body-{part}", value, *VERTEBRAL_BODY_FACTOR_RANGE)
                                   for part, value in (("width", args.vertebral_body_width),
                                                       ("depth", args.vertebral_body_depth)))
+        bone_scale = _range_option("--radiograph-bone-scale", args.radiograph_bone_scale, *RADIOGRAPH_BONE_SCALE_RANGE)
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")
         config = StudyConfig(
@@ -107,6 +111,7 @@ def run(args: argparse.Namespace) -> int:
             dxa_pixel_mm=dxa_pixel,
             vertebral_body_width=body_width,
             vertebral_body_depth=body_depth,
+            radiograph_bone_scale=bone_scale,
             posture_share=args.posture_share,
             soft_tissue=args.soft_tissue,
             population=PopulationModel(

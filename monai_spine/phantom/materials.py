@@ -267,16 +267,23 @@ def material_property(fractions: torch.Tensor, name: str, tissue: Tissue | None 
     return mix(fractions, material_values(name, tissue))
 
 
-def attenuation(fractions: torch.Tensor, energy: float | str, tissue: Tissue | None = None) -> torch.Tensor:
+def attenuation(fractions: torch.Tensor, energy: float | str, tissue: Tissue | None = None,
+                bone_scale: float = 1.0) -> torch.Tensor:
     """Linear attenuation coefficient volume μ (1/mm) at ``energy`` (keV in [30, 100] or a key of ``ENERGIES_KEV``).
 
     Args:
         fractions: ``(..., len(MATERIALS), X, Y, Z)`` volume fractions.
         energy: photon energy.
         tissue: the cancellous bone composition; ``Tissue()`` when omitted.
+        bone_scale: share of bone tissue's attenuation above lean soft tissue's that is kept (1: all, 0: bone
+            attenuates as muscle): every bone's contrast at once, in cortex and cancellous bone alike.
 
     Returns:
         ``(..., X, Y, Z)`` on ``fractions``' device.
     """
     check_fractions(fractions)
-    return mix(fractions, (tissue or Tissue()).composition() @ linear_attenuation(energy))
+    mu = linear_attenuation(energy)
+    if bone_scale != 1.0:
+        bone, soft = list(COMPONENTS).index("cortical_bone"), list(COMPONENTS).index("muscle")
+        mu[bone] = mu[soft] + bone_scale * (mu[bone] - mu[soft])
+    return mix(fractions, (tissue or Tissue()).composition() @ mu)

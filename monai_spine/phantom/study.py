@@ -30,7 +30,8 @@ from .render.radiograph import render_radiograph, slot_scan
 from .shape import PopulationModel, SpineShape, axial_rotation_deg, sample_shape, shape_centre_line
 from .truth import SlicePoints, projected_curves, slice_points
 
-__all__ = ["StudyConfig", "CtRender", "DxaRender", "MriRender", "RadiographRender", "Study", "make_study"]
+__all__ = ["StudyConfig", "RADIOGRAPH_BONE_SCALE_RANGE", "CtRender", "DxaRender", "MriRender", "RadiographRender",
+           "Study", "make_study"]
 
 FINE_LINE_POINTS = 2001
 
@@ -60,6 +61,10 @@ class StudyConfig:
             beyond the skeletal scale (``Body``), or a ``(low, high)`` range to draw each study's from (uniformly,
             from the study's seed): bodies broad or deep for the skeleton around them, for training data
             (``docs/phantom_anatomy.md``). 1: the reference proportions.
+        radiograph_bone_scale: share of bone's attenuation above soft tissue's kept in the AP and lateral
+            (``materials.attenuation``'s ``bone_scale``), or a ``(low, high)`` range to draw each study's from (its
+            own stream): bones as faint as a large, osteoporotic patient's, for training data. 1: the phantom's own
+            bone; the CT, DXA and MRI keep it.
     """
 
     ct_spacing_mm: float = 2.5
@@ -76,18 +81,18 @@ class StudyConfig:
     soft_tissue: bool = False
     vertebral_body_width: float | tuple[float, float] = 1.0
     vertebral_body_depth: float | tuple[float, float] = 1.0
+    radiograph_bone_scale: float | tuple[float, float] = 1.0
 
     def __post_init__(self):
         for name in ("ct_spacing_mm", "column_spacing_mm", "radiograph_pixel_mm"):
             if not 0.2 <= getattr(self, name) <= 5.0:
                 raise ValueError(f"{name} must be in [0.2, 5] mm, got {getattr(self, name)}.")
-        low, high = _range(self.dxa_pixel_mm)
-        if not PIXEL_MM_RANGE[0] <= low <= high <= PIXEL_MM_RANGE[1]:
-            raise ValueError(f"dxa_pixel_mm must lie in {PIXEL_MM_RANGE} mm, got {self.dxa_pixel_mm}.")
-        for name in _BODY_PROPORTIONS:
+        limits = {"dxa_pixel_mm": PIXEL_MM_RANGE, "radiograph_bone_scale": RADIOGRAPH_BONE_SCALE_RANGE,
+                  **dict.fromkeys(_BODY_PROPORTIONS, VERTEBRAL_BODY_FACTOR_RANGE)}
+        for name, (least, most) in limits.items():
             low, high = _range(getattr(self, name))
-            if not VERTEBRAL_BODY_FACTOR_RANGE[0] <= low <= high <= VERTEBRAL_BODY_FACTOR_RANGE[1]:
-                raise ValueError(f"{name} must lie in {VERTEBRAL_BODY_FACTOR_RANGE}, got {getattr(self, name)}.")
+            if not least <= low <= high <= most:
+                raise ValueError(f"{name} must lie in {(least, most)}, got {getattr(self, name)}.")
         if not 0.0 <= self.posture_share <= 1.0:
             raise ValueError(f"posture_share must be in [0, 1], got {self.posture_share}.")
         if not 0.0 < self.source_to_isocentre_mm < self.source_to_detector_mm:
@@ -104,8 +109,16 @@ class StudyConfig:
         rng = np.random.default_rng([seed, 2])
         return {name: float(rng.uniform(*_range(getattr(self, name)))) for name in _BODY_PROPORTIONS}
 
+    def radiograph_bone_scale_for(self, seed: int) -> float:
+        """Study ``seed``'s bone contrast in the AP and lateral (``attenuation``'s ``bone_scale``): drawn from its own
+        stream, so other draws are unchanged."""
+        low, high = _range(self.radiograph_bone_scale)
+        return low if low == high else float(np.random.default_rng([seed, 3]).uniform(low, high))
+
 
 _BODY_PROPORTIONS = ("vertebral_body_width", "vertebral_body_depth")
+RADIOGRAPH_BONE_SCALE_RANGE = (0.1, 1.5)
+"""Allowed range of ``StudyConfig.radiograph_bone_scale``."""
 
 
 def _range(value: float | tuple[float, float]) -> tuple[float, float]:
@@ -247,7 +260,8 @@ def _render_mri(study: Study, edge: SlicePoints, pose: MriPose, posture: MriPost
 
 def _render_views(study: Study, column: torch.Tensor, fine: Grid, edge: SlicePoints, config: StudyConfig,
                   generator: torch.Generator, tissue: Tissue) -> dict[str, RadiographRender]:
-    mu = attenuation(study.raster.fractions, "radiograph", tissue)
+    bone_scale = config.radiograph_bone_scale_for(study.seed)
+    mu = attenuation(study.raster.fractions, "radiograph", tissue, bone_scale)
     views = {}
     for view in ("ap", "lateral"):
         geometry = slot_scan(view, study.grid, config.radiograph_pixel_mm, config.source_to_detector_mm,
