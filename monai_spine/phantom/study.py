@@ -20,7 +20,7 @@ from monai_spine.projection import SlotScanProjection, radiograph_mask
 from monai_spine.studies import MODALITIES
 
 from .anatomy import Anatomy, build_anatomy, level_spans, sample_body, spine_length_mm
-from .anatomy.body import VERTEBRAL_BODY_FACTOR_RANGE
+from .anatomy.body import VERTEBRAL_BODY_FACTOR_RANGE, VERTEBRAL_BODY_FACTORS
 from .materials import Tissue, attenuation
 from .raster import Raster, rasterise, rasterise_column
 from .render.ct import render_ct, skip_ct_draws
@@ -88,7 +88,7 @@ class StudyConfig:
             if not 0.2 <= getattr(self, name) <= 5.0:
                 raise ValueError(f"{name} must be in [0.2, 5] mm, got {getattr(self, name)}.")
         limits = {"dxa_pixel_mm": PIXEL_MM_RANGE, "radiograph_bone_scale": RADIOGRAPH_BONE_SCALE_RANGE,
-                  **dict.fromkeys(_BODY_PROPORTIONS, VERTEBRAL_BODY_FACTOR_RANGE)}
+                  **dict.fromkeys(VERTEBRAL_BODY_FACTORS, VERTEBRAL_BODY_FACTOR_RANGE)}
         for name, (least, most) in limits.items():
             low, high = _range(getattr(self, name))
             if not least <= low <= high <= most:
@@ -107,7 +107,7 @@ class StudyConfig:
         """Study ``seed``'s ``Body.vertebral_body_width`` and ``vertebral_body_depth``: drawn from their own stream,
         so other draws are unchanged."""
         rng = np.random.default_rng([seed, 2])
-        return {name: float(rng.uniform(*_range(getattr(self, name)))) for name in _BODY_PROPORTIONS}
+        return {name: float(rng.uniform(*_range(getattr(self, name)))) for name in VERTEBRAL_BODY_FACTORS}
 
     def radiograph_bone_scale_for(self, seed: int) -> float:
         """Study ``seed``'s bone contrast in the AP and lateral (``attenuation``'s ``bone_scale``): drawn from its own
@@ -116,7 +116,6 @@ class StudyConfig:
         return low if low == high else float(np.random.default_rng([seed, 3]).uniform(low, high))
 
 
-_BODY_PROPORTIONS = ("vertebral_body_width", "vertebral_body_depth")
 RADIOGRAPH_BONE_SCALE_RANGE = (0.1, 1.5)
 """Allowed range of ``StudyConfig.radiograph_bone_scale``."""
 

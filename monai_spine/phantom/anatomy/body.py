@@ -9,12 +9,14 @@ from scipy.interpolate import PchipInterpolator
 
 from .spine import Vertebra, _by_name, _check_scale, _Line
 
-__all__ = ["Body", "VERTEBRAL_BODY_FACTOR_RANGE", "sample_body", "Torso", "TORSO_STEP_MM", "POSTERIOR_DEPTH_MM",
-           "FAT_PROFILE", "place_torso", "skin_y"]
+__all__ = ["Body", "VERTEBRAL_BODY_FACTORS", "VERTEBRAL_BODY_FACTOR_RANGE", "sample_body", "Torso", "TORSO_STEP_MM",
+           "POSTERIOR_DEPTH_MM", "FAT_PROFILE", "place_torso", "skin_y"]
 
 
+VERTEBRAL_BODY_FACTORS = ("vertebral_body_width", "vertebral_body_depth")
+"""The fields of :class:`Body` that multiply the vertebral bodies' endplate width and depth beyond the scale."""
 VERTEBRAL_BODY_FACTOR_RANGE = (0.7, 1.5)
-"""Allowed range of ``Body.vertebral_body_width`` and ``Body.vertebral_body_depth``."""
+"""Allowed range of the :data:`VERTEBRAL_BODY_FACTORS`."""
 
 
 @dataclass(frozen=True)
@@ -52,13 +54,12 @@ class Body:
 
     def __post_init__(self):
         _check_scale(self.scale)
-        for name in ("vertebral_body_width", "vertebral_body_depth"):
+        for name in VERTEBRAL_BODY_FACTORS:
             if not VERTEBRAL_BODY_FACTOR_RANGE[0] <= getattr(self, name) <= VERTEBRAL_BODY_FACTOR_RANGE[1]:
                 raise ValueError(f"Body.{name} must be in {VERTEBRAL_BODY_FACTOR_RANGE}, got {getattr(self, name)}.")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name not in ("scale", "vertebral_body_width", "vertebral_body_depth") and not (
-                    np.isfinite(value) and value > 0):
+            if f.name not in ("scale", *VERTEBRAL_BODY_FACTORS) and not (np.isfinite(value) and value > 0):
                 raise ValueError(f"Body.{f.name} must be a positive length in mm, got {value}.")
         if self.fat_mm >= 0.5 * min(self.waist_half_depth, self.chest_half_depth):
             raise ValueError(f"Body.fat_mm ({self.fat_mm}) must be less than half the torso's half-depth.")
