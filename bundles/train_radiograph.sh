@@ -20,7 +20,9 @@
 # afresh); LEARNING_RATE and BATCH_SIZE (default the config's; BATCH_SIZE=4 on a CPU gives more steps per minute);
 # EPOCHS (default 20) sets the cosine schedule's length, TRAIN_SECONDS stops earlier (best checkpoint kept). SKIP_TRAIN=1 evaluates OUT/model/model.pt only; data
 # already in OUT is reused; SKIP_EVAL=1 skips the evaluation (SKIP_TRAIN=1 SKIP_EVAL=1 renders the data only).
-# DEVICE (default cuda) and WORKERS (default 16): set DEVICE=cpu WORKERS=1 on a laptop.
+# DEVICE (default cuda) and WORKERS (default 16): set DEVICE=cpu WORKERS=1 on a laptop. PHANTOM_OPTIONS adds
+# `monai-spine phantom` options to the training studies only (the test set stays the standard phantom), e.g.
+# PHANTOM_OPTIONS="--radiograph-bone-scale 0.3:1 --vertebral-body-depth 0.9:1.4".
 # Needs monai-spine installed (or this checkout on PYTHONPATH), monai, pytorch-ignite, fire, nibabel and pydicom.
 set -euo pipefail
 OUT=${1:?usage: bundles/train_radiograph.sh OUT [N_STUDIES] [TRAIN_SECONDS]}
@@ -40,12 +42,14 @@ OUT=$(cd "$OUT" && pwd)
 log() { echo "[$(date +%T) +${SECONDS}s] $*" | tee -a "$OUT/timings.log"; }
 source "$HERE/drr_phantom_cts.sh"
 
-phantom() {  # folder, seed, count, modalities
+phantom() {  # folder, seed, count, modalities, then extra `phantom` options
+    # shellcheck disable=SC2086
     [ -f "$OUT/$1/dataset.json" ] || $PY -m monai_spine phantom --n "$3" --seed "$2" --out "$OUT/$1" \
-        --modalities "$4" --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" > "$OUT/$1.log" 2>&1
+        --modalities "$4" --soft-tissue --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" ${5:-} \
+        > "$OUT/$1.log" 2>&1
 }
 if [ ! -f "$OUT/dataset.json" ]; then
-    phantom train 2031 "$N" biplanar
+    phantom train 2031 "$N" biplanar "${PHANTOM_OPTIONS:-}"
     sources=("$OUT/train/dataset.json")
     if [ "$DRR_CTS" -gt 0 ]; then
         drr_phantom_cts "$OUT" 2033 2033 "$DRR_CTS" "$DRR_STUDIES" biplanar || { log "drr failed"; exit 1; }

@@ -273,7 +273,7 @@ def test_vertebral_body_proportions_are_drawn_per_study_from_their_own_stream():
     assert l3[1].body_height == l3[0].body_height
 
 
-def test_radiograph_bone_scale_dims_the_bones_in_the_ap_and_lateral_only():
+def test_radiograph_bone_scale_dims_the_bones_in_the_ap_and_lateral_only(tmp_path):
     config = replace(COARSE, radiograph_bone_scale=(0.3, 1.0))
     scales = [config.radiograph_bone_scale_for(seed) for seed in range(20)]
     assert all(0.3 <= s <= 1.0 for s in scales) and np.ptp(scales) > 0.4
@@ -290,6 +290,10 @@ def test_radiograph_bone_scale_dims_the_bones_in_the_ap_and_lateral_only():
         # and processes beside it are dimmed too)
         contrast = [float(i.image[column].mean() - i.image[beside].mean()) for i in (f, g)]
         assert 0.0 < contrast[0] < 0.85 * contrast[1]
+    write_study(faint, tmp_path / "faint", modalities=("dxa", "biplanar"))
+    write_study(faint, tmp_path / "dxa", modalities=("dxa",))
+    assert json.loads((tmp_path / "faint" / "truth.json").read_text())["radiograph_bone_scale"] == 0.4
+    assert "radiograph_bone_scale" not in json.loads((tmp_path / "dxa" / "truth.json").read_text())
 
 
 def test_bad_config_rejected():

@@ -204,7 +204,9 @@ class Study:
 
     ``ct``, ``dxa``, ``mri``, ``ap`` and ``lateral`` are the rendered images with their masks and truth curves
     (``docs/phantom.md``), ``None`` where not rendered; ``raster`` is the phantom on ``grid`` they were rendered from,
-    ``centre_line`` ``(209, 3)`` the spine's centre line in the phantom frame, mm, and ``measures`` its measures.
+    ``centre_line`` ``(209, 3)`` the spine's centre line in the phantom frame, mm, and ``measures`` its measures;
+    ``radiograph_bone_scale`` the AP and lateral's ``StudyConfig.radiograph_bone_scale`` draw (``None`` where they
+    were not rendered).
     """
 
     seed: int
@@ -219,6 +221,7 @@ class Study:
     mri: MriRender | None = None
     ap: RadiographRender | None = None
     lateral: RadiographRender | None = None
+    radiograph_bone_scale: float | None = None
 
     @property
     def scoliotic(self) -> bool:
@@ -259,8 +262,7 @@ def _render_mri(study: Study, edge: SlicePoints, pose: MriPose, posture: MriPost
 
 def _render_views(study: Study, column: torch.Tensor, fine: Grid, edge: SlicePoints, config: StudyConfig,
                   generator: torch.Generator, tissue: Tissue) -> dict[str, RadiographRender]:
-    bone_scale = config.radiograph_bone_scale_for(study.seed)
-    mu = attenuation(study.raster.fractions, "radiograph", tissue, bone_scale)
+    mu = attenuation(study.raster.fractions, "radiograph", tissue, study.radiograph_bone_scale)
     views = {}
     for view in ("ap", "lateral"):
         geometry = slot_scan(view, study.grid, config.radiograph_pixel_mm, config.source_to_detector_mm,
@@ -332,6 +334,7 @@ def make_study(
         else:
             skip_mri_draws(generator, grid, pose, mri_posture)
     if "biplanar" in wanted:
+        study.radiograph_bone_scale = config.radiograph_bone_scale_for(seed)
         views = _render_views(study, column, fine, edge, config, generator, tissue)
         study.ap, study.lateral = views["ap"], views["lateral"]
     return study

@@ -20,10 +20,13 @@ PHANTOM_FRAME = ("x toward the patient's left, y anterior, z toward the feet, mm
 """How the phantom frame is placed (``truth.json``'s ``frames.phantom``)."""
 
 
-def _subject(study: Study) -> dict:
+def _subject(study: Study, biplanar: bool) -> dict:
+    """The person and, with the AP and lateral written (``biplanar``), their bone contrast."""
+    rendering = {"radiograph_bone_scale": study.radiograph_bone_scale} if biplanar else {}
     return {
         "shape": study.shape.to_dict(),
         "body": asdict(study.anatomy.body),
+        **rendering,
         "variants": asdict(study.anatomy.variants),
         "soft_tissue": {"breasts": bool(study.anatomy.breasts),
                         "bowel_gas_pockets": 0 if study.anatomy.abdomen is None else len(study.anatomy.abdomen.gas)},
@@ -73,7 +76,7 @@ def rendered_study(study: Study, modalities: Sequence[str] | None = None) -> Ren
         source="phantom",
         seed=study.seed,
         labels={"scoliotic": study.scoliotic},
-        subject=_subject(study),
+        subject=_subject(study, biplanar),
         patient_frame=PHANTOM_FRAME,
         ct=studies.CtPart(ct.hu, ct.vertebra_labels, ct.mask, ct.grid.affine_ras(), ct.truth,
                           study.centre_line - np.asarray(ct.grid.origin)) if "ct" in groups else None,
