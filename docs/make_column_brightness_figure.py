@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from make_bowel_gas_figure import load_view
+from make_lumbar_lateral_figure import lumbar_window
 from scipy.ndimage import gaussian_filter
 
 from monai_spine.segmentation import segment_radiograph
@@ -49,19 +50,16 @@ def main(out: str, *folders: str) -> None:
         study = load_view(folder, "lateral")
         image, column = study["image"], np.asarray(study["label"][0]) > 0
         spacing = float(abs(image.affine[0, 0]))
-        rows = np.flatnonzero(column.any(0))
-        top, bottom = max(rows[0], rows[-1] - int(SHOWN_MM / spacing)), rows[-1] + 1
-        across = np.flatnonzero(column[:, top:bottom].any(1))
-        left, right = max(across[0] - int(MARGIN_MM / spacing), 0), across[-1] + int(MARGIN_MM / spacing)
+        window = lumbar_window(column, spacing, SHOWN_MM, MARGIN_MM)
         for ax, (shown, title) in zip(axes[0, 2 * k : 2 * k + 2], ((image, "as rendered"),
                                                                    (lifted(image, column, spacing), "column +2 %"))):
             mask = np.asarray(segment_radiograph(shown, "lateral", "cpu")[0]) > 0.5
             dice = 2 * (mask & column).sum() / (mask.sum() + column.sum())
-            values = np.asarray(shown[0], dtype=np.float64)[left:right, top:bottom]
+            values = np.asarray(shown[0], dtype=np.float64)[window]
             low, high = np.percentile(values, [1, 99])
             ax.imshow(np.clip((values.T - low) / (high - low), 0, 1), cmap="gray")
-            ax.contour(column[left:right, top:bottom].T, [0.5], colors="lime", linewidths=0.8)
-            ax.contour(mask[left:right, top:bottom].T, [0.5], colors="red", linewidths=0.8)
+            ax.contour(column[window].T, [0.5], colors="lime", linewidths=0.8)
+            ax.contour(mask[window].T, [0.5], colors="red", linewidths=0.8)
             ax.set_title(f"{Path(folder).name}, {title}: Dice {dice:.2f}")
             ax.set_axis_off()
     plt.tight_layout()

@@ -27,21 +27,27 @@ MARGIN_MM = 80.0
 """Shown either side of the true column."""
 
 
+def lumbar_window(column: np.ndarray, spacing_mm: float, shown_mm: float = SHOWN_MM,
+                  margin_mm: float = MARGIN_MM) -> tuple[slice, slice]:
+    """``(across, head–feet)`` slices of a view ``(W, H)`` around the lowest ``shown_mm`` of its true ``column``,
+    ``margin_mm`` either side of it."""
+    rows = np.flatnonzero(column.any(0))
+    bottom = rows[-1] + 1
+    top = max(rows[0], bottom - int(shown_mm / spacing_mm))
+    across = np.flatnonzero(column[:, top:bottom].any(1))
+    margin = int(margin_mm / spacing_mm)
+    return slice(max(across[0] - margin, 0), across[-1] + margin), slice(top, bottom)
+
+
 def main(out: str, *folders_and_titles: str) -> None:
     pairs = list(zip(folders_and_titles[::2], folders_and_titles[1::2]))
     fig, axes = plt.subplots(1, len(pairs), figsize=(5 * len(pairs), 4.6), squeeze=False)
     for ax, (folder, title) in zip(axes[0], pairs):
         study = load_view(folder, "lateral")
-        spacing = float(abs(study["image"].affine[0, 0]))
         column = np.asarray(study["label"][0]) > 0
-        rows = np.flatnonzero(column.any(0))
-        bottom = rows[-1] + 1
-        top = max(rows[0], bottom - int(SHOWN_MM / spacing))
-        across = np.flatnonzero(column[:, top:bottom].any(1))
-        margin = int(MARGIN_MM / spacing)
-        left, right = max(across[0] - margin, 0), across[-1] + margin
-        ax.imshow(detail(study["image"])[left:right, top:bottom].T, cmap="gray")
-        ax.contour(column[left:right, top:bottom].T, [0.5], colors="lime", linewidths=0.8)
+        window = lumbar_window(column, float(abs(study["image"].affine[0, 0])))
+        ax.imshow(detail(study["image"])[window].T, cmap="gray")
+        ax.contour(column[window].T, [0.5], colors="lime", linewidths=0.8)
         ax.set_title(title)
         ax.set_axis_off()
     plt.tight_layout()

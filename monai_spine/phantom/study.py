@@ -100,8 +100,7 @@ class StudyConfig:
 
     def dxa_pixel_for(self, seed: int) -> float:
         """Study ``seed``'s DXA pixel spacing, mm: drawn from its own stream, so other draws are unchanged."""
-        low, high = _range(self.dxa_pixel_mm)
-        return low if low == high else float(np.random.default_rng([seed, 1]).uniform(low, high))
+        return _drawn(self.dxa_pixel_mm, seed, 1)
 
     def body_proportions_for(self, seed: int) -> dict[str, float]:
         """Study ``seed``'s ``Body.vertebral_body_width`` and ``vertebral_body_depth``: drawn from their own stream,
@@ -112,8 +111,7 @@ class StudyConfig:
     def radiograph_bone_scale_for(self, seed: int) -> float:
         """Study ``seed``'s bone contrast in the AP and lateral (``attenuation``'s ``bone_scale``): drawn from its own
         stream, so other draws are unchanged."""
-        low, high = _range(self.radiograph_bone_scale)
-        return low if low == high else float(np.random.default_rng([seed, 3]).uniform(low, high))
+        return _drawn(self.radiograph_bone_scale, seed, 3)
 
 
 RADIOGRAPH_BONE_SCALE_RANGE = (0.1, 1.5)
@@ -124,6 +122,12 @@ def _range(value: float | tuple[float, float]) -> tuple[float, float]:
     """``(low, high)`` of a value or a range."""
     low, high = np.broadcast_to(np.asarray(value, dtype=float), (2,))
     return float(low), float(high)
+
+
+def _drawn(value: float | tuple[float, float], seed: int, stream: int) -> float:
+    """A value, or study ``seed``'s uniform draw from a ``(low, high)`` range on its own ``stream``."""
+    low, high = _range(value)
+    return low if low == high else float(np.random.default_rng([seed, stream]).uniform(low, high))
 
 
 GRID_ABOVE_BASION_MM = 2.0
