@@ -252,6 +252,31 @@ def test_vertebral_body_proportions_widen_and_deepen_the_bodies_alone():
         Body(vertebral_body_depth=2.0)
 
 
+def test_posterior_exponent_fills_the_bodies_back_corners_alone():
+    """A superellipse of exponent 4 behind the body's centre: the posterior half's area grows by its ratio to the
+    ellipse's, 4 Γ(1.25)² / Γ(1.5) / π = 1.180, while the front half, the width and the depth stay."""
+    line = _straight_line()
+    reference, square = place_vertebrae(line), place_vertebrae(line, posterior_exponent=4.0)
+    for a, b in zip(reference, square):
+        assert b.dims == replace(a.dims, posterior_exponent=4.0)
+    l3 = _named(build_anatomy(line), "L3")
+    grid = Grid.covering(l3.centre - (40.0, 40.0, 2.0), l3.centre + (40.0, 40.0, 2.0), (0.5,) * 3)
+    k = int(round((l3.centre[2] - grid.origin[2]) / grid.spacing[2]))
+    front = (grid.axis(1).numpy() > l3.centre[1])[None, :]
+    halves = []
+    for body in (Body(), Body(vertebral_body_posterior_exponent=4.0)):
+        column = rasterise_column(build_anatomy(line, body), grid)[..., k].cpu().numpy()
+        halves.append(((column * front).sum(), (column * ~front).sum()))
+        extents = [(column >= 0.5).any(1 - axis).sum() * grid.spacing[axis] for axis in (0, 1)]
+        assert extents == pytest.approx([(1.0 - BODY_WAIST) * l3.dims.endplate_width,
+                                         (1.0 - BODY_WAIST) * l3.dims.endplate_depth], abs=1.0)
+    (front_ellipse, back_ellipse), (front_square, back_square) = halves
+    assert front_square / front_ellipse == pytest.approx(1.0, abs=0.005)
+    assert back_square / back_ellipse == pytest.approx(1.180, abs=0.02)
+    with pytest.raises(ValueError, match="vertebral_body_posterior_exponent"):
+        Body(vertebral_body_posterior_exponent=1.5)
+
+
 def test_bad_parameters_raise_clear_errors():
     line = _straight_line()
     with pytest.raises(ValueError, match="scale"):

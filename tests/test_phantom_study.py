@@ -244,6 +244,7 @@ def test_cohort_of_chosen_modalities_and_drawn_dxa_pixels(tmp_path):
         (["--cobb", "-100"], "--cobb"),
         (["--vertebral-body-depth", "1.6"], "--vertebral-body-depth"),
         (["--vertebral-body-width", "1.2:0.9"], "LOW <= HIGH"),
+        (["--vertebral-body-posterior-exponent", "1.5:4"], "--vertebral-body-posterior-exponent"),
         (["--radiograph-bone-scale", "0.05"], "--radiograph-bone-scale"),
     ],
 )
@@ -257,12 +258,18 @@ def test_bad_parameters_rejected(tmp_path, capsys, argv, message):
 
 def test_vertebral_body_proportions_are_drawn_per_study_from_their_own_stream():
     config = StudyConfig(vertebral_body_width=(0.9, 1.2), vertebral_body_depth=1.25)
-    draws = [config.body_proportions_for(seed) for seed in range(20)]
+    draws = [config.vertebral_bodies_for(seed) for seed in range(20)]
     widths = [d["vertebral_body_width"] for d in draws]
     assert all(0.9 <= w <= 1.2 for w in widths) and np.ptp(widths) > 0.15
     assert {d["vertebral_body_depth"] for d in draws} == {1.25}
-    assert config.body_proportions_for(3) == draws[3]
-    assert StudyConfig().body_proportions_for(3) == {"vertebral_body_width": 1.0, "vertebral_body_depth": 1.0}
+    assert config.vertebral_bodies_for(3) == draws[3]
+    assert StudyConfig().vertebral_bodies_for(3) == {"vertebral_body_width": 1.0, "vertebral_body_depth": 1.0,
+                                                     "vertebral_body_posterior_exponent": 2.0}
+    # the exponent is drawn after the factors, so a range of it leaves their draws as they were
+    shaped = replace(config, vertebral_body_posterior_exponent=(3.0, 5.0))
+    exponents = [shaped.vertebral_bodies_for(seed)["vertebral_body_posterior_exponent"] for seed in range(20)]
+    assert all(3.0 <= e <= 5.0 for e in exponents) and np.ptp(exponents) > 1.0
+    assert [shaped.vertebral_bodies_for(seed)["vertebral_body_width"] for seed in range(20)] == widths
     # the other draws of a study do not move: the same spine shape and body build, only the bodies' proportions
     a, b = make_study(5, COARSE, modalities=("ct",)), make_study(5, replace(COARSE, vertebral_body_depth=1.3),
                                                                 modalities=("ct",))

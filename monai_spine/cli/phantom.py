@@ -38,6 +38,10 @@ def add_parser(sub) -> argparse.ArgumentParser:
         parser.add_argument(f"--vertebral-body-{part}", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
                             help=f"factor on every vertebral body's endplate {part} beyond the skeletal scale, "
                             "0.7-1.5; LOW:HIGH draws each study's from that range (default 1)")
+    parser.add_argument("--vertebral-body-posterior-exponent", type=_value_range, default=(2.0, 2.0),
+                        metavar="F[:F]", help="superellipse exponent of every vertebral body's axial section behind "
+                        "its centre, 2-6: 2 elliptic, 4 a flat posterior wall with full corners; LOW:HIGH draws each "
+                        "study's from that range (default 2)")
     parser.add_argument("--radiograph-bone-scale", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
                         help="share of bone's attenuation above soft tissue's kept in the AP and lateral, 0.1-1.5; "
                         "LOW:HIGH draws each study's from that range (default 1)")
@@ -88,7 +92,7 @@ def _check_range(flag: str, value: float | None, low: float, high: float) -> Non
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
     from monai_spine.io.files import staged_output
-    from monai_spine.phantom.anatomy.body import VERTEBRAL_BODY_FACTOR_RANGE
+    from monai_spine.phantom.anatomy.body import POSTERIOR_EXPONENT_RANGE, VERTEBRAL_BODY_FACTOR_RANGE
     from monai_spine.phantom.cohort import make_cohort
     from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
@@ -103,6 +107,8 @@ def run(args: argparse.Namespace) -> int:
         body_width, body_depth = (_range_option(f"--vertebral-body-{part}", value, *VERTEBRAL_BODY_FACTOR_RANGE)
                                   for part, value in (("width", args.vertebral_body_width),
                                                       ("depth", args.vertebral_body_depth)))
+        posterior_exponent = _range_option("--vertebral-body-posterior-exponent",
+                                           args.vertebral_body_posterior_exponent, *POSTERIOR_EXPONENT_RANGE)
         bone_scale = _range_option("--radiograph-bone-scale", args.radiograph_bone_scale, *RADIOGRAPH_BONE_SCALE_RANGE)
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")
@@ -111,6 +117,7 @@ def run(args: argparse.Namespace) -> int:
             dxa_pixel_mm=dxa_pixel,
             vertebral_body_width=body_width,
             vertebral_body_depth=body_depth,
+            vertebral_body_posterior_exponent=posterior_exponent,
             radiograph_bone_scale=bone_scale,
             posture_share=args.posture_share,
             soft_tissue=args.soft_tissue,

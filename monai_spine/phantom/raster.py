@@ -529,13 +529,17 @@ def _paint_trachea(canvas: _Canvas, trachea: Rod) -> None:
 
 
 def _body_walls(v: Vertebra, r: _Region) -> tuple[torch.Tensor, torch.Tensor]:
-    """The vertebral body's side wall (an elliptic prism along the local inferior axis with a concave waist) and its
-    endplates (the two endplate planes, so that bodies wedge with the curve): ``(side sdf, endplates sdf)``."""
+    """The vertebral body's side wall (a prism along the local inferior axis with a concave waist, elliptic in front
+    and a superellipse of exponent ``posterior_exponent`` behind the centre) and its endplates (the two endplate
+    planes, so that bodies wedge with the curve): ``(side sdf, endplates sdf)``."""
     u, a, w = r.local(v.centre, v.axes)
-    h = v.dims.body_height
-    t = (w / h + 0.5).clamp(0.0, 1.0)
+    d = v.dims
+    t = (w / d.body_height + 0.5).clamp(0.0, 1.0)
     waist = 1.0 - BODY_WAIST * 4.0 * t * (1.0 - t)
-    side = _ellipse(u, a, 0.5 * v.dims.endplate_width * waist, 0.5 * v.dims.endplate_depth * waist)
+    half_width, half_depth = 0.5 * d.endplate_width * waist, 0.5 * d.endplate_depth * waist
+    side = _ellipse(u, a, half_width, half_depth)
+    if d.posterior_exponent != 2.0:
+        side = torch.where(a < 0, _superellipse(u, a, half_width, half_depth, d.posterior_exponent), side)
     above = -_plane(r, v.superior_endplate, v.superior_normal)
     below = _plane(r, v.inferior_endplate, v.inferior_normal)
     return side, torch.maximum(above, below)

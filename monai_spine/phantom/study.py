@@ -20,7 +20,7 @@ from monai_spine.projection import SlotScanProjection, radiograph_mask
 from monai_spine.studies import MODALITIES
 
 from .anatomy import Anatomy, build_anatomy, level_spans, sample_body, spine_length_mm
-from .anatomy.body import VERTEBRAL_BODY_FACTOR_RANGE, VERTEBRAL_BODY_FACTORS
+from .anatomy.body import VERTEBRAL_BODY_RANGES
 from .materials import Tissue, attenuation
 from .raster import Raster, rasterise, rasterise_column
 from .render.ct import render_ct, skip_ct_draws
@@ -61,6 +61,9 @@ class StudyConfig:
             beyond the skeletal scale (``Body``), or a ``(low, high)`` range to draw each study's from (uniformly,
             from the study's seed): bodies broad or deep for the skeleton around them, for training data
             (``docs/phantom_anatomy.md``). 1: the reference proportions.
+        vertebral_body_posterior_exponent: superellipse exponent of every vertebral body's axial section behind its
+            centre (``Body``), or a ``(low, high)`` range to draw each study's from (the same stream): 2, elliptic
+            (the phantom as before); 4, a flat posterior wall with full posterolateral corners, as lumbar bodies have.
         radiograph_bone_scale: share of bone's attenuation above soft tissue's kept in the AP and lateral
             (``materials.attenuation``'s ``bone_scale``), or a ``(low, high)`` range to draw each study's from (its
             own stream): bones as faint as a large, osteoporotic patient's, for training data. 1: the phantom's own
@@ -81,6 +84,7 @@ class StudyConfig:
     soft_tissue: bool = False
     vertebral_body_width: float | tuple[float, float] = 1.0
     vertebral_body_depth: float | tuple[float, float] = 1.0
+    vertebral_body_posterior_exponent: float | tuple[float, float] = 2.0
     radiograph_bone_scale: float | tuple[float, float] = 1.0
 
     def __post_init__(self):
@@ -88,7 +92,7 @@ class StudyConfig:
             if not 0.2 <= getattr(self, name) <= 5.0:
                 raise ValueError(f"{name} must be in [0.2, 5] mm, got {getattr(self, name)}.")
         limits = {"dxa_pixel_mm": PIXEL_MM_RANGE, "radiograph_bone_scale": RADIOGRAPH_BONE_SCALE_RANGE,
-                  **dict.fromkeys(VERTEBRAL_BODY_FACTORS, VERTEBRAL_BODY_FACTOR_RANGE)}
+                  **VERTEBRAL_BODY_RANGES}
         for name, (least, most) in limits.items():
             low, high = _range(getattr(self, name))
             if not least <= low <= high <= most:
@@ -102,11 +106,12 @@ class StudyConfig:
         """Study ``seed``'s DXA pixel spacing, mm: drawn from its own stream, so other draws are unchanged."""
         return _drawn(self.dxa_pixel_mm, seed, 1)
 
-    def body_proportions_for(self, seed: int) -> dict[str, float]:
-        """Study ``seed``'s ``Body.vertebral_body_width`` and ``vertebral_body_depth``: drawn from their own stream,
-        so other draws are unchanged."""
+    def vertebral_bodies_for(self, seed: int) -> dict[str, float]:
+        """Study ``seed``'s ``Body.vertebral_body_width``, ``vertebral_body_depth`` and
+        ``vertebral_body_posterior_exponent``, in that order: drawn from their own stream, so other draws are
+        unchanged."""
         rng = np.random.default_rng([seed, 2])
-        return {name: float(rng.uniform(*_range(getattr(self, name)))) for name in VERTEBRAL_BODY_FACTORS}
+        return {name: float(rng.uniform(*_range(getattr(self, name)))) for name in VERTEBRAL_BODY_RANGES}
 
     def radiograph_bone_scale_for(self, seed: int) -> float:
         """Study ``seed``'s bone contrast in the AP and lateral (``attenuation``'s ``bone_scale``): drawn from its own
@@ -303,7 +308,7 @@ def make_study(
     wanted = set(modalities)
     rng = np.random.default_rng(seed)
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
-    body = replace(sample_body(rng), **config.body_proportions_for(seed))
+    body = replace(sample_body(rng), **config.vertebral_bodies_for(seed))
     shape = sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic)
     line_fine = shape_centre_line(shape, n_points=FINE_LINE_POINTS)
     anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng,

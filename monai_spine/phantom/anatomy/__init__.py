@@ -187,7 +187,8 @@ def build_anatomy(
     if variants is None:
         variants = Variants() if rng is None else sample_variants(rng)
     vertebrae = place_vertebrae(centre_line_fine, body.scale, axial_rotation_deg, rng, variants.lumbar_count,
-                                 (body.vertebral_body_width, body.vertebral_body_depth))
+                                 (body.vertebral_body_width, body.vertebral_body_depth),
+                                 body.vertebral_body_posterior_exponent)
     vertebrae = apply_transitional_l5(vertebrae, variants.transitional_l5)
     line = _Line(np.asarray(centre_line_fine, dtype=np.float64))
     path = _CentrePath(centre_line_fine)

@@ -9,7 +9,8 @@ from scipy.interpolate import PchipInterpolator
 
 from .spine import Vertebra, _by_name, _check_scale, _Line
 
-__all__ = ["Body", "VERTEBRAL_BODY_FACTORS", "VERTEBRAL_BODY_FACTOR_RANGE", "sample_body", "Torso", "TORSO_STEP_MM",
+__all__ = ["Body", "VERTEBRAL_BODY_FACTOR_RANGE", "POSTERIOR_EXPONENT_RANGE", "VERTEBRAL_BODY_RANGES",
+           "sample_body", "Torso", "TORSO_STEP_MM",
            "POSTERIOR_DEPTH_MM", "FAT_PROFILE", "place_torso", "skin_y"]
 
 
@@ -17,6 +18,13 @@ VERTEBRAL_BODY_FACTORS = ("vertebral_body_width", "vertebral_body_depth")
 """The fields of :class:`Body` that multiply the vertebral bodies' endplate width and depth beyond the scale."""
 VERTEBRAL_BODY_FACTOR_RANGE = (0.7, 1.5)
 """Allowed range of the :data:`VERTEBRAL_BODY_FACTORS`."""
+POSTERIOR_EXPONENT_RANGE = (2.0, 6.0)
+"""Allowed range of ``Body.vertebral_body_posterior_exponent``."""
+VERTEBRAL_BODY_RANGES = {
+    **dict.fromkeys(VERTEBRAL_BODY_FACTORS, VERTEBRAL_BODY_FACTOR_RANGE),
+    "vertebral_body_posterior_exponent": POSTERIOR_EXPONENT_RANGE,
+}
+"""The :class:`Body` fields that shape the vertebral bodies → their allowed ranges (``StudyConfig`` draws them)."""
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,10 @@ class Body:
             beyond ``scale`` (1: the reference proportions), 0.7–1.5. Bodies differ in size between people of one
             stature, more in depth than in width, and grow with age (periosteal apposition, osteophytes):
             ``docs/phantom_anatomy.md``. :func:`sample_body` leaves them at 1; ``StudyConfig`` draws them.
+        vertebral_body_posterior_exponent: superellipse exponent of every vertebral body's axial section behind its
+            centre, 2–6: 2 elliptic, as in front; 4 a flat posterior wall with full posterolateral corners, where the
+            pedicles join, as lumbar bodies have (``docs/phantom_anatomy.md``). :func:`sample_body` leaves it at 2;
+            ``StudyConfig`` draws it.
     """
 
     scale: float = 1.0
@@ -51,15 +63,16 @@ class Body:
     fat_mm: float = 12.0
     vertebral_body_width: float = 1.0
     vertebral_body_depth: float = 1.0
+    vertebral_body_posterior_exponent: float = 2.0
 
     def __post_init__(self):
         _check_scale(self.scale)
-        for name in VERTEBRAL_BODY_FACTORS:
-            if not VERTEBRAL_BODY_FACTOR_RANGE[0] <= getattr(self, name) <= VERTEBRAL_BODY_FACTOR_RANGE[1]:
-                raise ValueError(f"Body.{name} must be in {VERTEBRAL_BODY_FACTOR_RANGE}, got {getattr(self, name)}.")
+        for name, (least, most) in VERTEBRAL_BODY_RANGES.items():
+            if not least <= getattr(self, name) <= most:
+                raise ValueError(f"Body.{name} must be in {(least, most)}, got {getattr(self, name)}.")
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name not in ("scale", *VERTEBRAL_BODY_FACTORS) and not (np.isfinite(value) and value > 0):
+            if f.name not in ("scale", *VERTEBRAL_BODY_RANGES) and not (np.isfinite(value) and value > 0):
                 raise ValueError(f"Body.{f.name} must be a positive length in mm, got {value}.")
         if self.fat_mm >= 0.5 * min(self.waist_half_depth, self.chest_half_depth):
             raise ValueError(f"Body.fat_mm ({self.fat_mm}) must be less than half the torso's half-depth.")

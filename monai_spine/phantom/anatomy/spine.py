@@ -109,6 +109,9 @@ class LevelDims:
         cortical: thickness of the vertebral body's cortical shell.
         transverse_drop: how far the transverse processes' tips reach down (inferior), 0 but for a transitional L5
             whose processes meet the sacral alae (:mod:`.variants`).
+        posterior_exponent: superellipse exponent of the body's axial section behind its centre (dimensionless):
+            2 an ellipse, as in front; higher, a flatter posterior wall with fuller posterolateral corners, where the
+            pedicles join (``Body.vertebral_body_posterior_exponent``).
     """
 
     body_height: float
@@ -129,13 +132,14 @@ class LevelDims:
     process_radius: float
     cortical: float
     transverse_drop: float = 0.0
+    posterior_exponent: float = 2.0
 
-    ANGLES = ("transverse_angle_deg", "spinous_inclination_deg")
-    UNVARIED = ANGLES + ("transverse_drop",)
+    UNSCALED = ("transverse_angle_deg", "spinous_inclination_deg", "posterior_exponent")
+    UNVARIED = UNSCALED + ("transverse_drop",)
 
     def scaled(self, factor: float) -> LevelDims:
-        """All lengths multiplied by ``factor`` (angles kept)."""
-        return self.varied({f.name: factor for f in fields(self) if f.name not in self.ANGLES})
+        """All lengths multiplied by ``factor`` (angles and the body's shape kept)."""
+        return self.varied({f.name: factor for f in fields(self) if f.name not in self.UNSCALED})
 
     def varied(self, factors: dict[str, float]) -> LevelDims:
         """Fields multiplied by ``factors`` (name → factor); the others kept."""
@@ -468,6 +472,7 @@ def place_vertebrae(
     rng: np.random.Generator | None = None,
     lumbar_count: int = 5,
     body_proportions: tuple[float, float] = (1.0, 1.0),
+    posterior_exponent: float = 2.0,
 ) -> list[Vertebra]:
     """Place C7…L5 (L4 or L6 with ``lumbar_count`` 4 or 6) and the sacrum along a centre line.
 
@@ -486,6 +491,8 @@ def place_vertebrae(
         body_proportions: ``(width, depth)`` factors on every level's endplate width and depth (the sacrum's S1
             included) beyond ``scale``: a person's vertebral bodies broad or deep for the skeleton around them
             (``Body.vertebral_body_width`` and ``Body.vertebral_body_depth``).
+        posterior_exponent: every body's :attr:`LevelDims.posterior_exponent`
+            (``Body.vertebral_body_posterior_exponent``).
 
     Returns:
         ``14 + lumbar_count`` :class:`Vertebra`, C7 first, the sacrum last.
@@ -499,7 +506,7 @@ def place_vertebrae(
     rotation_at = _rotation_function(axial_rotation_deg, path)
     names = mobile_levels(lumbar_count)
     width, depth = body_proportions
-    dims = [d.varied({"endplate_width": width, "endplate_depth": depth})
+    dims = [replace(d.varied({"endplate_width": width, "endplate_depth": depth}), posterior_exponent=posterior_exponent)
             for d in _level_dims(names + ("sacrum",), scale, rng)]
     mobile = dims[:-1]
     stretch = path.length / sum(d.body_height + d.disc_height for d in mobile)
