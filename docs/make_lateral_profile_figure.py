@@ -61,10 +61,11 @@ def main(out: str, *groups: str) -> None:
         title, folders = group.split("=", 1)
         folders = folders.split(",")
         ax.plot(np.mean([column_profile(folder) for folder in folders], axis=0), label=f"{title} ({len(folders)})")
-    for edge, name in ((BEHIND_SAMPLES, "posterior edge"), (BEHIND_SAMPLES + COLUMN_BINS, "anterior edge")):
+    front = BEHIND_SAMPLES + COLUMN_BINS
+    for edge, name in ((BEHIND_SAMPLES, "posterior edge"), (front, "anterior edge")):
         ax.axvline(edge - 0.5, color="grey", lw=0.8, ls="--")
         ax.text(edge - 0.3, ax.get_ylim()[1], name, fontsize=8, va="top")
-    ax.set_xticks([0, BEHIND_SAMPLES, BEHIND_SAMPLES + COLUMN_BINS, BEHIND_SAMPLES + COLUMN_BINS + IN_FRONT_SAMPLES - 1],
+    ax.set_xticks([0, BEHIND_SAMPLES, front, front + IN_FRONT_SAMPLES - 1],
                   [f"{BEHIND_MM:g} mm behind", "column's back", "column's front", f"{IN_FRONT_MM:g} mm in front"])
     ax.set_ylabel("share of the image's 1–99 % range")
     ax.set_title("Lateral, across the lumbar column (median over rows, mean over studies)")
