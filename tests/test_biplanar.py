@@ -14,7 +14,7 @@ from scipy import ndimage
 
 from monai_spine.cli import main
 from monai_spine.errors import SpineInputError
-from monai_spine.evaluation.scorers import SCORERS, BiplanarPipelineScorer
+from monai_spine.evaluation.scorers import SCORERS, BiplanarPipelineScorer, RadiographSegmentationScorer
 from monai_spine.evaluation.studies import EvaluationStudy
 from monai_spine.geometry.extract import BoundaryCurves
 from monai_spine.phantom.study import make_study
@@ -294,6 +294,36 @@ def test_scorer_with_the_truth_masks(study_dir):
     assert abs(row["coronal_cobb_deg_error"]) < 2 and abs(row["thoracic_kyphosis_deg_error"]) < 3
     assert row["reprojection_lateral_mm"] < 0.2
 
+
+
+def test_radiograph_scorer_with_true_and_cut_masks(study_dir):
+    """Per view, the study's own masks score Dice 1, every row reached at width ratio 1; the same masks without the
+    lower half of their rows (a mask that stops above the lumbosacral junction) reach half the rows and none of the
+    lower half."""
+    assert SCORERS["radiograph_segmentation"] is RadiographSegmentationScorer
+    files = {key: study_dir / f"{key}.nii.gz" for key in ("ap_spine", "lateral_spine")}
+    files |= {key: study_dir / f"{key}.dcm" for key in ("ap", "lateral")}
+    truth = phantom_mask_segmenter(study_dir)
+
+    def upper_half(image, view):
+        mask = truth(image, view).clone()
+        rows = np.flatnonzero(np.asarray(mask[0]).any(0))
+        mask[0, :, rows[len(rows) // 2]:] = 0
+        return mask
+
+    study = EvaluationStudy("s", files)
+    for view in ("ap", "lateral"):
+        exact = RadiographSegmentationScorer(segmenter=truth).score(study, view)
+        assert exact == {"dice": 1.0, "rows_reached": 1.0, "lower_rows_reached": 1.0, "width_ratio": 1.0}
+    scorer, study = RadiographSegmentationScorer(segmenter=upper_half), EvaluationStudy("cut", files)  # masks anew
+    assert scorer.items(study) == ["ap", "lateral"]
+    for view in ("ap", "lateral"):
+        cut = scorer.score(study, view)
+        assert cut["rows_reached"] == pytest.approx(0.5, abs=0.01) and cut["lower_rows_reached"] == 0.0
+        assert cut["width_ratio"] == 1.0 and 0.5 < cut["dice"] < 0.8
+    summary = scorer.summarise([{"id": "s", "item": view, "status": "ok", **scorer.score(study, view)}
+                                for view in ("ap", "lateral")])
+    assert summary["lateral"]["ok"] == 1 and summary["lateral"]["lower_rows_reached"]["worst"] == 0.0
 
 
 def test_lateral_spine_in_front_of_the_abdomen_is_flagged(study_dir):

@@ -23,6 +23,7 @@ from monai_spine.evaluation import (
     centroid_containment,
     dice,
     evaluate_datalist,
+    mask_reach,
     score_dxa_mask,
 )
 from monai_spine.evaluation.figures import CurvePanel
@@ -96,6 +97,21 @@ def test_centroids_outside_the_image_count_as_outside():
     found = centroid_containment(mask, ["L1", "L2", "L3", "L4"], [[4, 5], [8, 5], [4, 25], [-1, 5]])
     assert found.inside == {"L1": True, "L2": False, "L3": False, "L4": False}
     assert found.n_inside == 1 and found.missed == ["L2", "L3", "L4"]
+
+
+def test_mask_reach_of_known_masks():
+    """A true column 10 pixels wide over rows 4–23: a mask half as wide on its upper 10 rows reaches half its rows,
+    none of its lower half, at width ratio 0.5; the truth itself reaches all at 1."""
+    truth = np.zeros((30, 40), dtype=np.uint8)
+    truth[10:20, 4:24] = 1
+    short = np.zeros_like(truth)
+    short[12:17, 4:14] = 1
+    assert tuple(mask_reach(short, truth)) == (0.5, 0.0, 0.5)
+    assert tuple(mask_reach(truth, truth)) == (1.0, 1.0, 1.0)
+    missing = mask_reach(np.zeros_like(truth), truth)
+    assert missing.rows_reached == 0.0 and np.isnan(missing.width_ratio)
+    with pytest.raises(ValueError, match="empty"):
+        mask_reach(truth, np.zeros_like(truth))
 
 
 def test_alignment_errors_against_known_matrices():

@@ -49,9 +49,11 @@ def test_every_study_scored_by_every_bundle(evaluated):
     scored = {(row["scorer"], row["item"]) for row in rows if row["status"] == "ok"}
     assert {scorer for scorer, _ in scored} == {"dxa_segmentation", "mri_segmentation", "alignment", "dxa_pipeline"}
     assert {item for scorer, item in scored if scorer == "mri_segmentation"} == MRI_KEYS
-    # one row per scorer and item; the bi-planar route's is skipped (these renders have no AP and lateral)
-    assert len(rows) == N_ACQUISITIONS * (4 + len(MRI_KEYS))
-    assert {row["status"] for row in rows if row["scorer"] == "biplanar_pipeline"} == {"skipped"}
+    # one row per scorer and item; the radiograph bundle's and the bi-planar route's are skipped (these renders
+    # have no AP and lateral)
+    assert len(rows) == N_ACQUISITIONS * (5 + len(MRI_KEYS))
+    assert {row["status"] for row in rows
+            if row["scorer"] in ("radiograph_segmentation", "biplanar_pipeline")} == {"skipped"}
     assert json.loads((out / "evaluation" / "summary.json").read_text()) == summary
     assert (out / "evaluation" / "evaluation.png").stat().st_size > 0
 

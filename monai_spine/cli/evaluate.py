@@ -26,8 +26,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "--device", default=None, help="torch device of the bundles, e.g. cpu or cuda (default: cuda when available)"
     )
     parser.add_argument("--scorers", metavar="LIST", default=None,
-                        help="comma-separated scorers to run, from dxa_segmentation, mri_segmentation, alignment, "
-                        "dxa_pipeline, biplanar_pipeline (default all)")
+                        help="comma-separated scorers to run, from dxa_segmentation, mri_segmentation, "
+                        "radiograph_segmentation, alignment, dxa_pipeline, biplanar_pipeline (default all)")
     parser.set_defaults(run=run)
     return parser
 
@@ -55,6 +55,10 @@ def run(args: argparse.Namespace) -> int:
     mri = summary.get("segmentation", {}).get("mri")
     if mri is not None:
         parts.append("MRI Dice " + (", ".join(f"{n} {_mean(f, 'dice')}" for n, f in mri.items()) or "n/a"))
+    radiograph = summary.get("segmentation", {}).get("radiograph")
+    if radiograph:
+        parts.append("radiograph Dice " + ", ".join(
+            f"{view} {_mean(f, 'dice')} (rows reached {_mean(f, 'rows_reached')})" for view, f in radiograph.items()))
     alignment = summary.get("alignment")
     if alignment:
         parts.append(f"alignment accepted {alignment['accepted']}/{alignment['ok']}, translation error "
@@ -64,6 +68,6 @@ def run(args: argparse.Namespace) -> int:
         if route and route["n"]:
             parts.append(f"{name}: 3D {route['mean_3d_mm']:.2f} mm, coronal {route['coronal_mae_mm']:.2f} mm, "
                          f"sagittal {route['sagittal_mae_mm']:.2f} mm, Cobb MAE {route['cobb_mae_deg']:.1f}°")
-    print(f"monai-spine evaluate: {summary['n_studies']} studies ({summary['n_failed_studies']} failed); "
-          f"{'; '.join(parts)}; {args.out}/summary.json")
+    counts = f"{summary['n_studies']} studies ({summary['n_failed_studies']} failed)"
+    print(f"monai-spine evaluate: {'; '.join([counts, *parts, f'{args.out}/summary.json'])}")
     return 0

@@ -1,8 +1,8 @@
 """Evaluation of the project's bundles and pipelines on studies with truth (``monai-spine evaluate``).
 
 ``evaluate_datalist(datalist, split, out, device)`` scores one split of a ``phantom`` or ``drr`` datalist with
-the registered scorers (:data:`SCORERS`: DXA and MRI segmentation bundles, DXA ↔ MRI alignment; the DXA → 3D and
-bi-planar pipelines plug in with :func:`register_scorer`) and writes ``metrics.csv``, ``summary.json`` and
+the registered scorers (:data:`SCORERS`: DXA, MRI and radiograph segmentation bundles, DXA ↔ MRI alignment; the
+DXA → 3D and bi-planar pipelines plug in with :func:`register_scorer`) and writes ``metrics.csv``, ``summary.json`` and
 ``evaluation.png``. See ``docs/commands/evaluate.md``.
 """
 
@@ -14,6 +14,7 @@ from .scorers import (
     AlignmentScorer,
     DxaSegmentationScorer,
     MriSegmentationScorer,
+    RadiographSegmentationScorer,
     Scorer,
     dxa_centroids,
     figure_summary,
@@ -24,11 +25,13 @@ from .scores import (
     AlignmentErrors,
     CentroidContainment,
     CoronalLineErrors,
+    MaskReach,
     alignment_errors,
     centroid_containment,
     centroid_pixels,
     coronal_line_errors,
     dice,
+    mask_reach,
 )
 from .studies import SPLITS, EvaluationStudy, read_studies
 
@@ -44,7 +47,9 @@ __all__ = [
     "DxaPanel",
     "DxaSegmentationScorer",
     "EvaluationStudy",
+    "MaskReach",
     "MriSegmentationScorer",
+    "RadiographSegmentationScorer",
     "Scorer",
     "alignment_errors",
     "centroid_containment",
@@ -54,6 +59,7 @@ __all__ = [
     "dxa_centroids",
     "evaluate_datalist",
     "figure_summary",
+    "mask_reach",
     "read_studies",
     "register_scorer",
     "save_evaluation_figure",

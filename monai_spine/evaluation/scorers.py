@@ -22,11 +22,13 @@ from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, SpineCurves
 from monai_spine.measures import curve_mae_mm, relative_error_percent
 from monai_spine.measures.metrics import SCALAR_MEASURES, lateral_at_truth_heights
-from monai_spine.pipelines.biplanar import Segmenter, radiograph_segmenter, reconstruct_biplanar
+from monai_spine.pipelines.biplanar import RadiographSegmenter, Segmenter, radiograph_segmenter, reconstruct_biplanar
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.regression import curve_regressor, regress_dxa_curves
+from monai_spine.segmentation import RADIOGRAPH_VIEWS
 from monai_spine.segmentation.runner import bundle_segmenter
+from monai_spine.transforms import LoadRadiograph
 
 from .figures import CurvePanel, DxaPanel
 from .scores import (
@@ -36,6 +38,7 @@ from .scores import (
     centroid_pixels,
     coronal_line_errors,
     dice,
+    mask_reach,
 )
 from .studies import EvaluationStudy
 
@@ -43,6 +46,7 @@ __all__ = [
     "Scorer",
     "DxaSegmentationScorer",
     "MriSegmentationScorer",
+    "RadiographSegmentationScorer",
     "AlignmentScorer",
     "DxaPipelineScorer",
     "BiplanarPipelineScorer",
@@ -239,6 +243,44 @@ class MriSegmentationScorer(Scorer):
         return {contrast: {**_counts(group), "dice": figure_summary([r for r in group if r["status"] == "ok"],
                                                                      "dice", "min")}
                 for contrast, group in contrasts.items()}
+
+
+@register_scorer("radiograph_segmentation")
+class RadiographSegmentationScorer(Scorer):
+    """The radiograph segmentation bundle, as the bi-planar route runs it, on ``ap`` and ``lateral`` against
+    ``ap_spine`` and ``lateral_spine``: one row per view (``item``), summarised per view.
+
+    Figures: ``dice``; ``rows_reached``, ``lower_rows_reached`` and ``width_ratio``
+    (:func:`~monai_spine.evaluation.scores.mask_reach`: how much of the true column's height the mask reaches, in
+    all and in its lower half, and how wide it is where it does).
+
+    Args:
+        segmenter: the route's :data:`~monai_spine.pipelines.biplanar.Segmenter` (default: the bundle's).
+    """
+
+    name = "radiograph_segmentation"
+    section = ("segmentation", "radiograph")
+    requires = ("ap", "ap_spine", "lateral", "lateral_spine")
+    figures = ("dice", "rows_reached", "lower_rows_reached", "width_ratio")
+
+    def __init__(self, device: str | None = None, segmenter: Segmenter | None = None) -> None:
+        self.segmenter = segmenter or RadiographSegmenter(device)
+
+    def items(self, study: EvaluationStudy) -> list[str]:
+        return list(RADIOGRAPH_VIEWS)
+
+    def score(self, study: EvaluationStudy, item: str) -> dict:
+        frame = RADIOGRAPH_VIEWS[item]
+        image = LoadRadiograph(frame)(study.files[item])
+        mask = study.bundle_mask(item, lambda loaded: self.segmenter(loaded, item), image)
+        truth = study.truth_mask(f"{item}_spine", image, frame)
+        return {"dice": dice(mask[0], truth[0]), **mask_reach(mask[0], truth[0])._asdict()}
+
+    def summarise(self, rows: Sequence[dict]) -> dict:
+        """Per view: the counts and each figure's summary, ``worst`` the lowest (a short or narrow mask)."""
+        return {view: {**_counts(group), **{name: figure_summary([r for r in group if r["status"] == "ok"], name,
+                                                                  "min") for name in self.figures}}
+                for view in RADIOGRAPH_VIEWS if (group := [row for row in rows if row["item"] == view])}
 
 
 @register_scorer("alignment")

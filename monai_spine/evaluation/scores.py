@@ -23,11 +23,13 @@ from monai_spine.segmentation import centre_line_error_mm
 __all__ = [
     "CentroidContainment",
     "CoronalLineErrors",
+    "MaskReach",
     "AlignmentErrors",
     "dice",
     "centroid_pixels",
     "centroid_containment",
     "coronal_line_errors",
+    "mask_reach",
     "alignment_errors",
     "biplanar_truth_curves",
 ]
@@ -136,6 +138,41 @@ def coronal_line_errors(mask, spacing, truth_right, truth_left) -> CoronalLineEr
         width_error_mm=float(np.mean(width - (left[shared, 0] - right[shared, 0]))),
         height_coverage=float(np.clip(overlap / np.ptp(z), 0.0, 1.0)),
     )
+
+
+class MaskReach(NamedTuple):
+    """How far a spine mask reaches along the true one, row by row (rows: the head–feet axis).
+
+    Attributes:
+        rows_reached: share of the true mask's rows on which the mask has a pixel, 0–1.
+        lower_rows_reached: the same over the lower half of the true mask's rows (toward the feet), where a mask
+            that stops above the lumbosacral junction shows.
+        width_ratio: median over the rows both masks have of the mask's width over the true one's (pixels in the
+            row); below 1 the mask is narrower. NaN when they share no row.
+    """
+
+    rows_reached: float
+    lower_rows_reached: float
+    width_ratio: float
+
+
+def mask_reach(mask, truth) -> MaskReach:
+    """:class:`MaskReach` of a spine mask ``(W, H)`` against the true one on the same grid (foreground ``> 0``; rows
+    are the second axis, top first).
+
+    Raises:
+        ValueError: the shapes differ, or the true mask is empty.
+    """
+    mask, truth = np.asarray(mask) > 0, np.asarray(truth) > 0
+    if mask.shape != truth.shape:
+        raise ValueError(f"mask shapes differ: {mask.shape} and {truth.shape}.")
+    rows = np.flatnonzero(truth.any(0))
+    if not len(rows):
+        raise ValueError("the true mask is empty.")
+    reached = mask[:, rows].any(0)
+    shared = rows[reached]
+    ratio = float(np.median(mask[:, shared].sum(0) / truth[:, shared].sum(0))) if len(shared) else float("nan")
+    return MaskReach(float(reached.mean()), float(reached[len(rows) // 2:].mean()), ratio)
 
 
 class AlignmentErrors(NamedTuple):

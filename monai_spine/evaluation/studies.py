@@ -93,10 +93,11 @@ class EvaluationStudy:
         """A 2D (``dxa*``) or 3D image of the entry, loaded on every call (the masks are what is kept)."""
         return self.dxa if key == "dxa" else LoadVolume()(self.files[key])
 
-    def truth_mask(self, key: str, image: MetaTensor) -> MetaTensor:
-        """The true mask under ``key`` (e.g. ``dxa_spine``), checked to lie on ``image``'s grid."""
+    def truth_mask(self, key: str, image: MetaTensor, frame: str = "coronal") -> MetaTensor:
+        """The true mask under ``key`` (e.g. ``dxa_spine``), checked to lie on ``image``'s grid; a 2D one is loaded
+        in ``frame`` (``"lateral"`` for a lateral radiograph's)."""
         path = self.files[key]
-        mask = LoadRadiograph()(path) if image.ndim == 3 else LoadVolume()(path)
+        mask = LoadRadiograph(frame)(path) if image.ndim == 3 else LoadVolume()(path)
         check_same_grid(mask, image, path)
         return mask
 
