@@ -36,9 +36,12 @@ __all__ = [
 
 ONNX_OPSET = 18
 """The ai.onnx opset of the ONNX models (ONNX Runtime 1.32 runs 7–23)."""
-TOLERANCE = 1e-4
+TOLERANCE = 5e-4
 """Largest absolute difference allowed between an exported network's fp32 outputs (logits, normalised curve values)
-and the PyTorch network's on the same input."""
+and the PyTorch network's on the same input. ONNX Runtime's and PyTorch's fp32 sums differ by up to 1.3e-4 on the
+radiograph network's logits (|logit| up to 20, about 6e-6 of it) over whole radiographs of 112 × 224 to 528 × 480
+pixels (2026-12-05, with 0.4.5's padding below; 1e-4 until then): a mask's pixel flips only where its logit lies
+that close to 0."""
 
 
 def _dynamic_dims(example: torch.Tensor, spatial: bool) -> list[int]:
