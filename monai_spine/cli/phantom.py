@@ -92,7 +92,7 @@ def _check_range(flag: str, value: float | None, low: float, high: float) -> Non
 def run(args: argparse.Namespace) -> int:
     from monai_spine.cli import option_values
     from monai_spine.io.files import staged_output
-    from monai_spine.phantom.anatomy.body import POSTERIOR_EXPONENT_RANGE, VERTEBRAL_BODY_FACTOR_RANGE
+    from monai_spine.phantom.anatomy.body import VERTEBRAL_BODY_RANGES
     from monai_spine.phantom.cohort import make_cohort
     from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
     from monai_spine.phantom.shape import PopulationModel
@@ -104,20 +104,15 @@ def run(args: argparse.Namespace) -> int:
         _check_range("--kyphosis", args.kyphosis, 10.0, 70.0)
         _check_range("--lordosis", args.lordosis, 20.0, 80.0)
         dxa_pixel = _range_option("--dxa-pixel", args.dxa_pixel, *PIXEL_MM_RANGE)
-        body_width, body_depth = (_range_option(f"--vertebral-body-{part}", value, *VERTEBRAL_BODY_FACTOR_RANGE)
-                                  for part, value in (("width", args.vertebral_body_width),
-                                                      ("depth", args.vertebral_body_depth)))
-        posterior_exponent = _range_option("--vertebral-body-posterior-exponent",
-                                           args.vertebral_body_posterior_exponent, *POSTERIOR_EXPONENT_RANGE)
+        bodies = {name: _range_option(f"--{name.replace('_', '-')}", getattr(args, name), *limits)
+                  for name, limits in VERTEBRAL_BODY_RANGES.items()}  # each Body field's flag is its name
         bone_scale = _range_option("--radiograph-bone-scale", args.radiograph_bone_scale, *RADIOGRAPH_BONE_SCALE_RANGE)
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")
         config = StudyConfig(
             ct_spacing_mm=args.ct_spacing,
             dxa_pixel_mm=dxa_pixel,
-            vertebral_body_width=body_width,
-            vertebral_body_depth=body_depth,
-            vertebral_body_posterior_exponent=posterior_exponent,
+            **bodies,
             radiograph_bone_scale=bone_scale,
             posture_share=args.posture_share,
             soft_tissue=args.soft_tissue,

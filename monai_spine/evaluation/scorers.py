@@ -245,6 +245,12 @@ class MriSegmentationScorer(Scorer):
                 for contrast, group in contrasts.items()}
 
 
+def study_segmenter(study: EvaluationStudy, segmenter: Segmenter) -> Segmenter:
+    """``segmenter`` with its masks kept in ``study`` under the view's name (``ap``, ``lateral``), so that the
+    radiograph scorer and the bi-planar route's scorer segment each view once."""
+    return lambda image, view: study.bundle_mask(view, lambda loaded: segmenter(loaded, view), image)
+
+
 @register_scorer("radiograph_segmentation")
 class RadiographSegmentationScorer(Scorer):
     """The radiograph segmentation bundle, as the bi-planar route runs it, on ``ap`` and ``lateral`` against
@@ -272,7 +278,7 @@ class RadiographSegmentationScorer(Scorer):
     def score(self, study: EvaluationStudy, item: str) -> dict:
         frame = RADIOGRAPH_VIEWS[item]
         image = LoadRadiograph(frame)(study.files[item])
-        mask = study.bundle_mask(item, lambda loaded: self.segmenter(loaded, item), image)
+        mask = study_segmenter(study, self.segmenter)(image, item)
         truth = study.truth_mask(f"{item}_spine", image, frame)
         return {"dice": dice(mask[0], truth[0]), **mask_reach(mask[0], truth[0])._asdict()}
 
@@ -425,7 +431,7 @@ class BiplanarPipelineScorer(DxaPipelineScorer):
         self.segmenter = segmenter
 
     def score(self, study: EvaluationStudy, item: str) -> dict:
-        result = reconstruct_biplanar(study.files["ap"], study.files["lateral"], self.segmenter)
+        result = reconstruct_biplanar(study.files["ap"], study.files["lateral"], study_segmenter(study, self.segmenter))
         errors = result.qc["reprojection_error_mm"]
         return {**self._errors(study, result.curves, biplanar_truth_curves(study.truth, result.geometries)),
                 **{f"reprojection_{view}_mm": errors[view]["mean_mm"] for view in ("ap", "lateral")}}
