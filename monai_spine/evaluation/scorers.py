@@ -22,7 +22,7 @@ from monai_spine.errors import SpineInputError
 from monai_spine.geometry import CURVE_NAMES, SpineCurves
 from monai_spine.measures import curve_mae_mm, relative_error_percent
 from monai_spine.measures.metrics import SCALAR_MEASURES, lateral_at_truth_heights
-from monai_spine.pipelines.biplanar import RadiographSegmenter, Segmenter, radiograph_segmenter, reconstruct_biplanar
+from monai_spine.pipelines.biplanar import RadiographSegmenter, Segmenter, reconstruct_biplanar
 from monai_spine.pipelines.dxa import CORONAL_SOURCE
 from monai_spine.registration import AlignmentConfig, align_pair
 from monai_spine.regression import curve_regressor, regress_dxa_curves
@@ -87,6 +87,18 @@ def figure_summary(rows: Sequence[dict], name: str, worst: str = "max") -> dict 
 
 def _counts(rows: Sequence[dict]) -> dict:
     return {status: sum(row["status"] == status for row in rows) for status in ("ok", "failed", "skipped")}
+
+
+def _summary_per_item(rows: Sequence[dict], figures: Sequence[str], items: Sequence[str] | None = None) -> dict:
+    """Per ``item`` (in the rows' order, or only ``items`` and in their order): the counts and each of ``figures``'
+    summary, ``worst`` the lowest (an overlap or a reach)."""
+    groups = {item: [] for item in items or ()}
+    for row in rows:
+        if items is None or row["item"] in groups:
+            groups.setdefault(row["item"], []).append(row)
+    return {item: {**_counts(group), **{name: figure_summary([r for r in group if r["status"] == "ok"], name, "min")
+                                        for name in figures}}
+            for item, group in groups.items() if group}
 
 
 class Scorer(ABC):
@@ -237,12 +249,7 @@ class MriSegmentationScorer(Scorer):
         return {"dice": dice(mask[0], study.truth_mask("mri_spine", mask)[0])}
 
     def summarise(self, rows: Sequence[dict]) -> dict:
-        contrasts = {}
-        for row in rows:
-            contrasts.setdefault(row["item"], []).append(row)
-        return {contrast: {**_counts(group), "dice": figure_summary([r for r in group if r["status"] == "ok"],
-                                                                     "dice", "min")}
-                for contrast, group in contrasts.items()}
+        return _summary_per_item(rows, self.figures)
 
 
 def study_segmenter(study: EvaluationStudy, segmenter: Segmenter) -> Segmenter:
@@ -261,7 +268,7 @@ class RadiographSegmentationScorer(Scorer):
     all and in its lower half, and how wide it is where it does).
 
     Args:
-        segmenter: the route's :data:`~monai_spine.pipelines.biplanar.Segmenter` (default: the bundle's).
+        segmenter: the route's :data:`~monai_spine.pipelines.biplanar.Segmenter` (default: the bundle's on ``device``).
     """
 
     name = "radiograph_segmentation"
@@ -284,9 +291,7 @@ class RadiographSegmentationScorer(Scorer):
 
     def summarise(self, rows: Sequence[dict]) -> dict:
         """Per view: the counts and each figure's summary, ``worst`` the lowest (a short or narrow mask)."""
-        return {view: {**_counts(group), **{name: figure_summary([r for r in group if r["status"] == "ok"], name,
-                                                                  "min") for name in self.figures}}
-                for view in RADIOGRAPH_VIEWS if (group := [row for row in rows if row["item"] == view])}
+        return _summary_per_item(rows, self.figures, list(RADIOGRAPH_VIEWS))
 
 
 @register_scorer("alignment")
@@ -418,7 +423,7 @@ class BiplanarPipelineScorer(DxaPipelineScorer):
     summary, depth absolute; also the mean reprojection error of each view.
 
     Args:
-        segmenter: the route's :data:`~monai_spine.pipelines.biplanar.Segmenter` (default: the bundle's).
+        segmenter: the route's :data:`~monai_spine.pipelines.biplanar.Segmenter` (default: the bundle's on ``device``).
     """
 
     name = "biplanar_pipeline"
@@ -426,9 +431,9 @@ class BiplanarPipelineScorer(DxaPipelineScorer):
     requires = ("ap", "lateral", "truth")
     figures = (*DxaPipelineScorer.figures, "reprojection_ap_mm", "reprojection_lateral_mm")
 
-    def __init__(self, device: str | None = None, segmenter: Segmenter = radiograph_segmenter) -> None:
+    def __init__(self, device: str | None = None, segmenter: Segmenter | None = None) -> None:
         super().__init__(device)
-        self.segmenter = segmenter
+        self.segmenter = segmenter or RadiographSegmenter(device)
 
     def score(self, study: EvaluationStudy, item: str) -> dict:
         result = reconstruct_biplanar(study.files["ap"], study.files["lateral"], study_segmenter(study, self.segmenter))
