@@ -12,6 +12,9 @@
 # then at once `EPOCHS=80 BUDGET=570` trained 30 epochs of that schedule (269 s) from 0.2.
 # 2026-12-03: `N=80 DRR_CTS=14 DRR_STUDIES=8 CT_SPACING=3 N_TEST=4` took 286 s of data (AEC views), leaving 204 s of
 # training in a BUDGET=560 call; the second call at once trained 392 s (weights not shipped: bundle README).
+# 2026-12-05 (one H100): the same data with CT_PHANTOM_OPTIONS and PHANTOM_OPTIONS widening the vertebral bodies took
+# 259 s, leaving 231 s of training; a second call trained all 40 epochs in 187 s (weights not shipped:
+# docs/real_anatomy.md).
 source "$(dirname "$0")/gpu_machine.sh"
 export DEVICE=cuda WORKERS=16 DRR_CTS=${DRR_CTS:-16} DRR_STUDIES=${DRR_STUDIES:-5} EPOCHS=${EPOCHS:-60}
 export LEARNING_RATE=${LEARNING_RATE:-1e-3} BATCH_SIZE=${BATCH_SIZE:-16}
