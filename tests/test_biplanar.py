@@ -21,9 +21,12 @@ from monai_spine.phantom.study import make_study
 from monai_spine.phantom.write import write_study
 from monai_spine.pipelines.biplanar import (
     LATERAL_DEPTH_RANGE,
+    MIN_TRUNK_DEPTH_MM,
+    body_depth_share,
     infer_biplanar,
     lateral_depth_share,
     lateral_mask_in_body,
+    lateral_rows_in_body,
     overlay_curves,
     reconstruct_biplanar,
 )
@@ -385,6 +388,61 @@ def test_lateral_mask_in_front_of_the_abdomen_gives_way_to_the_part_inside_the_s
     assert np.abs(result.curves.curve3d() - truth.curves.curve3d()).max() < 1e-6
 
 
+def test_body_depth_share_measures_a_trunk_only():
+    """A lateral whose body is 60 mm deep on its upper rows (a neck, or an Otsu foreground that is the bone only) and
+    200 mm deep below, on 1 mm pixels: the upper rows are not measured (NaN), and on the lower ones a pixel's share
+    runs from 0 at the body's back to 1 at its front."""
+    from monai.data import MetaTensor
+
+    image = torch.zeros(1, 300, 80)
+    image[0, 50:110, :40] = 1.0  # 60 mm: thinner than a trunk
+    image[0, 50:250, 40:] = 1.0  # 200 mm
+    share = body_depth_share(MetaTensor(image, affine=torch.eye(4)))
+    assert 60.0 < MIN_TRUNK_DEPTH_MM < 200.0
+    assert np.isnan(share[:, :40]).all()
+    assert share[50, 40:] == pytest.approx(0.0) and share[249, 40:] == pytest.approx(1.0)
+    assert share[150, 60] == pytest.approx(100 / 199)
+
+
+def test_lateral_rows_in_front_of_the_abdomen_are_left_out(study_dir):
+    """The true lateral column with its lowest quarter (the lumbar spine) moved 30 % of the image's width forward,
+    into the abdomen (as the network's mask ran on a real CT's render): those rows, and only they, are emptied, the
+    result says how many mm went, and the route's 3D curve over the heights kept is the true masks' one; a column in
+    the band is kept as it is."""
+    own = phantom_mask_segmenter(study_dir)
+    image = LoadRadiograph("lateral")(study_dir / "lateral.dcm")
+    column = own(image, "lateral")
+    rows = np.flatnonzero(column[0].numpy().any(axis=0))
+    moved_rows = rows[-(rows.size // 4):]
+    shift = int(0.3 * column.shape[1])
+    moved = column.clone()
+    moved[0][:, moved_rows] = 0
+    moved[0][shift:, moved_rows] = column[0][:-shift, moved_rows]
+    share = body_depth_share(image)
+    centres = [int(np.flatnonzero(moved[0, :, row].numpy()).mean()) for row in moved_rows]
+    assert share[centres, moved_rows].min() > LATERAL_DEPTH_RANGE[1]  # every moved row measured, in front of the band
+
+    assert lateral_rows_in_body(image, column) is column
+    kept = lateral_rows_in_body(image, moved)
+    expected = column.clone()
+    expected[0][:, moved_rows] = 0
+    assert torch.equal(kept.bool(), expected.bool())
+    (warning,) = kept.meta["warnings"]
+    row_mm = float(image.affine[1, 1].abs())
+    assert warning.startswith(f"{moved_rows.size * row_mm:.0f} mm of the lateral mask's rows lay where no spine lies")
+
+    def network_segmenter(image, view):
+        return own(image, view) if view == "ap" else lateral_rows_in_body(image, moved.clone())
+
+    result = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", network_segmenter)
+    truth = reconstruct_biplanar(study_dir / "ap.dcm", study_dir / "lateral.dcm", own)
+    assert sum("were left out of its curves" in w for w in result.warnings) == 1
+    line, true_line = result.curves.curve3d(), truth.curves.curve3d()
+    assert line[-1, 2] < true_line[-1, 2] - 0.2 * (true_line[-1, 2] - true_line[0, 2])  # ends above the rows gone
+    true_y = np.interp(line[:, 2], true_line[:, 2], true_line[:, 1])
+    assert np.abs(line[:, 1] - true_y).max() < 1.0
+
+
 def test_a_spine_cut_by_the_field_of_view_gives_its_part_with_a_warning(study_dir, tmp_path):
     """Both views cut at the spine's middle height (a lumbar field, as the real CT's renders): the result is the part
     in the images, and its QC says where each view cuts the spine and that the angles may not be the thoracic and
@@ -445,13 +503,14 @@ def test_ragged_mask_warning_counts_the_width_jumps():
 
 
 def test_lateral_depth_share_of_a_known_body():
-    """A body over columns 20-79 of a 100-column lateral, the centre line at column 40: a share of 20 / 59; a body
-    that reaches the image's edge (cut by the field) gives none."""
+    """A body over columns 20-79 of a 100-column lateral of 2 mm pixels (a 120 mm trunk), the centre line at column
+    40: a share of 20 / 59; a body that reaches the image's edge (cut by the field) gives none."""
     from monai.data import MetaTensor
 
     pixels = np.zeros((1, 100, 50), dtype=np.float32)
     pixels[0, 20:80] = 1.0 + np.random.default_rng(0).normal(0.0, 0.05, (60, 50))
     centre = np.stack([np.full(50, 40.0), np.arange(50.0)], axis=1)
-    assert lateral_depth_share(MetaTensor(pixels), centre) == pytest.approx(20 / 59)
+    affine = torch.diag(torch.tensor([2.0, 2.0, 1.0, 1.0]))
+    assert lateral_depth_share(MetaTensor(pixels, affine=affine), centre) == pytest.approx(20 / 59)
     pixels[0, 80:] = 1.0
-    assert lateral_depth_share(MetaTensor(pixels), centre) is None
+    assert lateral_depth_share(MetaTensor(pixels, affine=affine), centre) is None

@@ -334,3 +334,35 @@ def test_the_radiograph_bundle_reaches_the_real_lumbosacral_junction(tmp_path):
                                       overrides={"frame": frame, "context_below_mm": context})
             reached[context] = mask_reach(np.asarray(segment(image)[0]), truth).lower_rows_reached
         assert reached[0.0] < 0.7 and reached[100.0] > 0.9, (view, reached)
+
+
+def test_lateral_rows_in_the_abdomen_refuse_rather_than_mislead(tmp_path):
+    """The real CT's bi-planar render 4 of seed 11: the radiograph bundle's lateral mask runs from the column into
+    the abdomen over its top 78 mm, in front of 0.6 of the trunk's depth, in one component. Kept, those rows put the
+    sagittal centre line 35 mm off the truth and nothing says so; the route leaves them out, and what stays of the
+    lateral matches too little of the AP's height, so it refuses the pair with a one-line error that says why."""
+    from monai_spine.errors import SpineInputError
+    from monai_spine.evaluation.scorers import BiplanarPipelineScorer
+    from monai_spine.evaluation.studies import EvaluationStudy
+    from monai_spine.pipelines.biplanar import lateral_mask_in_body, reconstruct_biplanar
+    from monai_spine.segmentation import segment_radiograph
+
+    if not REAL_CT.exists():
+        pytest.skip(f"the real-anatomy CT is not at {REAL} (../shared)")
+    make_drr_cohort(REAL_CT, REAL_LABELS, 5, 11, tmp_path, progress=False, modalities=("biplanar",))
+    study = tmp_path / "study_0004"
+
+    def rows_kept(image, view):  # the route's segmenter before lateral_rows_in_body
+        mask = segment_radiograph(image, view, "cpu")
+        if view == "ap":
+            return mask
+        return lateral_mask_in_body(image, mask, lambda: segment_radiograph(image, view, "cpu", every_component=True))
+
+    files = {key: study / f"{key}.dcm" for key in ("ap", "lateral")} | {"truth": study / "truth.json"}
+    misled = BiplanarPipelineScorer("cpu", segmenter=rows_kept).score(EvaluationStudy("render 4", files), "ap")
+    assert misled["sagittal_mae_mm"] > 30.0
+    unwarned = reconstruct_biplanar(files["ap"], files["lateral"], rows_kept)
+    assert not any("no spine lies" in w for w in unwarned.warnings)
+    with pytest.raises(SpineInputError, match=r"lateral.dcm: its spine's heights do not overlap the AP's .*; 78 mm of "
+                                              r"the lateral mask's rows lay where no spine lies in the body"):
+        reconstruct_biplanar(files["ap"], files["lateral"])
