@@ -1,13 +1,17 @@
 """The bi-planar route's choice of a lateral mask on one ``monai-spine drr`` study: the picture in
 ``docs/real_anatomy.md``. Left: the radiograph bundle's mask (its largest connected component); right: the mask the
-route uses (``lateral_mask_in_body``: another part of the network's mask when the largest lies where no spine lies).
-Green: the true column (``lateral_spine.nii.gz``); red: the mask.
+route uses (``lateral_mask_in_body``: another part of the network's mask when the largest lies where no spine lies;
+``lateral_rows_in_body``: without its rows that lie where no spine lies). Green: the true column
+(``lateral_spine.nii.gz``); red: the mask.
 
     python -c "import nibabel as nib; [nib.save(nib.load(f'../shared/real_anatomy/{n}.nii.gz').slicer[:, :, 62:112],
         f'upper_{n}.nii.gz') for n in ('lumbar_ct', 'lumbar_ct_vertebrae')]"
     monai-spine drr --ct upper_lumbar_ct.nii.gz --labels upper_lumbar_ct_vertebrae.nii.gz --n 2 --seed 3 \\
         --modalities biplanar --out upper/
     python docs/make_lateral_component_figure.py upper/study_0000 docs/images/real_anatomy_lateral_component.png
+    monai-spine drr --ct ../shared/real_anatomy/lumbar_ct.nii.gz \
+        --labels ../shared/real_anatomy/lumbar_ct_vertebrae.nii.gz --n 5 --seed 11 --modalities biplanar --out real11/
+    python docs/make_lateral_component_figure.py real11/study_0004 docs/images/real_anatomy_lateral_rows.png
 """
 
 from __future__ import annotations
