@@ -237,8 +237,8 @@ def lateral_rows_in_body(image: MetaTensor, mask: MetaTensor) -> MetaTensor:
     depth on that row (:func:`body_depth_share`; a row it does not measure is kept) is emptied, and the result says
     how much of the mask went in ``meta["warnings"]``; the curves then end at, or bridge, the rows kept. On the real
     CT's renders the network's lateral mask can run from the column into the abdomen, in front of 0.6 of the trunk's
-    depth, for a few centimetres (seed 11's render 4: 41 rows 74 mm in front of the true column on average); that
-    mask's centre line is one component and :func:`lateral_mask_in_body` keeps it, so only its rows can go.
+    depth, for a few centimetres (seed 11's render 4: its top 78 mm); such a mask is one component, which
+    :func:`lateral_mask_in_body` keeps, so only its rows can go.
 
     Args:
         image: the lateral ``(1, W, H)`` in its standard display.
