@@ -247,16 +247,17 @@ def lateral_rows_in_body(image: MetaTensor, mask: MetaTensor) -> MetaTensor:
     Returns:
         ``mask`` itself when no row goes, else a copy without those rows.
     """
+    low, high = LATERAL_DEPTH_RANGE
     foreground = np.asarray(mask[0]) > 0
-    filled = np.flatnonzero(foreground.any(axis=0))
-    centres = np.array([np.flatnonzero(foreground[:, row]).mean() for row in filled]).round().astype(int)
-    share = body_depth_share(image)[centres, filled]
-    outside = filled[(share < LATERAL_DEPTH_RANGE[0]) | (share > LATERAL_DEPTH_RANGE[1])]
+    widths = foreground.sum(axis=0)
+    filled = np.flatnonzero(widths)
+    centres = (np.arange(foreground.shape[0]) @ foreground)[filled] / widths[filled]
+    share = body_depth_share(image)[centres.round().astype(int), filled]
+    outside = filled[(share < low) | (share > high)]  # NaN (a row not measured) is neither: kept
     if outside.size == 0:
         return mask
     kept = mask.clone()
     kept[0][:, outside] = 0
-    low, high = LATERAL_DEPTH_RANGE
     height_mm = outside.size * float(affine_to_spacing(image.affine, r=2)[1])
     kept.meta["warnings"] = [*mask.meta.get("warnings", []),
                              f"{height_mm:.0f} mm of the lateral mask's rows lay where no spine lies in the body "
