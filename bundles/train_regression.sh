@@ -12,6 +12,8 @@
 # default 2 (the shipped weights' recipe), more pairs per training and validation study cut to a random lumbar, chest
 # or thoraco-lumbar field;
 # SOFT_RESIDUAL, default 0, the largest share of each study's soft-tissue image added to its training DXA;
+# PHANTOM_OPTIONS adds `monai-spine phantom` options to the phantom studies and CT_PHANTOM_OPTIONS to the phantom
+# CTs (e.g. "--lordosis-skew 1.5:2.5" for both: lordoses turning mostly in L4-S1, as adults' do);
 # drr studies train only). OUT/<model>/: model.pt (best validation
 # mean absolute error), train.log, eval/ (test split, `configs/evaluate.json`). MODELS (default "resnet18_bot"; ""
 # renders the data only) lists the models trained at the same time on one GPU, each stopped after TRAIN_SECONDS:
@@ -44,8 +46,8 @@ phantom() {  # folder, seed, count, options...
         --dxa-pixel 0.5:2.5 --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" "$@" > "$OUT/$folder.log"
 }
 render() {  # the phantom studies and the drr renders of phantom CTs
-    phantom phantom_soft 4041 $((N / 2)) --modalities dxa --soft-tissue
-    phantom phantom 4043 $((N - N / 2)) --modalities dxa
+    phantom phantom_soft 4041 $((N / 2)) --modalities dxa --soft-tissue ${PHANTOM_OPTIONS:-}
+    phantom phantom 4043 $((N - N / 2)) --modalities dxa ${PHANTOM_OPTIONS:-}
     log "phantom: $N studies"
     if [ "$DRR_CTS" -gt 0 ]; then
         drr_phantom_cts "$OUT" 4042 4042 "$DRR_CTS" "$DRR_STUDIES" dxa || { log "drr failed"; exit 1; }

@@ -45,6 +45,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     parser.add_argument("--radiograph-bone-scale", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
                         help="share of bone's attenuation above soft tissue's kept in the AP and lateral, 0.1-1.5; "
                         "LOW:HIGH draws each study's from that range (default 1)")
+    parser.add_argument("--lordosis-skew", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
+                        help="how far the lumbar lordosis's turn lies toward S1, 1-3: 1 symmetric (35%% of it in "
+                        "L4-S1), 2 as in adults (72%%); LOW:HIGH draws each study's from that range (default 1)")
     parser.add_argument("--modalities", type=modality_groups, default=None, metavar="LIST",
                         help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
                         "e.g. dxa,mri for the segmentation bundles' training data")
@@ -95,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     from monai_spine.phantom.anatomy.body import VERTEBRAL_BODY_RANGES
     from monai_spine.phantom.cohort import make_cohort
     from monai_spine.phantom.render.dxa import PIXEL_MM_RANGE
-    from monai_spine.phantom.shape import PopulationModel
+    from monai_spine.phantom.shape import LORDOSIS_SKEW_RANGE, PopulationModel
     from monai_spine.phantom.study import RADIOGRAPH_BONE_SCALE_RANGE, StudyConfig
 
     with option_values():
@@ -107,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         bodies = {name: _range_option(f"--{name.replace('_', '-')}", getattr(args, name), *limits)
                   for name, limits in VERTEBRAL_BODY_RANGES.items()}  # each Body field's flag is its name
         bone_scale = _range_option("--radiograph-bone-scale", args.radiograph_bone_scale, *RADIOGRAPH_BONE_SCALE_RANGE)
+        lordosis_skew = _range_option("--lordosis-skew", args.lordosis_skew, *LORDOSIS_SKEW_RANGE)
         if args.n < 1:
             raise ValueError(f"--n must be at least 1, got {args.n}.")
         config = StudyConfig(
@@ -114,6 +118,7 @@ def run(args: argparse.Namespace) -> int:
             dxa_pixel_mm=dxa_pixel,
             **bodies,
             radiograph_bone_scale=bone_scale,
+            lordosis_skew=lordosis_skew,
             posture_share=args.posture_share,
             soft_tissue=args.soft_tissue,
             population=PopulationModel(

@@ -3,7 +3,9 @@
 The centre line is built from tangent-angle profiles in z: in each plane the tangent angle (from the z axis)
 turns smoothly (a raised cosine) over a curve's extent and stays constant elsewhere, so the angle between
 the end tangents of that curve, its Cobb angle measured by the tangent method, is exactly the requested
-value. Heights are fractions ``t`` of the spine's length, 0 at the top of C7 and 1 at the top of S1.
+value. The lordosis's raised cosine may run on a power of the height (``SpineShape.lordosis_skew``), which moves
+its turn toward S1 as in adults. Heights are fractions ``t`` of the spine's length, 0 at the top of C7 and 1 at the
+top of S1.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ __all__ = [
     "CoronalCurve",
     "SpineShape",
     "PATTERNS",
+    "LORDOSIS_SKEW_RANGE",
     "PopulationModel",
     "shape_centre_line",
     "axial_rotation_deg",
@@ -31,6 +34,9 @@ PATTERNS: dict[str, tuple[tuple[str, str], ...]] = {
     "double_major": (("T5", "T11"), ("T11", "L4")),
 }
 """Scoliosis patterns (Lenke/King-like, simplified): the end vertebrae of each structural coronal curve."""
+
+LORDOSIS_SKEW_RANGE = (1.0, 3.0)
+"""Allowed range of ``SpineShape.lordosis_skew``."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,11 @@ class SpineShape:
         coronal: the coronal curves, top to bottom (none for a straight spine).
         kyphosis_deg: thoracic kyphosis, over ``kyphosis_range``.
         lordosis_deg: lumbar lordosis, over ``lordosis_range``.
+        lordosis_skew: the lordosis's raised cosine runs on ``u ** lordosis_skew``, ``u`` the fraction of
+            ``lordosis_range`` above the point: 1 turns the tangent symmetrically about the range's middle, which
+            leaves 35 % of the lordosis to L4–S1 (the phantom until 2026-12-05); 2 puts 72 % there, 1.5 57 %; in adults
+            L4–S1 holds about two thirds of the L1–S1 lordosis (Been & Kalichman, Spine J 2014) and the arc below the
+            lordosis's apex turns by the sacral slope (Roussouly et al., Spine 2005).
         rotation_per_cobb: axial rotation of a curve's apical vertebra per degree of its Cobb angle
             (about 0.3–0.5 in adolescent idiopathic scoliosis, e.g. Stokes et al., Spine 1986).
         pattern: name of the scoliosis pattern the curves came from, for the record.
@@ -72,6 +83,7 @@ class SpineShape:
     kyphosis_range: tuple[float, float] = (0.05, 0.6)
     lordosis_deg: float = 50.0
     lordosis_range: tuple[float, float] = (0.6, 1.0)
+    lordosis_skew: float = 1.0
     rotation_per_cobb: float = 0.4
     pattern: str = "none"
 
@@ -83,6 +95,8 @@ class SpineShape:
                 raise ValueError(f"{name} must be within ±120°, got {getattr(self, name)}.")
         for name in ("kyphosis_range", "lordosis_range"):
             _check_span(name, getattr(self, name))
+        if not LORDOSIS_SKEW_RANGE[0] <= self.lordosis_skew <= LORDOSIS_SKEW_RANGE[1]:
+            raise ValueError(f"lordosis_skew must be in {list(LORDOSIS_SKEW_RANGE)}, got {self.lordosis_skew}.")
         if not 0.0 <= self.rotation_per_cobb <= 1.0:
             raise ValueError(f"rotation_per_cobb must be in [0, 1], got {self.rotation_per_cobb}.")
 
@@ -101,14 +115,16 @@ class SpineShape:
             "kyphosis_range": list(self.kyphosis_range),
             "lordosis_deg": self.lordosis_deg,
             "lordosis_range": list(self.lordosis_range),
+            "lordosis_skew": self.lordosis_skew,
             "rotation_per_cobb": self.rotation_per_cobb,
         }
 
 
-def _ramp(t: np.ndarray, span: tuple[float, float]) -> np.ndarray:
-    """0 before ``span``, 1 after it, a raised cosine in between (so curvature vanishes at both ends)."""
+def _ramp(t: np.ndarray, span: tuple[float, float], skew: float = 1.0) -> np.ndarray:
+    """0 before ``span``, 1 after it, a raised cosine of ``u ** skew`` in between, ``u`` the fraction of the span
+    (so curvature vanishes at both ends; ``skew`` > 1 moves the turn toward the span's end)."""
     start, end = span
-    return 0.5 - 0.5 * np.cos(np.pi * np.clip((t - start) / (end - start), 0.0, 1.0))
+    return 0.5 - 0.5 * np.cos(np.pi * np.clip((t - start) / (end - start), 0.0, 1.0) ** skew)
 
 
 def _balanced(angle: np.ndarray, z: np.ndarray) -> np.ndarray:
@@ -144,7 +160,7 @@ def shape_centre_line(shape: SpineShape, n_points: int = 209, n_fine: int = 4001
     # anterior, a lordotic (convex anterior) one from anterior to posterior.
     sagittal = np.deg2rad(shape.kyphosis_deg) * _ramp(t, shape.kyphosis_range) - np.deg2rad(
         shape.lordosis_deg
-    ) * _ramp(t, shape.lordosis_range)
+    ) * _ramp(t, shape.lordosis_range, shape.lordosis_skew)
     x = _integrate(np.tan(_balanced(coronal, z)), z)
     y = _integrate(np.tan(_balanced(sagittal, z)), z)
     z_out = np.linspace(0.0, shape.length_mm, n_points)

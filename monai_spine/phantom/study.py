@@ -27,7 +27,14 @@ from .render.ct import render_ct, skip_ct_draws
 from .render.dxa import PIXEL_MM_RANGE, DxaImage, project_mask_parallel, render_dxa, skip_dxa_draws
 from .render.mri import MriPose, MriPosture, MriVolumes, render_mri, skip_mri_draws
 from .render.radiograph import render_radiograph, slot_scan
-from .shape import PopulationModel, SpineShape, axial_rotation_deg, sample_shape, shape_centre_line
+from .shape import (
+    LORDOSIS_SKEW_RANGE,
+    PopulationModel,
+    SpineShape,
+    axial_rotation_deg,
+    sample_shape,
+    shape_centre_line,
+)
 from .truth import SlicePoints, projected_curves, slice_points
 
 __all__ = ["StudyConfig", "RADIOGRAPH_BONE_SCALE_RANGE", "CtRender", "DxaRender", "MriRender", "RadiographRender",
@@ -68,6 +75,9 @@ class StudyConfig:
             (``materials.attenuation``'s ``bone_scale``), or a ``(low, high)`` range to draw each study's from (its
             own stream): bones as faint as a large, osteoporotic patient's, for training data. 1: the phantom's own
             bone; the CT, DXA and MRI keep it.
+        lordosis_skew: ``SpineShape.lordosis_skew``, or a ``(low, high)`` range to draw each study's from (its own
+            stream): how far the lordosis's turn lies toward S1. 1: the phantom's symmetric lordosis (35 % of it in
+            L4–S1); 2: 72 %, as adults' (two thirds, ``docs/phantom_anatomy.md``).
     """
 
     ct_spacing_mm: float = 2.5
@@ -86,13 +96,14 @@ class StudyConfig:
     vertebral_body_depth: float | tuple[float, float] = 1.0
     vertebral_body_posterior_exponent: float | tuple[float, float] = 2.0
     radiograph_bone_scale: float | tuple[float, float] = 1.0
+    lordosis_skew: float | tuple[float, float] = 1.0
 
     def __post_init__(self):
         for name in ("ct_spacing_mm", "column_spacing_mm", "radiograph_pixel_mm"):
             if not 0.2 <= getattr(self, name) <= 5.0:
                 raise ValueError(f"{name} must be in [0.2, 5] mm, got {getattr(self, name)}.")
         limits = {"dxa_pixel_mm": PIXEL_MM_RANGE, "radiograph_bone_scale": RADIOGRAPH_BONE_SCALE_RANGE,
-                  **VERTEBRAL_BODY_RANGES}
+                  "lordosis_skew": LORDOSIS_SKEW_RANGE, **VERTEBRAL_BODY_RANGES}
         for name, (least, most) in limits.items():
             low, high = _range(getattr(self, name))
             if not least <= low <= high <= most:
@@ -117,6 +128,10 @@ class StudyConfig:
         """Study ``seed``'s bone contrast in the AP and lateral (``attenuation``'s ``bone_scale``): drawn from its own
         stream, so other draws are unchanged."""
         return _drawn(self.radiograph_bone_scale, seed, 3)
+
+    def lordosis_skew_for(self, seed: int) -> float:
+        """Study ``seed``'s ``SpineShape.lordosis_skew``: drawn from its own stream, so other draws are unchanged."""
+        return _drawn(self.lordosis_skew, seed, 4)
 
 
 RADIOGRAPH_BONE_SCALE_RANGE = (0.1, 1.5)
@@ -309,7 +324,8 @@ def make_study(
     rng = np.random.default_rng(seed)
     generator = torch.Generator(device=device).manual_seed(int(rng.integers(2**62)))
     body = replace(sample_body(rng), **config.vertebral_bodies_for(seed))
-    shape = sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic)
+    shape = replace(sample_shape(rng, spine_length_mm(body.scale), level_spans(), config.population, scoliotic),
+                    lordosis_skew=config.lordosis_skew_for(seed))
     line_fine = shape_centre_line(shape, n_points=FINE_LINE_POINTS)
     anatomy = build_anatomy(line_fine, body, lambda z: axial_rotation_deg(shape, z / shape.length_mm), rng,
                             soft_tissue=config.soft_tissue)
