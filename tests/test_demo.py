@@ -35,15 +35,18 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
                       report)
     coronal_error, sagittal_error = float(match.group(1)), float(match.group(2))
     distance = float(re.search(r"bi-planar 3D centre line: mean distance ([\d.]+) mm", report).group(1))
-    # DXA route: coronal curves from the 0.5.2 mask (smoothed), 0.85 mm; sagittal from the 0.5 regressor, 2.36 mm
-    # (0.4: 1.63 mm, 0.3: 1.56 mm, 0.2: 3.42 mm; issue 11's targets: 1 and 2 mm, docs/regression.md)
-    assert coronal_error < 1.2 and sagittal_error < 3.0
+    # DXA route: coronal curves from the 0.5.2 mask (smoothed), 0.85 mm; sagittal from the 0.6 regressor, 3.36 mm
+    # (0.5: 2.36 mm, 0.4: 1.63 mm, 0.3: 1.56 mm, 0.2: 3.42 mm; issue 11's targets: 1 and 2 mm, docs/regression.md).
+    # 0.6 learnt adults' lordosis, two thirds of it in L4-S1; the demo study keeps the phantom's default symmetric
+    # one, on which 0.6 reads a hook that is not there (30 such studies: 3D 4.40 -> 5.79 mm; with adults' lordosis
+    # 5.94 -> 4.39 mm; the real CT's renders 5.89 -> 5.28 mm, docs/real_anatomy.md)
+    assert coronal_error < 1.2 and sagittal_error < 3.8
     # bi-planar route with the radiograph bundle 0.4: 1.55 mm on the C2-S1 column (0.3: 1.73 mm, 0.2: 5.16 mm; 0.31 mm
     # with the phantom's own masks, tests/test_biplanar.py; issue 12's target 1.0 mm)
     assert distance < 2.5
     errors = [abs(float(e)) for e in re.findall(r"error\s+([+-][\d.]+)°", report)]
-    # DXA angles: +0.7°, +0.4°, +0.3°; bi-planar Cobb +2.7°, kyphosis +3.4°, lordosis +12.3° (bundle 0.4: its lateral
+    # DXA angles (0.6): +0.7°, -1.3°, +4.2°; bi-planar Cobb +2.7°, kyphosis +3.4°, lordosis +12.3° (bundle 0.4: its lateral
     # mask strays at the sacrum on this study, 14 mm at worst; 2.7° lordosis MAE on the phantom test set)
-    assert len(errors) == 6 and max(errors[:3]) < 4.0 and max(errors[3:5]) < 7.0 and errors[5] < 15.0
+    assert len(errors) == 6 and max(errors[:3]) < 5.0 and max(errors[3:5]) < 7.0 and errors[5] < 15.0
     dxa_curves, _ = read_curves_json(demo / "dxa" / "curves.json")
     np.testing.assert_allclose(dxa_curves.sagittal_centre[:, 0].mean(), 0.0, atol=1e-3)  # single view: y relative

@@ -47,7 +47,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "LOW:HIGH draws each study's from that range (default 1)")
     parser.add_argument("--lordosis-skew", type=_value_range, default=(1.0, 1.0), metavar="F[:F]",
                         help="how far the lumbar lordosis's turn lies toward S1, 1-3: 1 symmetric (35%% of it in "
-                        "L4-S1), 2 as in adults (72%%); LOW:HIGH draws each study's from that range (default 1)")
+                        "L4-S1), 2 72%% (adults: about two thirds); LOW:HIGH draws each study's from that range "
+                        "(default 1)")
     parser.add_argument("--modalities", type=modality_groups, default=None, metavar="LIST",
                         help="comma-separated groups to render and write, from ct, mri, dxa, biplanar (default all); "
                         "e.g. dxa,mri for the segmentation bundles' training data")

@@ -76,8 +76,9 @@ class StudyConfig:
             own stream): bones as faint as a large, osteoporotic patient's, for training data. 1: the phantom's own
             bone; the CT, DXA and MRI keep it.
         lordosis_skew: ``SpineShape.lordosis_skew``, or a ``(low, high)`` range to draw each study's from (its own
-            stream): how far the lordosis's turn lies toward S1. 1: the phantom's symmetric lordosis (35 % of it in
-            L4–S1); 2: 72 %, as adults' (two thirds, ``docs/phantom_anatomy.md``).
+            stream): how far the lordosis's turn lies toward S1. 1 (default): a symmetric lordosis, 35 % of it in
+            L4–S1; 2: 72 %; 1.5–2.5 spans 57–83 % about adults' two thirds (``docs/phantom_anatomy.md``), as the curve
+            regressor's training data since 0.6.
     """
 
     ct_spacing_mm: float = 2.5
