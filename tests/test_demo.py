@@ -45,8 +45,8 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
     # with the phantom's own masks, tests/test_biplanar.py; issue 12's target 1.0 mm)
     assert distance < 2.5
     errors = [abs(float(e)) for e in re.findall(r"error\s+([+-][\d.]+)°", report)]
-    # DXA angles (0.6): +0.7°, -1.3°, +4.2°; bi-planar Cobb +2.7°, kyphosis +3.4°, lordosis +12.3° (bundle 0.4: its lateral
-    # mask strays at the sacrum on this study, 14 mm at worst; 2.7° lordosis MAE on the phantom test set)
+    # DXA angles (0.6): +0.7°, -1.3°, +4.2°; bi-planar Cobb +2.7°, kyphosis +3.4°, lordosis +12.3° (bundle 0.4: its
+    # lateral mask strays at the sacrum on this study, 14 mm at worst; 2.7° lordosis MAE on the phantom test set)
     assert len(errors) == 6 and max(errors[:3]) < 5.0 and max(errors[3:5]) < 7.0 and errors[5] < 15.0
     dxa_curves, _ = read_curves_json(demo / "dxa" / "curves.json")
     np.testing.assert_allclose(dxa_curves.sagittal_centre[:, 0].mean(), 0.0, atol=1e-3)  # single view: y relative
