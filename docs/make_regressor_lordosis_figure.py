@@ -3,9 +3,12 @@ another bundles folder's (e.g. the previous version's), the picture in ``docs/re
 
     monai-spine drr --ct ../shared/real_anatomy/lumbar_ct.nii.gz \\
         --labels ../shared/real_anatomy/lumbar_ct_vertebrae.nii.gz --n 5 --seed 11 --modalities dxa --out real/
-    mkdir old && cp -r "$(python -c 'from monai_spine.bundles import bundle_root; print(bundle_root("dxa_spine_curve_regression").parent)')"/. old/
-    git show 1ffc951~1:bundles/dxa_spine_curve_regression/models/model.pt > old/dxa_spine_curve_regression/models/model.pt
-    python docs/make_regressor_lordosis_figure.py real/dataset.json old "0.5" "0.6" docs/images/real_anatomy_regressor_0_6.png
+    B=$(python -c 'import monai_spine.bundles as b; print(b.__path__[0])')
+    mkdir old && cp -r "$B"/. old/
+    git show 1ffc951~1:bundles/dxa_spine_curve_regression/models/model.pt \\
+        > old/dxa_spine_curve_regression/models/model.pt
+    python docs/make_regressor_lordosis_figure.py real/dataset.json old 0.5 0.6 \\
+        docs/images/real_anatomy_regressor_0_6.png
 """
 
 import json
