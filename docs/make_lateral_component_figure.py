@@ -9,7 +9,7 @@ route uses (``lateral_mask_in_body``: another part of the network's mask when th
     monai-spine drr --ct upper_lumbar_ct.nii.gz --labels upper_lumbar_ct_vertebrae.nii.gz --n 2 --seed 3 \\
         --modalities biplanar --out upper/
     python docs/make_lateral_component_figure.py upper/study_0000 docs/images/real_anatomy_lateral_component.png
-    monai-spine drr --ct ../shared/real_anatomy/lumbar_ct.nii.gz \
+    monai-spine drr --ct ../shared/real_anatomy/lumbar_ct.nii.gz \\
         --labels ../shared/real_anatomy/lumbar_ct_vertebrae.nii.gz --n 5 --seed 11 --modalities biplanar --out real11/
     python docs/make_lateral_component_figure.py real11/study_0004 docs/images/real_anatomy_lateral_rows.png
 """

@@ -35,7 +35,8 @@ json.dump(out, open(sys.argv[2], "w"))
 
 
 def route_curves(datalist: str, bundles: str | None) -> dict:
-    """The route's sagittal centre lines with the bundles in ``bundles`` (``None``: the installed ones)."""
+    """The route's sagittal centre lines with the bundles in ``bundles`` (``None``: the installed ones), in a process
+    of its own: a process builds each bundle once, from the folder ``MONAI_SPINE_BUNDLES`` names when it first asks."""
     env = {**os.environ, **({"MONAI_SPINE_BUNDLES": bundles} if bundles else {})}
     with tempfile.TemporaryDirectory() as folder:
         out = Path(folder) / "curves.json"

@@ -39,7 +39,7 @@ def test_demo_writes_contract_files_and_reports_errors(demo, capsys):
     # (0.5: 2.36 mm, 0.4: 1.63 mm, 0.3: 1.56 mm, 0.2: 3.42 mm; issue 11's targets: 1 and 2 mm, docs/regression.md).
     # 0.6 learnt adults' lordosis, two thirds of it in L4-S1; the demo study keeps the phantom's default symmetric
     # one, on which 0.6 reads a hook that is not there (30 such studies: 3D 4.40 -> 5.79 mm; with adults' lordosis
-    # 5.94 -> 4.39 mm; the real CT's renders 5.89 -> 5.28 mm, docs/real_anatomy.md)
+    # 5.94 -> 4.39 mm; the real CT's renders 5.89 -> 5.29 mm, docs/real_anatomy.md)
     assert coronal_error < 1.2 and sagittal_error < 3.8
     # bi-planar route with the radiograph bundle 0.4: 1.55 mm on the C2-S1 column (0.3: 1.73 mm, 0.2: 5.16 mm; 0.31 mm
     # with the phantom's own masks, tests/test_biplanar.py; issue 12's target 1.0 mm)
