@@ -259,6 +259,25 @@ def test_partial_end_rows_are_trimmed_on_request():
     assert untrimmed.centre[0, 1] == rows[0] and untrimmed.centre[-1, 1] == rows[-1]
 
 
+
+def test_a_narrow_tail_below_the_column_is_trimmed_on_request():
+    """A 300 mm column 50 mm wide that narrows to 24 mm for its last 40 mm (a mask run past the S1 body into the
+    sacrum, off to one side): with ``tail_width_fraction`` 0.7 the curves end at the column's last full row, so the
+    centre line keeps the column's centre; without it they run on to the tail's end and its centre pulls the line
+    13 mm aside. A column that narrows only at its top (a cervical spine) keeps every row."""
+    mask = np.zeros((120, 400), dtype=bool)  # (columns, rows), 1 mm pixels
+    mask[30:80, 20:320] = True  # the column: x from 29.5 to 79.5 mm (pixel centres at index × spacing)
+    mask[30:54, 320:360] = True  # the tail, at the column's right side
+    trimmed = curves_from_mask(mask, (1.0, 1.0), tail_width_fraction=0.7)
+    assert trimmed.centre[-1, 1] == 319 and trimmed.centre[0, 1] == 20
+    np.testing.assert_allclose(trimmed.centre[:, 0], 54.5)
+    untrimmed = curves_from_mask(mask, (1.0, 1.0))
+    assert untrimmed.centre[-1, 1] == 359 and untrimmed.centre[-1, 0] == 41.5
+    necked = np.zeros_like(mask)
+    necked[30:80, 60:360] = True
+    necked[43:67, 20:60] = True  # a narrower top: not a tail
+    assert curves_from_mask(necked, (1.0, 1.0), tail_width_fraction=0.7).centre[[0, -1], 1].tolist() == [20, 359]
+
 def test_smoothing_keeps_a_cubic_curve_and_removes_pixel_steps():
     """A cubic lateral deviation sampled by a 1 mm pixel staircase: the smoothed curve is closer to the truth and its
     tangent angles no longer jump (the Cobb angle reads them), and an exact cubic comes back unchanged."""

@@ -123,6 +123,28 @@ def test_dxa_route_on_the_real_spine(evaluated):
     assert route["lordosis_mae_deg"] < 26.0
 
 
+def test_dxa_route_spine_ends_with_the_s1_body_not_the_masks_tail(evaluated):
+    """The DXA bundle's mask runs past the real S1 body into the sacrum as a narrower tail; the DXA route's spine (the
+    heights the regressor reads, the curves it writes) ends above it: within 11 mm of the label-derived column's
+    lower end on every render (9.9, 2.1, 7.4, 10.6, −3.4 mm), where the whole mask runs on to 15 mm (11.4, 2.1, 15.0,
+    14.5, 1.5 mm)."""
+    from monai_spine.cohort import coronal_curves, truth_curves
+    from monai_spine.evaluation.scorers import bundle_segmenter
+    from monai_spine.evaluation.studies import read_studies
+    from monai_spine.regression import curve_regressor
+    from monai_spine.regression.runner import END_ROW_FRACTION
+
+    segmenter = bundle_segmenter("dxa_spine_segmentation", "cpu")
+    ends, whole = [], []
+    for study in read_studies(evaluated[2] / "studies" / "dataset.json", "all"):
+        mask = study.bundle_mask("dxa", segmenter)
+        truth_end = truth_curves(study.files["truth"]).coronal_centre[-1, 1]
+        ends.append(curve_regressor("cpu").crop(study.dxa, mask).coronal.centre[-1, 1] - truth_end)
+        whole.append(coronal_curves(mask, min_width_fraction=END_ROW_FRACTION).centre[-1, 1] - truth_end)
+    assert len(ends) == N_ACQUISITIONS
+    assert np.abs(ends).max() < 11.0 < np.abs(whole).max(), (ends, whole)
+
+
 def test_chest_radiograph_is_refused_by_the_dxa_route(tmp_path, capsys):
     """The real PA chest radiograph (pixel size 0 in its header) given to ``infer --dxa``: a clear error naming the
     wrong pixel size, exit 2, nothing written, never a silent wrong curve."""

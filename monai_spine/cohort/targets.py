@@ -68,7 +68,8 @@ def measure_curves(curves: SpineCurves, end_mm: float = MEASURE_END_MM,
                          window_mm=window_mm)
 
 
-def coronal_curves(dxa_mask, n_points: int = N_POINTS, min_width_fraction: float = 0.0) -> BoundaryCurves:
+def coronal_curves(dxa_mask, n_points: int = N_POINTS, min_width_fraction: float = 0.0,
+                   tail_width_fraction: float = 0.0) -> BoundaryCurves:
     """Centre, right and left curves of a DXA spine mask.
 
     Args:
@@ -76,13 +77,15 @@ def coronal_curves(dxa_mask, n_points: int = N_POINTS, min_width_fraction: float
         n_points: points per curve.
         min_width_fraction: leave out end rows narrower than this fraction of the median width (partial end
             plates; ``curves_from_mask``).
+        tail_width_fraction: end the curves above a narrow tail below the column (``curves_from_mask``).
 
     Returns:
         :class:`~monai_spine.geometry.extract.BoundaryCurves`, each ``(n_points, 2)`` of ``(x, z)`` mm in the DXA
         frame, evenly spaced in z from the top of the mask's spine to its bottom.
     """
     spacing = affine_to_spacing(dxa_mask.affine, r=2).tolist()
-    return curves_from_mask(np.asarray(dxa_mask[0]), spacing, n_points, min_width_fraction=min_width_fraction)
+    return curves_from_mask(np.asarray(dxa_mask[0]), spacing, n_points, min_width_fraction=min_width_fraction,
+                            tail_width_fraction=tail_width_fraction)
 
 
 def sagittal_curves_in_dxa(

@@ -118,13 +118,28 @@ def _trim_partial_ends(rows, first, last, min_width_fraction: float):
     return rows[keep], first[keep], last[keep]
 
 
-def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: float = 0.0) -> BoundaryCurves:
+def _trim_tail(rows, first, last, tail_width_fraction: float, tail_window_rows: int):
+    """Drop the trailing rows narrower than ``tail_width_fraction`` × the median width of the rows within
+    ``tail_window_rows`` of the last one: a segmentation's narrow tail below the column (into the sacrum, below the
+    S1 body), which lengthens the spine and bends its centre line."""
+    if tail_width_fraction <= 0:
+        return rows, first, last
+    width = last - first + 1
+    lowest = rows >= rows[-1] - tail_window_rows
+    wide = np.nonzero(width >= tail_width_fraction * np.median(width[lowest]))[0]
+    keep = slice(0, wide[-1] + 1)
+    return rows[keep], first[keep], last[keep]
+
+
+def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: float = 0.0,
+                 tail_width_fraction: float = 0.0, tail_window_mm: float = 120.0) -> BoundaryCurves:
     """:func:`curves_from_mask` on a mask that is already the spine component."""
     rows, first, last = row_extents(mask)
     if rows.size == 0:
         raise ValueError("the mask has no foreground.")
-    rows, first, last = _trim_partial_ends(rows, first, last, min_width_fraction)
     col_spacing, row_spacing = (float(s) for s in spacing)
+    rows, first, last = _trim_tail(rows, first, last, tail_width_fraction, int(round(tail_window_mm / row_spacing)))
+    rows, first, last = _trim_partial_ends(rows, first, last, min_width_fraction)
     z_rows = rows * row_spacing
     z = np.linspace(z_rows[0], z_rows[-1], n_points)
     low = np.interp(z, z_rows, (first - 0.5) * col_spacing)
@@ -137,7 +152,8 @@ def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: f
 
 
 def curves_from_mask(
-    mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0, min_width_fraction: float = 0.0
+    mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0, min_width_fraction: float = 0.0,
+    tail_width_fraction: float = 0.0, tail_window_mm: float = 120.0,
 ) -> BoundaryCurves:
     """The centre and boundary curves of a 2D spine mask (coronal or lateral).
 
@@ -154,6 +170,10 @@ def curves_from_mask(
         min_width_fraction: if > 0, the curves start and end at the first and last rows at least this fraction
             of the median row width wide (e.g. 0.7 drops the partial cuts through tilted end plates); 0 keeps
             every row, so that masks round-trip exactly.
+        tail_width_fraction: if > 0, the curves end at the last row at least this fraction of the median width of
+            the lowest ``tail_window_mm`` of the mask wide: a segmentation's narrow tail below the column (e.g.
+            0.7 drops a DXA mask's run past the S1 body into the sacrum); applied before ``min_width_fraction``.
+        tail_window_mm: the height over which that median is taken, mm.
 
     Returns:
         :class:`BoundaryCurves`, each ``(n_points, 2)`` of ``(x, z)`` mm for a coronal mask (``low`` = right,
@@ -166,7 +186,7 @@ def curves_from_mask(
     if mask.ndim != 2:
         raise ValueError(f"expected a 2D (W, H) mask, got shape {mask.shape}.")
     component = spine_component(mask, _gap_rows(max_gap_mm, float(spacing[1])))
-    return _view_curves(component, spacing, n_points, min_width_fraction)
+    return _view_curves(component, spacing, n_points, min_width_fraction, tail_width_fraction, tail_window_mm)
 
 
 def mask_from_curves(low, high, shape, spacing) -> np.ndarray:

@@ -27,6 +27,7 @@ __all__ = [
     "BundleCurveRegressor",
     "CORONAL_SOURCES",
     "END_ROW_FRACTION",
+    "TAIL_WIDTH_FRACTION",
     "SpineCrop",
     "crop_curves",
     "curve_regressor",
@@ -40,6 +41,12 @@ END_ROW_FRACTION = 0.3
 """The spine's top and bottom are the first and last mask rows this wide (fraction of the median width): a stray
 row is not the spine's end, while the cervical spine (C2–C6 about half as wide as the lumbar spine) is kept, as in
 the truth curves the regressor learns from."""
+
+TAIL_WIDTH_FRACTION = 0.7
+"""The spine's bottom is the last mask row at least this wide (fraction of the median width of the mask's lowest
+120 mm): the DXA bundle's mask runs past the S1 body into the sacrum as a narrower tail, 1–49 mm on renders of the
+real CT and 3–45 mm (median 14) on the phantom test set, where the regressor learnt the spine's heights from the
+truth, which ends with the S1 body (``docs/regression.md``)."""
 
 
 class BundleCurveRegressor:
@@ -122,7 +129,7 @@ def spine_crop(image: MetaTensor, mask: MetaTensor, crop_pixel_mm: float, crop_s
     coronal centre line gives the spine's top and bottom (the 209 heights) and the crop frame
     (:meth:`~monai_spine.geometry.CropFrame.around`: ``crop_size`` pixels of ``crop_pixel_mm``, or smaller ones
     with ``spine_fill``; the bundle's ``crop_size``, ``crop_pixel_mm`` and ``crop_spine_fill``)."""
-    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION)
+    coronal = coronal_curves(mask, min_width_fraction=END_ROW_FRACTION, tail_width_fraction=TAIL_WIDTH_FRACTION)
     frame = CropFrame.around(coronal.centre, crop_pixel_mm, crop_size, spine_fill)
     return SpineCrop(crop_image(image, frame), frame, HeightFrame.of_curve(coronal.centre), coronal)
 
