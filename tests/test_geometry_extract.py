@@ -259,7 +259,6 @@ def test_partial_end_rows_are_trimmed_on_request():
     assert untrimmed.centre[0, 1] == rows[0] and untrimmed.centre[-1, 1] == rows[-1]
 
 
-
 def test_a_narrow_tail_below_the_column_is_trimmed_on_request():
     """A 300 mm column 50 mm wide that narrows to 24 mm for its last 40 mm (a mask run past the S1 body into the
     sacrum, off to one side): with ``tail_width_fraction`` 0.7 the curves end at the column's last full row, so the
@@ -277,6 +276,7 @@ def test_a_narrow_tail_below_the_column_is_trimmed_on_request():
     necked[30:80, 60:360] = True
     necked[43:67, 20:60] = True  # a narrower top: not a tail
     assert curves_from_mask(necked, (1.0, 1.0), tail_width_fraction=0.7).centre[[0, -1], 1].tolist() == [20, 359]
+
 
 def test_smoothing_keeps_a_cubic_curve_and_removes_pixel_steps():
     """A cubic lateral deviation sampled by a 1 mm pixel staircase: the smoothed curve is closer to the truth and its
