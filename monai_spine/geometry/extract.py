@@ -108,14 +108,19 @@ def _gap_rows(max_gap_mm: float, row_spacing: float) -> int:
     return int(np.floor(max_gap_mm / row_spacing + 1e-9))
 
 
+def _cut_narrow_ends(rows, first, last, least_width: float, leading: bool = True):
+    """Drop the trailing rows (and the leading ones, with ``leading``) narrower than ``least_width`` pixels."""
+    wide = np.nonzero(last - first + 1 >= least_width)[0]
+    keep = slice(wide[0] if leading else 0, wide[-1] + 1)
+    return rows[keep], first[keep], last[keep]
+
+
 def _trim_partial_ends(rows, first, last, min_width_fraction: float):
     """Drop the leading and trailing rows narrower than ``min_width_fraction`` × the median row width: the
     partial cuts through a tilted end plate, whose midpoints bend the centre line."""
     if min_width_fraction <= 0:
         return rows, first, last
-    wide = np.nonzero(last - first + 1 >= min_width_fraction * np.median(last - first + 1))[0]
-    keep = slice(wide[0], wide[-1] + 1)
-    return rows[keep], first[keep], last[keep]
+    return _cut_narrow_ends(rows, first, last, min_width_fraction * np.median(last - first + 1))
 
 
 def _trim_tail(rows, first, last, tail_width_fraction: float, tail_window_rows: int):
@@ -124,11 +129,9 @@ def _trim_tail(rows, first, last, tail_width_fraction: float, tail_window_rows: 
     S1 body), which lengthens the spine and bends its centre line."""
     if tail_width_fraction <= 0:
         return rows, first, last
-    width = last - first + 1
     lowest = rows >= rows[-1] - tail_window_rows
-    wide = np.nonzero(width >= tail_width_fraction * np.median(width[lowest]))[0]
-    keep = slice(0, wide[-1] + 1)
-    return rows[keep], first[keep], last[keep]
+    least_width = tail_width_fraction * np.median(last[lowest] - first[lowest] + 1)
+    return _cut_narrow_ends(rows, first, last, least_width, leading=False)
 
 
 def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: float = 0.0,
