@@ -11,7 +11,9 @@
 # its in-phase volume as the image and once more with each of the MRI_EXTRA_CONTRASTS it has: default t2, which drr
 # studies have; with t2,water the phantom studies' water volumes join too). The phantom's vertebra labels must be
 # TotalSegmentator ids (DRR_LABEL_SCHEME, default totalseg); CT_SPACING (mm) sets the phantom CTs' voxel size
-# (default the phantom's 2.5 mm; clinical CTs like the real-anatomy check's are 3 mm or coarser). OUT/<bundle>/:
+# (default the phantom's 2.5 mm; clinical CTs like the real-anatomy check's are 3 mm or coarser). PHANTOM_OPTIONS adds
+# `monai-spine phantom` options to the cohort and CT_PHANTOM_OPTIONS to the phantom CTs (e.g. "--lordosis-skew
+# 1.5:2.5"). OUT/<bundle>/:
 # model.pt, train.log and the test-set evaluation (eval/metrics.csv, per-image *_raw.csv); the MRI bundle is also
 # evaluated on the test split's water and fat images (eval_water/, eval_fat/).
 #
@@ -58,7 +60,7 @@ $PY -c "from monai_spine.transforms import RandDixonContrastd; import monai_spin
 
 if [ ! -f "$DATA/dataset.json" ]; then
     $PY -m monai_spine phantom --n "$N" --seed 2027 --out "$DATA" --modalities dxa,mri --dxa-pixel 0.5:2.5 --soft-tissue \
-        --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS"
+        --scoliosis-share 0.5 --device "$DEVICE" --workers "$WORKERS" ${PHANTOM_OPTIONS:-}
     log "phantom cohort: $N studies"
 fi
 
