@@ -142,6 +142,55 @@ def _grid(
     return order, a
 
 
+def _folder_files(folder: Path, path: str) -> list[Path]:
+    """The files directly in ``folder`` (hidden ones aside); a bad-input error for a folder with none."""
+    entries = sorted(folder.iterdir())
+    files = [e for e in entries if e.is_file() and not e.name.startswith(".")]
+    if files:
+        return files
+    subs = [e for e in entries if e.is_dir()]
+    if subs:
+        raise SpineInputError(
+            path, f"no files directly in this folder ({len(subs)} subfolders); pass the folder of one series"
+        )
+    raise SpineInputError(path, "empty folder; a DICOM series folder is expected")
+
+
+def _read_images(files: list[Path]) -> tuple[list, list[str]]:
+    """The DICOM datasets with pixel data among ``files``, and their names; empty, non-DICOM and pixel-less files
+    are skipped, a damaged DICOM file is bad input."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    images, names = [], []
+    for f in files:
+        if f.stat().st_size == 0:
+            continue
+        try:
+            ds = pydicom.dcmread(os.fspath(f))
+        except InvalidDicomError:
+            continue
+        except Exception as e:
+            raise SpineInputError(f, f"truncated or damaged DICOM file ({one_line(e, 120)})") from e
+        if any(t in ds for t in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
+            images.append(ds)
+            names.append(os.fspath(f))
+    return images, names
+
+
+def _check_one_series(images: list, path: str) -> None:
+    """Bad input when ``images`` belong to more than one series (named by description or number)."""
+    series: dict[str, list] = {}
+    for ds in images:
+        series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
+    if len(series) > 1:
+        parts = [f"'{str(d[0].get('SeriesDescription', '') or d[0].get('SeriesNumber', '') or '?')}' ({len(d)} images)"
+                 for d in series.values()]
+        raise SpineInputError(
+            path, f"{len(series)} DICOM series in one folder: {', '.join(parts)}; pass a folder holding one series"
+        )
+
+
 class DicomVolumeReader(ImageReader):
     """Read one DICOM series (a folder) or one DICOM file as a volume ``(X, Y, Z)``, X along columns, Y along rows.
 
@@ -249,49 +298,13 @@ class DicomVolumeReader(ImageReader):
     # ----------------------------------------------------------------------------------------------------
     @staticmethod
     def _scan_folder(folder: Path, path: str) -> tuple[list, list[str]]:
-        import pydicom
-        from pydicom.errors import InvalidDicomError
-
-        entries = sorted(folder.iterdir())
-        files = [e for e in entries if e.is_file() and not e.name.startswith(".")]
-        if not files:
-            subs = [e for e in entries if e.is_dir()]
-            if subs:
-                raise SpineInputError(
-                    path, f"no files directly in this folder ({len(subs)} subfolders); pass the folder of one series"
-                )
-            raise SpineInputError(path, "empty folder; a DICOM series folder is expected")
-        images, names, skipped = [], [], 0
-        for f in files:
-            if f.stat().st_size == 0:
-                skipped += 1
-                continue
-            try:
-                ds = pydicom.dcmread(os.fspath(f))
-            except InvalidDicomError:
-                skipped += 1
-                continue
-            except Exception as e:
-                raise SpineInputError(f, f"truncated or damaged DICOM file ({one_line(e, 120)})") from e
-            if not any(t in ds for t in ("PixelData", "FloatPixelData", "DoubleFloatPixelData")):
-                skipped += 1
-                continue
-            images.append(ds)
-            names.append(os.fspath(f))
+        """The DICOM images of a series folder (pydicom datasets) and their file names, checked to be one
+        monochrome series; other files are skipped."""
+        files = _folder_files(folder, path)
+        images, names = _read_images(files)
         if not images:
             raise SpineInputError(path, f"no DICOM images in this folder ({len(files)} files, none a DICOM image)")
-        series: dict[str, list[int]] = {}
-        for i, ds in enumerate(images):
-            series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(i)
-        if len(series) > 1:
-            parts = []
-            for idx in series.values():
-                d = images[idx[0]]
-                label = str(d.get("SeriesDescription", "") or d.get("SeriesNumber", "") or "?")
-                parts.append(f"'{label}' ({len(idx)} images)")
-            raise SpineInputError(
-                path, f"{len(series)} DICOM series in one folder: {', '.join(parts)}; pass a folder holding one series"
-            )
+        _check_one_series(images, path)
         for ds, f in zip(images, names):
             check_monochrome(ds, f, what="a monochrome volume")
             check_pixel_module(ds, f)
