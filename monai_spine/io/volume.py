@@ -184,8 +184,10 @@ def _check_one_series(images: list, path: str) -> None:
     for ds in images:
         series.setdefault(str(ds.get("SeriesInstanceUID", "")), []).append(ds)
     if len(series) > 1:
-        parts = [f"'{str(d[0].get('SeriesDescription', '') or d[0].get('SeriesNumber', '') or '?')}' ({len(d)} images)"
-                 for d in series.values()]
+        parts = []
+        for group in series.values():
+            label = group[0].get("SeriesDescription", "") or group[0].get("SeriesNumber", "") or "?"
+            parts.append(f"'{label}' ({len(group)} images)")
         raise SpineInputError(
             path, f"{len(series)} DICOM series in one folder: {', '.join(parts)}; pass a folder holding one series"
         )
