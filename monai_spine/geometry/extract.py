@@ -28,6 +28,7 @@ from scipy import ndimage
 from .curves import N_POINTS, SpineCurves
 
 __all__ = [
+    "TAIL_WINDOW_MM",
     "BoundaryCurves",
     "VolumeCurves",
     "spine_component",
@@ -104,6 +105,11 @@ def row_extents(mask) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return rows, first, last
 
 
+TAIL_WINDOW_MM = 120.0
+"""The height of a mask's lowest stretch, mm, whose median row width a narrow tail below the column is measured
+against (:func:`curves_from_mask`'s ``tail_width_fraction``): about three lumbar levels."""
+
+
 def _gap_rows(max_gap_mm: float, row_spacing: float) -> int:
     return int(np.floor(max_gap_mm / row_spacing + 1e-9))
 
@@ -135,7 +141,7 @@ def _trim_tail(rows, first, last, tail_width_fraction: float, tail_window_rows: 
 
 
 def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: float = 0.0,
-                 tail_width_fraction: float = 0.0, tail_window_mm: float = 120.0) -> BoundaryCurves:
+                 tail_width_fraction: float = 0.0, tail_window_mm: float = TAIL_WINDOW_MM) -> BoundaryCurves:
     """:func:`curves_from_mask` on a mask that is already the spine component."""
     rows, first, last = row_extents(mask)
     if rows.size == 0:
@@ -156,7 +162,7 @@ def _view_curves(mask: np.ndarray, spacing, n_points: int, min_width_fraction: f
 
 def curves_from_mask(
     mask, spacing, n_points: int = N_POINTS, max_gap_mm: float = 10.0, min_width_fraction: float = 0.0,
-    tail_width_fraction: float = 0.0, tail_window_mm: float = 120.0,
+    tail_width_fraction: float = 0.0, tail_window_mm: float = TAIL_WINDOW_MM,
 ) -> BoundaryCurves:
     """The centre and boundary curves of a 2D spine mask (coronal or lateral).
 

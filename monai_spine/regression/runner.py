@@ -44,9 +44,9 @@ the truth curves the regressor learns from."""
 
 TAIL_WIDTH_FRACTION = 0.7
 """The spine's bottom is the last mask row at least this wide (fraction of the median width of the mask's lowest
-120 mm): the DXA bundle's mask runs past the S1 body into the sacrum as a narrower tail, 1–49 mm on renders of the
-real CT and 3–45 mm (median 14) on the phantom test set, where the regressor learnt the spine's heights from the
-truth, which ends with the S1 body (``docs/regression.md``)."""
+:data:`~monai_spine.geometry.extract.TAIL_WINDOW_MM`): the DXA bundle's mask runs past the S1 body into the sacrum
+as a narrower tail, 1–49 mm on renders of the real CT and 3–45 mm (median 14) on the phantom test set, where the
+regressor learnt the spine's heights from the truth, which ends with the S1 body (``docs/regression.md``)."""
 
 
 class BundleCurveRegressor:
